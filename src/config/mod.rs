@@ -1,0 +1,196 @@
+//! Layered configuration: built-in defaults, then `steward.toml` (or the file
+//! given with `--config`), then `STEWARD_*` environment variables with `__`
+//! for nesting (`STEWARD_STORE__DURABILITY=power`).
+//!
+//! Secrets (bot tokens, API keys, the HTTP bearer token) are [`SecretString`]s:
+//! they print as `[REDACTED]` and come from the environment or from a
+//! `*_file` path, so they never need to sit in the config file itself.
+
+mod secret;
+mod sections;
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::Deserialize;
+
+pub use secrecy::{ExposeSecret, SecretString};
+pub use sections::{
+    DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
+    LogFormat, QdrantConfig, QdrantMode, StoreConfig, TelegramConfig, TierConfig,
+};
+
+/// The file name looked for in the working directory when `--config` is not given.
+pub const DEFAULT_FILE: &str = "steward.toml";
+/// The data directory used when neither `--data-dir` nor `data_dir` is set.
+pub const DEFAULT_DATA_DIR: &str = "./steward-data";
+/// The commented template `steward init` writes; the same text as the
+/// repository's `steward.example.toml`, so the two can never disagree.
+pub const TEMPLATE: &str = include_str!("../../steward.example.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite file, the vectors and the model cache live.
+    pub data_dir: PathBuf,
+    pub store: StoreConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub telegram: TelegramConfig,
+    pub discord: DiscordConfig,
+    pub llm: LlmConfig,
+    pub embedding: EmbeddingConfig,
+    pub qdrant: QdrantConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store: StoreConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+            telegram: TelegramConfig::default(),
+            discord: DiscordConfig::default(),
+            llm: LlmConfig::default(),
+            embedding: EmbeddingConfig::default(),
+            qdrant: QdrantConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist; create one with `steward init` or drop --config")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("cannot read {key} from {path}: {source}")]
+    SecretFile {
+        key: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Where the configuration comes from: the CLI's global flags.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// An explicit config file; it must exist.
+    pub file: Option<PathBuf>,
+    /// `--data-dir`, which overrides every other layer.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the layers in order and reads secrets from their files.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let file = match &sources.file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.clone())),
+            Some(path) => path.clone(),
+            None => PathBuf::from(DEFAULT_FILE),
+        };
+        let mut figment = Figment::new()
+            .merge(Toml::file_exact(&file))
+            .merge(
+                Env::prefixed("STEWARD_")
+                    .ignore(&["CONFIG", "API_TOKEN", "DATA_DIR"])
+                    .split("__"),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["STEWARD_API_TOKEN"])
+                    .map(|_| "http.token".into()),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["STEWARD_DATA_DIR"])
+                    .map(|_| "data_dir".into()),
+            );
+        if let Some(dir) = &sources.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        config.resolve_secrets()?;
+        Ok(config)
+    }
+
+    /// The configuration as if no file and no environment existed.
+    pub fn defaults_in(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("steward.db")
+    }
+
+    fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+        secret::resolve("http.token", &mut self.http.token, &self.http.token_file)?;
+        secret::resolve(
+            "telegram.token",
+            &mut self.telegram.token,
+            &self.telegram.token_file,
+        )?;
+        secret::resolve(
+            "discord.token",
+            &mut self.discord.token,
+            &self.discord.token_file,
+        )?;
+        secret::resolve(
+            "llm.fast.api_key",
+            &mut self.llm.fast.api_key,
+            &self.llm.fast.api_key_file,
+        )?;
+        secret::resolve(
+            "llm.deep.api_key",
+            &mut self.llm.deep.api_key,
+            &self.llm.deep.api_key_file,
+        )?;
+        secret::resolve(
+            "qdrant.api_key",
+            &mut self.qdrant.api_key,
+            &self.qdrant.api_key_file,
+        )?;
+        Ok(())
+    }
+}
+
+/// One line per problem, each naming the key and where its value came from
+/// (`in TOML file /etc/steward.toml`, `in STEWARD_STORE__DURABILITY ...`).
+fn describe(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses_to_the_defaults() {
+        let parsed: Config = Figment::new()
+            .merge(Toml::string(TEMPLATE))
+            .extract()
+            .unwrap();
+        let defaults = Config::default();
+        assert_eq!(parsed.http.addr, defaults.http.addr);
+        assert_eq!(parsed.store.durability, defaults.store.durability);
+        assert_eq!(parsed.data_dir, defaults.data_dir);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut config = Config::default();
+        config.http.token = Some(SecretString::from("hunter2-very-secret"));
+        let dump = format!("{config:?}");
+        assert!(!dump.contains("hunter2"), "{dump}");
+    }
+}

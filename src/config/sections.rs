@@ -1,0 +1,223 @@
+//! The sections of `steward.toml`, each with its defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// How much a committed transaction survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: a commit survives the steward process
+    /// crashing or being killed; the last commits before a power loss or an
+    /// OS crash may be rolled back (the database stays consistent).
+    #[default]
+    Process,
+    /// `synchronous=FULL`: the WAL is fsynced on every commit, so a commit also
+    /// survives a power loss or an OS crash, at the cost of one fsync each.
+    Power,
+}
+
+impl Durability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Process => "process",
+            Self::Power => "power",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub durability: Durability,
+    /// How long a write waits for another process's lock before failing.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Process,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub addr: SocketAddr,
+    /// The bearer token every `/v1` request must carry. Prefer
+    /// `STEWARD_API_TOKEN` or `token_file`.
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            token_file: None,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive; `RUST_LOG` overrides it when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    /// The Bot API base URL; a stand-in in tests.
+    pub api_url: String,
+    /// Telegram user ids allowed to talk to steward.
+    pub allowed_users: Vec<i64>,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            token_file: None,
+            api_url: "https://api.telegram.org".into(),
+            allowed_users: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    pub application_id: Option<u64>,
+    pub guild_ids: Vec<u64>,
+    /// The REST base URL; a stand-in in tests.
+    pub api_url: String,
+    /// Discord user ids allowed to act (approve, remember).
+    pub allowed_users: Vec<u64>,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            token_file: None,
+            application_id: None,
+            guild_ids: vec![],
+            api_url: "https://discord.com".into(),
+            allowed_users: vec![],
+        }
+    }
+}
+
+/// One reasoning tier's model: any OpenAI-compatible endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TierConfig {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    pub timeout_secs: u64,
+    pub max_tokens: u32,
+    pub temperature: f32,
+}
+
+impl Default for TierConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: None,
+            api_key: None,
+            api_key_file: None,
+            timeout_secs: 60,
+            max_tokens: 1024,
+            temperature: 0.0,
+        }
+    }
+}
+
+impl TierConfig {
+    /// A tier is usable only with both an endpoint and a model.
+    pub fn is_configured(&self) -> bool {
+        self.base_url.is_some() && self.model.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Tier 2: a small, fast model.
+    pub fast: TierConfig,
+    /// Tier 3: a strong planning model.
+    pub deep: TierConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingBackend {
+    #[default]
+    Minilm,
+    Openai,
+    Hash,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    pub backend: EmbeddingBackend,
+    /// A directory with `model.safetensors`, `config.json` and `tokenizer.json`.
+    pub model_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QdrantMode {
+    /// Embedded Qdrant in the data directory.
+    #[default]
+    Edge,
+    /// A Qdrant server over gRPC.
+    Server,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QdrantConfig {
+    pub mode: QdrantMode,
+    pub url: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+}

@@ -1,0 +1,40 @@
+//! Pure types and rules of steward: intents, steps, provenance and risk.
+//!
+//! Nothing here does I/O. Everything that crosses the edge (HTTP bodies, CLI
+//! arguments, rows read back from SQLite) is parsed into these types once, so
+//! the rest of the crate can trust them: an intent id is always a ULID, a plan
+//! always has its steps numbered 0..n, a terminal state never has a next step.
+
+mod intent;
+mod plan;
+mod provenance;
+mod risk;
+mod step;
+
+pub use intent::{Intent, IntentId, IntentState, IntentText};
+pub use plan::{Identifier, Plan, PlannedStep};
+pub use provenance::Provenance;
+pub use risk::Risk;
+pub use step::{IdempotencyKey, Step, StepState};
+
+/// A value from outside did not parse into a domain type. The message is meant
+/// for the person who sent it: it names the field and what would be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    pub field: String,
+    pub reason: String,
+}
+
+impl InvalidInput {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time format stored in SQLite,
+/// so ordering and timer comparisons are plain integer comparisons.
+pub type Millis = i64;

@@ -1,0 +1,23 @@
+//! steward: a self-hosted, chat-first operating layer for a one-person company.
+//!
+//! Every request becomes a durable intent, written down before anything acts on
+//! it; the orchestrator drives it through policy, approval and adapters, and
+//! everything is recorded in a hash-chained audit log. The modules, from the
+//! bottom up (dependencies point down this list):
+//!
+//! - [`domain`]: pure types and rules (intents, steps, provenance, risk). No I/O.
+//! - [`config`]: layered configuration (defaults, `steward.toml`, `STEWARD_*`)
+//!   with secrets that never print.
+//! - [`store`]: SQLite through sqlx: migrations, the inbox, intents and steps,
+//!   and the audit chain.
+//! - [`telemetry`]: the tracing subscriber and the Prometheus metrics.
+//! - [`channels`]: the ways in and out; for now the HTTP API (axum).
+//! - [`app`]: builds the components from the config, runs them until a
+//!   shutdown signal, and implements the CLI's commands.
+
+pub mod app;
+pub mod channels;
+pub mod config;
+pub mod domain;
+pub mod store;
+pub mod telemetry;
