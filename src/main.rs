@@ -1,1 +1,135 @@
-fn main() {}
+//! The `steward` command line: parses arguments and hands over to the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use steward::app::{self, Server};
+use steward::config::{self, Config, Sources};
+use steward::domain::{IntentId, IntentState};
+use steward::telemetry;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "steward",
+    version,
+    about = "A chat-first operating layer for a one-person company"
+)]
+struct Cli {
+    /// Where the SQLite file, vectors and model cache live [default: ./steward-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The config file [default: ./steward.toml if present]
+    #[arg(long, global = true, value_name = "PATH", env = "STEWARD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run steward: the HTTP API and everything behind it.
+    Serve {
+        /// Listen here instead of http.addr; port 0 picks a free port.
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<SocketAddr>,
+    },
+    /// Write a commented steward.toml (never over an existing one).
+    Init,
+    /// Check each part: configured, reachable, and how to fix it.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect intents.
+    #[command(subcommand)]
+    Intents(IntentsCommand),
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum IntentsCommand {
+    /// The newest intents.
+    List {
+        #[arg(long)]
+        state: Option<IntentState>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One intent, its steps and its timeline.
+    Show {
+        id: IntentId,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first broken link.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+/// One clear line on stderr, exit code 2, never a backtrace.
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::from(2)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Init = cli.command {
+        let path = cli
+            .config
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
+        app::init::run(&path)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = Config::load(&Sources {
+        file: cli.config,
+        data_dir: cli.data_dir,
+    })?;
+    let quiet = !matches!(cli.command, Command::Serve { .. });
+    telemetry::init(&config.log, quiet.then_some("warn"));
+    match cli.command {
+        Command::Init => unreachable!("handled before the config is loaded"),
+        Command::Serve { addr } => serve(&config, addr).await,
+        Command::Doctor { json } => app::doctor::run(&config, json).await,
+        Command::Intents(IntentsCommand::List { state, limit, json }) => {
+            app::intents::list(&config, state, limit, json).await
+        }
+        Command::Intents(IntentsCommand::Show { id, json }) => {
+            app::intents::show(&config, id, json).await
+        }
+        Command::Audit(AuditCommand::Verify { json }) => app::audit::verify(&config, json).await,
+    }
+}
+
+async fn serve(config: &Config, addr: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+    let server = Server::build(config, addr).await?;
+    println!("listening on http://{}", server.local_addr());
+    let shutdown = CancellationToken::new();
+    app::shutdown::on_signals(shutdown.clone());
+    server.run(shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,24 @@
+//! Building steward from its configuration, running it until a shutdown
+//! signal, and the CLI's commands. Only this module knows every concrete
+//! component; everything below it receives its dependencies explicitly.
 
+pub mod audit;
+pub mod doctor;
+pub mod init;
+pub mod intents;
+mod server;
+pub mod shutdown;
+mod token;
+
+pub use server::Server;
+pub use token::api_token_path;
+
+use std::io::Write;
+
+/// Writes a value as one line of JSON to stdout, for `--json` output.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -88,11 +88,14 @@ impl Config {
     pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
         let file = match &sources.file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.clone())),
-            Some(path) => path.clone(),
-            None => PathBuf::from(DEFAULT_FILE),
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
         };
-        let mut figment = Figment::new()
-            .merge(Toml::file_exact(&file))
+        let mut figment = Figment::new();
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment
             .merge(
                 Env::prefixed("STEWARD_")
                     .ignore(&["CONFIG", "API_TOKEN", "DATA_DIR"])

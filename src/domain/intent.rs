@@ -134,7 +134,7 @@ impl IntentState {
 
 impl fmt::Display for IntentState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

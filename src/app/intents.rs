@@ -1,0 +1,119 @@
+//! `steward intents list|show`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{TimeZone, Utc};
+
+use super::print_json;
+use crate::config::Config;
+use crate::domain::{IntentId, IntentState};
+use crate::store::intents::{self, ListFilter};
+use crate::store::{Store, audit};
+
+/// Opens the database the server uses; it must exist already, so a typo in
+/// `--data-dir` does not silently create an empty one.
+pub(super) async fn open_existing(config: &Config) -> anyhow::Result<Store> {
+    let path = config.database_path();
+    if !path.exists() {
+        bail!(
+            "no database at {}: start `steward serve` once, or pass the right --data-dir",
+            path.display()
+        );
+    }
+    Store::open(&path, &config.store)
+        .await
+        .with_context(|| format!("cannot open {}", path.display()))
+}
+
+fn when(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+pub async fn list(
+    config: &Config,
+    state: Option<IntentState>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let found = intents::list(
+        &store,
+        &ListFilter {
+            state,
+            before: None,
+            limit,
+        },
+    )
+    .await?;
+    if json {
+        print_json(&found)?;
+    } else if found.is_empty() {
+        println!("no intents");
+    } else {
+        for i in &found {
+            println!(
+                "{}  {:<17} {:<6} {}  {}",
+                i.id,
+                i.state,
+                i.risk,
+                when(i.created_at),
+                i.text.as_str()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn show(config: &Config, id: IntentId, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let intent = intents::get(&store, id)
+        .await?
+        .with_context(|| format!("intent {id} not found"))?;
+    let steps = intents::steps(&store, id).await?;
+    let trail = audit::for_subject(store.reader(), &id.to_string()).await?;
+    if json {
+        print_json(&serde_json::json!({ "intent": intent, "steps": steps, "timeline": trail }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = &intent.provenance;
+    println!(
+        "intent  {}\nstate   {} (risk {})\ntext    {}",
+        intent.id,
+        intent.state,
+        intent.risk,
+        intent.text.as_str()
+    );
+    println!(
+        "from    {} via {}; agent {} {}; policy {}",
+        p.actor, p.channel, p.agent, p.agent_version, p.policy_version
+    );
+    if let Some(reason) = &p.reason {
+        println!("why     {reason}");
+    }
+    for s in &steps {
+        println!(
+            "step {}  {}.{}  {}  attempts {}",
+            s.seq,
+            s.planned.adapter.as_str(),
+            s.planned.action.as_str(),
+            s.state,
+            s.attempts
+        );
+    }
+    println!("timeline:");
+    for r in &trail {
+        println!(
+            "  #{:<6} {}  {:<16} by {}  {}",
+            r.seq,
+            when(r.at),
+            r.action,
+            r.actor,
+            r.detail
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! The HTTP API (axum): `/v1` routes behind a bearer token, operational
+//! routes (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) open.
+//! Every error is JSON, bodies are size-limited and requests time out.
+
+mod auth;
+mod error;
+mod intents;
+mod openapi;
+mod ops;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{BoxError, Json, Router};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use utoipa::OpenApi;
+
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+pub use error::ApiError;
+pub use openapi::ApiDoc;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server starts draining, so `/readyz` can say so
+    /// and a load balancer stops sending new work.
+    pub draining: CancellationToken,
+}
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_bytes: usize,
+    pub timeout: Duration,
+}
+
+pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
+    let v1 = Router::new()
+        .route("/intents", get(intents::list).post(intents::create))
+        .route("/intents/{id}", get(intents::show))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(token),
+            auth::require_bearer,
+        ));
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .nest("/v1", v1)
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see /openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async {
+                    ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "timeout",
+                        "the request took too long and was abandoned",
+                    )
+                }))
+                .timeout(limits.timeout),
+        )
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    state.metrics.inc(
+        "steward_http_requests_total",
+        &[("status", response.status().as_str())],
+    );
+    response
+}

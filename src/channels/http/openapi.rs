@@ -1,0 +1,30 @@
+//! The OpenAPI description of the API, generated from the handlers.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{error, intents, ops, views};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "steward", description = "The steward HTTP API. Every /v1 route needs `Authorization: Bearer <token>`."),
+    paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show),
+    components(schemas(
+        views::CreateIntent, views::PlanBody, views::StepBody, views::IntentView, views::StepView,
+        views::AuditView, views::IntentPage, error::ErrorBody, error::ErrorDetail
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

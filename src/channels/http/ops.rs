@@ -1,0 +1,64 @@
+//! Operational endpoints, open without a token: liveness, readiness, metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use super::ApiState;
+use crate::domain::IntentState;
+use crate::store::intents;
+use crate::telemetry::Gauge;
+
+/// Alive: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "Alive")))]
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready: the store answers and the server is not draining.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
+pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
+    let store = match state.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => format!("error: {e}"),
+    };
+    let draining = state.draining.is_cancelled();
+    let ready = store == "ok" && !draining;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": { "store": store, "draining": draining },
+    });
+    (status, Json(body))
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    let counts = intents::count_by_state(&state.store)
+        .await
+        .unwrap_or_default();
+    let gauges: Vec<Gauge> = IntentState::ALL
+        .into_iter()
+        .map(|s| Gauge {
+            name: "steward_intents",
+            help: "Intents by state.",
+            labels: vec![("state", s.as_str().to_owned())],
+            value: counts
+                .iter()
+                .find(|(st, _)| *st == s)
+                .map_or(0, |(_, n)| *n) as f64,
+        })
+        .collect();
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(&gauges),
+    )
+}
