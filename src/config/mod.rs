@@ -164,11 +164,37 @@ impl Config {
     }
 }
 
-/// One line per problem, each naming the key and where its value came from
-/// (`in TOML file /etc/steward.toml`, `in STEWARD_STORE__DURABILITY ...`).
+/// One line per problem, each naming the key and where its value came from:
+/// "`store.durability` in /etc/steward.toml: unknown variant `fast`, ...".
 fn describe(err: figment::Error) -> String {
     err.into_iter()
-        .map(|e| e.to_string())
+        .map(|e| {
+            let key = e.path.join(".").to_lowercase();
+            let file = e
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .and_then(|s| s.file_path());
+            let origin = match (&e.metadata, file) {
+                (_, Some(path)) => format!(" in {}", path.display()),
+                (Some(m), None) if m.name.contains("environment") => {
+                    let var = e
+                        .path
+                        .iter()
+                        .map(|p| p.to_uppercase())
+                        .collect::<Vec<_>>()
+                        .join("__");
+                    format!(" from the environment variable STEWARD_{var}")
+                }
+                (Some(m), None) => format!(" from {}", m.name),
+                (None, None) => String::new(),
+            };
+            if key.is_empty() {
+                format!("{}{origin}", e.kind)
+            } else {
+                format!("`{key}`{origin}: {}", e.kind)
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

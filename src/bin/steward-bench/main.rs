@@ -1,0 +1,72 @@
+//! `steward-bench <scenario>`: prints one JSON line of figures per scenario.
+//! Each scenario measures its own baseline in the same run (the raw SQLite
+//! transaction limit, say), so ratios hold on a shared, noisy machine.
+
+mod intents;
+mod sqlite_limit;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use steward::config::Durability;
+
+#[derive(Parser)]
+#[command(name = "steward-bench", version, about = "steward's benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Process,
+    Power,
+}
+
+impl From<Mode> for Durability {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Process => Durability::Process,
+            Mode::Power => Durability::Power,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Raw single-row SQLite write transactions per second, in both durability modes.
+    SqliteLimit {
+        /// Seconds to measure each mode.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
+    /// Creates N intents through the store and the audit chain.
+    Intents {
+        #[arg(long, default_value_t = 20_000)]
+        count: u32,
+        #[arg(long, value_enum, default_value = "process")]
+        durability: Mode,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.scenario {
+            Scenario::SqliteLimit { seconds } => sqlite_limit::run(seconds).await,
+            Scenario::Intents { count, durability } => intents::run(count, durability.into()).await,
+        }
+    });
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

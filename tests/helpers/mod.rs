@@ -1,0 +1,183 @@
+//! Shared test helpers: the real app on port 0 with a fresh data dir, and the
+//! real binary as a child process. No fixed sleeps: everything waits on a
+//! condition with a deadline.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use steward::app::Server;
+use steward::config::{Config, SecretString};
+use tokio_util::sync::CancellationToken;
+
+pub const TOKEN: &str = "test-token-7c1f";
+
+/// Logs stay silent unless TEST_LOG=1.
+pub fn init_test_log() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        steward::telemetry::init(&Default::default(), Some("debug"));
+    }
+}
+
+/// The real server, in-process, on 127.0.0.1:0 with a temp data dir.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        init_test_log();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_in(dir.path());
+        config.http.token = Some(SecretString::from(TOKEN));
+        adjust(&mut config);
+        let server = Server::build(&config, Some("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(server.run(shutdown.clone()));
+        Self {
+            addr,
+            dir,
+            client: reqwest::Client::new(),
+            shutdown,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle.await.unwrap().unwrap();
+    }
+}
+
+/// The `steward` binary built for these tests.
+pub fn steward() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+    // Tests must not see the developer's own configuration.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("STEWARD_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs the binary in `dir` with `--data-dir dir/data` and the given args.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    steward()
+        .current_dir(dir)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `steward serve` as a child process, with its announced address.
+pub struct ServeProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+}
+
+impl ServeProcess {
+    /// Starts `serve --addr 127.0.0.1:0` and waits (up to 60 s) for the
+    /// `listening on http://ADDR` line.
+    pub fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+        let mut child = steward()
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve printed no line");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected line: {line}"))
+            .parse()
+            .unwrap();
+        Self {
+            child,
+            addr,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to 30 s for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::yield_now();
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
+        panic!("serve did not exit within 30 s");
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
