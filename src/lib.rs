@@ -11,13 +11,20 @@
 //! - [`store`]: SQLite through sqlx: migrations, the inbox, intents and steps,
 //!   and the audit chain.
 //! - [`telemetry`]: the tracing subscriber and the Prometheus metrics.
+//! - [`adapters`]: how steward acts on the world (webhook, note), each effect
+//!   keyed for idempotency, with compensate and reconcile.
+//! - [`orchestrator`]: the intent and step state machines (pure) and the
+//!   runner that performs them: leases, retries, deadlines, compensation,
+//!   recovery, and the outbox.
 //! - [`channels`]: the ways in and out; for now the HTTP API (axum).
 //! - [`app`]: builds the components from the config, runs them until a
 //!   shutdown signal, and implements the CLI's commands.
 
+pub mod adapters;
 pub mod app;
 pub mod channels;
 pub mod config;
 pub mod domain;
+pub mod orchestrator;
 pub mod store;
 pub mod telemetry;

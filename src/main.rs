@@ -12,11 +12,7 @@ use steward::telemetry;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(
-    name = "steward",
-    version,
-    about = "A chat-first operating layer for a one-person company"
-)]
+#[command(name = "steward", version, about = "A chat-first operating layer for a one-person company")]
 struct Cli {
     /// Where the SQLite file, vectors and model cache live [default: ./steward-data]
     #[arg(long, global = true, value_name = "DIR")]
@@ -99,16 +95,11 @@ fn fail(e: anyhow::Error) -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Init = cli.command {
-        let path = cli
-            .config
-            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
+        let path = cli.config.unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
         app::init::run(&path)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let config = Config::load(&Sources {
-        file: cli.config,
-        data_dir: cli.data_dir,
-    })?;
+    let config = Config::load(&Sources { file: cli.config, data_dir: cli.data_dir })?;
     let quiet = !matches!(cli.command, Command::Serve { .. });
     telemetry::init(&config.log, quiet.then_some("warn"));
     match cli.command {
@@ -118,9 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Intents(IntentsCommand::List { state, limit, json }) => {
             app::intents::list(&config, state, limit, json).await
         }
-        Command::Intents(IntentsCommand::Show { id, json }) => {
-            app::intents::show(&config, id, json).await
-        }
+        Command::Intents(IntentsCommand::Show { id, json }) => app::intents::show(&config, id, json).await,
         Command::Audit(AuditCommand::Verify { json }) => app::audit::verify(&config, json).await,
     }
 }

@@ -8,80 +8,48 @@ use serde_json::{Value, json};
 
 fn webhook_plan() -> Value {
     json!({"text": "send the invoice to ACME", "reason": "month end",
-           "plan": {"steps": [{"adapter": "webhook", "action": "post", "args": {"url": "http://127.0.0.1:9/x"}}]}})
+           "plan": {"steps": [{"adapter": "webhook", "action": "call", "args": {"url": "http://127.0.0.1:9/x"}}]}})
 }
 
 async fn count_intents(app: &TestApp) -> usize {
-    let page: Value = app
-        .get("/v1/intents?limit=200")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get("/v1/intents?limit=200").send().await.unwrap().json().await.unwrap();
     page["items"].as_array().unwrap().len()
 }
 
 #[tokio::test]
 async fn every_v1_route_needs_the_bearer_token() {
     let app = TestApp::spawn().await;
-    let routes = [
-        ("GET", "/v1/intents"),
-        ("POST", "/v1/intents"),
-        ("GET", "/v1/intents/01J0000000000000000000000"),
-    ];
+    let routes = [("GET", "/v1/intents"), ("POST", "/v1/intents"), ("GET", "/v1/intents/01J0000000000000000000000")];
     for (method, path) in routes {
         for auth in [None, Some("wrong-token"), Some("")] {
-            let mut req = app
-                .client
-                .request(method.parse().unwrap(), app.url(path))
-                .json(&webhook_plan());
+            let mut req = app.client.request(method.parse().unwrap(), app.url(path)).json(&webhook_plan());
             if let Some(token) = auth {
                 req = req.bearer_auth(token);
             }
             let res = req.send().await.unwrap();
-            assert_eq!(
-                res.status(),
-                StatusCode::UNAUTHORIZED,
-                "{method} {path} with {auth:?}"
-            );
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path} with {auth:?}");
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["error"]["code"], "unauthorized");
         }
     }
     // The token is checked before anything is written.
     assert_eq!(count_intents(&app).await, 0);
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_retried_request_with_the_same_idempotency_key_returns_the_same_intent() {
     let app = TestApp::spawn().await;
-    let send = |key: &'static str, body: Value| {
-        app.post("/v1/intents")
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
-    };
+    let send =
+        |key: &'static str, body: Value| app.post("/v1/intents").header("Idempotency-Key", key).json(&body).send();
 
     let first = send("order-77", webhook_plan()).await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
-    assert_eq!(first["state"], "planned");
-    assert_eq!(
-        first["steps"][0]["idempotency_key"],
-        format!("steward-{}-0", first["id"].as_str().unwrap())
-    );
+    // The runner may already have let it in.
+    assert!(["planned", "running"].contains(&first["state"].as_str().unwrap()), "{first}");
+    assert_eq!(first["steps"][0]["idempotency_key"], format!("steward-{}-0", first["id"].as_str().unwrap()));
 
     let again = send("order-77", webhook_plan()).await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
@@ -89,14 +57,9 @@ async fn a_retried_request_with_the_same_idempotency_key_returns_the_same_intent
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
 
-    let reused = send("order-77", json!({"text": "something else"}))
-        .await
-        .unwrap();
+    let reused = send("order-77", json!({"text": "something else"})).await.unwrap();
     assert_eq!(reused.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        reused.json::<Value>().await.unwrap()["error"]["code"],
-        "idempotency_key_reused"
-    );
+    assert_eq!(reused.json::<Value>().await.unwrap()["error"]["code"], "idempotency_key_reused");
 
     // Racing retries of one request still make one intent.
     let racing: Vec<_> = (0..12).map(|_| send("order-78", webhook_plan())).collect();
@@ -104,31 +67,14 @@ async fn a_retried_request_with_the_same_idempotency_key_returns_the_same_intent
     for res in futures_util::future::join_all(racing).await {
         let res = res.unwrap();
         assert!(res.status().is_success(), "{}", res.status());
-        ids.insert(
-            res.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.insert(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids.len(), 1);
-    assert_eq!(
-        count_intents(&app).await,
-        2,
-        "one intent per idempotency key"
-    );
+    assert_eq!(count_intents(&app).await, 2, "one intent per idempotency key");
 
     // Without a key, every request is a new intent.
     for _ in 0..2 {
-        assert_eq!(
-            app.post("/v1/intents")
-                .json(&webhook_plan())
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::CREATED
-        );
+        assert_eq!(app.post("/v1/intents").json(&webhook_plan()).send().await.unwrap().status(), StatusCode::CREATED);
     }
     assert_eq!(count_intents(&app).await, 4);
     app.stop().await;
@@ -140,12 +86,9 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
     let cases = [
         (json!({"text": "   "}), "text"),
         (json!({"text": "x", "plan": {"steps": []}}), "plan.steps"),
+        (json!({"text": "x", "plan": {"steps": [{"adapter": "Web Hook", "action": "post"}]}}), "plan.steps[0].adapter"),
         (
-            json!({"text": "x", "plan": {"steps": [{"adapter": "Web Hook", "action": "post"}]}}),
-            "plan.steps[0].adapter",
-        ),
-        (
-            json!({"text": "x", "plan": {"steps": [{"adapter": "webhook", "action": "post", "args": [1]}]}}),
+            json!({"text": "x", "plan": {"steps": [{"adapter": "webhook", "action": "call", "args": [1]}]}}),
             "plan.steps[0].args",
         ),
         (json!({"text": "x", "colour": "red"}), "colour"),
@@ -156,74 +99,29 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["code"], "invalid_request");
-        assert!(
-            err["error"]["message"].as_str().unwrap().contains(needle),
-            "{err} should name {needle}"
-        );
+        assert!(err["error"]["message"].as_str().unwrap().contains(needle), "{err} should name {needle}");
     }
-    let not_json = app
-        .post("/v1/intents")
-        .header("content-type", "application/json")
-        .body("{oops")
-        .send()
-        .await
-        .unwrap();
+    let not_json =
+        app.post("/v1/intents").header("content-type", "application/json").body("{oops").send().await.unwrap();
     assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        not_json.json::<Value>().await.unwrap()["error"]["code"],
-        "invalid_request"
-    );
+    assert_eq!(not_json.json::<Value>().await.unwrap()["error"]["code"], "invalid_request");
 
     let huge = json!({"text": "x".repeat(10_000)});
     let res = app.post("/v1/intents").json(&huge).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "body_too_large"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "body_too_large");
 
     let res = app.get("/v1/intents?state=done").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        res.text().await.unwrap().contains("needs_attention"),
-        "the error lists the valid states"
-    );
-    assert_eq!(
-        app.get("/v1/intents?limit=0")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        app.get("/v1/intents/not-a-ulid")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        app.get("/v1/intents/01J0000000000000000000000A")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    assert!(res.text().await.unwrap().contains("needs_attention"), "the error lists the valid states");
+    assert_eq!(app.get("/v1/intents?limit=0").send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.get("/v1/intents/not-a-ulid").send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.get("/v1/intents/01J0000000000000000000000A").send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let unknown = app.get("/v1/nothing-here").send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        unknown.json::<Value>().await.unwrap()["error"]["code"],
-        "not_found"
-    );
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["code"], "not_found");
 
-    assert_eq!(
-        count_intents(&app).await,
-        0,
-        "no bad request created anything"
-    );
+    assert_eq!(count_intents(&app).await, 0, "no bad request created anything");
     app.stop().await;
 }
 
@@ -232,20 +130,8 @@ async fn intents_list_by_state_in_pages_and_show_their_audit_trail() {
     let app = TestApp::spawn().await;
     let mut created = vec![];
     for i in 0..5 {
-        let body = if i % 2 == 0 {
-            webhook_plan()
-        } else {
-            json!({"text": format!("think about {i}")})
-        };
-        let res: Value = app
-            .post("/v1/intents")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = if i % 2 == 0 { webhook_plan() } else { json!({"text": format!("think about {i}")}) };
+        let res: Value = app.post("/v1/intents").json(&body).send().await.unwrap().json().await.unwrap();
         created.push(res["id"].as_str().unwrap().to_owned());
     }
     let mut seen = vec![];
@@ -256,13 +142,7 @@ async fn intents_list_by_state_in_pages_and_show_their_audit_trail() {
             None => "/v1/intents?limit=2".into(),
         };
         let page: Value = app.get(&path).send().await.unwrap().json().await.unwrap();
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["id"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
@@ -271,29 +151,12 @@ async fn intents_list_by_state_in_pages_and_show_their_audit_trail() {
     let mut expected = created.clone();
     expected.sort();
     expected.reverse();
-    assert_eq!(
-        seen, expected,
-        "pages cover every intent once, newest first"
-    );
+    assert_eq!(seen, expected, "pages cover every intent once, newest first");
 
-    let received: Value = app
-        .get("/v1/intents?state=received")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let received: Value = app.get("/v1/intents?state=received").send().await.unwrap().json().await.unwrap();
     assert_eq!(received["items"].as_array().unwrap().len(), 2);
 
-    let shown: Value = app
-        .get(&format!("/v1/intents/{}", created[0]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get(&format!("/v1/intents/{}", created[0])).send().await.unwrap().json().await.unwrap();
     assert_eq!(shown["reason"], "month end");
     assert_eq!(shown["steps"].as_array().unwrap().len(), 1);
     assert_eq!(shown["audit"][0]["action"], "intent.created");
@@ -304,39 +167,14 @@ async fn intents_list_by_state_in_pages_and_show_their_audit_trail() {
 #[tokio::test]
 async fn operations_endpoints_answer_without_a_token() {
     let app = TestApp::spawn().await;
-    app.post("/v1/intents")
-        .json(&webhook_plan())
-        .send()
-        .await
-        .unwrap();
+    app.post("/v1/intents").json(&json!({"text": "plan this later"})).send().await.unwrap();
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("steward_intents{state=\"planned\"} 1"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("steward_intents_created_total 1"),
-        "{metrics}"
-    );
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("steward_intents{state=\"received\"} 1"), "{metrics}");
+    assert!(metrics.contains("steward_outbox_pending 0"), "{metrics}");
+    assert!(metrics.contains("steward_intents_created_total 1"), "{metrics}");
+    let spec: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(spec["paths"]["/v1/intents"]["post"].is_object());
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
     assert!(!TOKEN.is_empty());

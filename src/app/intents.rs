@@ -16,53 +16,25 @@ use crate::store::{Store, audit};
 pub(super) async fn open_existing(config: &Config) -> anyhow::Result<Store> {
     let path = config.database_path();
     if !path.exists() {
-        bail!(
-            "no database at {}: start `steward serve` once, or pass the right --data-dir",
-            path.display()
-        );
+        bail!("no database at {}: start `steward serve` once, or pass the right --data-dir", path.display());
     }
-    Store::open(&path, &config.store)
-        .await
-        .with_context(|| format!("cannot open {}", path.display()))
+    Store::open(&path, &config.store).await.with_context(|| format!("cannot open {}", path.display()))
 }
 
 fn when(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    Utc.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
-pub async fn list(
-    config: &Config,
-    state: Option<IntentState>,
-    limit: u32,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+pub async fn list(config: &Config, state: Option<IntentState>, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
-    let found = intents::list(
-        &store,
-        &ListFilter {
-            state,
-            before: None,
-            limit,
-        },
-    )
-    .await?;
+    let found = intents::list(&store, &ListFilter { state, before: None, limit }).await?;
     if json {
         print_json(&found)?;
     } else if found.is_empty() {
         println!("no intents");
     } else {
         for i in &found {
-            println!(
-                "{}  {:<17} {:<6} {}  {}",
-                i.id,
-                i.state,
-                i.risk,
-                when(i.created_at),
-                i.text.as_str()
-            );
+            println!("{}  {:<17} {:<6} {}  {}", i.id, i.state, i.risk, when(i.created_at), i.text.as_str());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -70,9 +42,7 @@ pub async fn list(
 
 pub async fn show(config: &Config, id: IntentId, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
-    let intent = intents::get(&store, id)
-        .await?
-        .with_context(|| format!("intent {id} not found"))?;
+    let intent = intents::get(&store, id).await?.with_context(|| format!("intent {id} not found"))?;
     let steps = intents::steps(&store, id).await?;
     let trail = audit::for_subject(store.reader(), &id.to_string()).await?;
     if json {
@@ -106,14 +76,7 @@ pub async fn show(config: &Config, id: IntentId, json: bool) -> anyhow::Result<E
     }
     println!("timeline:");
     for r in &trail {
-        println!(
-            "  #{:<6} {}  {:<16} by {}  {}",
-            r.seq,
-            when(r.at),
-            r.action,
-            r.actor,
-            r.detail
-        );
+        println!("  #{:<6} {}  {:<16} by {}  {}", r.seq, when(r.at), r.action, r.actor, r.detail);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,80 +1,109 @@
-//! `steward serve`: the running system.
+//! `steward serve`: the running system. The HTTP API, the orchestrator's
+//! runner and the outbox worker share one store; the data directory is
+//! locked to this process, so no two runners ever lease the same steps.
 
+use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
+use crate::adapters::{Catalog, NoteAdapter, WebhookAdapter};
 use crate::channels::http::{self, ApiState, Limits};
 use crate::config::Config;
+use crate::orchestrator::Runner;
+use crate::orchestrator::outbox::OutboxWorker;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
-/// A built server: its store is open and its listener bound, so the address
-/// (port 0 resolved) is known before it starts answering.
+/// A built server: its store is open, its data directory locked and its
+/// listener bound, so the address (port 0 resolved) is known before it
+/// starts answering.
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
+    runner: Runner,
+    outbox: OutboxWorker,
     draining: CancellationToken,
+    /// Held for the life of the server; the OS releases it if we die.
+    _lock: File,
+}
+
+/// The adapters steward acts through, each with its retry policy.
+pub fn catalog(config: &Config, store: &Store) -> Catalog {
+    Catalog::default()
+        .with(Arc::new(WebhookAdapter::new(&config.adapters.webhook)), config.adapters.webhook.retry.clone())
+        .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
+}
+
+fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let path = config.data_dir.join("steward.lock");
+    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow!("another steward is already serving from {} (its steward.lock is held)", config.data_dir.display())
+    })?;
+    Ok(file)
 }
 
 impl Server {
-    /// Opens the store, resolves the API token and binds `addr` (or the
-    /// configured address).
+    /// Locks the data directory, opens the store, resolves the API token and
+    /// binds `addr` (or the configured address).
     pub async fn build(config: &Config, addr: Option<SocketAddr>) -> anyhow::Result<Self> {
         let addr = addr.unwrap_or(config.http.addr);
         let token = token::resolve(config, addr)?;
+        let lock = lock_data_dir(config)?;
         let db = config.database_path();
-        let store = Store::open(&db, &config.store)
-            .await
-            .with_context(|| format!("cannot open {}", db.display()))?;
+        let store = Store::open(&db, &config.store).await.with_context(|| format!("cannot open {}", db.display()))?;
+        let metrics = Arc::new(Metrics::default());
+        let catalog = catalog(config, &store);
+        let outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
+        let runner = Runner::new(store.clone(), catalog.clone(), config.orchestrator.clone())
+            .with_metrics(metrics.clone())
+            .waking(outbox.notifier());
         let draining = CancellationToken::new();
-        let state = ApiState {
-            store: store.clone(),
-            metrics: Arc::new(Metrics::default()),
-            draining: draining.clone(),
-        };
+        let state =
+            ApiState { store: store.clone(), metrics, draining: draining.clone(), catalog, runner: runner.handle() };
         let limits = Limits {
             body_bytes: config.http.body_limit_bytes,
             timeout: Duration::from_secs(config.http.request_timeout_secs),
         };
         let router = http::router(state, token, limits);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        Ok(Self {
-            listener,
-            router,
-            store,
-            draining,
-        })
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Self { listener, router, store, runner, outbox, draining, _lock: lock })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` is cancelled, then stops accepting, lets
-    /// in-flight requests finish (each is bounded by the request timeout)
-    /// and closes the store.
+    /// Serves until `shutdown` is cancelled. Then it drains in order: the
+    /// HTTP server stops accepting and finishes in-flight requests; the
+    /// runner stops claiming and commits the outcomes of steps in flight;
+    /// the outbox finishes its round; the store closes.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let workers = CancellationToken::new();
+        let runner = tokio::spawn(self.runner.run(workers.clone()));
+        let outbox = tokio::spawn(self.outbox.run(workers.clone()));
         let draining = self.draining.clone();
-        let signal = async move {
+        let http_shutdown = async move {
             shutdown.cancelled().await;
             draining.cancel();
         };
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await
-            .context("HTTP server failed")?;
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(http_shutdown).await;
+        workers.cancel();
+        let ran = runner.await.context("the runner panicked")?;
+        let sent = outbox.await.context("the outbox worker panicked")?;
         self.store.close().await;
+        served.context("HTTP server failed")?;
+        ran.context("the runner failed")?;
+        sent.context("the outbox worker failed")?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -10,9 +10,7 @@ pub fn on_signals(token: CancellationToken) {
             tracing::error!("cannot listen for shutdown signals");
             return;
         }
-        tracing::info!(
-            "shutdown requested: draining in-flight work (signal again to exit at once)"
-        );
+        tracing::info!("shutdown requested: draining in-flight work (signal again to exit at once)");
         token.cancel();
         if wait_for_signal().await.is_ok() {
             tracing::warn!("second signal: exiting now");

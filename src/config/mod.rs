@@ -15,10 +15,11 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
+pub use crate::orchestrator::OrchestratorConfig;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
-    DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
-    LogFormat, QdrantConfig, QdrantMode, StoreConfig, TelegramConfig, TierConfig,
+    AdaptersConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
+    LogFormat, NoteConfig, NotifyConfig, QdrantConfig, QdrantMode, StoreConfig, TelegramConfig, TierConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.
@@ -42,6 +43,9 @@ pub struct Config {
     pub llm: LlmConfig,
     pub embedding: EmbeddingConfig,
     pub qdrant: QdrantConfig,
+    pub orchestrator: OrchestratorConfig,
+    pub adapters: AdaptersConfig,
+    pub notify: NotifyConfig,
 }
 
 impl Default for Config {
@@ -56,6 +60,9 @@ impl Default for Config {
             llm: LlmConfig::default(),
             embedding: EmbeddingConfig::default(),
             qdrant: QdrantConfig::default(),
+            orchestrator: OrchestratorConfig::default(),
+            adapters: AdaptersConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -67,11 +74,7 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(String),
     #[error("cannot read {key} from {path}: {source}")]
-    SecretFile {
-        key: String,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    SecretFile { key: String, path: PathBuf, source: std::io::Error },
 }
 
 /// Where the configuration comes from: the CLI's global flags.
@@ -96,37 +99,20 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment = figment
-            .merge(
-                Env::prefixed("STEWARD_")
-                    .ignore(&["CONFIG", "API_TOKEN", "DATA_DIR"])
-                    .split("__"),
-            )
-            .merge(
-                Env::raw()
-                    .only(&["STEWARD_API_TOKEN"])
-                    .map(|_| "http.token".into()),
-            )
-            .merge(
-                Env::raw()
-                    .only(&["STEWARD_DATA_DIR"])
-                    .map(|_| "data_dir".into()),
-            );
+            .merge(Env::prefixed("STEWARD_").ignore(&["CONFIG", "API_TOKEN", "DATA_DIR"]).split("__"))
+            .merge(Env::raw().only(&["STEWARD_API_TOKEN"]).map(|_| "http.token".into()))
+            .merge(Env::raw().only(&["STEWARD_DATA_DIR"]).map(|_| "data_dir".into()));
         if let Some(dir) = &sources.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
-        let mut config: Config = figment
-            .extract()
-            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        let mut config: Config = figment.extract().map_err(|e| ConfigError::Invalid(describe(e)))?;
         config.resolve_secrets()?;
         Ok(config)
     }
 
     /// The configuration as if no file and no environment existed.
     pub fn defaults_in(data_dir: &Path) -> Self {
-        Self {
-            data_dir: data_dir.to_owned(),
-            ..Self::default()
-        }
+        Self { data_dir: data_dir.to_owned(), ..Self::default() }
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -135,31 +121,11 @@ impl Config {
 
     fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
         secret::resolve("http.token", &mut self.http.token, &self.http.token_file)?;
-        secret::resolve(
-            "telegram.token",
-            &mut self.telegram.token,
-            &self.telegram.token_file,
-        )?;
-        secret::resolve(
-            "discord.token",
-            &mut self.discord.token,
-            &self.discord.token_file,
-        )?;
-        secret::resolve(
-            "llm.fast.api_key",
-            &mut self.llm.fast.api_key,
-            &self.llm.fast.api_key_file,
-        )?;
-        secret::resolve(
-            "llm.deep.api_key",
-            &mut self.llm.deep.api_key,
-            &self.llm.deep.api_key_file,
-        )?;
-        secret::resolve(
-            "qdrant.api_key",
-            &mut self.qdrant.api_key,
-            &self.qdrant.api_key_file,
-        )?;
+        secret::resolve("telegram.token", &mut self.telegram.token, &self.telegram.token_file)?;
+        secret::resolve("discord.token", &mut self.discord.token, &self.discord.token_file)?;
+        secret::resolve("llm.fast.api_key", &mut self.llm.fast.api_key, &self.llm.fast.api_key_file)?;
+        secret::resolve("llm.deep.api_key", &mut self.llm.deep.api_key, &self.llm.deep.api_key_file)?;
+        secret::resolve("qdrant.api_key", &mut self.qdrant.api_key, &self.qdrant.api_key_file)?;
         Ok(())
     }
 }
@@ -170,30 +136,17 @@ fn describe(err: figment::Error) -> String {
     err.into_iter()
         .map(|e| {
             let key = e.path.join(".").to_lowercase();
-            let file = e
-                .metadata
-                .as_ref()
-                .and_then(|m| m.source.as_ref())
-                .and_then(|s| s.file_path());
+            let file = e.metadata.as_ref().and_then(|m| m.source.as_ref()).and_then(|s| s.file_path());
             let origin = match (&e.metadata, file) {
                 (_, Some(path)) => format!(" in {}", path.display()),
                 (Some(m), None) if m.name.contains("environment") => {
-                    let var = e
-                        .path
-                        .iter()
-                        .map(|p| p.to_uppercase())
-                        .collect::<Vec<_>>()
-                        .join("__");
+                    let var = e.path.iter().map(|p| p.to_uppercase()).collect::<Vec<_>>().join("__");
                     format!(" from the environment variable STEWARD_{var}")
                 }
                 (Some(m), None) => format!(" from {}", m.name),
                 (None, None) => String::new(),
             };
-            if key.is_empty() {
-                format!("{}{origin}", e.kind)
-            } else {
-                format!("`{key}`{origin}: {}", e.kind)
-            }
+            if key.is_empty() { format!("{}{origin}", e.kind) } else { format!("`{key}`{origin}: {}", e.kind) }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -205,10 +158,7 @@ mod tests {
 
     #[test]
     fn the_template_parses_to_the_defaults() {
-        let parsed: Config = Figment::new()
-            .merge(Toml::string(TEMPLATE))
-            .extract()
-            .unwrap();
+        let parsed: Config = Figment::new().merge(Toml::string(TEMPLATE)).extract().unwrap();
         let defaults = Config::default();
         assert_eq!(parsed.http.addr, defaults.http.addr);
         assert_eq!(parsed.store.durability, defaults.store.durability);

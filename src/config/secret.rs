@@ -9,11 +9,7 @@ use super::ConfigError;
 /// Fills `value` from `file` when only the file is given. The file's content
 /// is trimmed of surrounding white space (a trailing newline is the norm).
 /// Errors name the key and the path, never the content.
-pub(super) fn resolve(
-    key: &str,
-    value: &mut Option<SecretString>,
-    file: &Option<PathBuf>,
-) -> Result<(), ConfigError> {
+pub(super) fn resolve(key: &str, value: &mut Option<SecretString>, file: &Option<PathBuf>) -> Result<(), ConfigError> {
     let Some(path) = file else { return Ok(()) };
     if value.is_some() {
         return Ok(());

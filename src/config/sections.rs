@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
+
+use crate::adapters::WebhookConfig;
+use crate::domain::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
 /// How much a committed transaction survives.
@@ -39,10 +42,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self {
-            durability: Durability::Process,
-            busy_timeout_ms: 5_000,
-        }
+        Self { durability: Durability::Process, busy_timeout_ms: 5_000 }
     }
 }
 
@@ -88,10 +88,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            filter: "info".into(),
-        }
+        Self { format: LogFormat::Text, filter: "info".into() }
     }
 }
 
@@ -108,12 +105,7 @@ pub struct TelegramConfig {
 
 impl Default for TelegramConfig {
     fn default() -> Self {
-        Self {
-            token: None,
-            token_file: None,
-            api_url: "https://api.telegram.org".into(),
-            allowed_users: vec![],
-        }
+        Self { token: None, token_file: None, api_url: "https://api.telegram.org".into(), allowed_users: vec![] }
     }
 }
 
@@ -220,4 +212,37 @@ pub struct QdrantConfig {
     pub url: Option<String>,
     pub api_key: Option<SecretString>,
     pub api_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoteConfig {
+    pub retry: RetryPolicy,
+}
+
+/// Each adapter's settings, with its retry policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptersConfig {
+    pub webhook: WebhookConfig,
+    pub note: NoteConfig,
+}
+
+/// Where notices for the operator go, and how their delivery is retried.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Destinations such as `webhook:https://ntfy.example/steward`; with
+    /// none, notices go to the log.
+    pub operator: Vec<String>,
+    pub retry: RetryPolicy,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            operator: vec![],
+            retry: RetryPolicy { initial_ms: 500, multiplier: 2.0, max_ms: 300_000, max_attempts: u32::MAX },
+        }
+    }
 }

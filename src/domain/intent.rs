@@ -35,12 +35,9 @@ impl fmt::Display for IntentId {
 impl FromStr for IntentId {
     type Err = InvalidInput;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ulid::from_string(s.trim()).map(Self).map_err(|_| {
-            InvalidInput::new(
-                "id",
-                format!("`{s}` is not an intent id (a 26-character ULID)"),
-            )
-        })
+        Ulid::from_string(s.trim())
+            .map(Self)
+            .map_err(|_| InvalidInput::new("id", format!("`{s}` is not an intent id (a 26-character ULID)")))
     }
 }
 
@@ -59,10 +56,7 @@ impl IntentText {
             return Err(InvalidInput::new("text", "must not be empty"));
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(InvalidInput::new(
-                "text",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(InvalidInput::new("text", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -125,10 +119,7 @@ impl IntentState {
     /// `failed` is terminal only once nothing is left to compensate, which the
     /// orchestrator decides; as a stored state it is final.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Succeeded | Self::Failed | Self::Compensated | Self::Cancelled | Self::Expired
-        )
+        matches!(self, Self::Succeeded | Self::Failed | Self::Compensated | Self::Cancelled | Self::Expired)
     }
 }
 
@@ -141,16 +132,10 @@ impl fmt::Display for IntentState {
 impl FromStr for IntentState {
     type Err = InvalidInput;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<_> = Self::ALL.iter().map(|st| st.as_str()).collect();
-                InvalidInput::new(
-                    "state",
-                    format!("unknown state `{s}`; expected one of {}", known.join(", ")),
-                )
-            })
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Self::ALL.iter().map(|st| st.as_str()).collect();
+            InvalidInput::new("state", format!("unknown state `{s}`; expected one of {}", known.join(", ")))
+        })
     }
 }
 
@@ -172,11 +157,7 @@ impl Intent {
     /// A new intent, not yet stored. With a plan it starts `planned`, without
     /// one it starts `received` and waits for the reasoning tiers.
     pub fn new(text: IntentText, provenance: Provenance, plan: Option<Plan>, now: Millis) -> Self {
-        let state = if plan.is_some() {
-            IntentState::Planned
-        } else {
-            IntentState::Received
-        };
+        let state = if plan.is_some() { IntentState::Planned } else { IntentState::Received };
         Self {
             id: IntentId::new(),
             text,
@@ -206,10 +187,7 @@ mod tests {
 
     #[test]
     fn only_finished_states_are_terminal() {
-        let terminal: Vec<_> = IntentState::ALL
-            .into_iter()
-            .filter(|s| s.is_terminal())
-            .collect();
+        let terminal: Vec<_> = IntentState::ALL.into_iter().filter(|s| s.is_terminal()).collect();
         assert_eq!(
             terminal,
             [
@@ -249,8 +227,7 @@ mod tests {
     struct PlannedStepFixture;
     impl PlannedStepFixture {
         fn note() -> crate::domain::PlannedStep {
-            crate::domain::PlannedStep::parse("note", "write", serde_json::json!({"text": "x"}))
-                .unwrap()
+            crate::domain::PlannedStep::parse("note", "write", serde_json::json!({"text": "x"})).unwrap()
         }
     }
 }

@@ -8,12 +8,14 @@
 mod intent;
 mod plan;
 mod provenance;
+mod retry;
 mod risk;
 mod step;
 
 pub use intent::{Intent, IntentId, IntentState, IntentText};
 pub use plan::{Identifier, Plan, PlannedStep};
 pub use provenance::Provenance;
+pub use retry::RetryPolicy;
 pub use risk::Risk;
 pub use step::{IdempotencyKey, Step, StepState};
 
@@ -28,10 +30,7 @@ pub struct InvalidInput {
 
 impl InvalidInput {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }
 

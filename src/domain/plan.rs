@@ -15,9 +15,7 @@ impl Identifier {
 
     pub fn parse(field: &str, s: &str) -> Result<Self, InvalidInput> {
         let ok_start = s.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        let ok_rest = s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+        let ok_rest = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
         if !ok_start || !ok_rest || s.len() > Self::MAX_LEN {
             return Err(InvalidInput::new(
                 field,
@@ -55,24 +53,20 @@ pub struct PlannedStep {
     pub action: Identifier,
     /// Always a JSON object; adapters validate its fields.
     pub args: serde_json::Value,
+    /// The step must succeed within this many seconds of becoming due, or it
+    /// fails for good (and its intent unwinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_secs: Option<u64>,
 }
 
 impl PlannedStep {
-    pub fn parse(
-        adapter: &str,
-        action: &str,
-        args: serde_json::Value,
-    ) -> Result<Self, InvalidInput> {
+    pub fn parse(adapter: &str, action: &str, args: serde_json::Value) -> Result<Self, InvalidInput> {
         let adapter = Identifier::parse("adapter", adapter)?;
         let action = Identifier::parse("action", action)?;
         if !args.is_object() {
             return Err(InvalidInput::new("args", "must be a JSON object"));
         }
-        Ok(Self {
-            adapter,
-            action,
-            args,
-        })
+        Ok(Self { adapter, action, args, within_secs: None })
     }
 }
 
@@ -87,16 +81,10 @@ impl Plan {
 
     pub fn new(steps: Vec<PlannedStep>) -> Result<Self, InvalidInput> {
         if steps.is_empty() {
-            return Err(InvalidInput::new(
-                "plan.steps",
-                "a plan needs at least one step",
-            ));
+            return Err(InvalidInput::new("plan.steps", "a plan needs at least one step"));
         }
         if steps.len() > Self::MAX_STEPS {
-            return Err(InvalidInput::new(
-                "plan.steps",
-                format!("a plan has at most {} steps", Self::MAX_STEPS),
-            ));
+            return Err(InvalidInput::new("plan.steps", format!("a plan has at most {} steps", Self::MAX_STEPS)));
         }
         Ok(Self(steps))
     }
@@ -151,8 +139,7 @@ mod tests {
 
     #[test]
     fn plans_deserialize_through_validation() {
-        let bad: Result<Plan, _> =
-            serde_json::from_value(json!([{"adapter": "Bad", "action": "x", "args": {}}]));
+        let bad: Result<Plan, _> = serde_json::from_value(json!([{"adapter": "Bad", "action": "x", "args": {}}]));
         assert!(bad.is_err());
         let empty: Result<Plan, _> = serde_json::from_value(json!([]));
         assert!(empty.is_err());

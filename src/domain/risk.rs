@@ -39,10 +39,7 @@ impl FromStr for Risk {
             "low" => Ok(Self::Low),
             "medium" => Ok(Self::Medium),
             "high" => Ok(Self::High),
-            _ => Err(InvalidInput::new(
-                "risk",
-                format!("unknown risk `{s}`; expected low, medium or high"),
-            )),
+            _ => Err(InvalidInput::new("risk", format!("unknown risk `{s}`; expected low, medium or high"))),
         }
     }
 }

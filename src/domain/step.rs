@@ -135,14 +135,8 @@ mod tests {
         a.attempts = 7;
         a.state = StepState::RetryScheduled;
         assert_eq!(a.idempotency_key(), b.idempotency_key());
-        assert_ne!(
-            a.idempotency_key(),
-            Step::pending(intent, 1, planned.clone()).idempotency_key()
-        );
-        assert_ne!(
-            a.idempotency_key(),
-            Step::pending(IntentId::new(), 2, planned).idempotency_key()
-        );
+        assert_ne!(a.idempotency_key(), Step::pending(intent, 1, planned.clone()).idempotency_key());
+        assert_ne!(a.idempotency_key(), Step::pending(IntentId::new(), 2, planned).idempotency_key());
     }
 
     #[test]

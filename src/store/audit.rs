@@ -44,8 +44,8 @@ fn link_hash(
     subject: Option<&str>,
     detail: &str,
 ) -> String {
-    let canonical = serde_json::to_string(&(seq, at, actor, action, subject, detail))
-        .expect("tuples of strings serialize");
+    let canonical =
+        serde_json::to_string(&(seq, at, actor, action, subject, detail)).expect("tuples of strings serialize");
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(canonical.as_bytes());
@@ -54,29 +54,15 @@ fn link_hash(
 
 /// Appends an entry inside the caller's write transaction, so the change it
 /// describes and its audit row commit together or not at all.
-pub async fn append(
-    conn: &mut SqliteConnection,
-    at: i64,
-    entry: &Entry<'_>,
-) -> Result<i64, StoreError> {
+pub async fn append(conn: &mut SqliteConnection, at: i64, entry: &Entry<'_>) -> Result<i64, StoreError> {
     let last: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (seq, prev) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_owned()),
     };
     let detail = entry.detail.to_string();
-    let hash = link_hash(
-        &prev,
-        seq,
-        at,
-        entry.actor,
-        entry.action,
-        entry.subject,
-        &detail,
-    );
+    let hash = link_hash(&prev, seq, at, entry.actor, entry.action, entry.subject, &detail);
     sqlx::query(
         "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -95,10 +81,11 @@ pub async fn append(
 
 /// The audit trail of one subject (an intent id, say), oldest first.
 pub async fn for_subject(pool: &SqlitePool, subject: &str) -> Result<Vec<Record>, StoreError> {
-    let rows = sqlx::query("SELECT seq, at, actor, action, subject, detail, hash FROM audit WHERE subject = ? ORDER BY seq")
-        .bind(subject)
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT seq, at, actor, action, subject, detail, hash FROM audit WHERE subject = ? ORDER BY seq")
+            .bind(subject)
+            .fetch_all(pool)
+            .await?;
     rows.iter()
         .map(|row| {
             let detail: String = row.try_get("detail")?;
@@ -108,8 +95,7 @@ pub async fn for_subject(pool: &SqlitePool, subject: &str) -> Result<Vec<Record>
                 actor: row.try_get("actor")?,
                 action: row.try_get("action")?,
                 subject: row.try_get("subject")?,
-                detail: serde_json::from_str(&detail)
-                    .map_err(|e| StoreError::corrupt("audit", e))?,
+                detail: serde_json::from_str(&detail).map_err(|e| StoreError::corrupt("audit", e))?,
                 hash: row.try_get("hash")?,
             })
         })
@@ -135,21 +121,15 @@ pub struct Break {
 /// Walks the whole chain from the first row and reports the first row that
 /// does not link to its predecessor or whose content does not match its hash.
 pub async fn verify(pool: &SqlitePool) -> Result<Verification, StoreError> {
-    let mut rows = sqlx::query(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq",
-    )
-    .fetch(pool);
+    let mut rows =
+        sqlx::query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq")
+            .fetch(pool);
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS.to_owned();
     let mut checked = 0;
     while let Some(row) = rows.try_next().await? {
         let seq: i64 = row.try_get("seq")?;
-        let broken = |reason: String| {
-            Ok(Verification {
-                rows: checked,
-                broken: Some(Break { seq, reason }),
-            })
-        };
+        let broken = |reason: String| Ok(Verification { rows: checked, broken: Some(Break { seq, reason }) });
         if seq != expected_seq {
             return broken(format!(
                 "row {expected_seq} is missing: the chain jumps from row {} to row {seq}",
@@ -158,10 +138,7 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, StoreError> {
         }
         let stored_prev: String = row.try_get("prev_hash")?;
         if stored_prev != prev_hash {
-            return broken(format!(
-                "row {seq} does not link to row {}: a row was removed, replaced or moved",
-                seq - 1
-            ));
+            return broken(format!("row {seq} does not link to row {}: a row was removed, replaced or moved", seq - 1));
         }
         let subject: Option<String> = row.try_get("subject")?;
         let recomputed = link_hash(
@@ -175,18 +152,13 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, StoreError> {
         );
         let stored_hash: String = row.try_get("hash")?;
         if recomputed != stored_hash {
-            return broken(format!(
-                "row {seq} was edited: its content no longer matches its hash"
-            ));
+            return broken(format!("row {seq} was edited: its content no longer matches its hash"));
         }
         prev_hash = stored_hash;
         expected_seq += 1;
         checked += 1;
     }
-    Ok(Verification {
-        rows: checked,
-        broken: None,
-    })
+    Ok(Verification { rows: checked, broken: None })
 }
 
 #[cfg(test)]
@@ -198,12 +170,8 @@ mod tests {
         let store = Store::in_memory().await.unwrap();
         for i in 0..n {
             let mut tx = store.begin().await.unwrap();
-            let entry = Entry {
-                actor: "test",
-                action: "thing",
-                subject: Some("s"),
-                detail: serde_json::json!({"i": i}),
-            };
+            let entry =
+                Entry { actor: "test", action: "thing", subject: Some("s"), detail: serde_json::json!({"i": i}) };
             append(&mut tx, i as i64, &entry).await.unwrap();
             tx.commit().await.unwrap();
         }
@@ -214,13 +182,7 @@ mod tests {
     async fn an_untouched_chain_verifies() {
         let store = chain_of(5).await;
         let v = verify(store.reader()).await.unwrap();
-        assert_eq!(
-            v,
-            Verification {
-                rows: 5,
-                broken: None
-            }
-        );
+        assert_eq!(v, Verification { rows: 5, broken: None });
         assert_eq!(for_subject(store.reader(), "s").await.unwrap().len(), 5);
     }
 
@@ -228,12 +190,7 @@ mod tests {
     async fn a_rolled_back_append_leaves_no_row() {
         let store = chain_of(2).await;
         let mut tx = store.begin().await.unwrap();
-        let entry = Entry {
-            actor: "t",
-            action: "x",
-            subject: None,
-            detail: serde_json::json!({}),
-        };
+        let entry = Entry { actor: "t", action: "x", subject: None, detail: serde_json::json!({}) };
         append(&mut tx, 9, &entry).await.unwrap();
         tx.rollback().await.unwrap();
         assert_eq!(verify(store.reader()).await.unwrap().rows, 2);
@@ -243,15 +200,9 @@ mod tests {
     async fn sqlite_refuses_updates_and_deletes() {
         let store = chain_of(2).await;
         let mut tx = store.begin().await.unwrap();
-        let err = sqlx::query("UPDATE audit SET actor = 'x'")
-            .execute(&mut *tx)
-            .await
-            .unwrap_err();
+        let err = sqlx::query("UPDATE audit SET actor = 'x'").execute(&mut *tx).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
-        let err = sqlx::query("DELETE FROM audit")
-            .execute(&mut *tx)
-            .await
-            .unwrap_err();
+        let err = sqlx::query("DELETE FROM audit").execute(&mut *tx).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
     }
 }

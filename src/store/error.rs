@@ -23,9 +23,6 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn corrupt(table: &'static str, reason: impl std::fmt::Display) -> Self {
-        Self::Corrupt {
-            table,
-            reason: reason.to_string(),
-        }
+        Self::Corrupt { table, reason: reason.to_string() }
     }
 }

@@ -36,11 +36,7 @@ fn payload_hash(payload: &serde_json::Value) -> String {
 /// Claims an event inside the caller's transaction. A second claim of the
 /// same (channel, external id) with a different payload is refused: the key
 /// was reused for another request.
-pub async fn claim(
-    conn: &mut SqliteConnection,
-    at: i64,
-    inbound: &Inbound<'_>,
-) -> Result<Claim, StoreError> {
+pub async fn claim(conn: &mut SqliteConnection, at: i64, inbound: &Inbound<'_>) -> Result<Claim, StoreError> {
     let inbox_id = Ulid::new().to_string();
     let hash = payload_hash(inbound.payload);
     let inserted = sqlx::query(
@@ -60,30 +56,21 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::New { inbox_id });
     }
-    let (seen_hash, intent_id): (String, Option<String>) = sqlx::query_as(
-        "SELECT payload_hash, intent_id FROM inbox WHERE channel = ? AND external_id = ?",
-    )
-    .bind(inbound.channel)
-    .bind(inbound.external_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let (seen_hash, intent_id): (String, Option<String>) =
+        sqlx::query_as("SELECT payload_hash, intent_id FROM inbox WHERE channel = ? AND external_id = ?")
+            .bind(inbound.channel)
+            .bind(inbound.external_id)
+            .fetch_one(&mut *conn)
+            .await?;
     if seen_hash != hash {
-        return Err(StoreError::IdempotencyConflict(
-            inbound.external_id.to_owned(),
-        ));
+        return Err(StoreError::IdempotencyConflict(inbound.external_id.to_owned()));
     }
-    let intent_id = intent_id
-        .map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e)))
-        .transpose()?;
+    let intent_id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
     Ok(Claim::Seen { intent_id })
 }
 
 /// Records which intent an inbound event produced.
-pub async fn link(
-    conn: &mut SqliteConnection,
-    inbox_id: &str,
-    intent: IntentId,
-) -> Result<(), StoreError> {
+pub async fn link(conn: &mut SqliteConnection, inbox_id: &str, intent: IntentId) -> Result<(), StoreError> {
     sqlx::query("UPDATE inbox SET intent_id = ? WHERE id = ?")
         .bind(intent.to_string())
         .bind(inbox_id)
@@ -102,37 +89,14 @@ mod tests {
     async fn a_redelivered_event_is_seen_not_new() {
         let store = Store::in_memory().await.unwrap();
         let payload = json!({"text": "hi"});
-        let inbound = Inbound {
-            channel: "telegram",
-            external_id: "42",
-            actor: "u1",
-            payload: &payload,
-        };
+        let inbound = Inbound { channel: "telegram", external_id: "42", actor: "u1", payload: &payload };
         let mut tx = store.begin().await.unwrap();
-        assert!(matches!(
-            claim(&mut tx, 1, &inbound).await.unwrap(),
-            Claim::New { .. }
-        ));
-        assert_eq!(
-            claim(&mut tx, 2, &inbound).await.unwrap(),
-            Claim::Seen { intent_id: None }
-        );
+        assert!(matches!(claim(&mut tx, 1, &inbound).await.unwrap(), Claim::New { .. }));
+        assert_eq!(claim(&mut tx, 2, &inbound).await.unwrap(), Claim::Seen { intent_id: None });
         let other = json!({"text": "something else"});
-        let reused = Inbound {
-            payload: &other,
-            ..inbound.clone()
-        };
-        assert!(matches!(
-            claim(&mut tx, 3, &reused).await,
-            Err(StoreError::IdempotencyConflict(_))
-        ));
-        let elsewhere = Inbound {
-            channel: "discord",
-            ..inbound
-        };
-        assert!(matches!(
-            claim(&mut tx, 4, &elsewhere).await.unwrap(),
-            Claim::New { .. }
-        ));
+        let reused = Inbound { payload: &other, ..inbound.clone() };
+        assert!(matches!(claim(&mut tx, 3, &reused).await, Err(StoreError::IdempotencyConflict(_))));
+        let elsewhere = Inbound { channel: "discord", ..inbound };
+        assert!(matches!(claim(&mut tx, 4, &elsewhere).await.unwrap(), Claim::New { .. }));
     }
 }

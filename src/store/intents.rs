@@ -20,24 +20,15 @@ pub enum Created {
 
 /// Writes a new intent, or returns the one an earlier delivery of the same
 /// inbound event produced.
-pub async fn create(
-    store: &Store,
-    intent: Intent,
-    inbound: Option<&Inbound<'_>>,
-) -> Result<Created, StoreError> {
+pub async fn create(store: &Store, intent: Intent, inbound: Option<&Inbound<'_>>) -> Result<Created, StoreError> {
     let mut tx = store.begin().await?;
     let inbox_id = match inbound {
         None => None,
         Some(inbound) => match inbox::claim(&mut tx, intent.created_at, inbound).await? {
             Claim::New { inbox_id } => Some(inbox_id),
-            Claim::Seen {
-                intent_id: Some(id),
-            } => return Ok(Created::Existing(id)),
+            Claim::Seen { intent_id: Some(id) } => return Ok(Created::Existing(id)),
             Claim::Seen { intent_id: None } => {
-                return Err(StoreError::corrupt(
-                    "inbox",
-                    "a claimed event has no intent",
-                ));
+                return Err(StoreError::corrupt("inbox", "a claimed event has no intent"));
             }
         },
     };
@@ -54,10 +45,7 @@ pub async fn create(
 pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), StoreError> {
     let id = intent.id.to_string();
     let prov = &intent.provenance;
-    let plan = intent
-        .plan
-        .as_ref()
-        .map(|p| serde_json::to_string(p).expect("plans serialize"));
+    let plan = intent.plan.as_ref().map(|p| serde_json::to_string(p).expect("plans serialize"));
     sqlx::query(
         "INSERT INTO intents (id, source, actor, reason, text, state, risk, plan, agent, agent_version, \
          policy_version, deadline, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -82,8 +70,8 @@ pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), 
     for (seq, planned) in steps.iter().enumerate() {
         let step = Step::pending(intent.id, seq as u32, planned.clone());
         sqlx::query(
-            "INSERT INTO steps (intent_id, seq, adapter, action, args, state, idempotency_key) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO steps (intent_id, seq, adapter, action, args, state, idempotency_key, within_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(step.seq as i64)
@@ -92,6 +80,7 @@ pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), 
         .bind(step.planned.args.to_string())
         .bind(step.state.as_str())
         .bind(step.idempotency_key().as_str())
+        .bind(planned.within_secs.map(|s| (s * 1000) as i64))
         .execute(&mut *conn)
         .await?;
     }
@@ -104,12 +93,7 @@ pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), 
         "agent_version": prov.agent_version,
         "policy_version": prov.policy_version,
     });
-    let entry = Entry {
-        actor: &prov.actor,
-        action: "intent.created",
-        subject: Some(&id),
-        detail,
-    };
+    let entry = Entry { actor: &prov.actor, action: "intent.created", subject: Some(&id), detail };
     audit::append(conn, intent.created_at, &entry).await?;
     Ok(())
 }
@@ -126,47 +110,32 @@ pub async fn transition(
     why: serde_json::Value,
 ) -> Result<bool, StoreError> {
     let id = id.to_string();
-    let changed =
-        sqlx::query("UPDATE intents SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
-            .bind(to.as_str())
-            .bind(at)
-            .bind(&id)
-            .bind(from.as_str())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+    let changed = sqlx::query("UPDATE intents SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
+        .bind(to.as_str())
+        .bind(at)
+        .bind(&id)
+        .bind(from.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     if changed == 0 {
         return Ok(false);
     }
     let detail = json!({ "from": from, "to": to, "why": why });
-    let entry = Entry {
-        actor,
-        action: "intent.state",
-        subject: Some(&id),
-        detail,
-    };
+    let entry = Entry { actor, action: "intent.state", subject: Some(&id), detail };
     audit::append(conn, at, &entry).await?;
     Ok(true)
 }
 
 pub async fn get(store: &Store, id: IntentId) -> Result<Option<Intent>, StoreError> {
     let sql = format!("SELECT {} FROM intents WHERE id = ?", rows::INTENT_COLUMNS);
-    let row = sqlx::query(&sql)
-        .bind(id.to_string())
-        .fetch_optional(store.reader())
-        .await?;
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(store.reader()).await?;
     row.as_ref().map(rows::intent).transpose()
 }
 
 pub async fn steps(store: &Store, id: IntentId) -> Result<Vec<Step>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM steps WHERE intent_id = ? ORDER BY seq",
-        rows::STEP_COLUMNS
-    );
-    let rows = sqlx::query(&sql)
-        .bind(id.to_string())
-        .fetch_all(store.reader())
-        .await?;
+    let sql = format!("SELECT {} FROM steps WHERE intent_id = ? ORDER BY seq", rows::STEP_COLUMNS);
+    let rows = sqlx::query(&sql).bind(id.to_string()).fetch_all(store.reader()).await?;
     rows.iter().map(rows::step).collect()
 }
 
@@ -196,19 +165,10 @@ pub async fn list(store: &Store, filter: &ListFilter) -> Result<Vec<Intent>, Sto
 /// How many intents are in each state, for metrics and status.
 pub async fn count_by_state(store: &Store) -> Result<Vec<(IntentState, i64)>, StoreError> {
     let counts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM intents GROUP BY state")
-            .fetch_all(store.reader())
-            .await?;
+        sqlx::query_as("SELECT state, COUNT(*) FROM intents GROUP BY state").fetch_all(store.reader()).await?;
     counts
         .into_iter()
-        .map(|(state, n)| {
-            Ok((
-                state
-                    .parse()
-                    .map_err(|e| StoreError::corrupt("intents", e))?,
-                n,
-            ))
-        })
+        .map(|(state, n)| Ok((state.parse().map_err(|e| StoreError::corrupt("intents", e))?, n)))
         .collect()
 }
 
@@ -221,12 +181,7 @@ mod tests {
     fn planned_intent() -> Intent {
         let step = PlannedStep::parse("note", "write", json!({"text": "x"})).unwrap();
         let plan = Plan::new(vec![step.clone(), step]).unwrap();
-        Intent::new(
-            IntentText::parse("do it").unwrap(),
-            Provenance::operator("cli", "me"),
-            Some(plan),
-            10,
-        )
+        Intent::new(IntentText::parse("do it").unwrap(), Provenance::operator("cli", "me"), Some(plan), 10)
     }
 
     #[tokio::test]
@@ -240,9 +195,7 @@ mod tests {
             steps.iter().map(|s| (s.seq, s.state)).collect::<Vec<_>>(),
             [(0, StepState::Pending), (1, StepState::Pending)]
         );
-        let trail = audit::for_subject(store.reader(), &intent.id.to_string())
-            .await
-            .unwrap();
+        let trail = audit::for_subject(store.reader(), &intent.id.to_string()).await.unwrap();
         assert_eq!(trail.len(), 1);
         assert_eq!(trail[0].action, "intent.created");
     }
@@ -253,38 +206,14 @@ mod tests {
         let intent = planned_intent();
         create(&store, intent.clone(), None).await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        let moved = transition(
-            &mut tx,
-            intent.id,
-            IntentState::Planned,
-            IntentState::Running,
-            11,
-            "orchestrator",
-            json!(null),
-        );
+        let moved =
+            transition(&mut tx, intent.id, IntentState::Planned, IntentState::Running, 11, "orchestrator", json!(null));
         assert!(moved.await.unwrap());
-        let again = transition(
-            &mut tx,
-            intent.id,
-            IntentState::Planned,
-            IntentState::Cancelled,
-            12,
-            "x",
-            json!(null),
-        );
+        let again = transition(&mut tx, intent.id, IntentState::Planned, IntentState::Cancelled, 12, "x", json!(null));
         assert!(!again.await.unwrap(), "a stale transition must not apply");
         tx.commit().await.unwrap();
-        assert_eq!(
-            get(&store, intent.id).await.unwrap().unwrap().state,
-            IntentState::Running
-        );
-        assert_eq!(
-            audit::for_subject(store.reader(), &intent.id.to_string())
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(get(&store, intent.id).await.unwrap().unwrap().state, IntentState::Running);
+        assert_eq!(audit::for_subject(store.reader(), &intent.id.to_string()).await.unwrap().len(), 2);
     }
 
     #[tokio::test]
@@ -297,38 +226,11 @@ mod tests {
             create(&store, intent, None).await.unwrap();
         }
         ids.sort();
-        let first = list(
-            &store,
-            &ListFilter {
-                limit: 3,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            first.iter().map(|i| i.id).collect::<Vec<_>>(),
-            [ids[4], ids[3], ids[2]]
-        );
-        let rest = list(
-            &store,
-            &ListFilter {
-                limit: 3,
-                before: Some(ids[2]),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            rest.iter().map(|i| i.id).collect::<Vec<_>>(),
-            [ids[1], ids[0]]
-        );
-        let running = ListFilter {
-            limit: 3,
-            state: Some(IntentState::Running),
-            ..Default::default()
-        };
+        let first = list(&store, &ListFilter { limit: 3, ..Default::default() }).await.unwrap();
+        assert_eq!(first.iter().map(|i| i.id).collect::<Vec<_>>(), [ids[4], ids[3], ids[2]]);
+        let rest = list(&store, &ListFilter { limit: 3, before: Some(ids[2]), ..Default::default() }).await.unwrap();
+        assert_eq!(rest.iter().map(|i| i.id).collect::<Vec<_>>(), [ids[1], ids[0]]);
+        let running = ListFilter { limit: 3, state: Some(IntentState::Running), ..Default::default() };
         assert!(list(&store, &running).await.unwrap().is_empty());
     }
 }

@@ -12,7 +12,9 @@ pub mod audit;
 mod error;
 pub mod inbox;
 pub mod intents;
+pub mod outbox;
 mod rows;
+pub mod steps;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -53,20 +55,10 @@ impl Store {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_millis(config.busy_timeout_ms))
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(Self {
-            writer,
-            reader,
-            durability: config.durability,
-        })
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        Ok(Self { writer, reader, durability: config.durability })
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -80,11 +72,7 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self {
-            writer: pool.clone(),
-            reader: pool,
-            durability: Durability::Process,
-        })
+        Ok(Self { writer: pool.clone(), reader: pool, durability: Durability::Process })
     }
 
     pub fn durability(&self) -> Durability {

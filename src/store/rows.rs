@@ -30,21 +30,21 @@ pub(super) fn intent(row: &SqliteRow) -> Result<Intent, StoreError> {
             agent_version: row.try_get("agent_version")?,
             policy_version: row.try_get("policy_version")?,
         },
-        plan: plan
-            .map(|p| parse::<Plan, _>(t, serde_json::from_str(&p)))
-            .transpose()?,
+        plan: plan.map(|p| parse::<Plan, _>(t, serde_json::from_str(&p))).transpose()?,
         deadline: row.try_get("deadline")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
 
-pub(super) const STEP_COLUMNS: &str = "intent_id, seq, adapter, action, args, state, attempts, next_attempt_at, lease_until, result, error";
+pub(super) const STEP_COLUMNS: &str =
+    "intent_id, seq, adapter, action, args, state, attempts, next_attempt_at, lease_until, result, error, within_ms";
 
 pub(super) fn step(row: &SqliteRow) -> Result<Step, StoreError> {
     let t = "steps";
     let args: String = row.try_get("args")?;
     let result: Option<String> = row.try_get("result")?;
+    let within: Option<i64> = row.try_get("within_ms")?;
     let planned = PlannedStep::parse(
         &row.try_get::<String, _>("adapter")?,
         &row.try_get::<String, _>("action")?,
@@ -53,14 +53,12 @@ pub(super) fn step(row: &SqliteRow) -> Result<Step, StoreError> {
     Ok(Step {
         intent_id: parse(t, row.try_get::<String, _>("intent_id")?.parse())?,
         seq: parse(t, u32::try_from(row.try_get::<i64, _>("seq")?))?,
-        planned: parse(t, planned)?,
+        planned: PlannedStep { within_secs: within.map(|ms| (ms / 1000) as u64), ..parse(t, planned)? },
         state: parse(t, row.try_get::<String, _>("state")?.parse())?,
         attempts: parse(t, u32::try_from(row.try_get::<i64, _>("attempts")?))?,
         next_attempt_at: row.try_get("next_attempt_at")?,
         lease_until: row.try_get("lease_until")?,
-        result: result
-            .map(|r| parse(t, serde_json::from_str(&r)))
-            .transpose()?,
+        result: result.map(|r| parse(t, serde_json::from_str(&r))).transpose()?,
         error: row.try_get("error")?,
     })
 }

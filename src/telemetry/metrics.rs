@@ -9,14 +9,10 @@ use std::sync::Mutex;
 /// Counter names and their help text. Rendering only the names listed here
 /// keeps the exposition well-formed (one HELP and TYPE per family).
 const COUNTERS: &[(&str, &str)] = &[
-    (
-        "steward_http_requests_total",
-        "HTTP requests answered, by status code.",
-    ),
-    (
-        "steward_intents_created_total",
-        "Intents created since start.",
-    ),
+    ("steward_http_requests_total", "HTTP requests answered, by status code."),
+    ("steward_intents_created_total", "Intents created since start."),
+    ("steward_step_attempts_total", "Step executions and undos started since start."),
+    ("steward_step_retries_total", "Step attempts that failed and were retried, since start."),
 ];
 
 /// A gauge value computed at scrape time.
@@ -40,47 +36,26 @@ fn render_labels<K: AsRef<str>, V: AsRef<str>>(labels: &[(K, V)]) -> String {
     }
     let parts: Vec<String> = labels
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}=\"{}\"",
-                k.as_ref(),
-                v.as_ref().replace('\\', "\\\\").replace('"', "\\\"")
-            )
-        })
+        .map(|(k, v)| format!("{}=\"{}\"", k.as_ref(), v.as_ref().replace('\\', "\\\\").replace('"', "\\\"")))
         .collect();
     format!("{{{}}}", parts.join(","))
 }
 
 impl Metrics {
     pub fn inc(&self, name: &'static str, labels: &[(&str, &str)]) {
-        debug_assert!(
-            COUNTERS.iter().any(|(n, _)| *n == name),
-            "unregistered counter {name}"
-        );
+        debug_assert!(COUNTERS.iter().any(|(n, _)| *n == name), "unregistered counter {name}");
         let key = (name, render_labels(labels));
-        *self
-            .counters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_default() += 1;
+        *self.counters.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
     }
 
     /// The Prometheus text exposition of every counter and the given gauges.
     pub fn render(&self, gauges: &[Gauge]) -> String {
-        let counters = self
-            .counters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut out = String::new();
         for (name, help) in COUNTERS {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             let mut any = false;
-            for ((_, labels), value) in counters
-                .range((*name, String::new())..)
-                .take_while(|((n, _), _)| n == name)
-            {
+            for ((_, labels), value) in counters.range((*name, String::new())..).take_while(|((n, _), _)| n == name) {
                 let _ = writeln!(out, "{name}{labels} {value}");
                 any = true;
             }
@@ -117,18 +92,9 @@ mod tests {
             value: 3.0,
         };
         let text = m.render(&[gauge]);
-        assert!(
-            text.contains("steward_http_requests_total{status=\"200\"} 2\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("steward_http_requests_total{status=\"401\"} 1\n"),
-            "{text}"
-        );
+        assert!(text.contains("steward_http_requests_total{status=\"200\"} 2\n"), "{text}");
+        assert!(text.contains("steward_http_requests_total{status=\"401\"} 1\n"), "{text}");
         assert!(text.contains("steward_intents_created_total 0\n"), "{text}");
-        assert!(
-            text.contains("# TYPE steward_intents gauge\nsteward_intents{state=\"running\"} 3\n"),
-            "{text}"
-        );
+        assert!(text.contains("# TYPE steward_intents gauge\nsteward_intents{state=\"running\"} 3\n"), "{text}");
     }
 }

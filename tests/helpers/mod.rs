@@ -43,19 +43,11 @@ impl TestApp {
         let mut config = Config::defaults_in(dir.path());
         config.http.token = Some(SecretString::from(TOKEN));
         adjust(&mut config);
-        let server = Server::build(&config, Some("127.0.0.1:0".parse().unwrap()))
-            .await
-            .unwrap();
+        let server = Server::build(&config, Some("127.0.0.1:0".parse().unwrap())).await.unwrap();
         let addr = server.local_addr();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(server.run(shutdown.clone()));
-        Self {
-            addr,
-            dir,
-            client: reqwest::Client::new(),
-            shutdown,
-            handle,
-        }
+        Self { addr, dir, client: reqwest::Client::new(), shutdown, handle }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -91,13 +83,7 @@ pub fn steward() -> Command {
 
 /// Runs the binary in `dir` with `--data-dir dir/data` and the given args.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    steward()
-        .current_dir(dir)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(args)
-        .output()
-        .unwrap()
+    steward().current_dir(dir).arg("--data-dir").arg(dir.join("data")).args(args).output().unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -137,27 +123,17 @@ impl ServeProcess {
                 }
             }
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("serve printed no line");
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("serve printed no line");
         let addr = line
             .strip_prefix("listening on http://")
             .unwrap_or_else(|| panic!("unexpected line: {line}"))
             .parse()
             .unwrap();
-        Self {
-            child,
-            addr,
-            data_dir: data_dir.to_owned(),
-        }
+        Self { child, addr, data_dir: data_dir.to_owned() }
     }
 
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
+        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
         assert!(status.success());
     }
 

@@ -16,14 +16,7 @@ use crate::stats::{percentile_ms, round};
 pub async fn run(count: u32, durability: Durability) -> anyhow::Result<serde_json::Value> {
     let limit = sqlite_limit::txn_per_s(durability, 2.0).await?;
     let dir = tempfile::tempdir()?;
-    let store = Store::open(
-        &dir.path().join("bench.db"),
-        &StoreConfig {
-            durability,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let store = Store::open(&dir.path().join("bench.db"), &StoreConfig { durability, ..Default::default() }).await?;
     let step = PlannedStep::parse("note", "write", json!({"text": "remember the invoice"}))?;
     let plan = Plan::new(vec![step])?;
     let payload = json!({"text": "send the invoice"});
@@ -38,12 +31,7 @@ pub async fn run(count: u32, durability: Durability) -> anyhow::Result<serde_jso
             now_millis(),
         );
         let external_id = i.to_string();
-        let inbound = Inbound {
-            channel: "bench",
-            external_id: &external_id,
-            actor: "bench",
-            payload: &payload,
-        };
+        let inbound = Inbound { channel: "bench", external_id: &external_id, actor: "bench", payload: &payload };
         intents::create(&store, intent, Some(&inbound)).await?;
         latencies.push(t.elapsed());
     }

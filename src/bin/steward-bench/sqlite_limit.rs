@@ -12,28 +12,16 @@ use crate::stats::round;
 /// Single-row transactions per second in `durability`, measured for `seconds`.
 pub async fn txn_per_s(durability: Durability, seconds: f64) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(
-        &dir.path().join("limit.db"),
-        &StoreConfig {
-            durability,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let store = Store::open(&dir.path().join("limit.db"), &StoreConfig { durability, ..Default::default() }).await?;
     let mut tx = store.begin().await?;
-    sqlx::query("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").execute(&mut *tx).await?;
     tx.commit().await?;
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < budget {
         let mut tx = store.begin().await?;
-        sqlx::query("INSERT INTO bench (v) VALUES (?)")
-            .bind("01J9Z8Y7X6W5V4T3S2R1Q0P9N8")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("INSERT INTO bench (v) VALUES (?)").bind("01J9Z8Y7X6W5V4T3S2R1Q0P9N8").execute(&mut *tx).await?;
         tx.commit().await?;
         n += 1;
     }

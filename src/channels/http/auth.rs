@@ -16,10 +16,7 @@ use super::error::ApiError;
 fn matches(expected: &SecretString, given: &str) -> bool {
     let a = Sha256::digest(expected.expose_secret().as_bytes());
     let b = Sha256::digest(given.as_bytes());
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub async fn require_bearer(

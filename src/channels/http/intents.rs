@@ -7,8 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use super::error::ApiError;
-use super::views::{CreateIntent, IntentPage, IntentView, ListQuery, StepView};
+use super::views::{ControlResult, CreateIntent, IntentPage, IntentView, ListQuery, StepView};
+use crate::adapters::Catalog;
 use crate::domain::{Intent, IntentId, IntentText, InvalidInput, Provenance};
+use crate::orchestrator::control::{self, ControlError};
 use crate::store::inbox::Inbound;
 use crate::store::intents::{self, Created, ListFilter};
 use crate::store::{audit, now_millis};
@@ -42,9 +44,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-fn parse_intent(body: CreateIntent) -> Result<Intent, InvalidInput> {
+fn parse_intent(body: CreateIntent, catalog: &Catalog) -> Result<Intent, InvalidInput> {
     let text = IntentText::parse(body.text)?;
-    let plan = body.plan.map(|p| p.parse()).transpose()?;
+    let plan = body.plan.map(|p| p.parse(catalog)).transpose()?;
     let mut provenance = Provenance::operator("http", API_ACTOR);
     provenance.reason = body.reason.filter(|r| !r.trim().is_empty());
     let mut intent = Intent::new(text, provenance, plan, now_millis());
@@ -74,20 +76,15 @@ pub async fn create(
     ApiJson(raw): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let body: CreateIntent =
-        serde_json::from_value(raw.clone()).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let intent = parse_intent(body)?;
+    let body: CreateIntent = serde_json::from_value(raw.clone()).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let intent = parse_intent(body, &state.catalog)?;
     let external_id = key.clone().unwrap_or_else(|| intent.id.to_string());
-    let inbound = Inbound {
-        channel: "http",
-        external_id: &external_id,
-        actor: API_ACTOR,
-        payload: &raw,
-    };
+    let inbound = Inbound { channel: "http", external_id: &external_id, actor: API_ACTOR, payload: &raw };
     let (status, id) = match intents::create(&state.store, intent, Some(&inbound)).await? {
         Created::New(intent) => {
             state.metrics.inc("steward_intents_created_total", &[]);
             tracing::info!(intent_id = %intent.id, "intent created");
+            state.runner.wake();
             (StatusCode::CREATED, intent.id)
         }
         Created::Existing(id) => (StatusCode::OK, id),
@@ -96,17 +93,13 @@ pub async fn create(
     let view = load_view(&state, id).await?;
     let mut response = (status, Json(view)).into_response();
     if status == StatusCode::OK {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
 
 async fn load_view(state: &ApiState, id: IntentId) -> Result<IntentView, ApiError> {
-    let intent = intents::get(&state.store, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("intent {id}")))?;
+    let intent = intents::get(&state.store, id).await?.ok_or_else(|| ApiError::not_found(format!("intent {id}")))?;
     let mut view = IntentView::from(&intent);
     let steps = intents::steps(&state.store, id).await?;
     view.steps = Some(steps.iter().map(StepView::from).collect());
@@ -143,13 +136,8 @@ pub async fn list(
     let mut found = intents::list(&state.store, &filter).await?;
     let more = found.len() > limit as usize;
     found.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| found.last().map(|i| i.id.to_string()))
-        .flatten();
-    Ok(Json(IntentPage {
-        items: found.iter().map(IntentView::from).collect(),
-        next_cursor,
-    }))
+    let next_cursor = more.then(|| found.last().map(|i| i.id.to_string())).flatten();
+    Ok(Json(IntentPage { items: found.iter().map(IntentView::from).collect(), next_cursor }))
 }
 
 /// One intent with its steps and its audit trail.
@@ -159,10 +147,50 @@ pub async fn list(
     responses((status = 200, body = IntentView), (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn show(
-    State(state): State<ApiState>,
-    Path(id): Path<String>,
-) -> Result<Json<IntentView>, ApiError> {
+pub async fn show(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<IntentView>, ApiError> {
     let id: IntentId = id.parse()?;
     Ok(Json(load_view(&state, id).await?))
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::NotFound(id) => ApiError::not_found(format!("intent {id}")),
+            refused @ ControlError::Refused { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_state", refused.to_string())
+            }
+            ControlError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Cancel an intent. One that has not started stops; a running one undoes
+/// what already ran, in reverse order, and ends `compensated`.
+#[utoipa::path(
+    post, path = "/v1/intents/{id}/cancel", tag = "intents",
+    params(("id" = String, Path, description = "The intent's ULID")),
+    responses((status = 200, body = ControlResult), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip(state), fields(intent_id = %id))]
+pub async fn cancel(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ControlResult>, ApiError> {
+    let id: IntentId = id.parse()?;
+    let after = control::cancel(&state.store, id, API_ACTOR).await?;
+    state.runner.wake();
+    Ok(Json(ControlResult { id: id.to_string(), state: after.to_string() }))
+}
+
+/// Retry a failed intent or one that needs attention, with the same keys.
+#[utoipa::path(
+    post, path = "/v1/intents/{id}/retry", tag = "intents",
+    params(("id" = String, Path, description = "The intent's ULID")),
+    responses((status = 200, body = ControlResult), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip(state), fields(intent_id = %id))]
+pub async fn retry(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ControlResult>, ApiError> {
+    let id: IntentId = id.parse()?;
+    let after = control::retry(&state.store, id, API_ACTOR).await?;
+    state.runner.wake();
+    Ok(Json(ControlResult { id: id.to_string(), state: after.to_string() }))
 }

@@ -17,13 +17,15 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use utoipa::OpenApi;
 
+use crate::adapters::Catalog;
+use crate::orchestrator::RunnerHandle;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -38,6 +40,10 @@ pub struct ApiState {
     /// Cancelled when the server starts draining, so `/readyz` can say so
     /// and a load balancer stops sending new work.
     pub draining: CancellationToken,
+    /// The adapters, to validate plans before they are accepted.
+    pub catalog: Catalog,
+    /// Wakes the runner when an intent is created or changed.
+    pub runner: RunnerHandle,
 }
 
 /// Limits applied to every request.
@@ -51,43 +57,25 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
     let v1 = Router::new()
         .route("/intents", get(intents::list).post(intents::create))
         .route("/intents/{id}", get(intents::show))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(token),
-            auth::require_bearer,
-        ));
+        .route("/intents/{id}/cancel", post(intents::cancel))
+        .route("/intents/{id}/retry", post(intents::retry))
+        .route_layer(middleware::from_fn_with_state(Arc::new(token), auth::require_bearer));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .nest("/v1", v1)
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such route; see /openapi.json",
-            )
-        })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "method not allowed on this route",
-            )
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_requests,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(|_: BoxError| async {
-                    ApiError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "timeout",
-                        "the request took too long and was abandoned",
-                    )
+                    ApiError::new(StatusCode::REQUEST_TIMEOUT, "timeout", "the request took too long and was abandoned")
                 }))
                 .timeout(limits.timeout),
         )
@@ -96,9 +84,6 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
 
 async fn count_requests(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    state.metrics.inc(
-        "steward_http_requests_total",
-        &[("status", response.status().as_str())],
-    );
+    state.metrics.inc("steward_http_requests_total", &[("status", response.status().as_str())]);
     response
 }

@@ -8,10 +8,10 @@ use super::{error, intents, ops, views};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "steward", description = "The steward HTTP API. Every /v1 route needs `Authorization: Bearer <token>`."),
-    paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show),
+    paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show, intents::cancel, intents::retry),
     components(schemas(
         views::CreateIntent, views::PlanBody, views::StepBody, views::IntentView, views::StepView,
-        views::AuditView, views::IntentPage, error::ErrorBody, error::ErrorDetail
+        views::AuditView, views::IntentPage, views::ControlResult, error::ErrorBody, error::ErrorDetail
     )),
     modifiers(&BearerAuth)
 )]

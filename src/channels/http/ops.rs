@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::ApiState;
 use crate::domain::IntentState;
-use crate::store::intents;
+use crate::store::{intents, now_millis, outbox};
 use crate::telemetry::Gauge;
 
 /// Alive: the process answers.
@@ -27,11 +27,7 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     };
     let draining = state.draining.is_cancelled();
     let ready = store == "ok" && !draining;
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "checks": { "store": store, "draining": draining },
@@ -42,23 +38,31 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
-    let counts = intents::count_by_state(&state.store)
-        .await
-        .unwrap_or_default();
+    let counts = intents::count_by_state(&state.store).await.unwrap_or_default();
     let gauges: Vec<Gauge> = IntentState::ALL
         .into_iter()
         .map(|s| Gauge {
             name: "steward_intents",
             help: "Intents by state.",
             labels: vec![("state", s.as_str().to_owned())],
-            value: counts
-                .iter()
-                .find(|(st, _)| *st == s)
-                .map_or(0, |(_, n)| *n) as f64,
+            value: counts.iter().find(|(st, _)| *st == s).map_or(0, |(_, n)| *n) as f64,
         })
         .collect();
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&gauges),
-    )
+    let mut gauges = gauges;
+    if let Ok((pending, oldest_ms)) = outbox::lag(state.store.reader(), now_millis()).await {
+        let lag = oldest_ms as f64 / 1000.0;
+        gauges.push(Gauge {
+            name: "steward_outbox_pending",
+            help: "Outbound messages not yet confirmed.",
+            labels: vec![],
+            value: pending as f64,
+        });
+        gauges.push(Gauge {
+            name: "steward_outbox_lag_seconds",
+            help: "Age of the oldest unconfirmed outbound message.",
+            labels: vec![],
+            value: lag,
+        });
+    }
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&gauges))
 }

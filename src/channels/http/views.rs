@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::adapters::Catalog;
 use crate::domain::{Intent, InvalidInput, Plan, PlannedStep, Step};
 use crate::store::audit;
 
@@ -38,6 +39,8 @@ pub struct StepBody {
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub args: serde_json::Value,
+    /// The step must succeed within this many seconds of becoming due.
+    pub within_secs: Option<u64>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -45,15 +48,19 @@ fn empty_object() -> serde_json::Value {
 }
 
 impl PlanBody {
-    pub fn parse(self) -> Result<Plan, InvalidInput> {
+    /// Parses the steps and checks each against the adapter catalog, naming
+    /// the offending step in the error (`plan.steps[1].args.url: ...`).
+    pub fn parse(self, catalog: &Catalog) -> Result<Plan, InvalidInput> {
         let steps = self
             .steps
             .into_iter()
             .enumerate()
             .map(|(i, s)| {
-                PlannedStep::parse(&s.adapter, &s.action, s.args).map_err(|e| {
-                    InvalidInput::new(format!("plan.steps[{i}].{}", e.field), e.reason)
-                })
+                let at = |e: InvalidInput| InvalidInput::new(format!("plan.steps[{i}].{}", e.field), e.reason);
+                let mut step = PlannedStep::parse(&s.adapter, &s.action, s.args).map_err(at)?;
+                step.within_secs = s.within_secs;
+                catalog.validate(&step).map_err(at)?;
+                Ok(step)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Plan::new(steps)
@@ -162,14 +169,7 @@ pub struct AuditView {
 
 impl From<audit::Record> for AuditView {
     fn from(r: audit::Record) -> Self {
-        Self {
-            seq: r.seq,
-            at: time(r.at),
-            actor: r.actor,
-            action: r.action,
-            detail: r.detail,
-            hash: r.hash,
-        }
+        Self { seq: r.seq, at: time(r.at), actor: r.actor, action: r.action, detail: r.detail, hash: r.hash }
     }
 }
 
@@ -178,4 +178,11 @@ pub struct IntentPage {
     pub items: Vec<IntentView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ControlResult {
+    pub id: String,
+    /// The intent's state after the command.
+    pub state: String,
 }

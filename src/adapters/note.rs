@@ -1,0 +1,96 @@
+//! The `note` adapter: writes a note into steward's own database. The key is
+//! the note's primary key, so writing twice is writing once, and reconcile
+//! can always tell.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
+use crate::domain::{IdempotencyKey, InvalidInput};
+use crate::store::{Store, now_millis};
+
+pub struct NoteAdapter {
+    store: Store,
+}
+
+impl NoteAdapter {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+fn text_of(args: &Value) -> Result<&str, InvalidInput> {
+    match args.get("text").and_then(Value::as_str) {
+        Some(t) if !t.trim().is_empty() => Ok(t),
+        _ => Err(InvalidInput::new("args.text", "a note needs non-empty `text`")),
+    }
+}
+
+fn intent_of(key: &IdempotencyKey) -> &str {
+    key.as_str().trim_start_matches("steward-").rsplit_once('-').map_or("", |(intent, _)| intent)
+}
+
+fn transient(e: impl std::fmt::Display) -> AdapterError {
+    AdapterError::Transient(e.to_string())
+}
+
+#[async_trait]
+impl Adapter for NoteAdapter {
+    fn describe(&self) -> Description {
+        Description {
+            name: "note",
+            actions: vec![ActionSpec {
+                name: "write",
+                args_schema: json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
+                can_compensate: true,
+                can_reconcile: true,
+            }],
+        }
+    }
+
+    fn validate(&self, _action: &str, args: &Value) -> Result<(), InvalidInput> {
+        text_of(args).map(|_| ())
+    }
+
+    async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
+        let text = text_of(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+        let mut tx = self.store.begin().await.map_err(transient)?;
+        sqlx::query(
+            "INSERT INTO notes (key, intent_id, text, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key.as_str())
+        .bind(intent_of(key))
+        .bind(text)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(transient)?;
+        tx.commit().await.map_err(transient)?;
+        Ok(json!({"note": key.as_str()}))
+    }
+
+    async fn compensate(
+        &self,
+        key: &IdempotencyKey,
+        _action: &str,
+        _args: &Value,
+        _result: Option<&Value>,
+    ) -> Result<Value, AdapterError> {
+        let mut tx = self.store.begin().await.map_err(transient)?;
+        sqlx::query("DELETE FROM notes WHERE key = ?").bind(key.as_str()).execute(&mut *tx).await.map_err(transient)?;
+        tx.commit().await.map_err(transient)?;
+        Ok(json!({"compensation": "deleted"}))
+    }
+
+    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, _args: &Value) -> Reconciled {
+        let found: Result<Option<(String,)>, _> = sqlx::query_as("SELECT key FROM notes WHERE key = ?")
+            .bind(key.as_str())
+            .fetch_optional(self.store.reader())
+            .await;
+        match found {
+            Ok(Some(_)) => Reconciled::Happened(json!({"note": key.as_str()})),
+            Ok(None) => Reconciled::NotHappened,
+            Err(e) => Reconciled::CannotTell(e.to_string()),
+        }
+    }
+}

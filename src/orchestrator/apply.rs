@@ -1,0 +1,184 @@
+//! Performing what the state machines decide, inside the caller's
+//! transaction: step writes, intent transitions with their audit rows, and
+//! the actions that follow (schedule a step, start an undo, tell the operator).
+
+use serde_json::{Value, json};
+use sqlx::SqliteConnection;
+
+use super::intent_machine::{self, Action, IntentEvent};
+use super::step_machine::{self, StepEvent};
+use crate::adapters::AdapterError;
+use crate::domain::{IntentId, Millis, RetryPolicy, StepState};
+use crate::store::audit::{self, Entry};
+use crate::store::steps::{self, Claimed, StepWrite};
+use crate::store::{StoreError, intents, outbox};
+
+/// Who the orchestrator's own audit rows name.
+pub const ACTOR: &str = "orchestrator";
+
+/// How one claimed step ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Succeeded(Value),
+    Failed(AdapterError),
+    /// Sent, no answer, and reconcile could not tell.
+    Unknown(String),
+    Compensated(Value),
+    CompensationFailed(AdapterError),
+}
+
+/// Applies `event` to an intent if its state allows it. Returns whether the
+/// intent moved. A refused event is logged, not an error: the intent has
+/// moved on (say, cancelled while a step was in flight).
+pub async fn intent_event(
+    conn: &mut SqliteConnection,
+    id: IntentId,
+    event: IntentEvent,
+    now: Millis,
+    actor: &str,
+    why: Value,
+) -> Result<bool, StoreError> {
+    let from = steps::intent_state(conn, id).await?;
+    let states = steps::states(conn, id).await?;
+    let transition = match intent_machine::transition(from, event, &states) {
+        Ok(t) => t,
+        Err(refused) => {
+            tracing::debug!(intent_id = %id, %refused, "event not applied");
+            return Ok(false);
+        }
+    };
+    if transition.to != from && !intents::transition(conn, id, from, transition.to, now, actor, why.clone()).await? {
+        return Ok(false);
+    }
+    for action in transition.actions {
+        match action {
+            Action::RunStep(seq) => steps::schedule(conn, id, seq, StepState::Pending, now).await?,
+            Action::CompensateStep(seq) => {
+                let to = step_machine::transition(StepState::Succeeded, StepEvent::Compensate)
+                    .map_err(|e| StoreError::corrupt("steps", e))?
+                    .to;
+                let w = StepWrite {
+                    state: to,
+                    next_attempt_at: Some(now),
+                    result: None,
+                    error: None,
+                    reset_attempts: true,
+                };
+                steps::write(conn, id, seq, &w).await?;
+            }
+            Action::NotifyOperator => {
+                let notice = json!({"kind": "needs_attention", "intent_id": id.to_string(), "why": why});
+                outbox::enqueue(conn, "operator", &notice, None, now).await?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn step_audit(outcome: &str, c: &Claimed, detail: Value) -> (String, Value) {
+    let mut d = json!({"seq": c.seq, "attempt": c.attempts, "adapter": c.planned.adapter.as_str(), "action": c.planned.action.as_str()});
+    if let (Some(obj), Value::Object(extra)) = (d.as_object_mut(), detail) {
+        obj.extend(extra);
+    }
+    (format!("step.{outcome}"), d)
+}
+
+/// Records a claimed step's outcome and moves its intent accordingly.
+pub async fn outcome(
+    conn: &mut SqliteConnection,
+    c: &Claimed,
+    outcome: Outcome,
+    retry: &RetryPolicy,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let illegal = |e: step_machine::Illegal| StoreError::corrupt("steps", e);
+    let (name, detail, write, event) = match &outcome {
+        Outcome::Succeeded(result) => {
+            let to = step_machine::transition(StepState::Running, StepEvent::Succeeded).map_err(illegal)?.to;
+            (
+                "succeeded",
+                json!({}),
+                StepWrite {
+                    state: to,
+                    next_attempt_at: None,
+                    result: Some(result),
+                    error: None,
+                    reset_attempts: false,
+                },
+                Some(IntentEvent::StepSucceeded),
+            )
+        }
+        Outcome::Failed(err) => {
+            let unit: f64 = rand::random();
+            let retry_in = step_machine::retry_after(
+                retry,
+                c.attempts,
+                err.is_retryable(),
+                err.retry_after(),
+                c.deadline,
+                now,
+                unit,
+            );
+            let t = step_machine::transition(StepState::Running, StepEvent::Failed { retry_in }).map_err(illegal)?;
+            let next = t.retry_in.map(|d| now + d.as_millis() as i64);
+            let (name, event) =
+                if next.is_some() { ("retry", None) } else { ("failed", Some(IntentEvent::StepFailed)) };
+            let detail = json!({"error": err.to_string(), "retry_in_ms": t.retry_in.map(|d| d.as_millis() as u64)});
+            (
+                name,
+                detail,
+                StepWrite { state: t.to, next_attempt_at: next, result: None, error: None, reset_attempts: false },
+                event,
+            )
+        }
+        Outcome::Unknown(why) => {
+            let to = step_machine::transition(StepState::Running, StepEvent::Unknown).map_err(illegal)?.to;
+            (
+                "unknown",
+                json!({"error": why}),
+                StepWrite { state: to, next_attempt_at: None, result: None, error: None, reset_attempts: false },
+                Some(IntentEvent::StepUnknown),
+            )
+        }
+        Outcome::Compensated(result) => {
+            let to = step_machine::transition(StepState::Compensating, StepEvent::Compensated).map_err(illegal)?.to;
+            (
+                "compensated",
+                json!({"compensation": result}),
+                StepWrite { state: to, next_attempt_at: None, result: None, error: None, reset_attempts: false },
+                Some(IntentEvent::StepCompensated),
+            )
+        }
+        Outcome::CompensationFailed(err) => {
+            let unit: f64 = rand::random();
+            let retry_in =
+                step_machine::retry_after(retry, c.attempts, err.is_retryable(), err.retry_after(), None, now, unit);
+            let next = retry_in.map(|d| now + d.as_millis() as i64);
+            let event = if next.is_some() { None } else { Some(IntentEvent::CompensationFailed) };
+            let name = if next.is_some() { "compensation_retry" } else { "compensation_failed" };
+            (
+                name,
+                json!({"error": err.to_string()}),
+                StepWrite {
+                    state: StepState::Compensating,
+                    next_attempt_at: next,
+                    result: None,
+                    error: None,
+                    reset_attempts: false,
+                },
+                event,
+            )
+        }
+    };
+    let error_text = detail.get("error").and_then(Value::as_str).map(str::to_owned);
+    let write = StepWrite { error: error_text.as_deref(), ..write };
+    steps::write(conn, c.intent_id, c.seq, &write).await?;
+    let (action, detail) = step_audit(name, c, detail);
+    let subject = c.intent_id.to_string();
+    audit::append(conn, now, &Entry { actor: ACTOR, action: &action, subject: Some(&subject), detail: detail.clone() })
+        .await?;
+    if let Some(event) = event {
+        intent_event(conn, c.intent_id, event, now, ACTOR, detail).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! The intent state machine as a pure function:
+//! `(state, event, step states) -> (new state, actions)`. No I/O; the runner
+//! performs the actions. Refused transitions are errors, never guesses.
+
+use crate::domain::{IntentState, StepState};
+
+use IntentState as S;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentEvent {
+    /// A planned intent is let in to run (policy said auto, or it was approved).
+    Admit,
+    /// The intent needs the operator's approval first.
+    RequireApproval,
+    /// The operator approved, or rejected.
+    Approved,
+    Rejected,
+    /// A step's outcome was recorded (the step states passed in include it).
+    StepSucceeded,
+    StepFailed,
+    StepUnknown,
+    StepCompensated,
+    CompensationFailed,
+    /// The operator cancelled.
+    Cancel,
+    /// The intent's deadline passed (or its approval expired).
+    DeadlinePassed,
+    /// The operator asked to try again after a failure or an unknown outcome.
+    Retry,
+}
+
+/// What the runner must do after a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Make step `seq` due now.
+    RunStep(u32),
+    /// Start compensating step `seq`, which had succeeded.
+    CompensateStep(u32),
+    /// Tell the operator (through the outbox) that the intent needs them.
+    NotifyOperator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub to: IntentState,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an intent in state {from} cannot take {event:?}")]
+pub struct Illegal {
+    pub from: IntentState,
+    pub event: IntentEvent,
+}
+
+fn go(to: IntentState, actions: Vec<Action>) -> Result<Transition, Illegal> {
+    Ok(Transition { to, actions })
+}
+
+/// The first step that has not succeeded, unless a step is in flight.
+fn next_to_run(steps: &[StepState]) -> Option<u32> {
+    if steps.contains(&StepState::Running) {
+        return None;
+    }
+    steps.iter().position(|s| *s != StepState::Succeeded).map(|i| i as u32)
+}
+
+/// The latest step that still needs undoing (succeeded, or compensation
+/// under way), unless a step is in flight: compensation runs in reverse
+/// order, one step at a time.
+fn next_to_compensate(steps: &[StepState]) -> Option<u32> {
+    if steps.contains(&StepState::Running) {
+        return None;
+    }
+    steps.iter().rposition(|s| matches!(s, StepState::Succeeded | StepState::Compensating)).map(|i| i as u32)
+}
+
+/// Undo what ran: compensate the latest completed step, or, with nothing
+/// left to undo and nothing in flight, end in `done`.
+fn unwind(steps: &[StepState], done: IntentState) -> Result<Transition, Illegal> {
+    match next_to_compensate(steps) {
+        Some(seq) if steps[seq as usize] == StepState::Succeeded => {
+            go(S::Compensating, vec![Action::CompensateStep(seq)])
+        }
+        Some(_) => go(S::Compensating, vec![]),
+        None if steps.contains(&StepState::Running) => go(S::Compensating, vec![]),
+        None => go(done, vec![]),
+    }
+}
+
+fn anything_done(steps: &[StepState]) -> bool {
+    steps.iter().any(|s| {
+        matches!(s, StepState::Succeeded | StepState::Compensating | StepState::Compensated | StepState::Running)
+    })
+}
+
+pub fn transition(from: IntentState, event: IntentEvent, steps: &[StepState]) -> Result<Transition, Illegal> {
+    use IntentEvent as E;
+    let illegal = Err(Illegal { from, event });
+    match (from, event) {
+        (S::Received, E::Cancel) | (S::Planned, E::Cancel) | (S::AwaitingApproval, E::Cancel | E::Rejected) => {
+            go(S::Cancelled, vec![])
+        }
+        (S::Received | S::Planned | S::AwaitingApproval, E::DeadlinePassed) => go(S::Expired, vec![]),
+        (S::Planned, E::RequireApproval) => go(S::AwaitingApproval, vec![]),
+        (S::Planned, E::Admit) | (S::AwaitingApproval, E::Approved) => match next_to_run(steps) {
+            Some(seq) => go(S::Running, vec![Action::RunStep(seq)]),
+            None => go(S::Succeeded, vec![]),
+        },
+        (S::Running, E::StepSucceeded) => match next_to_run(steps) {
+            Some(seq) => go(S::Running, vec![Action::RunStep(seq)]),
+            None if steps.iter().all(|s| *s == StepState::Succeeded) => go(S::Succeeded, vec![]),
+            None => go(S::Running, vec![]),
+        },
+        (S::Running, E::StepFailed) => {
+            if anything_done(steps) {
+                unwind(steps, S::Compensated)
+            } else {
+                go(S::Failed, vec![])
+            }
+        }
+        (S::Running | S::Compensating, E::StepUnknown) | (S::Compensating, E::CompensationFailed) => {
+            go(S::NeedsAttention, vec![Action::NotifyOperator])
+        }
+        (S::Running, E::Cancel) => {
+            if anything_done(steps) {
+                unwind(steps, S::Compensated)
+            } else {
+                go(S::Cancelled, vec![])
+            }
+        }
+        (S::Running, E::DeadlinePassed) => {
+            if anything_done(steps) {
+                unwind(steps, S::Compensated)
+            } else {
+                go(S::Expired, vec![])
+            }
+        }
+        // An in-flight step finished after compensation began: undo it too.
+        (S::Compensating, E::StepSucceeded | E::StepFailed | E::StepCompensated) => unwind(steps, S::Compensated),
+        (S::NeedsAttention, E::Cancel) => unwind(steps, S::Cancelled),
+        (S::NeedsAttention | S::Failed, E::Retry) => {
+            if steps.contains(&StepState::Compensating) {
+                unwind(steps, S::Compensated)
+            } else {
+                match next_to_run(steps) {
+                    Some(seq) => go(S::Running, vec![Action::RunStep(seq)]),
+                    None => go(S::Succeeded, vec![]),
+                }
+            }
+        }
+        _ => illegal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+    use IntentEvent as E;
+    use StepState::{
+        Compensated as C, Compensating as Cg, Failed as F, Pending as P, Running as R, Succeeded as Ok_, Unknown as U,
+    };
+
+    fn t(from: IntentState, e: IntentEvent, steps: &[StepState]) -> (IntentState, Vec<Action>) {
+        let tr = transition(from, e, steps).unwrap_or_else(|err| panic!("{err}"));
+        (tr.to, tr.actions)
+    }
+
+    #[test]
+    fn a_plan_runs_its_steps_in_order_to_success() {
+        assert_eq!(t(S::Planned, E::Admit, &[P, P, P]), (S::Running, vec![RunStep(0)]));
+        assert_eq!(t(S::Running, E::StepSucceeded, &[Ok_, P, P]), (S::Running, vec![RunStep(1)]));
+        assert_eq!(t(S::Running, E::StepSucceeded, &[Ok_, Ok_, P]), (S::Running, vec![RunStep(2)]));
+        assert_eq!(t(S::Running, E::StepSucceeded, &[Ok_, Ok_, Ok_]), (S::Succeeded, vec![]));
+    }
+
+    #[test]
+    fn a_failure_compensates_completed_steps_in_reverse() {
+        assert_eq!(t(S::Running, E::StepFailed, &[Ok_, Ok_, F]), (S::Compensating, vec![CompensateStep(1)]));
+        assert_eq!(t(S::Compensating, E::StepCompensated, &[Ok_, C, F]), (S::Compensating, vec![CompensateStep(0)]));
+        assert_eq!(t(S::Compensating, E::StepCompensated, &[C, C, F]), (S::Compensated, vec![]));
+        assert_eq!(t(S::Running, E::StepFailed, &[F, P, P]), (S::Failed, vec![]), "nothing to undo");
+    }
+
+    #[test]
+    fn unknown_outcomes_and_failed_compensations_need_the_operator() {
+        assert_eq!(t(S::Running, E::StepUnknown, &[Ok_, U]), (S::NeedsAttention, vec![NotifyOperator]));
+        assert_eq!(t(S::Compensating, E::CompensationFailed, &[Cg, F]), (S::NeedsAttention, vec![NotifyOperator]));
+        assert_eq!(t(S::NeedsAttention, E::Retry, &[Ok_, P]), (S::Running, vec![RunStep(1)]));
+        assert_eq!(t(S::NeedsAttention, E::Retry, &[Cg, F]), (S::Compensating, vec![]), "compensation resumes");
+        assert_eq!(t(S::NeedsAttention, E::Cancel, &[Ok_, P]), (S::Compensating, vec![CompensateStep(0)]));
+        assert_eq!(t(S::NeedsAttention, E::Cancel, &[P, P]), (S::Cancelled, vec![]));
+    }
+
+    #[test]
+    fn cancelling_a_running_intent_waits_for_the_step_in_flight_then_undoes_it() {
+        assert_eq!(t(S::Running, E::Cancel, &[Ok_, R, P]), (S::Compensating, vec![]));
+        assert_eq!(t(S::Compensating, E::StepSucceeded, &[Ok_, Ok_, P]), (S::Compensating, vec![CompensateStep(1)]));
+        assert_eq!(t(S::Compensating, E::StepFailed, &[Ok_, F, P]), (S::Compensating, vec![CompensateStep(0)]));
+        assert_eq!(t(S::Running, E::Cancel, &[P, P]), (S::Cancelled, vec![]));
+        assert_eq!(t(S::Running, E::Cancel, &[R, P]), (S::Compensating, vec![]));
+        assert_eq!(t(S::Compensating, E::StepFailed, &[F, P]), (S::Compensated, vec![]));
+    }
+
+    #[test]
+    fn deadlines_expire_waiting_intents_and_unwind_running_ones() {
+        for from in [S::Received, S::Planned, S::AwaitingApproval] {
+            assert_eq!(t(from, E::DeadlinePassed, &[P]), (S::Expired, vec![]));
+        }
+        assert_eq!(t(S::Running, E::DeadlinePassed, &[Ok_, P]), (S::Compensating, vec![CompensateStep(0)]));
+        assert_eq!(t(S::Running, E::DeadlinePassed, &[P, P]), (S::Expired, vec![]));
+    }
+
+    #[test]
+    fn approvals_gate_the_start() {
+        assert_eq!(t(S::Planned, E::RequireApproval, &[P]), (S::AwaitingApproval, vec![]));
+        assert_eq!(t(S::AwaitingApproval, E::Approved, &[P]), (S::Running, vec![RunStep(0)]));
+        assert_eq!(t(S::AwaitingApproval, E::Rejected, &[P]), (S::Cancelled, vec![]));
+    }
+
+    #[test]
+    fn every_other_pair_is_refused_and_terminal_states_take_nothing() {
+        let events = [
+            E::Admit,
+            E::RequireApproval,
+            E::Approved,
+            E::Rejected,
+            E::StepSucceeded,
+            E::StepFailed,
+            E::StepUnknown,
+            E::StepCompensated,
+            E::CompensationFailed,
+            E::Cancel,
+            E::DeadlinePassed,
+            E::Retry,
+        ];
+        let mut legal = 0;
+        for from in IntentState::ALL {
+            for event in events {
+                match transition(from, event, &[P]) {
+                    Ok(_) => {
+                        legal += 1;
+                        assert!(
+                            !from.is_terminal() || (from == S::Failed && event == E::Retry),
+                            "{from} took {event:?}"
+                        );
+                    }
+                    Err(e) => assert_eq!(e, Illegal { from, event }),
+                }
+            }
+        }
+        // The legal pairs listed in `transition`, counted once each.
+        assert_eq!(legal, 23);
+    }
+}

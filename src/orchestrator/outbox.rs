@@ -1,0 +1,200 @@
+//! Delivering the outbox. A [`Deliver`] sends one message to one kind of
+//! destination (`webhook:URL`, `log:NAME`; the chat channels add theirs) and
+//! answers with the platform's message id. The worker retries with backoff
+//! until the platform confirms, honouring a requested `RetryAfter`.
+//!
+//! Notices for the operator are queued to the destination `operator`, which
+//! the worker fans out to the configured operator destinations.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::RetryPolicy;
+use crate::store::{Store, StoreError, now_millis, outbox};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeliverError {
+    #[error("asked to retry after {0:?}")]
+    RetryAfter(Duration),
+    #[error("transient: {0}")]
+    Transient(String),
+    /// The platform refuses this message as it is; retrying will not help.
+    #[error("refused: {0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait Deliver: Send + Sync {
+    /// The destination kind this delivers to: the part before the first `:`.
+    fn kind(&self) -> &'static str;
+    /// Sends `payload` to `target` and returns the platform's message id.
+    async fn deliver(&self, target: &str, payload: &Value) -> Result<String, DeliverError>;
+}
+
+/// Writes the message to the log: the destination of last resort, so a
+/// notice is never dropped for want of a configured channel.
+pub struct LogDeliver;
+
+#[async_trait]
+impl Deliver for LogDeliver {
+    fn kind(&self) -> &'static str {
+        "log"
+    }
+    async fn deliver(&self, target: &str, payload: &Value) -> Result<String, DeliverError> {
+        tracing::warn!(%target, %payload, "message for the operator");
+        Ok(format!("log-{}", ulid::Ulid::new()))
+    }
+}
+
+/// POSTs the message as JSON to a URL.
+pub struct WebhookDeliver {
+    http: reqwest::Client,
+}
+
+impl Default for WebhookDeliver {
+    fn default() -> Self {
+        Self {
+            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("a reqwest client builds"),
+        }
+    }
+}
+
+#[async_trait]
+impl Deliver for WebhookDeliver {
+    fn kind(&self) -> &'static str {
+        "webhook"
+    }
+    async fn deliver(&self, target: &str, payload: &Value) -> Result<String, DeliverError> {
+        let r = self
+            .http
+            .post(target)
+            .json(payload)
+            .send()
+            .await
+            .map_err(|e| DeliverError::Transient(e.without_url().to_string()))?;
+        match r.status() {
+            s if s.is_success() => {
+                Ok(r.headers().get("x-message-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned())
+            }
+            s if s.as_u16() == 429 => {
+                let secs = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1.0);
+                Err(DeliverError::RetryAfter(Duration::from_secs_f64(secs)))
+            }
+            s if s.is_server_error() => Err(DeliverError::Transient(format!("HTTP {s}"))),
+            s => Err(DeliverError::Permanent(format!("HTTP {s}"))),
+        }
+    }
+}
+
+pub struct OutboxWorker {
+    store: Store,
+    deliverers: HashMap<&'static str, Arc<dyn Deliver>>,
+    /// What `operator` means: the destinations notices fan out to.
+    operator: Vec<String>,
+    retry: RetryPolicy,
+    notify: Arc<Notify>,
+}
+
+const LEASE_MS: i64 = 60_000;
+
+impl OutboxWorker {
+    pub fn new(store: Store, operator: Vec<String>, retry: RetryPolicy) -> Self {
+        let mut worker = Self { store, deliverers: HashMap::new(), operator, retry, notify: Arc::default() };
+        worker = worker.with(Arc::new(LogDeliver)).with(Arc::new(WebhookDeliver::default()));
+        if worker.operator.is_empty() {
+            worker.operator.push("log:operator".into());
+        }
+        worker
+    }
+
+    pub fn with(mut self, deliver: Arc<dyn Deliver>) -> Self {
+        self.deliverers.insert(deliver.kind(), deliver);
+        self
+    }
+
+    /// Wakes the worker when a message was queued.
+    pub fn notifier(&self) -> Arc<Notify> {
+        self.notify.clone()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        loop {
+            let sent = self.round().await?;
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            if sent > 0 {
+                continue;
+            }
+            let now = now_millis();
+            let wait = match outbox::next_due(self.store.reader()).await? {
+                Some(at) if at <= now => Duration::from_millis(5),
+                Some(at) => Duration::from_millis((at - now) as u64).min(Duration::from_secs(5)),
+                None => Duration::from_secs(5),
+            };
+            tokio::select! {
+                _ = self.notify.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => {}
+            }
+        }
+    }
+
+    /// Claims due messages, delivers them, and records the results.
+    async fn round(&self) -> Result<usize, StoreError> {
+        let now = now_millis();
+        let mut tx = self.store.begin().await?;
+        let items = outbox::claim_due(&mut tx, now, now + LEASE_MS, 32).await?;
+        // Fan `operator` out into one message per operator destination.
+        let mut work = Vec::new();
+        for item in items {
+            if item.destination == "operator" {
+                for dest in &self.operator {
+                    outbox::enqueue(&mut tx, dest, &item.payload, Some(&format!("{}:{dest}", item.id)), now).await?;
+                }
+                outbox::mark_sent(&mut tx, &item.id, "fanned-out", now).await?;
+            } else {
+                work.push(item);
+            }
+        }
+        tx.commit().await?;
+        let results = futures_util::future::join_all(work.iter().map(|item| self.deliver_one(item))).await;
+        let mut tx = self.store.begin().await?;
+        let now = now_millis();
+        for (item, result) in work.iter().zip(&results) {
+            match result {
+                Ok(platform_id) => outbox::mark_sent(&mut tx, &item.id, platform_id, now).await?,
+                Err(e) => {
+                    let unit: f64 = rand::random();
+                    let wait = match e {
+                        DeliverError::RetryAfter(d) => self.retry.backoff_at_least(item.attempts, unit, *d),
+                        _ => self.retry.backoff(item.attempts, unit).max(Duration::from_millis(50)),
+                    };
+                    tracing::warn!(destination = %item.destination, attempt = item.attempts, error = %e, "delivery failed; will retry");
+                    outbox::mark_retry(&mut tx, &item.id, now + wait.as_millis() as i64, &e.to_string()).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(work.len())
+    }
+
+    async fn deliver_one(&self, item: &outbox::Item) -> Result<String, DeliverError> {
+        let (kind, target) = item.destination.split_once(':').unwrap_or((item.destination.as_str(), ""));
+        match self.deliverers.get(kind) {
+            Some(d) => d.deliver(target, &item.payload).await,
+            None => Err(DeliverError::Transient(format!("no channel delivers to `{kind}` (yet)"))),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The runner: claims due steps in batches, executes them concurrently
+//! through their adapters, and commits their outcomes in batches.
+//!
+//! One driver task owns the loop. Each claimed step runs in its own task and
+//! reports back on a channel; the driver drains that channel and commits
+//! everything finished in one transaction, so under load many outcomes share
+//! one commit, and at low load each commits as soon as it lands.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::apply::{self, ACTOR, Outcome};
+use super::intent_machine::IntentEvent;
+use super::{OrchestratorConfig, recovery};
+use crate::adapters::{AdapterError, Catalog, Reconciled};
+use crate::domain::{IntentId, StepState};
+use crate::store::steps::{self, Claimed};
+use crate::store::{Store, StoreError, now_millis};
+use crate::telemetry::Metrics;
+
+/// The longest the runner sleeps without looking at the database.
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+
+/// Wakes the runner when new work is written (an intent created, approved,
+/// cancelled or retried), so it does not wait for its next timer.
+#[derive(Clone, Default)]
+pub struct RunnerHandle {
+    notify: Arc<Notify>,
+}
+
+impl RunnerHandle {
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+}
+
+pub struct Runner {
+    store: Store,
+    catalog: Catalog,
+    config: OrchestratorConfig,
+    handle: RunnerHandle,
+    metrics: Arc<Metrics>,
+    /// Woken after each commit, for the outbox worker: a commit may have
+    /// queued a notice.
+    after_commit: Option<Arc<Notify>>,
+}
+
+struct Done {
+    claimed: Claimed,
+    outcome: Outcome,
+}
+
+impl Runner {
+    pub fn new(store: Store, catalog: Catalog, config: OrchestratorConfig) -> Self {
+        Self { store, catalog, config, handle: RunnerHandle::default(), metrics: Arc::default(), after_commit: None }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn waking(mut self, notify: Arc<Notify>) -> Self {
+        self.after_commit = Some(notify);
+        self
+    }
+
+    pub fn handle(&self) -> RunnerHandle {
+        self.handle.clone()
+    }
+
+    /// Recovers what a crash left behind, then runs until `shutdown`; then
+    /// stops claiming, lets in-flight steps finish and commits their outcomes.
+    #[tracing::instrument(name = "runner", skip_all)]
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        recovery::recover(&self.store, &self.catalog, &HashSet::new(), i64::MAX).await?;
+        let permits = Arc::new(Semaphore::new(self.config.max_in_flight));
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let mut in_flight: HashSet<(IntentId, u32)> = HashSet::new();
+        let mut finished: Vec<Done> = Vec::new();
+        loop {
+            while let Ok(done) = done_rx.try_recv() {
+                finished.push(done);
+            }
+            if !finished.is_empty() {
+                for d in &finished {
+                    in_flight.remove(&(d.claimed.intent_id, d.claimed.seq));
+                }
+                self.commit(std::mem::take(&mut finished)).await?;
+            }
+            if shutdown.is_cancelled() {
+                if in_flight.is_empty() {
+                    return Ok(());
+                }
+            } else {
+                let claimed = self.tick(permits.available_permits() as u32, &in_flight).await?;
+                if !claimed.is_empty() {
+                    for c in claimed {
+                        self.metrics.inc("steward_step_attempts_total", &[]);
+                        in_flight.insert((c.intent_id, c.seq));
+                        self.spawn(c, permits.clone(), done_tx.clone());
+                    }
+                    continue;
+                }
+            }
+            let wait = self.next_wait().await?;
+            tokio::select! {
+                _ = self.handle.notify.notified() => {}
+                done = done_rx.recv() => finished.extend(done),
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
+            }
+        }
+    }
+
+    /// One housekeeping transaction: admit planned intents, expire those past
+    /// their deadline, and claim due steps up to `capacity`.
+    async fn tick(&self, capacity: u32, in_flight: &HashSet<(IntentId, u32)>) -> Result<Vec<Claimed>, StoreError> {
+        let now = now_millis();
+        let expired = steps::leased_until(self.store.reader(), now).await?;
+        if expired.iter().any(|c| !in_flight.contains(&(c.intent_id, c.seq))) {
+            recovery::recover(&self.store, &self.catalog, in_flight, now).await?;
+        }
+        let mut tx = self.store.begin().await?;
+        for id in steps::planned(&mut tx, self.config.batch).await? {
+            apply::intent_event(&mut tx, id, IntentEvent::Admit, now, ACTOR, json!("no approval required")).await?;
+        }
+        for (id, _) in steps::past_deadline(&mut tx, now, self.config.batch).await? {
+            apply::intent_event(&mut tx, id, IntentEvent::DeadlinePassed, now, ACTOR, json!("deadline passed")).await?;
+        }
+        let lease_until = now + (self.config.lease_secs * 1000) as i64;
+        let claimed = if capacity == 0 {
+            vec![]
+        } else {
+            steps::claim_due(&mut tx, now, lease_until, capacity.min(self.config.batch)).await?
+        };
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    fn spawn(&self, claimed: Claimed, permits: Arc<Semaphore>, done: mpsc::UnboundedSender<Done>) {
+        let catalog = self.catalog.clone();
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let outcome = execute(&catalog, &claimed).await;
+            let _ = done.send(Done { claimed, outcome });
+        });
+    }
+
+    /// Commits finished outcomes, `batch` per transaction.
+    async fn commit(&self, finished: Vec<Done>) -> Result<(), StoreError> {
+        let now = now_millis();
+        for chunk in finished.chunks(self.config.batch.max(1) as usize) {
+            let mut tx = self.store.begin().await?;
+            for d in chunk {
+                if matches!(d.outcome, Outcome::Failed(ref e) if e.is_retryable()) {
+                    self.metrics.inc("steward_step_retries_total", &[]);
+                }
+                let retry =
+                    self.catalog.get(d.claimed.planned.adapter.as_str()).map(|(_, r)| r.clone()).unwrap_or_default();
+                apply::outcome(&mut tx, &d.claimed, d.outcome.clone(), &retry, now).await?;
+            }
+            tx.commit().await?;
+        }
+        if let Some(n) = &self.after_commit {
+            n.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn next_wait(&self) -> Result<Duration, StoreError> {
+        let now = now_millis();
+        Ok(match steps::next_timer(self.store.reader()).await? {
+            Some(at) if at <= now => Duration::from_millis(1),
+            Some(at) => Duration::from_millis((at - now) as u64).min(IDLE_RECHECK),
+            None => IDLE_RECHECK,
+        })
+    }
+}
+
+/// Runs one claimed step (or its undo) and says how it ended. An ambiguous
+/// failure is reconciled at once: the effect is never blindly repeated.
+pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
+    let Some((adapter, _)) = catalog.get(c.planned.adapter.as_str()) else {
+        let err = AdapterError::Permanent(format!("adapter `{}` is not configured", c.planned.adapter.as_str()));
+        return if c.state == StepState::Compensating {
+            Outcome::CompensationFailed(err)
+        } else {
+            Outcome::Failed(err)
+        };
+    };
+    let key = crate::domain::IdempotencyKey::for_step(c.intent_id, c.seq);
+    let action = c.planned.action.as_str();
+    if c.state == StepState::Compensating {
+        return match adapter.compensate(&key, action, &c.planned.args, c.result.as_ref()).await {
+            Ok(v) => Outcome::Compensated(v),
+            Err(e) => Outcome::CompensationFailed(e),
+        };
+    }
+    if c.deadline.is_some_and(|d| now_millis() >= d) {
+        return Outcome::Failed(AdapterError::Permanent("the step's deadline passed before it could run".into()));
+    }
+    let span = tracing::info_span!("step", intent_id = %c.intent_id, step = c.seq, attempt = c.attempts);
+    let run = async {
+        match adapter.execute(&key, action, &c.planned.args).await {
+            Ok(v) => Outcome::Succeeded(v),
+            Err(AdapterError::Ambiguous(why)) => match adapter.reconcile(&key, action, &c.planned.args).await {
+                Reconciled::Happened(v) => Outcome::Succeeded(json!({"reconciled": v})),
+                Reconciled::NotHappened => {
+                    Outcome::Failed(AdapterError::Transient(format!("{why}; reconcile says it did not happen")))
+                }
+                Reconciled::CannotTell(more) => Outcome::Unknown(format!("{why}; reconcile cannot tell: {more}")),
+            },
+            Err(e) => Outcome::Failed(e),
+        }
+    };
+    run.instrument(span).await
+}
