@@ -40,6 +40,17 @@ pub async fn create(store: &Store, intent: Intent, inbound: Option<&Inbound<'_>>
     Ok(Created::New(Box::new(intent)))
 }
 
+/// Writes many new intents in one transaction (group commit), for callers
+/// that batch submissions.
+pub async fn create_many(store: &Store, batch: &[Intent]) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    for intent in batch {
+        insert(&mut tx, intent).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Inserts an intent, its steps and its `intent.created` audit row into the
 /// caller's transaction.
 pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), StoreError> {

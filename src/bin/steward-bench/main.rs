@@ -2,7 +2,13 @@
 //! Each scenario measures its own baseline in the same run (the raw SQLite
 //! transaction limit, say), so ratios hold on a shared, noisy machine.
 
+mod crash;
+#[path = "../../../tests/support/crash.rs"]
+mod crash_harness;
 mod intents;
+mod orchestrator;
+#[path = "../../../tests/support/receiver.rs"]
+mod receiver;
 mod sqlite_limit;
 mod stats;
 
@@ -48,6 +54,27 @@ enum Scenario {
         #[arg(long, value_enum, default_value = "process")]
         durability: Mode,
     },
+    /// Runs intents of no-op steps through the orchestrator.
+    Orchestrator {
+        #[arg(long, default_value_t = 20_000)]
+        intents: u32,
+        #[arg(long, default_value_t = 3)]
+        steps: u32,
+        #[arg(long, value_enum, default_value = "process")]
+        durability: Mode,
+    },
+    /// SIGKILLs `steward serve` at seeded random moments while it runs webhook intents.
+    Crash {
+        #[arg(long, default_value_t = 200)]
+        intents: usize,
+        #[arg(long, default_value_t = 1000)]
+        kills: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A receiver that sometimes answers 5xx, 429 or hangs.
+        #[arg(long)]
+        faults: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +84,8 @@ fn main() -> ExitCode {
         match cli.scenario {
             Scenario::SqliteLimit { seconds } => sqlite_limit::run(seconds).await,
             Scenario::Intents { count, durability } => intents::run(count, durability.into()).await,
+            Scenario::Orchestrator { intents, steps, durability } => orchestrator::run(intents, steps, durability.into()).await,
+            Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
         }
     });
     match result {
