@@ -64,6 +64,10 @@ enum IntentsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Cancel an intent; a running one undoes what already ran.
+    Cancel { id: IntentId },
+    /// Retry a failed intent or one that needs attention, with the same keys.
+    Retry { id: IntentId },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +114,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::intents::list(&config, state, limit, json).await
         }
         Command::Intents(IntentsCommand::Show { id, json }) => app::intents::show(&config, id, json).await,
+        Command::Intents(IntentsCommand::Cancel { id }) => app::intents::cancel(&config, id).await,
+        Command::Intents(IntentsCommand::Retry { id }) => app::intents::retry(&config, id).await,
         Command::Audit(AuditCommand::Verify { json }) => app::audit::verify(&config, json).await,
     }
 }

@@ -135,3 +135,33 @@ fn read_commands_refuse_a_data_dir_without_a_database() {
     assert!(stderr(&out).contains("no database at"), "{}", stderr(&out));
     assert!(!dir.path().join("data/steward.db").exists());
 }
+
+#[tokio::test]
+async fn intents_can_be_cancelled_and_shown_from_the_cli() {
+    use steward::domain::{Intent, IntentText, Provenance};
+    let dir = tempfile::tempdir().unwrap();
+    let store = steward::store::Store::open(&dir.path().join("data/steward.db"), &Default::default()).await.unwrap();
+    let intent = Intent::new(IntentText::parse("tidy the inbox").unwrap(), Provenance::operator("cli", "me"), None, 1);
+    steward::store::intents::create(&store, intent.clone(), None).await.unwrap();
+    store.close().await;
+    let id = intent.id.to_string();
+
+    let out = run_in(dir.path(), &["intents", "cancel", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("intent {id} is now cancelled"));
+    let again = run_in(dir.path(), &["intents", "cancel", &id]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("is cancelled: there is nothing left to cancel"), "{}", stderr(&again));
+    let retry = run_in(dir.path(), &["intents", "retry", &id]);
+    assert_eq!(retry.status.code(), Some(2), "a cancelled intent cannot be retried");
+
+    let shown = run_in(dir.path(), &["intents", "show", &id]);
+    let text = stdout(&shown);
+    assert!(
+        text.contains("intent.created") && text.contains("\"to\":\"cancelled\"") && text.contains("by cli"),
+        "{text}"
+    );
+    let unknown = run_in(dir.path(), &["intents", "show", "01J00000000000000000000000"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("not found"), "{}", stderr(&unknown));
+}

@@ -66,7 +66,10 @@ async fn steps_run_in_order_once_each_with_their_keys() {
     for seq in 0..3 {
         assert_eq!(tally.deliveries.get(&key(&id, seq)), Some(&1), "step {seq} delivered once");
     }
-    assert_eq!(actions(&intent), ["intent.created", "intent.state", "step.succeeded", "step.succeeded", "step.succeeded", "intent.state"]);
+    assert_eq!(
+        actions(&intent),
+        ["intent.created", "intent.state", "step.succeeded", "step.succeeded", "step.succeeded", "intent.state"]
+    );
     assert!(intent["steps"].as_array().unwrap().iter().all(|s| s["state"] == "succeeded"));
     app.stop().await;
 }
@@ -156,7 +159,8 @@ async fn cancelling_a_running_intent_undoes_what_ran_and_deadlines_are_honoured(
     slow["within_secs"] = json!(1);
     let by_step = submit(&app, vec![recv.step(false), slow], json!({})).await;
     let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
-    let by_intent = submit(&app, vec![recv.step(false), recv.step_to("/hook/unavailable")], json!({"deadline": soon})).await;
+    let by_intent =
+        submit(&app, vec![recv.step(false), recv.step_to("/hook/unavailable")], json!({"deadline": soon})).await;
     wait_for(&app, &by_step, "compensated").await;
     let expired = wait_for(&app, &by_intent, "compensated").await;
     assert!(expired["audit"].to_string().contains("deadline passed"), "{expired:#}");

@@ -1,4 +1,4 @@
-//! `steward intents list|show`.
+//! `steward intents list|show|cancel|retry`.
 
 use std::process::ExitCode;
 
@@ -8,6 +8,7 @@ use chrono::{TimeZone, Utc};
 use super::print_json;
 use crate::config::Config;
 use crate::domain::{IntentId, IntentState};
+use crate::orchestrator::control;
 use crate::store::intents::{self, ListFilter};
 use crate::store::{Store, audit};
 
@@ -78,5 +79,24 @@ pub async fn show(config: &Config, id: IntentId, json: bool) -> anyhow::Result<E
     for r in &trail {
         println!("  #{:<6} {}  {:<16} by {}  {}", r.seq, when(r.at), r.action, r.actor, r.detail);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The actor the CLI's commands are recorded under.
+const CLI_ACTOR: &str = "cli";
+
+/// Cancel or retry run against the database; a running server's runner
+/// picks the change up at its next look (within five seconds).
+pub async fn cancel(config: &Config, id: IntentId) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let state = control::cancel(&store, id, CLI_ACTOR).await?;
+    println!("intent {id} is now {state}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn retry(config: &Config, id: IntentId) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let state = control::retry(&store, id, CLI_ACTOR).await?;
+    println!("intent {id} is now {state}");
     Ok(ExitCode::SUCCESS)
 }

@@ -159,7 +159,8 @@ pub async fn run(plan: &Plan) -> Report {
         wait_ready(&client, &base).await;
         let last = cycle == plan.kills;
         offered = if last { plan.intents } else { (offered + per_cycle).min(plan.intents) };
-        let todo: Vec<(usize, Value)> = (0..offered).filter(|i| !ids.contains_key(i)).map(|i| (i, body(&recv, i))).collect();
+        let todo: Vec<(usize, Value)> =
+            (0..offered).filter(|i| !ids.contains_key(i)).map(|i| (i, body(&recv, i))).collect();
         let submitting = tokio::spawn(submit(client.clone(), base.clone(), todo));
         if last {
             ids.extend(submitting.await.unwrap());
@@ -188,7 +189,8 @@ async fn wait_all_terminal(client: &reqwest::Client, base: &str, ids: &HashMap<u
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         let all = states(client, base, ids).await;
-        let done = all.values().all(|v| v.as_ref().is_some_and(|v| TERMINAL.contains(&v["state"].as_str().unwrap_or(""))));
+        let done =
+            all.values().all(|v| v.as_ref().is_some_and(|v| TERMINAL.contains(&v["state"].as_str().unwrap_or(""))));
         if done {
             return;
         }
@@ -196,7 +198,14 @@ async fn wait_all_terminal(client: &reqwest::Client, base: &str, ids: &HashMap<u
     }
 }
 
-async fn check(plan: &Plan, client: &reqwest::Client, base: &str, ids: &HashMap<usize, String>, recv: &Receiver, started: Instant) -> Report {
+async fn check(
+    plan: &Plan,
+    client: &reqwest::Client,
+    base: &str,
+    ids: &HashMap<usize, String>,
+    recv: &Receiver,
+    started: Instant,
+) -> Report {
     let tally = recv.tally();
     let all = states(client, base, ids).await;
     let mut report = Report { intents: plan.intents, kills: plan.kills, ..Default::default() };
@@ -211,14 +220,19 @@ async fn check(plan: &Plan, client: &reqwest::Client, base: &str, ids: &HashMap<
             report.not_terminal += 1;
         }
         let audit = intent["audit"].as_array().cloned().unwrap_or_default();
-        report.reconciled += audit.iter().filter(|r| r["action"].as_str().is_some_and(|a| a.ends_with("interrupted"))).count();
+        report.reconciled +=
+            audit.iter().filter(|r| r["action"].as_str().is_some_and(|a| a.ends_with("interrupted"))).count();
         let steps = intent["steps"].as_array().cloned().unwrap_or_default();
         report.reconciled += steps.iter().filter(|s| s["result"].get("reconciled").is_some()).count();
         let id = &ids[i];
-        let applied: Vec<String> = (0..3).map(|s| format!("steward-{id}-{s}")).filter(|k| tally.applied.contains_key(k)).collect();
+        let applied: Vec<String> =
+            (0..3).map(|s| format!("steward-{id}-{s}")).filter(|k| tally.applied.contains_key(k)).collect();
         let undone = applied.iter().all(|k| tally.undos.contains_key(&format!("{k}-compensate")));
         let must_unwind = i % 5 == 4;
-        if (must_unwind && (state != "compensated" || !undone)) || (state == "compensated" && !undone) || state == "failed" && !applied.is_empty() {
+        if (must_unwind && (state != "compensated" || !undone))
+            || (state == "compensated" && !undone)
+            || state == "failed" && !applied.is_empty()
+        {
             report.uncompensated += 1;
         }
     }

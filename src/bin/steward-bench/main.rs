@@ -84,7 +84,9 @@ fn main() -> ExitCode {
         match cli.scenario {
             Scenario::SqliteLimit { seconds } => sqlite_limit::run(seconds).await,
             Scenario::Intents { count, durability } => intents::run(count, durability.into()).await,
-            Scenario::Orchestrator { intents, steps, durability } => orchestrator::run(intents, steps, durability.into()).await,
+            Scenario::Orchestrator { intents, steps, durability } => {
+                orchestrator::run(intents, steps, durability.into()).await
+            }
             Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
         }
     });

@@ -35,7 +35,13 @@ impl Adapter for Noop {
     async fn execute(&self, _: &IdempotencyKey, _: &str, _: &Value) -> Result<Value, AdapterError> {
         Ok(Value::Null)
     }
-    async fn compensate(&self, _: &IdempotencyKey, _: &str, _: &Value, _: Option<&Value>) -> Result<Value, AdapterError> {
+    async fn compensate(
+        &self,
+        _: &IdempotencyKey,
+        _: &str,
+        _: &Value,
+        _: Option<&Value>,
+    ) -> Result<Value, AdapterError> {
         Ok(Value::Null)
     }
     async fn reconcile(&self, _: &IdempotencyKey, _: &str, _: &Value) -> Reconciled {
@@ -44,7 +50,8 @@ impl Adapter for Noop {
 }
 
 async fn terminal_count(store: &Store) -> anyhow::Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM intents WHERE state = 'succeeded'").fetch_one(store.reader()).await?;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM intents WHERE state = 'succeeded'").fetch_one(store.reader()).await?;
     Ok(n)
 }
 
@@ -53,7 +60,11 @@ pub async fn run(count: u32, steps: u32, durability: Durability) -> anyhow::Resu
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("bench.db"), &StoreConfig { durability, ..Default::default() }).await?;
     let catalog = Catalog::default().with(Arc::new(Noop), RetryPolicy::default());
-    let runner = Runner::new(store.clone(), catalog, OrchestratorConfig { max_in_flight: 512, batch: 512, ..Default::default() });
+    let runner = Runner::new(
+        store.clone(),
+        catalog,
+        OrchestratorConfig { max_in_flight: 512, batch: 512, ..Default::default() },
+    );
     let wake = runner.handle();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(runner.run(shutdown.clone()));
@@ -64,7 +75,14 @@ pub async fn run(count: u32, steps: u32, durability: Durability) -> anyhow::Resu
     while submitted < count as usize {
         let n = SUBMIT_BATCH.min(count as usize - submitted);
         let batch: Vec<Intent> = (0..n)
-            .map(|_| Intent::new(IntentText::parse("bench").expect("valid"), Provenance::operator("bench", "bench"), Some(plan.clone()), now_millis()))
+            .map(|_| {
+                Intent::new(
+                    IntentText::parse("bench").expect("valid"),
+                    Provenance::operator("bench", "bench"),
+                    Some(plan.clone()),
+                    now_millis(),
+                )
+            })
             .collect();
         intents::create_many(&store, &batch).await?;
         wake.wake();
@@ -83,7 +101,8 @@ pub async fn run(count: u32, steps: u32, durability: Durability) -> anyhow::Resu
         .map(|(d,)| d)
         .collect();
     latencies.sort_unstable();
-    let pct = |p: f64| latencies[((p / 100.0 * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1] as f64;
+    let pct =
+        |p: f64| latencies[((p / 100.0 * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1] as f64;
     store.close().await;
     let per_s = count as f64 / elapsed;
     Ok(json!({
