@@ -26,5 +26,6 @@ pub mod channels;
 pub mod config;
 pub mod domain;
 pub mod orchestrator;
+pub mod policy;
 pub mod store;
 pub mod telemetry;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use steward::app::{self, Server};
 use steward::config::{self, Config, Sources};
-use steward::domain::{IntentId, IntentState};
+use steward::domain::{ApprovalState, Decision, IntentId, IntentState, Risk};
 use steward::telemetry;
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,48 @@ enum Command {
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Decide what waits for the operator.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+    /// Check a risk policy file.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// Approvals in a state, oldest first.
+    List {
+        #[arg(long, default_value = "pending")]
+        state: ApprovalState,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve one (for a review: confirm it).
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject one (for a review: undo what ran).
+    Reject {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Approve every pending approval, or those of one risk level.
+    ApproveAll {
+        #[arg(long)]
+        risk: Option<Risk>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file and print what each rule matches.
+    Check { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +159,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Intents(IntentsCommand::Cancel { id }) => app::intents::cancel(&config, id).await,
         Command::Intents(IntentsCommand::Retry { id }) => app::intents::retry(&config, id).await,
         Command::Audit(AuditCommand::Verify { json }) => app::audit::verify(&config, json).await,
+        Command::Approvals(ApprovalsCommand::List { state, json }) => app::approvals::list(&config, state, json).await,
+        Command::Approvals(ApprovalsCommand::Approve { id, comment }) => {
+            app::approvals::decide(&config, &id, Decision::Approve, comment.as_deref()).await
+        }
+        Command::Approvals(ApprovalsCommand::Reject { id, comment }) => {
+            app::approvals::decide(&config, &id, Decision::Reject, comment.as_deref()).await
+        }
+        Command::Approvals(ApprovalsCommand::ApproveAll { risk, comment }) => {
+            app::approvals::approve_all(&config, risk, comment.as_deref()).await
+        }
+        Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
     }
 }
 

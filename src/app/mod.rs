@@ -2,10 +2,12 @@
 //! signal, and the CLI's commands. Only this module knows every concrete
 //! component; everything below it receives its dependencies explicitly.
 
+pub mod approvals;
 pub mod audit;
 pub mod doctor;
 pub mod init;
 pub mod intents;
+pub mod policy;
 mod server;
 pub mod shutdown;
 mod token;

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::channels::http::{self, ApiState, Limits};
 use crate::config::Config;
 use crate::orchestrator::Runner;
 use crate::orchestrator::outbox::OutboxWorker;
+use crate::policy::PolicyHandle;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -30,6 +32,10 @@ pub struct Server {
     runner: Runner,
     outbox: OutboxWorker,
     draining: CancellationToken,
+    /// How long the HTTP server may take to drain.
+    drain_grace: Duration,
+    /// The policy file to watch for changes, if there is one.
+    watch: Option<(PolicyHandle, PathBuf, Duration)>,
     /// Held for the life of the server; the OS releases it if we die.
     _lock: File,
 }
@@ -64,19 +70,32 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let catalog = catalog(config, &store);
         let outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
+        let policy = PolicyHandle::load(config.policy.path.as_deref())
+            .map_err(|(path, e)| anyhow!("policy file {} refused: {e}", path.display()))?;
         let runner = Runner::new(store.clone(), catalog.clone(), config.orchestrator.clone())
             .with_metrics(metrics.clone())
+            .with_policy(policy.clone())
             .waking(outbox.notifier());
         let draining = CancellationToken::new();
-        let state =
-            ApiState { store: store.clone(), metrics, draining: draining.clone(), catalog, runner: runner.handle() };
+        let state = ApiState {
+            store: store.clone(),
+            metrics,
+            draining: draining.clone(),
+            catalog,
+            runner: runner.handle(),
+            policy: policy.clone(),
+            approvers: Arc::new(config.approvals.approvers.clone()),
+        };
+        let watch =
+            config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));
         let limits = Limits {
             body_bytes: config.http.body_limit_bytes,
             timeout: Duration::from_secs(config.http.request_timeout_secs),
         };
         let router = http::router(state, token, limits);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        Ok(Self { listener, router, store, runner, outbox, draining, _lock: lock })
+        let drain_grace = limits.timeout;
+        Ok(Self { listener, router, store, runner, outbox, draining, watch, drain_grace, _lock: lock })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -91,12 +110,26 @@ impl Server {
         let workers = CancellationToken::new();
         let runner = tokio::spawn(self.runner.run(workers.clone()));
         let outbox = tokio::spawn(self.outbox.run(workers.clone()));
+        if let Some((policy, path, every)) = self.watch {
+            tokio::spawn(policy.watch(path, every, workers.clone()));
+        }
         let draining = self.draining.clone();
         let http_shutdown = async move {
             shutdown.cancelled().await;
             draining.cancel();
         };
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(http_shutdown).await;
+        // In-flight requests end within the request timeout; an idle
+        // keep-alive connection must not hold the shutdown past that.
+        let grace = self.drain_grace;
+        let drained = self.draining.clone();
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(http_shutdown);
+        let served = tokio::select! {
+            served = serve => served,
+            _ = async { drained.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("HTTP connections still open after {grace:?}; closing them");
+                Ok(())
+            }
+        };
         workers.cancel();
         let ran = runner.await.context("the runner panicked")?;
         let sent = outbox.await.context("the outbox worker panicked")?;

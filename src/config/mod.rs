@@ -18,8 +18,9 @@ use serde::Deserialize;
 pub use crate::orchestrator::OrchestratorConfig;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
-    AdaptersConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
-    LogFormat, NoteConfig, NotifyConfig, QdrantConfig, QdrantMode, StoreConfig, TelegramConfig, TierConfig,
+    AdaptersConfig, ApprovalsConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig,
+    LlmConfig, LogConfig, LogFormat, NoteConfig, NotifyConfig, PolicyConfig, QdrantConfig, QdrantMode, StoreConfig,
+    TelegramConfig, TierConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.
@@ -46,6 +47,8 @@ pub struct Config {
     pub orchestrator: OrchestratorConfig,
     pub adapters: AdaptersConfig,
     pub notify: NotifyConfig,
+    pub policy: PolicyConfig,
+    pub approvals: ApprovalsConfig,
 }
 
 impl Default for Config {
@@ -63,6 +66,8 @@ impl Default for Config {
             orchestrator: OrchestratorConfig::default(),
             adapters: AdaptersConfig::default(),
             notify: NotifyConfig::default(),
+            policy: PolicyConfig::default(),
+            approvals: ApprovalsConfig::default(),
         }
     }
 }

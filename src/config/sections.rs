@@ -246,3 +246,33 @@ impl Default for NotifyConfig {
         }
     }
 }
+
+/// The risk policy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// A `policy.toml`; without one, the built-in policy applies.
+    pub path: Option<PathBuf>,
+    /// How often the file is checked for changes.
+    pub reload_secs: u64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self { path: None, reload_secs: 2 }
+    }
+}
+
+/// Who may decide approvals: channel identities such as `telegram:12345`,
+/// `discord:98765`, `http:api` (the bearer-token holder) or `cli:*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalsConfig {
+    pub approvers: Vec<String>,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        Self { approvers: vec!["http:api".into(), "cli:*".into()] }
+    }
+}

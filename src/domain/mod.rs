@@ -5,6 +5,7 @@
 //! the rest of the crate can trust them: an intent id is always a ULID, a plan
 //! always has its steps numbered 0..n, a terminal state never has a next step.
 
+mod approval;
 mod intent;
 mod plan;
 mod provenance;
@@ -12,6 +13,7 @@ mod retry;
 mod risk;
 mod step;
 
+pub use approval::{ApprovalKind, ApprovalState, Approver, Decision, Refusal};
 pub use intent::{Intent, IntentId, IntentState, IntentText};
 pub use plan::{Identifier, Plan, PlannedStep};
 pub use provenance::Provenance;

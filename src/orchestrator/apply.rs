@@ -5,13 +5,14 @@
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
+use super::gate;
 use super::intent_machine::{self, Action, IntentEvent};
 use super::step_machine::{self, StepEvent};
 use crate::adapters::AdapterError;
-use crate::domain::{IntentId, Millis, RetryPolicy, StepState};
+use crate::domain::{ApprovalState, IntentId, IntentState, Millis, RetryPolicy, StepState};
 use crate::store::audit::{self, Entry};
 use crate::store::steps::{self, Claimed, StepWrite};
-use crate::store::{StoreError, intents, outbox};
+use crate::store::{StoreError, approvals, intents, outbox};
 
 /// Who the orchestrator's own audit rows name.
 pub const ACTOR: &str = "orchestrator";
@@ -49,6 +50,21 @@ pub async fn intent_event(
     };
     if transition.to != from && !intents::transition(conn, id, from, transition.to, now, actor, why.clone()).await? {
         return Ok(false);
+    }
+    if from == IntentState::AwaitingApproval && transition.to != IntentState::Running {
+        // Whatever still waits for a decision on this intent is moot now.
+        let (to, reason) = match event {
+            IntentEvent::DeadlinePassed => (ApprovalState::Expired, "the intent's deadline passed"),
+            _ => (ApprovalState::Superseded, "the intent was cancelled"),
+        };
+        for a in approvals::pending_for(conn, id).await? {
+            approvals::close(conn, &a.id, to, reason, now).await?;
+        }
+    }
+    if transition.to == IntentState::Succeeded {
+        if let Some(window) = intents::review_window(conn, id).await? {
+            gate::open_review(conn, id, window, now).await?;
+        }
     }
     for action in transition.actions {
         match action {

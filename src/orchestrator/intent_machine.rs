@@ -27,6 +27,8 @@ pub enum IntentEvent {
     DeadlinePassed,
     /// The operator asked to try again after a failure or an unknown outcome.
     Retry,
+    /// A review of a succeeded intent asked to undo it.
+    Undo,
 }
 
 /// What the runner must do after a transition.
@@ -139,6 +141,7 @@ pub fn transition(from: IntentState, event: IntentEvent, steps: &[StepState]) ->
         // An in-flight step finished after compensation began: undo it too.
         (S::Compensating, E::StepSucceeded | E::StepFailed | E::StepCompensated) => unwind(steps, S::Compensated),
         (S::NeedsAttention, E::Cancel) => unwind(steps, S::Cancelled),
+        (S::Succeeded, E::Undo) => unwind(steps, S::Compensated),
         (S::NeedsAttention | S::Failed, E::Retry) => {
             if steps.contains(&StepState::Compensating) {
                 unwind(steps, S::Compensated)
@@ -213,6 +216,11 @@ mod tests {
     }
 
     #[test]
+    fn a_review_can_undo_a_succeeded_intent() {
+        assert_eq!(t(S::Succeeded, E::Undo, &[Ok_, Ok_]), (S::Compensating, vec![CompensateStep(1)]));
+    }
+
+    #[test]
     fn approvals_gate_the_start() {
         assert_eq!(t(S::Planned, E::RequireApproval, &[P]), (S::AwaitingApproval, vec![]));
         assert_eq!(t(S::AwaitingApproval, E::Approved, &[P]), (S::Running, vec![RunStep(0)]));
@@ -234,6 +242,7 @@ mod tests {
             E::Cancel,
             E::DeadlinePassed,
             E::Retry,
+            E::Undo,
         ];
         let mut legal = 0;
         for from in IntentState::ALL {
@@ -241,16 +250,15 @@ mod tests {
                 match transition(from, event, &[P]) {
                     Ok(_) => {
                         legal += 1;
-                        assert!(
-                            !from.is_terminal() || (from == S::Failed && event == E::Retry),
-                            "{from} took {event:?}"
-                        );
+                        let reopen =
+                            (from == S::Failed && event == E::Retry) || (from == S::Succeeded && event == E::Undo);
+                        assert!(!from.is_terminal() || reopen, "{from} took {event:?}");
                     }
                     Err(e) => assert_eq!(e, Illegal { from, event }),
                 }
             }
         }
         // The legal pairs listed in `transition`, counted once each.
-        assert_eq!(legal, 23);
+        assert_eq!(legal, 24);
     }
 }

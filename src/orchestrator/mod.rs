@@ -10,8 +10,10 @@
 //! affordable. Timers are database rows, so they survive restarts.
 
 mod apply;
+pub mod approvals;
 mod config;
 pub mod control;
+pub mod gate;
 pub mod intent_machine;
 pub mod outbox;
 mod recovery;

@@ -17,9 +17,11 @@ use tracing::Instrument;
 
 use super::apply::{self, ACTOR, Outcome};
 use super::intent_machine::IntentEvent;
-use super::{OrchestratorConfig, recovery};
+use super::{OrchestratorConfig, approvals, gate, recovery};
 use crate::adapters::{AdapterError, Catalog, Reconciled};
 use crate::domain::{IntentId, StepState};
+use crate::policy::{Policy, PolicyHandle};
+use crate::store::approvals as approvals_store;
 use crate::store::steps::{self, Claimed};
 use crate::store::{Store, StoreError, now_millis};
 use crate::telemetry::Metrics;
@@ -49,6 +51,8 @@ pub struct Runner {
     /// Woken after each commit, for the outbox worker: a commit may have
     /// queued a notice.
     after_commit: Option<Arc<Notify>>,
+    /// The risk policy in force, read at each admission.
+    policy: PolicyHandle,
 }
 
 struct Done {
@@ -58,11 +62,24 @@ struct Done {
 
 impl Runner {
     pub fn new(store: Store, catalog: Catalog, config: OrchestratorConfig) -> Self {
-        Self { store, catalog, config, handle: RunnerHandle::default(), metrics: Arc::default(), after_commit: None }
+        Self {
+            store,
+            catalog,
+            config,
+            handle: RunnerHandle::default(),
+            metrics: Arc::default(),
+            after_commit: None,
+            policy: PolicyHandle::new(Policy::builtin()),
+        }
     }
 
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    pub fn with_policy(mut self, policy: PolicyHandle) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -128,9 +145,15 @@ impl Runner {
             recovery::recover(&self.store, &self.catalog, in_flight, now).await?;
         }
         let mut tx = self.store.begin().await?;
-        for id in steps::planned(&mut tx, self.config.batch).await? {
-            apply::intent_event(&mut tx, id, IntentEvent::Admit, now, ACTOR, json!("no approval required")).await?;
+        let planned = steps::planned(&mut tx, self.config.batch).await?;
+        if !planned.is_empty() {
+            let policy = self.policy.get();
+            let assisted = gate::assisted(&mut tx, &policy, now).await?;
+            for id in planned {
+                gate::admit(&mut tx, id, &policy, assisted.as_ref(), now).await?;
+            }
         }
+        approvals::tick(&mut tx, &self.policy.get(), now, self.config.batch).await?;
         for (id, _) in steps::past_deadline(&mut tx, now, self.config.batch).await? {
             apply::intent_event(&mut tx, id, IntentEvent::DeadlinePassed, now, ACTOR, json!("deadline passed")).await?;
         }
@@ -176,7 +199,13 @@ impl Runner {
 
     async fn next_wait(&self) -> Result<Duration, StoreError> {
         let now = now_millis();
-        Ok(match steps::next_timer(self.store.reader()).await? {
+        let steps = steps::next_timer(self.store.reader()).await?;
+        let approvals = approvals_store::next_timer(self.store.reader()).await?;
+        let next = match (steps, approvals) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(match next {
             Some(at) if at <= now => Duration::from_millis(1),
             Some(at) => Duration::from_millis((at - now) as u64).min(IDLE_RECHECK),
             None => IDLE_RECHECK,

@@ -79,6 +79,17 @@ pub async fn append(conn: &mut SqliteConnection, at: i64, entry: &Entry<'_>) -> 
     Ok(seq)
 }
 
+/// How many rows of `action` were written since `since`, for budgets and
+/// the breaker.
+pub async fn count_since(conn: &mut SqliteConnection, action: &str, since: i64) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit WHERE action = ? AND at > ?")
+        .bind(action)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
+}
+
 /// The audit trail of one subject (an intent id, say), oldest first.
 pub async fn for_subject(pool: &SqlitePool, subject: &str) -> Result<Vec<Record>, StoreError> {
     let rows =

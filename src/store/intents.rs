@@ -138,6 +138,49 @@ pub async fn transition(
     Ok(true)
 }
 
+/// An intent read inside the caller's transaction.
+pub async fn load(conn: &mut SqliteConnection, id: IntentId) -> Result<Intent, StoreError> {
+    let sql = format!("SELECT {} FROM intents WHERE id = ?", rows::INTENT_COLUMNS);
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(rows::intent).transpose()?.ok_or_else(|| StoreError::NotFound(format!("intent {id}")))
+}
+
+/// How the policy judged an intent, recorded before it is let in.
+#[derive(Debug, Clone)]
+pub struct Judged<'a> {
+    pub risk: crate::domain::Risk,
+    pub rule: &'a str,
+    pub mode: &'a str,
+    pub policy_version: &'a str,
+    pub requires_approval: bool,
+    pub review_window_ms: Option<i64>,
+}
+
+pub async fn record_judgement(conn: &mut SqliteConnection, id: IntentId, j: &Judged<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE intents SET risk = ?, risk_rule = ?, mode = ?, policy_version = ?, requires_approval = ?,          review_window_ms = ? WHERE id = ?",
+    )
+    .bind(j.risk.as_str())
+    .bind(j.rule)
+    .bind(j.mode)
+    .bind(j.policy_version)
+    .bind(j.requires_approval)
+    .bind(j.review_window_ms)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The review window of an intent judged review-after, if it was.
+pub async fn review_window(conn: &mut SqliteConnection, id: IntentId) -> Result<Option<i64>, StoreError> {
+    let (w,): (Option<i64>,) = sqlx::query_as("SELECT review_window_ms FROM intents WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(w)
+}
+
 pub async fn get(store: &Store, id: IntentId) -> Result<Option<Intent>, StoreError> {
     let sql = format!("SELECT {} FROM intents WHERE id = ?", rows::INTENT_COLUMNS);
     let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(store.reader()).await?;

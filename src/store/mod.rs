@@ -8,7 +8,9 @@
 //! next to a running server) waits for the lock up front instead of failing
 //! half-way through a transaction.
 
+pub mod approvals;
 pub mod audit;
+pub mod breaker;
 mod error;
 pub mod inbox;
 pub mod intents;

@@ -64,7 +64,12 @@ pub async fn claim_due(
          WHERE rowid IN (
             SELECT s.rowid FROM steps s JOIN intents i ON i.id = s.intent_id
             WHERE s.next_attempt_at IS NOT NULL AND s.next_attempt_at <= ?2
-              AND ((s.state IN ('pending', 'retry_scheduled') AND i.state = 'running')
+              AND ((s.state IN ('pending', 'retry_scheduled') AND i.state = 'running'
+                    -- Invariant 3, enforced where work is claimed: an intent that
+                    -- needs approval runs only with an approved approval.
+                    AND (i.requires_approval = 0 OR EXISTS (
+                        SELECT 1 FROM approvals a WHERE a.intent_id = i.id
+                        AND a.kind = 'approve_before' AND a.state = 'approved')))
                 OR (s.state = 'compensating' AND i.state = 'compensating'))
             ORDER BY s.next_attempt_at LIMIT ?3)
          {RETURNING}"

@@ -38,8 +38,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_in(tempfile::tempdir().unwrap(), adjust).await
+    }
+
+    /// The server on an existing data directory: a restart.
+    pub async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         init_test_log();
-        let dir = tempfile::tempdir().unwrap();
         let mut config = Config::defaults_in(dir.path());
         config.http.token = Some(SecretString::from(TOKEN));
         adjust(&mut config);
@@ -63,8 +67,17 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
+        self.stop_keeping_data().await;
+    }
+
+    /// Stops the server and hands back its data directory, to start again.
+    pub async fn stop_keeping_data(self) -> tempfile::TempDir {
+        // Clients go away before a server stops; an idle keep-alive
+        // connection would otherwise hold the drain until its grace ends.
+        drop(self.client);
         self.shutdown.cancel();
         self.handle.await.unwrap().unwrap();
+        self.dir
     }
 }
 

@@ -20,6 +20,28 @@ use serde_json::{Value, json};
 use super::receiver::{Faults, Receiver};
 
 const TOKEN: &str = "crash-harness-token";
+
+/// Webhooks to the receiver run without waiting for anyone, and the breaker
+/// never trips: the harness fails every fifth intent on purpose.
+const POLICY: &str = r#"
+default_risk = "high"
+[levels.low]
+mode = "auto"
+[levels.medium]
+mode = "review-after"
+[levels.high]
+mode = "approve-before"
+[breaker]
+failures = 1000000
+window_secs = 60
+cooldown_secs = 1
+[budgets]
+actions_per_hour = 1000000
+[[rule]]
+name = "the receiver"
+adapter = "webhook"
+risk = "low"
+"#;
 const TERMINAL: [&str; 5] = ["succeeded", "failed", "compensated", "cancelled", "expired"];
 
 #[derive(Debug, Clone)]
@@ -58,6 +80,8 @@ struct Serve {
 
 impl Serve {
     fn start(plan: &Plan, data: &std::path::Path, port: u16) -> Self {
+        let policy = data.with_file_name("policy.toml");
+        std::fs::write(&policy, POLICY).unwrap();
         let mut cmd = Command::new(&plan.steward);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("STEWARD_") {
@@ -70,6 +94,7 @@ impl Serve {
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .env("STEWARD_API_TOKEN", TOKEN)
             .env("STEWARD_LOG__FILTER", "error")
+            .env("STEWARD_POLICY__PATH", &policy)
             .env("STEWARD_ADAPTERS__WEBHOOK__TIMEOUT_MS", "400")
             .env("STEWARD_ADAPTERS__WEBHOOK__RETRY__INITIAL_MS", "10")
             .env("STEWARD_ADAPTERS__WEBHOOK__RETRY__MAX_MS", "100")

@@ -2,6 +2,7 @@
 //! routes (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) open.
 //! Every error is JSON, bodies are size-limited and requests time out.
 
+mod approvals;
 mod auth;
 mod error;
 mod intents;
@@ -26,6 +27,7 @@ use utoipa::OpenApi;
 
 use crate::adapters::Catalog;
 use crate::orchestrator::RunnerHandle;
+use crate::policy::PolicyHandle;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -44,6 +46,10 @@ pub struct ApiState {
     pub catalog: Catalog,
     /// Wakes the runner when an intent is created or changed.
     pub runner: RunnerHandle,
+    /// The risk policy in force (for readiness: the breaker's cool-down).
+    pub policy: PolicyHandle,
+    /// Who may decide approvals.
+    pub approvers: Arc<Vec<String>>,
 }
 
 /// Limits applied to every request.
@@ -59,6 +65,9 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
         .route("/intents/{id}", get(intents::show))
         .route("/intents/{id}/cancel", post(intents::cancel))
         .route("/intents/{id}/retry", post(intents::retry))
+        .route("/approvals", get(approvals::list))
+        .route("/approvals/batch", post(approvals::batch))
+        .route("/approvals/{id}/decision", post(approvals::decide))
         .route_layer(middleware::from_fn_with_state(Arc::new(token), auth::require_bearer));
     Router::new()
         .route("/healthz", get(ops::healthz))

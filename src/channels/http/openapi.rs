@@ -3,15 +3,16 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, intents, ops, views};
+use super::{approvals, error, intents, ops, views};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "steward", description = "The steward HTTP API. Every /v1 route needs `Authorization: Bearer <token>`."),
-    paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show, intents::cancel, intents::retry),
+    paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show, intents::cancel, intents::retry,
+        approvals::list, approvals::decide, approvals::batch),
     components(schemas(
         views::CreateIntent, views::PlanBody, views::StepBody, views::IntentView, views::StepView,
-        views::AuditView, views::IntentPage, views::ControlResult, error::ErrorBody, error::ErrorDetail
+        views::AuditView, views::IntentPage, views::ControlResult, approvals::DecisionBody, approvals::BatchBody, approvals::ApprovalView, approvals::BatchResult, approvals::BatchItem, error::ErrorBody, error::ErrorDetail
     )),
     modifiers(&BearerAuth)
 )]

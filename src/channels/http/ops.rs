@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::ApiState;
 use crate::domain::IntentState;
-use crate::store::{intents, now_millis, outbox};
+use crate::store::{breaker, intents, now_millis, outbox};
 use crate::telemetry::Gauge;
 
 /// Alive: the process answers.
@@ -26,11 +26,17 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
         Err(e) => format!("error: {e}"),
     };
     let draining = state.draining.is_cancelled();
+    let cooldown = (state.policy.get().breaker.cooldown_secs * 1000) as i64;
+    let assisted = breaker::open_now(state.store.reader(), cooldown, now_millis()).await.ok().flatten();
     let ready = store == "ok" && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "checks": { "store": store, "draining": draining },
+        "assisted_mode": assisted.is_some(),
+        "assisted_reason": assisted,
+        "policy_version": state.policy.get().version,
+        "policy_refused": state.policy.refused(),
     });
     (status, Json(body))
 }

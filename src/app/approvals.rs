@@ -1,0 +1,82 @@
+//! `steward approvals list|approve|reject|approve-all`. The CLI decides as
+//! `cli:<user>`; the allowlist must name it (`cli:*` by default).
+
+use std::process::ExitCode;
+
+use chrono::{TimeZone, Utc};
+
+use super::intents::open_existing;
+use super::print_json;
+use crate::config::Config;
+use crate::domain::{ApprovalState, Approver, Decision, Risk};
+use crate::orchestrator::approvals::{self, Ask, DecideError};
+use crate::store::approvals::{Filter, list as list_approvals};
+
+fn me() -> Approver {
+    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "operator".into());
+    Approver::new("cli", &user)
+}
+
+fn when(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
+pub async fn list(config: &Config, state: ApprovalState, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let found = list_approvals(store.reader(), &Filter { state: Some(state), ..Default::default() }).await?;
+    if json {
+        print_json(&found)?;
+    } else if found.is_empty() {
+        println!("no {state} approvals");
+    } else {
+        for a in &found {
+            let summary = a.request.get("summary").and_then(|s| s.as_str()).unwrap_or("");
+            println!(
+                "{}  {:<6} {:<9} expires {}  rule: {}  {}",
+                a.id,
+                a.risk,
+                a.state,
+                when(a.expires_at),
+                a.rule,
+                summary
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn decide(config: &Config, id: &str, decision: Decision, comment: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let approver = me();
+    let ask = Ask { approval: id, decision, approver: &approver, comment };
+    match approvals::decide(&store, &ask, &config.approvals.approvers).await {
+        Ok(a) => {
+            println!("approval {} is now {} (by {approver}); a running server acts on it within 5 s", a.id, a.state);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(DecideError::Refused(r)) => anyhow::bail!("refused: {r}"),
+        Err(DecideError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Approves every pending approval (of one risk, if given), one decision each.
+pub async fn approve_all(config: &Config, risk: Option<Risk>, comment: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let filter = Filter { state: Some(ApprovalState::Pending), risk, intent: None };
+    let pending = list_approvals(store.reader(), &filter).await?;
+    let approver = me();
+    let (mut decided, mut refused) = (0, 0);
+    for a in &pending {
+        let ask = Ask { approval: &a.id, decision: Decision::Approve, approver: &approver, comment };
+        match approvals::decide(&store, &ask, &config.approvals.approvers).await {
+            Ok(_) => decided += 1,
+            Err(DecideError::Refused(r)) => {
+                refused += 1;
+                eprintln!("{}: refused: {r}", a.id);
+            }
+            Err(DecideError::Store(e)) => return Err(e.into()),
+        }
+    }
+    println!("approved {decided}, refused {refused}");
+    Ok(ExitCode::SUCCESS)
+}

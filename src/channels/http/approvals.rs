@@ -1,0 +1,221 @@
+//! `/v1/approvals`: list, decide one, decide many. The approver is the
+//! authenticated caller (`http:api`), who must be on the allowlist.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiState;
+use super::error::ApiError;
+use super::intents::{ApiJson, ApiQuery};
+use crate::domain::{ApprovalState, Approver, Decision, InvalidInput, Refusal, Risk};
+use crate::orchestrator::approvals::{self as decide_mod, Ask, DecideError};
+use crate::store::approvals::{self, Approval, Filter};
+use crate::store::{StoreError, now_millis};
+
+/// The identity of whoever holds the API token.
+fn caller() -> Approver {
+    Approver::new("http", "api")
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// pending, approved, rejected, expired, superseded, confirmed, undone
+    pub state: Option<String>,
+    /// low, medium or high
+    pub risk: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalView {
+    pub id: String,
+    pub intent_id: String,
+    /// approve_before or review_after
+    pub kind: String,
+    pub state: String,
+    pub risk: String,
+    pub rule: String,
+    /// Everything needed to decide: summary, who asked, steps with arguments,
+    /// risk and rule, cost estimate, compensation plan, expiry, keys.
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_via: Option<String>,
+    pub comment: Option<String>,
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl From<Approval> for ApprovalView {
+    fn from(a: Approval) -> Self {
+        Self {
+            id: a.id,
+            intent_id: a.intent_id.to_string(),
+            kind: serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            state: a.state.to_string(),
+            risk: a.risk.to_string(),
+            rule: a.rule,
+            request: a.request,
+            requested_at: time(a.requested_at),
+            expires_at: time(a.expires_at),
+            decided_by: a.decided_by,
+            decided_via: a.decided_via,
+            comment: a.comment,
+        }
+    }
+}
+
+impl From<DecideError> for ApiError {
+    fn from(e: DecideError) -> Self {
+        match e {
+            DecideError::Refused(Refusal::NotFound) => ApiError::not_found("approval"),
+            DecideError::Refused(r @ Refusal::NotAnApprover) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_an_approver", r.to_string())
+            }
+            DecideError::Refused(r) => ApiError::new(StatusCode::CONFLICT, "stale_decision", r.to_string()),
+            DecideError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Approvals, oldest first (pending ones by default).
+#[utoipa::path(get, path = "/v1/approvals", tag = "approvals", params(ListQuery),
+    responses((status = 200, body = Vec<ApprovalView>), (status = 401, body = super::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<ApprovalView>>, ApiError> {
+    let filter = Filter {
+        state: Some(q.state.as_deref().unwrap_or("pending").parse::<ApprovalState>()?),
+        risk: q.risk.as_deref().map(str::parse::<Risk>).transpose()?,
+        intent: None,
+    };
+    let found = approvals::list(state.store.reader(), &filter).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// approve or reject (for a review: confirm or undo)
+    pub decision: String,
+    pub comment: Option<String>,
+}
+
+/// Decide one approval, exactly once. A stale, duplicate or expired decision
+/// is refused with 409 and a reason; a caller not on the allowlist with 403.
+#[utoipa::path(post, path = "/v1/approvals/{id}/decision", tag = "approvals", request_body = DecisionBody,
+    params(("id" = String, Path, description = "The approval's id")),
+    responses((status = 200, body = ApprovalView), (status = 403, body = super::error::ErrorBody),
+              (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip(state, body))]
+pub async fn decide(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let decision: Decision = body.decision.parse()?;
+    let approver = caller();
+    let ask = Ask { approval: &id, decision, approver: &approver, comment: body.comment.as_deref() };
+    let decided = decide_mod::decide(&state.store, &ask, &state.approvers).await?;
+    state.runner.wake();
+    Ok(Json(decided.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// The decision for every item unless overridden.
+    pub decision: String,
+    /// Which approvals; without ids, every pending one (of `risk`, if given).
+    pub ids: Option<Vec<String>>,
+    pub risk: Option<String>,
+    /// Per-item decisions that differ from `decision`.
+    #[serde(default)]
+    pub overrides: HashMap<String, String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItem {
+    pub id: String,
+    /// The approval's state after this decision, when it was taken.
+    pub state: Option<String>,
+    /// Why it was refused, when it was.
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResult {
+    pub decided: usize,
+    pub refused: usize,
+    pub items: Vec<BatchItem>,
+}
+
+/// Decide many approvals in one request. Each is its own decision: decided
+/// at most once and audited on its own.
+#[utoipa::path(post, path = "/v1/approvals/batch", tag = "approvals", request_body = BatchBody,
+    responses((status = 200, body = BatchResult), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn batch(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<BatchBody>,
+) -> Result<Json<BatchResult>, ApiError> {
+    let default: Decision = body.decision.parse()?;
+    let mut overrides = HashMap::new();
+    for (id, d) in &body.overrides {
+        overrides.insert(
+            id.clone(),
+            d.parse::<Decision>().map_err(|e| InvalidInput::new(format!("overrides.{id}"), e.reason))?,
+        );
+    }
+    let ids = match body.ids {
+        Some(ids) => ids,
+        None => {
+            let filter = Filter {
+                state: Some(ApprovalState::Pending),
+                risk: body.risk.as_deref().map(str::parse).transpose()?,
+                intent: None,
+            };
+            approvals::list(state.store.reader(), &filter).await?.into_iter().map(|a| a.id).collect()
+        }
+    };
+    let result = decide_many(&state, &ids, default, &overrides, body.comment.as_deref()).await?;
+    state.runner.wake();
+    Ok(Json(result))
+}
+
+async fn decide_many(
+    state: &ApiState,
+    ids: &[String],
+    default: Decision,
+    overrides: &HashMap<String, Decision>,
+    comment: Option<&str>,
+) -> Result<BatchResult, ApiError> {
+    let approver = caller();
+    let now = now_millis();
+    let mut tx = state.store.begin().await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let decision = overrides.get(id).copied().unwrap_or(default);
+        let ask = Ask { approval: id, decision, approver: &approver, comment };
+        items.push(match decide_mod::decide_in(&mut tx, &ask, &state.approvers, now).await {
+            Ok(a) => BatchItem { id: id.clone(), state: Some(a.state.to_string()), refused: None },
+            Err(DecideError::Refused(r)) => BatchItem { id: id.clone(), state: None, refused: Some(r.to_string()) },
+            Err(DecideError::Store(e)) => return Err(e.into()),
+        });
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    let decided = items.iter().filter(|i| i.state.is_some()).count();
+    Ok(BatchResult { decided, refused: items.len() - decided, items })
+}

@@ -1,0 +1,186 @@
+//! Approvals: the operator's say before a risky action runs, or their review
+//! after a medium one did. A decision happens at most once (invariant 4).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::InvalidInput;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// Nothing runs until it is approved.
+    ApproveBefore,
+    /// It ran; confirm it, or undo it within the window.
+    ReviewAfter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Rejected,
+    /// Not decided in time: denied.
+    Expired,
+    /// Its intent was cancelled or replaced while it waited.
+    Superseded,
+    /// A review confirmed the action, or let its window lapse.
+    Confirmed,
+    /// A review asked to undo the action.
+    Undone,
+}
+
+impl ApprovalState {
+    pub const ALL: [Self; 7] =
+        [Self::Pending, Self::Approved, Self::Rejected, Self::Expired, Self::Superseded, Self::Confirmed, Self::Undone];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Superseded => "superseded",
+            Self::Confirmed => "confirmed",
+            Self::Undone => "undone",
+        }
+    }
+}
+
+impl fmt::Display for ApprovalState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl FromStr for ApprovalState {
+    type Err = InvalidInput;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| InvalidInput::new("state", format!("unknown approval state `{s}`")))
+    }
+}
+
+/// What an approver says. `approve`/`reject` answer a request;
+/// `confirm`/`undo` answer a review (and `approve`/`reject` are accepted
+/// there as the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    /// The state this decision puts an approval of `kind` in.
+    pub fn outcome(self, kind: ApprovalKind) -> ApprovalState {
+        match (kind, self) {
+            (ApprovalKind::ApproveBefore, Self::Approve) => ApprovalState::Approved,
+            (ApprovalKind::ApproveBefore, Self::Reject) => ApprovalState::Rejected,
+            (ApprovalKind::ReviewAfter, Self::Approve) => ApprovalState::Confirmed,
+            (ApprovalKind::ReviewAfter, Self::Reject) => ApprovalState::Undone,
+        }
+    }
+}
+
+impl FromStr for Decision {
+    type Err = InvalidInput;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "approve" | "approved" | "confirm" => Ok(Self::Approve),
+            "reject" | "rejected" | "undo" => Ok(Self::Reject),
+            _ => Err(InvalidInput::new(
+                "decision",
+                format!("`{s}` is not a decision; use approve, reject, confirm or undo"),
+            )),
+        }
+    }
+}
+
+/// Who decides: a channel identity such as `telegram:123456` or `http:api`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Approver {
+    pub channel: String,
+    pub id: String,
+}
+
+impl Approver {
+    pub fn new(channel: &str, id: &str) -> Self {
+        Self { channel: channel.to_owned(), id: id.to_owned() }
+    }
+
+    /// Whether an allowlist entry (`channel:id`, or `channel:*`) names this approver.
+    pub fn is_in(&self, allowlist: &[String]) -> bool {
+        allowlist.iter().any(|entry| match entry.split_once(':') {
+            Some((ch, "*")) => ch == self.channel,
+            Some((ch, id)) => ch == self.channel && id == self.id,
+            None => false,
+        })
+    }
+}
+
+impl fmt::Display for Approver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.channel, self.id)
+    }
+}
+
+impl TryFrom<String> for Approver {
+    type Error = InvalidInput;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        match s.split_once(':') {
+            Some((ch, id)) if !ch.is_empty() && !id.is_empty() => Ok(Self::new(ch, id)),
+            _ => Err(InvalidInput::new("approver", format!("`{s}` is not `channel:id`"))),
+        }
+    }
+}
+
+impl From<Approver> for String {
+    fn from(a: Approver) -> String {
+        a.to_string()
+    }
+}
+
+/// Why a decision was refused, in words a channel can show the presser.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such approval")]
+    NotFound,
+    #[error("you are not an approver for this workspace")]
+    NotAnApprover,
+    #[error("already {state} by {by}")]
+    AlreadyDecided { state: ApprovalState, by: String },
+    #[error("this request expired; nothing ran")]
+    Expired,
+    #[error("this request was superseded; its intent changed")]
+    Superseded,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowlists_match_exact_ids_and_whole_channels() {
+        let list = vec!["telegram:42".to_owned(), "cli:*".to_owned()];
+        assert!(Approver::new("telegram", "42").is_in(&list));
+        assert!(!Approver::new("telegram", "43").is_in(&list));
+        assert!(Approver::new("cli", "alice").is_in(&list));
+        assert!(!Approver::new("discord", "42").is_in(&list));
+    }
+
+    #[test]
+    fn decisions_mean_different_things_for_requests_and_reviews() {
+        assert_eq!(Decision::Approve.outcome(ApprovalKind::ApproveBefore), ApprovalState::Approved);
+        assert_eq!(Decision::Reject.outcome(ApprovalKind::ReviewAfter), ApprovalState::Undone);
+        assert_eq!("undo".parse::<Decision>().unwrap(), Decision::Reject);
+        assert!("maybe".parse::<Decision>().is_err());
+        assert!(Approver::try_from("nocolon".to_owned()).is_err());
+    }
+}
