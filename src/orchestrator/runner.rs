@@ -111,7 +111,10 @@ impl Runner {
                 }
                 self.commit(std::mem::take(&mut finished)).await?;
             }
-            if shutdown.is_cancelled() {
+            // Observed once per round: a cancellation after this point must
+            // still wake the wait below, so the wait keys on this snapshot.
+            let stopping = shutdown.is_cancelled();
+            if stopping {
                 if in_flight.is_empty() {
                     return Ok(());
                 }
@@ -131,7 +134,7 @@ impl Runner {
                 _ = self.handle.notify.notified() => {}
                 done = done_rx.recv() => finished.extend(done),
                 _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
+                _ = shutdown.cancelled(), if !stopping => {}
             }
         }
     }
