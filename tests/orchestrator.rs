@@ -68,7 +68,15 @@ async fn steps_run_in_order_once_each_with_their_keys() {
     }
     assert_eq!(
         actions(&intent),
-        ["intent.created", "intent.judged", "intent.state", "step.succeeded", "step.succeeded", "step.succeeded", "intent.state"]
+        [
+            "intent.created",
+            "intent.judged",
+            "intent.state",
+            "step.succeeded",
+            "step.succeeded",
+            "step.succeeded",
+            "intent.state"
+        ]
     );
     assert!(intent["steps"].as_array().unwrap().iter().all(|s| s["state"] == "succeeded"));
     app.stop().await;

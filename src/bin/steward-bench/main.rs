@@ -2,6 +2,7 @@
 //! Each scenario measures its own baseline in the same run (the raw SQLite
 //! transaction limit, say), so ratios hold on a shared, noisy machine.
 
+mod approvals;
 mod crash;
 #[path = "../../../tests/support/crash.rs"]
 mod crash_harness;
@@ -11,6 +12,8 @@ mod orchestrator;
 mod receiver;
 mod sqlite_limit;
 mod stats;
+#[path = "../../../tests/support/storm.rs"]
+mod storm;
 
 use std::process::ExitCode;
 
@@ -63,6 +66,15 @@ enum Scenario {
         #[arg(long, value_enum, default_value = "process")]
         durability: Mode,
     },
+    /// Thousands of racing approval decisions; counts violations of exactly-once.
+    Approvals {
+        #[arg(long, default_value_t = 300)]
+        approvals: usize,
+        #[arg(long, default_value_t = 10_000)]
+        presses: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// SIGKILLs `steward serve` at seeded random moments while it runs webhook intents.
     Crash {
         #[arg(long, default_value_t = 200)]
@@ -87,6 +99,7 @@ fn main() -> ExitCode {
             Scenario::Orchestrator { intents, steps, durability } => {
                 orchestrator::run(intents, steps, durability.into()).await
             }
+            Scenario::Approvals { approvals: n, presses, seed } => approvals::run(n, presses, seed).await,
             Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
         }
     });
