@@ -312,3 +312,32 @@ async fn a_tripped_breaker_sends_everything_to_the_operator() {
     assert_eq!(ready["assisted_mode"], true, "{ready}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_cli_lists_decides_and_checks_policies() {
+    let recv = Receiver::start(Faults::default(), 9).await;
+    let app = app(&recv, &policy(3600), |_| {}).await;
+    let id = submit(&app, "pay from the terminal", plan(&recv, "/hook/ok", "pay")).await;
+    wait_for(&app, &id, "awaiting_approval").await;
+    let approval = approval_for(&app, &id, "").await["id"].as_str().unwrap().to_owned();
+    let dir = app.stop_keeping_data().await;
+    let run = |args: &[&str]| {
+        helpers::steward().arg("--data-dir").arg(dir.path()).args(args).env("USER", "alice").output().unwrap()
+    };
+    let listed = run(&["approvals", "list"]);
+    assert!(helpers::stdout(&listed).contains(&approval) && helpers::stdout(&listed).contains("pay from the terminal"));
+    let ok = run(&["approvals", "approve", &approval, "--comment", "fine"]);
+    assert!(helpers::stdout(&ok).contains("is now approved (by cli:alice)"), "{}", helpers::stderr(&ok));
+    let again = run(&["approvals", "reject", &approval]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(helpers::stderr(&again).contains("refused: already approved by cli:alice"), "{}", helpers::stderr(&again));
+
+    let good = run(&["policy", "check", dir.path().join("policy.toml").to_str().unwrap()]);
+    let text = helpers::stdout(&good);
+    assert!(text.contains("valid, version") && text.contains("rule `small calls`: adapter `webhook`, any action, when `body.kind` = \"small\" → low"), "{text}");
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "default_risk = \"high\"\n[levels.low]\nmode = \"auto\"\nbogus = 1\n").unwrap();
+    let bad = run(&["policy", "check", broken.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(helpers::stderr(&bad).contains("line 4") && helpers::stderr(&bad).contains("bogus"), "{}", helpers::stderr(&bad));
+}

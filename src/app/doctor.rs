@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::{api_token_path, print_json};
 use crate::config::{Config, EmbeddingBackend, QdrantMode, TierConfig};
-use crate::store::Store;
+use crate::policy::Policy;
+use crate::store::{Store, breaker, now_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,6 +40,7 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
     let checks = vec![
         store(config).await,
+        policy(config).await,
         api(config),
         telegram(config, &http).await,
         discord(config, &http).await,
@@ -97,6 +99,32 @@ async fn store(config: &Config) -> Check {
             Some("check --data-dir and file permissions"),
         ),
     }
+}
+
+/// The policy in force, and whether the breaker holds steward in assisted mode.
+async fn policy(config: &Config) -> Check {
+    let loaded = match &config.policy.path {
+        None => Ok(Policy::builtin()),
+        Some(path) => crate::policy::read(path).map_err(|e| format!("{} refused: {e}", path.display())),
+    };
+    let p = match loaded {
+        Ok(p) => p,
+        Err(why) => return check("policy", Status::Error, why, Some("fix the file; `steward policy check FILE` shows what each rule matches")),
+    };
+    let source = config.policy.path.as_ref().map_or("built-in".to_owned(), |p| p.display().to_string());
+    let db = config.database_path();
+    if db.exists() {
+        if let Ok(store) = Store::open(&db, &config.store).await {
+            let cooldown = (p.breaker.cooldown_secs * 1000) as i64;
+            let open = breaker::open_now(store.reader(), cooldown, now_millis()).await.ok().flatten();
+            store.close().await;
+            if let Some(why) = open {
+                let detail = format!("assisted mode: circuit breaker open ({why}); everything waits for approval");
+                return check("policy", Status::Warn, detail, Some("look at the failing intents; the breaker closes after its cool-down"));
+            }
+        }
+    }
+    check("policy", Status::Ok, format!("{source}, version {}", p.version), None)
 }
 
 fn api(config: &Config) -> Check {

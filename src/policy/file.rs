@@ -138,7 +138,7 @@ pub struct PolicyError {
 
 pub(super) fn parse(text: &str, version: String) -> Result<Policy, PolicyError> {
     let file: File = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         PolicyError { line, reason: e.message().to_owned() }
     })?;
     let mut seen = std::collections::HashSet::new();
