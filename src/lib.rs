@@ -16,6 +16,9 @@
 //! - [`orchestrator`]: the intent and step state machines (pure) and the
 //!   runner that performs them: leases, retries, deadlines, compensation,
 //!   recovery, and the outbox.
+//! - [`memory`]: records with provenance in SQLite + FTS5, embedders (local
+//!   MiniLM, OpenAI-compatible, hashing), vector indexes (embedded Qdrant,
+//!   Qdrant server), hybrid search, contracts and retention.
 //! - [`channels`]: the ways in and out; for now the HTTP API (axum).
 //! - [`app`]: builds the components from the config, runs them until a
 //!   shutdown signal, and implements the CLI's commands.
@@ -25,6 +28,7 @@ pub mod app;
 pub mod channels;
 pub mod config;
 pub mod domain;
+pub mod memory;
 pub mod orchestrator;
 pub mod policy;
 pub mod store;

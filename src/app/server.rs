@@ -16,6 +16,7 @@ use super::token;
 use crate::adapters::{Catalog, NoteAdapter, WebhookAdapter};
 use crate::channels::http::{self, ApiState, Limits};
 use crate::config::Config;
+use crate::memory::Memory;
 use crate::orchestrator::Runner;
 use crate::orchestrator::outbox::OutboxWorker;
 use crate::policy::PolicyHandle;
@@ -32,6 +33,9 @@ pub struct Server {
     runner: Runner,
     outbox: OutboxWorker,
     draining: CancellationToken,
+    memory: Memory,
+    /// Retention rules, and how often to apply them.
+    retention: (std::collections::BTreeMap<String, crate::config::RetentionRule>, Duration),
     /// How long the HTTP server may take to drain.
     drain_grace: Duration,
     /// The policy file to watch for changes, if there is one.
@@ -47,7 +51,7 @@ pub fn catalog(config: &Config, store: &Store) -> Catalog {
         .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
 }
 
-fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
+pub fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let path = config.data_dir.join("steward.lock");
@@ -77,6 +81,7 @@ impl Server {
             .with_policy(policy.clone())
             .waking(outbox.notifier());
         let draining = CancellationToken::new();
+        let memory = crate::memory::build(config, &store).await.context("cannot start memory")?;
         let state = ApiState {
             store: store.clone(),
             metrics,
@@ -85,6 +90,7 @@ impl Server {
             runner: runner.handle(),
             policy: policy.clone(),
             approvers: Arc::new(config.approvals.approvers.clone()),
+            memory: memory.clone(),
         };
         let watch =
             config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));
@@ -95,7 +101,21 @@ impl Server {
         let router = http::router(state, token, limits);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let drain_grace = limits.timeout;
-        Ok(Self { listener, router, store, runner, outbox, draining, watch, drain_grace, _lock: lock })
+        let retention =
+            (config.memory.retention.clone(), Duration::from_secs(config.memory.retention_every_secs.max(60)));
+        Ok(Self {
+            listener,
+            router,
+            store,
+            runner,
+            outbox,
+            draining,
+            watch,
+            drain_grace,
+            memory,
+            retention,
+            _lock: lock,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -113,6 +133,8 @@ impl Server {
         if let Some((policy, path, every)) = self.watch {
             tokio::spawn(policy.watch(path, every, workers.clone()));
         }
+        tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
+        tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
         let draining = self.draining.clone();
         let http_shutdown = async move {
             shutdown.cancelled().await;
@@ -139,5 +161,45 @@ impl Server {
         sent.context("the outbox worker failed")?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Keeps the vector index up with records written elsewhere (recorded
+/// messages, decisions, outcomes): SQLite first, vectors soon after.
+async fn index_memory(memory: Memory, shutdown: CancellationToken) {
+    loop {
+        let wait = match memory.index_pending(64).await {
+            Ok(0) => Duration::from_secs(1),
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::warn!(error = %e, "indexing memory failed; will retry");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Applies the retention rules on a schedule; each run is idempotent.
+async fn apply_retention(
+    memory: Memory,
+    (rules, every): (std::collections::BTreeMap<String, crate::config::RetentionRule>, Duration),
+    shutdown: CancellationToken,
+) {
+    loop {
+        match memory.apply_retention(&rules, crate::store::now_millis()).await {
+            Ok(r) if r.archived + r.purged > 0 => {
+                tracing::info!(archived = r.archived, purged = r.purged, "memory retention applied")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "memory retention failed; will retry"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
     }
 }

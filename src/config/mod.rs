@@ -19,8 +19,8 @@ pub use crate::orchestrator::OrchestratorConfig;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig,
-    LlmConfig, LogConfig, LogFormat, NoteConfig, NotifyConfig, PolicyConfig, QdrantConfig, QdrantMode, StoreConfig,
-    TelegramConfig, TierConfig,
+    LlmConfig, LogConfig, LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, QdrantConfig, QdrantMode,
+    RetentionRule, ScopeGrant, StoreConfig, TelegramConfig, TierConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.
@@ -49,6 +49,7 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub policy: PolicyConfig,
     pub approvals: ApprovalsConfig,
+    pub memory: MemoryConfig,
 }
 
 impl Default for Config {
@@ -68,6 +69,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             policy: PolicyConfig::default(),
             approvals: ApprovalsConfig::default(),
+            memory: MemoryConfig::default(),
         }
     }
 }
@@ -130,6 +132,7 @@ impl Config {
         secret::resolve("discord.token", &mut self.discord.token, &self.discord.token_file)?;
         secret::resolve("llm.fast.api_key", &mut self.llm.fast.api_key, &self.llm.fast.api_key_file)?;
         secret::resolve("llm.deep.api_key", &mut self.llm.deep.api_key, &self.llm.deep.api_key_file)?;
+        secret::resolve("embedding.api_key", &mut self.embedding.api_key, &self.embedding.api_key_file)?;
         secret::resolve("qdrant.api_key", &mut self.qdrant.api_key, &self.qdrant.api_key_file)?;
         Ok(())
     }

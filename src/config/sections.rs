@@ -187,12 +187,78 @@ pub enum EmbeddingBackend {
     Hash,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbeddingConfig {
     pub backend: EmbeddingBackend,
     /// A directory with `model.safetensors`, `config.json` and `tokenizer.json`.
     pub model_dir: Option<PathBuf>,
+    /// For `openai`: the endpoint, model and dimensions.
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub dimensions: usize,
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        Self {
+            backend: EmbeddingBackend::Minilm,
+            model_dir: None,
+            base_url: None,
+            model: None,
+            dimensions: 384,
+            api_key: None,
+            api_key_file: None,
+        }
+    }
+}
+
+/// How long records of one kind stay hot (in the vector index) and when they go.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    /// After this many days a record is archived: it leaves the vector index,
+    /// stays searchable by words, and is rolled up into a summary.
+    pub hot_days: u32,
+    /// After this many days it is purged; 0 keeps it forever.
+    #[serde(default)]
+    pub purge_days: u32,
+}
+
+/// What a channel identity (`telegram:123`) may read and write.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeGrant {
+    #[serde(default)]
+    pub read: Vec<String>,
+    #[serde(default)]
+    pub write: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryConfig {
+    /// Extra weight for recent records in search (0 turns it off).
+    pub time_weight: f64,
+    /// Retention per kind (`message`, `decision`, ...); kinds not listed are kept.
+    pub retention: std::collections::BTreeMap<String, RetentionRule>,
+    pub retention_every_secs: u64,
+    /// Scopes per identity. Approvers read and write everything; everyone
+    /// has their own `user:<channel>:<id>` scope; others read `public` only.
+    pub identities: std::collections::BTreeMap<String, ScopeGrant>,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self {
+            time_weight: 0.0,
+            retention: [("message".to_owned(), RetentionRule { hot_days: 90, purge_days: 730 })].into_iter().collect(),
+            retention_every_secs: 3600,
+            identities: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -7,6 +7,7 @@
 
 mod approval;
 mod intent;
+mod memory;
 mod plan;
 mod provenance;
 mod retry;
@@ -15,6 +16,7 @@ mod step;
 
 pub use approval::{ApprovalKind, ApprovalState, Approver, Decision, Refusal};
 pub use intent::{Intent, IntentId, IntentState, IntentText};
+pub use memory::{MemoryKind, MemoryProvenance, MemoryRecord, NewMemory, Scope};
 pub use plan::{Identifier, Plan, PlannedStep};
 pub use provenance::Provenance;
 pub use retry::RetryPolicy;

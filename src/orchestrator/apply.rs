@@ -12,7 +12,7 @@ use crate::adapters::AdapterError;
 use crate::domain::{ApprovalState, IntentId, IntentState, Millis, RetryPolicy, StepState};
 use crate::store::audit::{self, Entry};
 use crate::store::steps::{self, Claimed, StepWrite};
-use crate::store::{StoreError, approvals, intents, outbox};
+use crate::store::{StoreError, approvals, intents, memory, outbox};
 
 /// Who the orchestrator's own audit rows name.
 pub const ACTOR: &str = "orchestrator";
@@ -60,6 +60,10 @@ pub async fn intent_event(
         for a in approvals::pending_for(conn, id).await? {
             approvals::close(conn, &a.id, to, reason, now).await?;
         }
+    }
+    if transition.to.is_terminal() && transition.to != from {
+        let intent = intents::load(conn, id).await?;
+        memory::record(conn, &memory::outcome(&intent, transition.to, now)).await?;
     }
     if transition.to == IntentState::Succeeded {
         if let Some(window) = intents::review_window(conn, id).await? {

@@ -10,7 +10,7 @@ use crate::domain::{ApprovalKind, ApprovalState, Approver, Decision, Millis, Ref
 use crate::policy::Policy;
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
-use crate::store::{Store, StoreError, now_millis, outbox};
+use crate::store::{Store, StoreError, intents, memory, now_millis, outbox};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -74,6 +74,14 @@ pub async fn decide_in(
         &Entry { actor: &by, action: "approval.decided", subject: Some(&subject), detail: detail.clone() },
     )
     .await?;
+    let intent = intents::load(conn, approval.intent_id).await?;
+    let what = match to {
+        ApprovalState::Approved => "Approved",
+        ApprovalState::Rejected => "Rejected",
+        ApprovalState::Confirmed => "Confirmed after review",
+        _ => "Undone after review",
+    };
+    memory::record(conn, &memory::decision(&intent, what, &by, &ask.approver.channel, ask.comment, now)).await?;
     let event = match to {
         ApprovalState::Approved => Some(IntentEvent::Approved),
         ApprovalState::Rejected => Some(IntentEvent::Rejected),

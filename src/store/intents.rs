@@ -7,7 +7,7 @@ use sqlx::SqliteConnection;
 
 use super::audit::{self, Entry};
 use super::inbox::{self, Claim, Inbound};
-use super::{Store, StoreError, rows};
+use super::{Store, StoreError, memory, rows};
 use crate::domain::{Intent, IntentId, IntentState, Step};
 
 /// What [`create`] did.
@@ -33,8 +33,10 @@ pub async fn create(store: &Store, intent: Intent, inbound: Option<&Inbound<'_>>
         },
     };
     insert(&mut tx, &intent).await?;
-    if let Some(inbox_id) = inbox_id {
+    if let (Some(inbox_id), Some(inbound)) = (inbox_id, inbound) {
         inbox::link(&mut tx, &inbox_id, intent.id).await?;
+        // What the operator said is worth remembering, with where it came from.
+        memory::record(&mut tx, &memory::message(&intent, inbound.channel)).await?;
     }
     tx.commit().await?;
     Ok(Created::New(Box::new(intent)))

@@ -46,6 +46,8 @@ impl TestApp {
         init_test_log();
         let mut config = Config::defaults_in(dir.path());
         config.http.token = Some(SecretString::from(TOKEN));
+        // The model is loaded only by the tests about memory.
+        config.embedding.backend = steward::config::EmbeddingBackend::Hash;
         adjust(&mut config);
         let server = Server::build(&config, Some("127.0.0.1:0".parse().unwrap())).await.unwrap();
         let addr = server.local_addr();

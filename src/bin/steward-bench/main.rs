@@ -7,6 +7,7 @@ mod crash;
 #[path = "../../../tests/support/crash.rs"]
 mod crash_harness;
 mod intents;
+mod memory;
 mod orchestrator;
 #[path = "../../../tests/support/receiver.rs"]
 mod receiver;
@@ -25,6 +26,21 @@ use steward::config::Durability;
 struct Cli {
     #[command(subcommand)]
     scenario: Scenario,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EmbedderArg {
+    Hash,
+    Minilm,
+}
+
+impl From<EmbedderArg> for steward::config::EmbeddingBackend {
+    fn from(e: EmbedderArg) -> Self {
+        match e {
+            EmbedderArg::Hash => Self::Hash,
+            EmbedderArg::Minilm => Self::Minilm,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +91,18 @@ enum Scenario {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Ingest and hybrid search at scale.
+    Memory {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        #[arg(long, value_enum, default_value = "hash")]
+        embedder: EmbedderArg,
+    },
+    /// Recall@5 and @10 of BM25, vectors and hybrid on the synthetic workspace.
+    Retrieval {
+        #[arg(long, value_enum, default_value = "minilm")]
+        embedder: EmbedderArg,
+    },
     /// SIGKILLs `steward serve` at seeded random moments while it runs webhook intents.
     Crash {
         #[arg(long, default_value_t = 200)]
@@ -100,6 +128,8 @@ fn main() -> ExitCode {
                 orchestrator::run(intents, steps, durability.into()).await
             }
             Scenario::Approvals { approvals: n, presses, seed } => approvals::run(n, presses, seed).await,
+            Scenario::Memory { records, embedder } => memory::run(records, embedder.into()).await,
+            Scenario::Retrieval { embedder } => memory::retrieval(embedder.into()).await,
             Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
         }
     });

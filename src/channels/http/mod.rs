@@ -6,6 +6,7 @@ mod approvals;
 mod auth;
 mod error;
 mod intents;
+mod memory;
 mod openapi;
 mod ops;
 mod views;
@@ -26,6 +27,7 @@ use tower::ServiceBuilder;
 use utoipa::OpenApi;
 
 use crate::adapters::Catalog;
+use crate::memory::Memory;
 use crate::orchestrator::RunnerHandle;
 use crate::policy::PolicyHandle;
 use crate::store::Store;
@@ -50,6 +52,7 @@ pub struct ApiState {
     pub policy: PolicyHandle,
     /// Who may decide approvals.
     pub approvers: Arc<Vec<String>>,
+    pub memory: Memory,
 }
 
 /// Limits applied to every request.
@@ -68,6 +71,9 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
         .route("/approvals", get(approvals::list))
         .route("/approvals/batch", post(approvals::batch))
         .route("/approvals/{id}/decision", post(approvals::decide))
+        .route("/memory", post(memory::add))
+        .route("/memory/search", post(memory::search))
+        .route("/memory/{id}", axum::routing::delete(memory::forget))
         .route_layer(middleware::from_fn_with_state(Arc::new(token), auth::require_bearer));
     Router::new()
         .route("/healthz", get(ops::healthz))

@@ -1,0 +1,66 @@
+//! Choosing the embedder and the vector index from the configuration.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+
+use super::embed::{self, Embedder, HashEmbedder, MiniLm, OpenAiEmbedder};
+use super::index::{EdgeIndex, ServerIndex, VectorIndex};
+use super::{Memory, MemoryError};
+use crate::config::{Config, EmbeddingBackend, QdrantMode};
+use crate::store::Store;
+
+fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, MemoryError> {
+    let e = &config.embedding;
+    match e.backend {
+        EmbeddingBackend::Hash => {
+            tracing::warn!("embedding backend is `hash`: memory search is LEXICAL ONLY (no semantic matching)");
+            Ok(Arc::new(HashEmbedder::new(e.dimensions)))
+        }
+        EmbeddingBackend::Openai => {
+            let (Some(base), Some(model)) = (&e.base_url, &e.model) else {
+                return Err(MemoryError::Invalid(
+                    "embedding.backend = \"openai\" needs embedding.base_url and embedding.model".into(),
+                ));
+            };
+            let key = e.api_key.as_ref().map(|k| k.expose_secret().to_owned());
+            Ok(Arc::new(OpenAiEmbedder::new(base, key.as_deref(), model, e.dimensions)))
+        }
+        EmbeddingBackend::Minilm => match embed::find_minilm(e.model_dir.as_deref()) {
+            Some(dir) => {
+                tracing::info!(dir = %dir.display(), "loading all-MiniLM-L6-v2");
+                Ok(Arc::new(MiniLm::load(&dir)?))
+            }
+            None if e.model_dir.is_some() => Err(MemoryError::Invalid(format!(
+                "embedding.model_dir {} does not hold the model; {}",
+                e.model_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+                embed::model_hint()
+            ))),
+            None => {
+                tracing::warn!(
+                    hint = embed::model_hint(),
+                    "all-MiniLM-L6-v2 not found: memory search is LEXICAL ONLY (hash embedder)"
+                );
+                Ok(Arc::new(HashEmbedder::new(384)))
+            }
+        },
+    }
+}
+
+/// The memory service for this configuration.
+pub async fn build(config: &Config, store: &Store) -> Result<Memory, MemoryError> {
+    let embedder = embedder(config)?;
+    let index: Arc<dyn VectorIndex> = match config.qdrant.mode {
+        QdrantMode::Edge => Arc::new(EdgeIndex::open(&config.data_dir.join("vectors"), embedder.dims())?),
+        QdrantMode::Server => {
+            let url = config
+                .qdrant
+                .url
+                .as_deref()
+                .ok_or_else(|| MemoryError::Invalid("qdrant.mode = \"server\" needs qdrant.url".into()))?;
+            let key = config.qdrant.api_key.as_ref().map(|k| k.expose_secret().to_owned());
+            Arc::new(ServerIndex::connect(url, key, embedder.dims()).await?)
+        }
+    };
+    Ok(Memory::new(store.clone(), embedder, index, config.memory.time_weight))
+}

@@ -1,0 +1,38 @@
+//! Embedders turn text into vectors. Three backends: the local MiniLM model
+//! (candle), any OpenAI-compatible `/v1/embeddings`, and a deterministic
+//! hashing embedder for when no model is available (lexical only).
+
+mod hash;
+mod locate;
+mod minilm;
+mod openai;
+
+use async_trait::async_trait;
+
+pub use hash::HashEmbedder;
+pub use locate::{find_minilm, model_hint};
+pub use minilm::MiniLm;
+pub use openai::OpenAiEmbedder;
+
+use super::MemoryError;
+
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// A short name for logs, stats and benchmarks.
+    fn name(&self) -> &str;
+    fn dims(&self) -> usize;
+    /// True when similar vectors only mean shared words, not shared meaning.
+    fn lexical_only(&self) -> bool {
+        false
+    }
+    /// One unit-length vector per text, in order.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;
+}
+
+/// Scales a vector to unit length, so cosine similarity is a dot product.
+pub(crate) fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

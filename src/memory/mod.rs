@@ -1,0 +1,167 @@
+//! Memory: everything worth keeping, with provenance, found by meaning and
+//! by words. SQLite is the source of truth (records and their FTS5 index);
+//! the vector index (embedded Qdrant or a Qdrant server) is derived, kept up
+//! by [`Memory::index_pending`] and rebuilt by [`Memory::reindex`]: deleting
+//! it loses nothing (invariant 9). Forgetting removes a record from SQLite,
+//! FTS and the vector index alike, and audits the fact without the content
+//! (invariant 10).
+
+mod build;
+pub mod contract;
+pub mod embed;
+pub mod eval;
+pub mod index;
+mod retention;
+pub mod search;
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+pub use build::build;
+pub use contract::Contract;
+pub use embed::Embedder;
+pub use index::VectorIndex;
+pub use retention::Report as RetentionReport;
+pub use search::{Hit, Query, Scores};
+
+use crate::domain::{InvalidInput, NewMemory, Scope};
+use crate::store::audit::{self, Entry};
+use crate::store::{Store, StoreError, memory as rows, now_millis};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error("{0}")]
+    Invalid(String),
+    /// A write outside the writer's contract.
+    #[error("not allowed to write to scope `{0}`")]
+    Forbidden(String),
+    #[error("embedding failed: {0}")]
+    Embedding(String),
+    #[error("vector index failed: {0}")]
+    Index(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<InvalidInput> for MemoryError {
+    fn from(e: InvalidInput) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}
+
+#[derive(Clone)]
+pub struct Memory {
+    store: Store,
+    embedder: Arc<dyn Embedder>,
+    index: Arc<dyn VectorIndex>,
+    time_weight: f64,
+}
+
+impl Memory {
+    pub fn new(store: Store, embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, time_weight: f64) -> Self {
+        Self { store, embedder, index, time_weight }
+    }
+
+    pub fn embedder(&self) -> &dyn Embedder {
+        self.embedder.as_ref()
+    }
+
+    pub fn index(&self) -> &dyn VectorIndex {
+        self.index.as_ref()
+    }
+
+    /// Writes records (all or none) if the writer may write their scopes,
+    /// then indexes them. Returns their ids.
+    pub async fn add(&self, records: &[NewMemory], writer: &Contract) -> Result<Vec<String>, MemoryError> {
+        if let Some(r) = records.iter().find(|r| !writer.can_write(&r.scope)) {
+            return Err(MemoryError::Forbidden(r.scope.as_str().to_owned()));
+        }
+        let mut tx = self.store.begin().await?;
+        let mut ids = Vec::with_capacity(records.len());
+        for r in records {
+            ids.push(rows::record(&mut tx, r).await?);
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        self.index_pending(records.len().max(1) as u32).await?;
+        Ok(ids)
+    }
+
+    /// Embeds and indexes up to `batch` records that have no vector yet.
+    /// Returns how many it indexed.
+    pub async fn index_pending(&self, batch: u32) -> Result<usize, MemoryError> {
+        let pending = rows::unindexed(self.store.reader(), batch).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let texts: Vec<String> = pending.iter().map(|p| p.text.clone()).collect();
+        let vectors = self.embedder.embed(&texts).await?;
+        let points = pending
+            .iter()
+            .zip(vectors)
+            .map(|(p, vector)| index::Point {
+                id: p.id.clone(),
+                vector,
+                scope: p.scope.clone(),
+                kind: p.kind.clone(),
+                created_at: p.created_at,
+            })
+            .collect();
+        self.index.upsert(points).await?;
+        let ids: Vec<String> = pending.into_iter().map(|p| p.id).collect();
+        let mut tx = self.store.begin().await?;
+        rows::mark_indexed(&mut tx, &ids, now_millis()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(ids.len())
+    }
+
+    /// Rebuilds the vector index from SQLite. `progress(done, total)` is
+    /// called after each batch.
+    pub async fn reindex(&self, mut progress: impl FnMut(u64, u64)) -> Result<usize, MemoryError> {
+        self.index.clear().await?;
+        let mut tx = self.store.begin().await?;
+        let total = rows::unindex_all(&mut tx).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let mut done = 0;
+        loop {
+            let n = self.index_pending(256).await?;
+            if n == 0 {
+                return Ok(done);
+            }
+            done += n;
+            progress(done as u64, total);
+        }
+    }
+
+    /// Forgets a record everywhere: SQLite and FTS in one transaction with
+    /// an audit row that keeps no content, then the vector index. Returns
+    /// false if there was no such record.
+    pub async fn forget(&self, id: &str, actor: &str) -> Result<bool, MemoryError> {
+        index::point_id(id)?;
+        let mut tx = self.store.begin().await?;
+        let Some(scope) = rows::delete(&mut tx, id).await? else { return Ok(false) };
+        let detail = json!({"record": id, "scope": scope});
+        audit::append(&mut tx, now_millis(), &Entry { actor, action: "memory.forgotten", subject: Some(id), detail })
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.index.delete(&[id.to_owned()]).await?;
+        Ok(true)
+    }
+
+    /// The scopes that hold records, for contracts that read everything.
+    pub async fn known_scopes(&self) -> Result<Vec<Scope>, MemoryError> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT scope FROM memory")
+            .fetch_all(self.store.reader())
+            .await
+            .map_err(StoreError::from)?;
+        Ok(rows.into_iter().filter_map(|(s,)| Scope::parse(&s).ok()).collect())
+    }
+
+    pub async fn stats(&self) -> Result<serde_json::Value, MemoryError> {
+        let mut s = rows::stats(self.store.reader()).await?;
+        s["vectors"] = self.index.count().await?.into();
+        s["embedder"] = self.embedder.name().into();
+        s["index"] = self.index.name().into();
+        Ok(s)
+    }
+}

@@ -1,0 +1,130 @@
+//! Retention: records of a kind stay hot for `hot_days`, then are archived
+//! (they leave the vector index, stay in FTS, and are rolled up into an
+//! extractive `summary` record), and are purged after `purge_days`.
+//! Running it twice changes nothing the second time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{TimeZone, Utc};
+use serde::Serialize;
+
+use super::{Memory, MemoryError};
+use crate::config::RetentionRule;
+use crate::domain::{MemoryKind, MemoryProvenance, MemoryRecord, Millis, NewMemory};
+use crate::store::{StoreError, memory as rows};
+
+const DAY: i64 = 86_400_000;
+const BATCH: u32 = 500;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub archived: usize,
+    pub summaries: usize,
+    pub purged: usize,
+}
+
+fn first_sentence(text: &str) -> String {
+    let end = text.find(['.', '!', '?', '\n']).map_or(text.len(), |i| i + 1);
+    let s: String = text[..end].trim().chars().take(140).collect();
+    s
+}
+
+fn date(ms: Millis) -> String {
+    Utc.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+/// An extractive rollup of archived records: no model needed.
+fn rollup(kind: MemoryKind, records: &[&MemoryRecord]) -> String {
+    let from = records.iter().map(|r| r.created_at).min().unwrap_or(0);
+    let to = records.iter().map(|r| r.created_at).max().unwrap_or(0);
+    let mut text = format!("Summary of {} {} records from {} to {}: ", records.len(), kind, date(from), date(to));
+    for r in records {
+        let line = format!("{} ({}); ", first_sentence(&r.text), date(r.created_at));
+        if text.len() + line.len() > 4_000 {
+            text.push('…');
+            break;
+        }
+        text.push_str(&line);
+    }
+    text
+}
+
+impl Memory {
+    pub async fn apply_retention(
+        &self,
+        rules: &BTreeMap<String, RetentionRule>,
+        now: Millis,
+    ) -> Result<Report, MemoryError> {
+        let mut report = Report::default();
+        for (kind, rule) in rules {
+            let kind: MemoryKind = kind.parse()?;
+            if kind == MemoryKind::Summary || rule.hot_days == 0 {
+                continue;
+            }
+            self.archive(kind, now - rule.hot_days as i64 * DAY, now, &mut report).await?;
+            if rule.purge_days > 0 {
+                self.purge(kind, now - rule.purge_days as i64 * DAY, &mut report).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn archive(
+        &self,
+        kind: MemoryKind,
+        before: Millis,
+        now: Millis,
+        report: &mut Report,
+    ) -> Result<(), MemoryError> {
+        loop {
+            let due = rows::older_than(self.store.reader(), kind, before, false, BATCH).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            let mut by_scope: HashMap<&str, Vec<&MemoryRecord>> = HashMap::new();
+            for r in &due {
+                by_scope.entry(r.scope.as_str()).or_default().push(r);
+            }
+            let mut tx = self.store.begin().await?;
+            for records in by_scope.values() {
+                for r in records {
+                    rows::archive(&mut tx, &r.id, now).await?;
+                }
+                let provenance = MemoryProvenance {
+                    actor: "steward".into(),
+                    channel: "retention".into(),
+                    why: Some("retention rollup".into()),
+                    ..Default::default()
+                };
+                let mut summary = NewMemory::new(
+                    MemoryKind::Summary,
+                    &rollup(kind, records),
+                    records[0].scope.clone(),
+                    provenance,
+                    now,
+                )?;
+                summary.summary_of = records.iter().map(|r| r.id.clone()).collect();
+                rows::record(&mut tx, &summary).await?;
+                report.summaries += 1;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+            let ids: Vec<String> = due.iter().map(|r| r.id.clone()).collect();
+            self.index.delete(&ids).await?;
+            report.archived += ids.len();
+        }
+    }
+
+    async fn purge(&self, kind: MemoryKind, before: Millis, report: &mut Report) -> Result<(), MemoryError> {
+        loop {
+            let due = rows::older_than(self.store.reader(), kind, before, true, BATCH).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for r in due {
+                if self.forget(&r.id, "retention").await? {
+                    report.purged += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Memory rows: the source of truth for everything steward remembers. The
+//! FTS5 index follows by trigger in the same transaction; the vector index
+//! follows later (a row with `indexed_at` NULL is waiting for it), so any
+//! module can record a memory inside its own transaction without embedding.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use ulid::Ulid;
+
+use super::StoreError;
+use crate::domain::{Intent, MemoryKind, MemoryProvenance, MemoryRecord, Millis, NewMemory, Scope};
+
+const COLUMNS: &str = "id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, archived_at, summary_of";
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt("memory", e)
+}
+
+fn row(r: &SqliteRow) -> Result<MemoryRecord, StoreError> {
+    let tags: String = r.try_get("tags")?;
+    let meta: String = r.try_get("meta")?;
+    let summary_of: Option<String> = r.try_get("summary_of")?;
+    Ok(MemoryRecord {
+        id: r.try_get("id")?,
+        kind: r.try_get::<String, _>("kind")?.parse().map_err(corrupt)?,
+        text: r.try_get("text")?,
+        scope: Scope::parse(&r.try_get::<String, _>("scope")?).map_err(corrupt)?,
+        tags: serde_json::from_str(&tags).map_err(corrupt)?,
+        meta: serde_json::from_str(&meta).map_err(corrupt)?,
+        provenance: MemoryProvenance {
+            actor: r.try_get("actor")?,
+            channel: r.try_get("channel")?,
+            intent_id: r.try_get("intent_id")?,
+            agent_version: r.try_get("agent_version")?,
+            why: r.try_get("why")?,
+        },
+        created_at: r.try_get("created_at")?,
+        archived_at: r.try_get("archived_at")?,
+        summary_of: summary_of.map(|s| serde_json::from_str(&s)).transpose().map_err(corrupt)?.unwrap_or_default(),
+    })
+}
+
+/// The scope of what the operator says and decides, and of what steward does.
+pub const OPERATOR_SCOPE: &str = "operator";
+
+fn automatic(
+    kind: MemoryKind,
+    text: &str,
+    actor: &str,
+    channel: &str,
+    intent: &Intent,
+    why: &str,
+    at: Millis,
+) -> NewMemory {
+    let provenance = MemoryProvenance {
+        actor: actor.to_owned(),
+        channel: channel.to_owned(),
+        intent_id: Some(intent.id.to_string()),
+        agent_version: Some(format!("{} {}", intent.provenance.agent, intent.provenance.agent_version)),
+        why: Some(why.to_owned()),
+    };
+    let scope = Scope::parse(OPERATOR_SCOPE).expect("a valid scope");
+    let text: String = text.chars().take(NewMemory::MAX_CHARS).collect();
+    NewMemory {
+        kind,
+        text,
+        scope,
+        tags: vec![],
+        meta: serde_json::json!({}),
+        provenance,
+        summary_of: vec![],
+        created_at: at,
+    }
+}
+
+/// An inbound message that became an intent.
+pub fn message(intent: &Intent, channel: &str) -> NewMemory {
+    let actor = &intent.provenance.actor;
+    automatic(MemoryKind::Message, intent.text.as_str(), actor, channel, intent, "inbound message", intent.created_at)
+}
+
+/// A decision on an intent's approval.
+pub fn decision(intent: &Intent, what: &str, by: &str, via: &str, comment: Option<&str>, at: Millis) -> NewMemory {
+    let comment = comment.map(|c| format!(" Comment: {c}")).unwrap_or_default();
+    let text = format!("{what}: \"{}\" (decided by {by} via {via}).{comment}", intent.text.as_str());
+    automatic(MemoryKind::Decision, &text, by, via, intent, "approval decision", at)
+}
+
+/// How an intent ended.
+pub fn outcome(intent: &Intent, state: crate::domain::IntentState, at: Millis) -> NewMemory {
+    let text = format!("\"{}\" ended {state}.", intent.text.as_str());
+    automatic(MemoryKind::IntentOutcome, &text, "steward", &intent.provenance.channel, intent, "intent outcome", at)
+}
+
+/// Records a memory inside the caller's transaction; the one function every
+/// module uses to remember something. Returns the new record's id.
+pub async fn record(conn: &mut SqliteConnection, m: &NewMemory) -> Result<String, StoreError> {
+    let id = Ulid::new().to_string();
+    let summary_of =
+        (!m.summary_of.is_empty()).then(|| serde_json::to_string(&m.summary_of).expect("strings serialize"));
+    sqlx::query(
+        "INSERT INTO memory (id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, summary_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(m.kind.as_str())
+    .bind(&m.text)
+    .bind(m.scope.as_str())
+    .bind(serde_json::to_string(&m.tags).expect("strings serialize"))
+    .bind(m.meta.to_string())
+    .bind(&m.provenance.actor)
+    .bind(&m.provenance.channel)
+    .bind(&m.provenance.intent_id)
+    .bind(&m.provenance.agent_version)
+    .bind(&m.provenance.why)
+    .bind(m.created_at)
+    .bind(summary_of)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn get_many(pool: &SqlitePool, ids: &[String]) -> Result<Vec<MemoryRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM memory WHERE id IN ("));
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(id);
+    }
+    q.push(")");
+    q.build().fetch_all(pool).await?.iter().map(row).collect()
+}
+
+/// What a search may see.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub scopes: Vec<Scope>,
+    pub kinds: Vec<MemoryKind>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+    q.push(" AND m.scope IN (");
+    let mut sep = q.separated(", ");
+    for s in &f.scopes {
+        sep.push_bind(s.as_str().to_owned());
+    }
+    q.push(")");
+    if !f.kinds.is_empty() {
+        q.push(" AND m.kind IN (");
+        let mut sep = q.separated(", ");
+        for k in &f.kinds {
+            sep.push_bind(k.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(since) = f.since {
+        q.push(" AND m.created_at >= ").push_bind(since);
+    }
+    if let Some(until) = f.until {
+        q.push(" AND m.created_at < ").push_bind(until);
+    }
+}
+
+/// Words too common to say anything about which record is meant; matching
+/// them only adds noise to BM25's ranking.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "did", "do", "does", "for", "from", "get", "got", "how", "i",
+    "in", "is", "it", "me", "my", "of", "on", "or", "our", "should", "that", "the", "their", "they", "this", "to",
+    "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you",
+];
+
+/// The words of a query as an FTS5 expression that cannot be a syntax error:
+/// each word quoted, any of them may match (BM25 ranks those with more).
+/// Stopwords are dropped unless nothing else is left.
+pub fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let content: Vec<&String> = words.iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
+    let chosen: Vec<&String> = if content.is_empty() { words.iter().collect() } else { content };
+    let quoted: Vec<String> = chosen.iter().map(|w| format!("\"{w}\"")).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+/// Lexical search (FTS5, BM25), best first, over live and archived records.
+pub async fn lexical(pool: &SqlitePool, query: &str, f: &Filter, limit: u32) -> Result<Vec<(String, f64)>, StoreError> {
+    let Some(expr) = fts_query(query) else { return Ok(vec![]) };
+    if f.scopes.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT m.id, bm25(memory_fts) AS score FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
+    );
+    q.push_bind(expr);
+    push_filter(&mut q, f);
+    q.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
+    let rows = q.build().fetch_all(pool).await?;
+    // bm25() is lower for better matches; flip it so higher is better.
+    rows.iter().map(|r| Ok((r.try_get("id")?, -r.try_get::<f64, _>("score")?))).collect()
+}
+
+/// A record waiting for its vector.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: String,
+    pub text: String,
+    pub scope: String,
+    pub kind: String,
+    pub created_at: Millis,
+}
+
+pub async fn unindexed(pool: &SqlitePool, limit: u32) -> Result<Vec<Pending>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, text, scope, kind, created_at FROM memory WHERE indexed_at IS NULL AND archived_at IS NULL ORDER BY rowid LIMIT ?",
+    )
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Pending {
+                id: r.try_get("id")?,
+                text: r.try_get("text")?,
+                scope: r.try_get("scope")?,
+                kind: r.try_get("kind")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_indexed(conn: &mut SqliteConnection, ids: &[String], now: Millis) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("UPDATE memory SET indexed_at = ");
+    q.push_bind(now).push(" WHERE id IN (");
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(id);
+    }
+    q.push(")");
+    q.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Marks every live record as needing its vector again (a reindex).
+pub async fn unindex_all(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+    Ok(sqlx::query("UPDATE memory SET indexed_at = NULL WHERE archived_at IS NULL")
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// Deletes a record (FTS follows by trigger). Returns its scope if it existed.
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<Option<String>, StoreError> {
+    let scope: Option<(String,)> =
+        sqlx::query_as("DELETE FROM memory WHERE id = ? RETURNING scope").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(scope.map(|(s,)| s))
+}
+
+/// Live records of a kind created before `before`, oldest first.
+pub async fn older_than(
+    pool: &SqlitePool,
+    kind: MemoryKind,
+    before: Millis,
+    archived: bool,
+    limit: u32,
+) -> Result<Vec<MemoryRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM memory WHERE kind = ? AND created_at < ? AND (archived_at IS NOT NULL) = ? ORDER BY created_at LIMIT ?"
+    );
+    let rows =
+        sqlx::query(&sql).bind(kind.as_str()).bind(before).bind(archived).bind(limit as i64).fetch_all(pool).await?;
+    rows.iter().map(row).collect()
+}
+
+pub async fn archive(conn: &mut SqliteConnection, id: &str, now: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE memory SET archived_at = ? WHERE id = ? AND archived_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts for `memory stats`: records by kind, archived, waiting for vectors.
+pub async fn stats(pool: &SqlitePool) -> Result<serde_json::Value, StoreError> {
+    let by_kind: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, COUNT(*) FROM memory GROUP BY kind").fetch_all(pool).await?;
+    let (total, archived, unindexed): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(archived_at), SUM(CASE WHEN indexed_at IS NULL AND archived_at IS NULL THEN 1 ELSE 0 END) FROM memory",
+    )
+    .fetch_one(pool)
+    .await
+    .map(|(a, b, c): (i64, i64, Option<i64>)| (a, b, c.unwrap_or(0)))?;
+    let by_kind: serde_json::Map<String, serde_json::Value> = by_kind.into_iter().map(|(k, n)| (k, n.into())).collect();
+    Ok(serde_json::json!({"records": total, "archived": archived, "awaiting_vectors": unindexed, "by_kind": by_kind}))
+}
