@@ -165,3 +165,37 @@ async fn intents_can_be_cancelled_and_shown_from_the_cli() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("not found"), "{}", stderr(&unknown));
 }
+
+#[test]
+fn memory_commands_add_search_reindex_and_forget() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| steward().arg("--data-dir").arg(&data).env("STEWARD_EMBEDDING__BACKEND", "hash").args(args).output().unwrap();
+    // The database comes from a first start.
+    drop(ServeProcess::start(&data, &[("STEWARD_EMBEDDING__BACKEND", "hash")]));
+    let added = run(&["memory", "add", "Wonka wants the chocolate river audit by Friday", "--tag", "wonka", "--json"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let id = serde_json::from_slice::<serde_json::Value>(&added.stdout).unwrap()["ids"][0].as_str().unwrap().to_owned();
+    run(&["memory", "add", "Lunch menu: soup", "--scope", "team"]);
+
+    let found = run(&["memory", "search", "chocolate audit", "--json"]);
+    let hits: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(hits[0]["id"], id.as_str());
+    let reindexed = run(&["memory", "reindex"]);
+    assert!(stdout(&reindexed).contains("reindexed 2 records with hash into edge"), "{}", stdout(&reindexed));
+    let stats: serde_json::Value = serde_json::from_slice(&run(&["memory", "stats", "--json"]).stdout).unwrap();
+    assert_eq!((stats["records"].as_i64(), stats["vectors"].as_i64()), (Some(2), Some(2)), "{stats}");
+
+    let preview = run(&["memory", "forget", "--query", "chocolate"]);
+    assert!(stdout(&preview).contains("1 records match; run again with --yes"), "{}", stdout(&preview));
+    assert!(stdout(&run(&["memory", "forget", &id])).contains("forgot 1 record"));
+    let gone = run(&["memory", "forget", &id]);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(stderr(&gone).contains("no memory record"), "{}", stderr(&gone));
+
+    // While steward serves, the CLI stays out of its data directory.
+    let _serve = ServeProcess::start(&data, &[("STEWARD_EMBEDDING__BACKEND", "hash")]);
+    let busy = run(&["memory", "stats"]);
+    assert_eq!(busy.status.code(), Some(2));
+    assert!(stderr(&busy).contains("stop `steward serve` first"), "{}", stderr(&busy));
+}
