@@ -170,7 +170,9 @@ async fn intents_can_be_cancelled_and_shown_from_the_cli() {
 fn memory_commands_add_search_reindex_and_forget() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let run = |args: &[&str]| steward().arg("--data-dir").arg(&data).env("STEWARD_EMBEDDING__BACKEND", "hash").args(args).output().unwrap();
+    let run = |args: &[&str]| {
+        steward().arg("--data-dir").arg(&data).env("STEWARD_EMBEDDING__BACKEND", "hash").args(args).output().unwrap()
+    };
     // The database comes from a first start.
     drop(ServeProcess::start(&data, &[("STEWARD_EMBEDDING__BACKEND", "hash")]));
     let added = run(&["memory", "add", "Wonka wants the chocolate river audit by Friday", "--tag", "wonka", "--json"]);

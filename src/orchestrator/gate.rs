@@ -7,11 +7,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
-use ulid::Ulid;
 
 use super::apply::{self, ACTOR};
 use super::intent_machine::IntentEvent;
-use crate::domain::{ApprovalKind, ApprovalState, IdempotencyKey, Intent, IntentId, Millis, Risk};
+use crate::domain::{ApprovalKind, IdempotencyKey, Intent, IntentId, Millis, Risk};
 use crate::policy::{Mode, Policy};
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
@@ -130,23 +129,8 @@ pub async fn admit(
         return Ok(());
     }
     let expires_at = now + (level.expiry_secs * 1000) as i64;
-    let approval = Approval {
-        id: Ulid::new().to_string(),
-        intent_id: id,
-        kind: ApprovalKind::ApproveBefore,
-        state: ApprovalState::Pending,
-        risk: judgement.risk,
-        rule: rule.clone(),
-        request: request(&intent, policy, judgement.risk, &rule, expires_at),
-        requested_at: now,
-        expires_at,
-        pings: 0,
-        decided_at: None,
-        decided_by: None,
-        decided_via: None,
-        comment: None,
-        token: hex::encode(rand::random::<[u8; 16]>()),
-    };
+    let request = request(&intent, policy, judgement.risk, &rule, expires_at);
+    let approval = Approval::pending(id, ApprovalKind::ApproveBefore, judgement.risk, &rule, request, now, expires_at);
     let escalate_at = level.escalate_to.as_ref().map(|_| now + (level.escalate_after_secs * 1000) as i64);
     approvals::insert(conn, &approval, Some(now + (level.reping_secs * 1000) as i64), escalate_at).await?;
     apply::intent_event(conn, id, IntentEvent::RequireApproval, now, ACTOR, detail).await?;
@@ -163,25 +147,16 @@ pub async fn open_review(
     now: Millis,
 ) -> Result<(), StoreError> {
     let intent = intents::load(conn, id).await?;
-    let approval = Approval {
-        id: Ulid::new().to_string(),
-        intent_id: id,
-        kind: ApprovalKind::ReviewAfter,
-        state: ApprovalState::Pending,
-        risk: intent.risk,
-        rule: "review-after".into(),
-        request: json!({"intent_id": id.to_string(), "summary": intent.text.as_str(), "asked_by": intent.provenance.actor,
-                        "risk": intent.risk, "undo_until": now + window_ms,
-                        "steps": intent.plan.as_ref().map(|p| p.steps().len()).unwrap_or(0)}),
-        requested_at: now,
-        expires_at: now + window_ms,
-        pings: 0,
-        decided_at: None,
-        decided_by: None,
-        decided_via: None,
-        comment: None,
-        token: hex::encode(rand::random::<[u8; 16]>()),
-    };
+    let request = json!({
+        "intent_id": id.to_string(),
+        "summary": intent.text.as_str(),
+        "asked_by": intent.provenance.actor,
+        "risk": intent.risk,
+        "undo_until": now + window_ms,
+        "steps": intent.plan.as_ref().map(|p| p.steps().len()).unwrap_or(0),
+    });
+    let approval =
+        Approval::pending(id, ApprovalKind::ReviewAfter, intent.risk, "review-after", request, now, now + window_ms);
     approvals::insert(conn, &approval, None, None).await?;
     let notice = json!({"kind": "review", "approval_id": approval.id, "request": approval.request});
     outbox::enqueue(conn, "operator", &notice, Some(&format!("review-{}", approval.id)), now).await?;

@@ -29,6 +29,37 @@ pub struct Approval {
     pub token: String,
 }
 
+impl Approval {
+    /// A new pending approval with an unguessable token for channel buttons.
+    pub fn pending(
+        intent_id: IntentId,
+        kind: ApprovalKind,
+        risk: Risk,
+        rule: &str,
+        request: serde_json::Value,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            intent_id,
+            kind,
+            state: ApprovalState::Pending,
+            risk,
+            rule: rule.to_owned(),
+            request,
+            requested_at: now,
+            expires_at,
+            pings: 0,
+            decided_at: None,
+            decided_by: None,
+            decided_via: None,
+            comment: None,
+            token: hex::encode(rand::random::<[u8; 16]>()),
+        }
+    }
+}
+
 const COLUMNS: &str = "id, intent_id, kind, state, risk, rule, request, requested_at, expires_at, pings, decided_at, \
                        decided_by, decided_via, comment, token";
 

@@ -164,6 +164,12 @@ impl From<ControlError> for ApiError {
     }
 }
 
+/// Wakes the runner for the changed intent and answers with its new state.
+fn controlled(state: &ApiState, id: IntentId, after: crate::domain::IntentState) -> Json<ControlResult> {
+    state.runner.wake();
+    Json(ControlResult { id: id.to_string(), state: after.to_string() })
+}
+
 /// Cancel an intent. One that has not started stops; a running one undoes
 /// what already ran, in reverse order, and ends `compensated`.
 #[utoipa::path(
@@ -176,8 +182,7 @@ impl From<ControlError> for ApiError {
 pub async fn cancel(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ControlResult>, ApiError> {
     let id: IntentId = id.parse()?;
     let after = control::cancel(&state.store, id, API_ACTOR).await?;
-    state.runner.wake();
-    Ok(Json(ControlResult { id: id.to_string(), state: after.to_string() }))
+    Ok(controlled(&state, id, after))
 }
 
 /// Retry a failed intent or one that needs attention, with the same keys.
@@ -191,6 +196,5 @@ pub async fn cancel(State(state): State<ApiState>, Path(id): Path<String>) -> Re
 pub async fn retry(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ControlResult>, ApiError> {
     let id: IntentId = id.parse()?;
     let after = control::retry(&state.store, id, API_ACTOR).await?;
-    state.runner.wake();
-    Ok(Json(ControlResult { id: id.to_string(), state: after.to_string() }))
+    Ok(controlled(&state, id, after))
 }
