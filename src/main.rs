@@ -188,16 +188,16 @@ fn fail(e: anyhow::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // `init` must work where the configuration does not load yet.
+    let init_path = cli.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
     if let Command::Init = cli.command {
-        let path = cli.config.unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
-        app::init::run(&path)?;
-        return Ok(ExitCode::SUCCESS);
+        return init(&init_path);
     }
     let config = Config::load(&Sources { file: cli.config, data_dir: cli.data_dir })?;
     let quiet = !matches!(cli.command, Command::Serve { .. });
     telemetry::init(&config.log, quiet.then_some("warn"));
     match cli.command {
-        Command::Init => unreachable!("handled before the config is loaded"),
+        Command::Init => init(&init_path),
         Command::Serve { addr } => serve(&config, addr).await,
         Command::Doctor { json } => app::doctor::run(&config, json).await,
         Command::Intents(IntentsCommand::List { state, limit, json }) => {
@@ -220,6 +220,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
         Command::Memory(cmd) => memory(&config, cmd).await,
     }
+}
+
+fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    app::init::run(path)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn memory(config: &Config, cmd: MemoryCommand) -> anyhow::Result<ExitCode> {

@@ -11,11 +11,30 @@ use steward::adapters::{ActionSpec, Adapter, AdapterError, Catalog, Description,
 use steward::config::{Durability, OrchestratorConfig, StoreConfig};
 use steward::domain::{IdempotencyKey, Intent, IntentText, InvalidInput, Plan, PlannedStep, Provenance, RetryPolicy};
 use steward::orchestrator::Runner;
+use steward::policy::{Policy, PolicyHandle};
 use steward::store::{Store, intents, now_millis};
 use tokio_util::sync::CancellationToken;
 
 use crate::sqlite_limit;
 use crate::stats::round;
+
+/// No-op steps are low risk and run without anyone's approval; the budget
+/// and the breaker never interfere.
+const POLICY: &str = r#"
+default_risk = "high"
+[levels.low]
+mode = "auto"
+[levels.medium]
+mode = "review-after"
+[levels.high]
+mode = "approve-before"
+[budgets]
+actions_per_hour = 1000000000
+[[rule]]
+name = "no-op"
+adapter = "noop"
+risk = "low"
+"#;
 
 /// Intents submitted per transaction, as a front end that batches
 /// concurrent submissions would.
