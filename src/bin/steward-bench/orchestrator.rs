@@ -79,11 +79,9 @@ pub async fn run(count: u32, steps: u32, durability: Durability) -> anyhow::Resu
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("bench.db"), &StoreConfig { durability, ..Default::default() }).await?;
     let catalog = Catalog::default().with(Arc::new(Noop), RetryPolicy::default());
-    let runner = Runner::new(
-        store.clone(),
-        catalog,
-        OrchestratorConfig { max_in_flight: 512, batch: 512, ..Default::default() },
-    );
+    let policy = PolicyHandle::new(Policy::parse(POLICY)?);
+    let config = OrchestratorConfig { max_in_flight: 512, batch: 512, ..Default::default() };
+    let runner = Runner::new(store.clone(), catalog, config).with_policy(policy);
     let wake = runner.handle();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(runner.run(shutdown.clone()));
