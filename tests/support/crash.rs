@@ -95,6 +95,8 @@ impl Serve {
             .env("STEWARD_API_TOKEN", TOKEN)
             .env("STEWARD_LOG__FILTER", "error")
             .env("STEWARD_POLICY__PATH", &policy)
+            // Restarts are the point here, not semantic search: skip loading the model.
+            .env("STEWARD_EMBEDDING__BACKEND", "hash")
             .env("STEWARD_ADAPTERS__WEBHOOK__TIMEOUT_MS", "400")
             .env("STEWARD_ADAPTERS__WEBHOOK__RETRY__INITIAL_MS", "10")
             .env("STEWARD_ADAPTERS__WEBHOOK__RETRY__MAX_MS", "100")
