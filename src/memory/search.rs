@@ -58,6 +58,20 @@ pub struct Hit {
     pub scores: Scores,
 }
 
+/// Ranks from 0, best first, where equal scores share a rank: the order a
+/// retriever happens to return ties in must not change the fused result.
+fn tied_ranks<T>(found: Vec<(String, T)>, score: impl Fn(&T) -> f64) -> Vec<(usize, (String, T))> {
+    let mut out: Vec<(usize, (String, T))> = Vec::with_capacity(found.len());
+    for (i, item) in found.into_iter().enumerate() {
+        let rank = match out.last() {
+            Some((r, (_, prev))) if score(prev) == score(&item.1) => *r,
+            _ => i,
+        };
+        out.push((rank, item));
+    }
+    out
+}
+
 impl Memory {
     pub async fn search(&self, q: &Query, reader: &Contract) -> Result<Vec<Hit>, MemoryError> {
         self.search_with(q, reader, Mode::Hybrid).await
@@ -91,7 +105,7 @@ impl Memory {
                 since: q.since,
                 until: q.until,
             };
-            for (rank, (id, s)) in self.index.search(vector, &f, depth).await?.into_iter().enumerate() {
+            for (rank, (id, s)) in tied_ranks(self.index.search(vector, &f, depth).await?, |s| f64::from(*s)) {
                 let e = scores.entry(id).or_default();
                 e.vector = Some(s);
                 e.vector_rank = Some(rank + 1);

@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use steward::config::{Config, EmbeddingBackend};
 use steward::domain::{MemoryKind, MemoryProvenance, NewMemory, Scope};
+use steward::memory::search::Mode;
 use steward::memory::{self, Contract, Query, eval};
 use steward::store::Store;
 
@@ -53,22 +54,31 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
     let ingest_per_s = records as f64 / start.elapsed().as_secs_f64();
     memory.index().maintain().await?;
     let questions: Vec<String> = items.iter().filter_map(|i| i.question.clone()).collect();
-    let mut latencies = Vec::new();
-    for i in 0..300 {
-        let q = Query { text: questions[i % questions.len()].clone(), limit: 10, ..Default::default() };
-        let t = Instant::now();
-        memory.search(&q, &Contract::operator()).await?;
-        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    let mut timings = Vec::new();
+    for mode in [Mode::Hybrid, Mode::Lexical, Mode::Vector] {
+        let mut latencies = Vec::new();
+        for i in 0..300 {
+            let q = Query { text: questions[i % questions.len()].clone(), limit: 10, ..Default::default() };
+            let t = Instant::now();
+            memory.search_with(&q, &Contract::operator(), mode).await?;
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        latencies.sort_unstable_by(f64::total_cmp);
+        timings.push(latencies);
     }
-    latencies.sort_unstable_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((p / 100.0) * (latencies.len() - 1) as f64).round() as usize];
+    let pct = |mode: usize, p: f64| {
+        let l = &timings[mode];
+        l[((p / 100.0) * (l.len() - 1) as f64).round() as usize]
+    };
     Ok(json!({
         "scenario": "memory",
         "records": records,
         "embedder": memory.embedder().name(),
         "ingest_per_s": round(ingest_per_s, 1),
-        "search_p50_ms": round(pct(50.0), 2),
-        "search_p99_ms": round(pct(99.0), 2),
+        "search_p50_ms": round(pct(0, 50.0), 2),
+        "search_p99_ms": round(pct(0, 99.0), 2),
+        "lexical_p50_ms": round(pct(1, 50.0), 2),
+        "vector_p50_ms": round(pct(2, 50.0), 2),
         "rss_mb": round(rss_mb(), 0),
     }))
 }
