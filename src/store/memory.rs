@@ -185,20 +185,40 @@ pub fn fts_query(text: &str) -> Option<String> {
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
 }
 
+/// How many of FTS5's best matches the fast path ranks before filtering.
+const FAST_CANDIDATES: i64 = 1_000;
+
 /// Lexical search (FTS5, BM25), best first, over live and archived records.
+///
+/// The fast path lets FTS5 rank its best `FAST_CANDIDATES` matches on its
+/// own and filters those; only when filtering leaves too few and FTS5 had
+/// more does it rank every match under the filter (the exact path).
 pub async fn lexical(pool: &SqlitePool, query: &str, f: &Filter, limit: u32) -> Result<Vec<(String, f64)>, StoreError> {
     let Some(expr) = fts_query(query) else { return Ok(vec![]) };
     if f.scopes.is_empty() {
         return Ok(vec![]);
     }
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT m.id, bm25(memory_fts) AS score FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
+    let mut fast = QueryBuilder::<Sqlite>::new(
+        "SELECT m.id, c.score, c.n FROM (SELECT rowid, rank AS score, COUNT(*) OVER () AS n FROM memory_fts WHERE memory_fts MATCH ",
     );
-    q.push_bind(expr);
-    push_filter(&mut q, f);
-    q.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
-    let rows = q.build().fetch_all(pool).await?;
-    // bm25() is lower for better matches; flip it so higher is better.
+    fast.push_bind(expr.clone()).push(" ORDER BY rank LIMIT ").push_bind(FAST_CANDIDATES);
+    fast.push(") c JOIN memory m ON m.rowid = c.rowid WHERE 1 = 1");
+    push_filter(&mut fast, f);
+    fast.push(" ORDER BY c.score LIMIT ").push_bind(limit as i64);
+    let rows = fast.build().fetch_all(pool).await?;
+    let more = rows.first().map_or(true, |r| r.try_get::<i64, _>("n").unwrap_or(0) > FAST_CANDIDATES);
+    let rows = if rows.len() < limit as usize && more {
+        let mut exact = QueryBuilder::<Sqlite>::new(
+            "SELECT m.id, bm25(memory_fts) AS score FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
+        );
+        exact.push_bind(expr);
+        push_filter(&mut exact, f);
+        exact.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
+        exact.build().fetch_all(pool).await?
+    } else {
+        rows
+    };
+    // BM25 is lower for better matches; flip it so higher is better.
     rows.iter().map(|r| Ok((r.try_get("id")?, -r.try_get::<f64, _>("score")?))).collect()
 }
 
