@@ -130,7 +130,16 @@ impl OutboxWorker {
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StoreError> {
         loop {
-            let sent = self.round().await?;
+            // A failed round (a locked database, say) is logged and retried;
+            // the messages stay queued.
+            let sent = match self.round().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox round failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    0
+                }
+            };
             if shutdown.is_cancelled() {
                 return Ok(());
             }
@@ -138,7 +147,7 @@ impl OutboxWorker {
                 continue;
             }
             let now = now_millis();
-            let wait = match outbox::next_due(self.store.reader()).await? {
+            let wait = match outbox::next_due(self.store.reader()).await.unwrap_or(None) {
                 Some(at) if at <= now => Duration::from_millis(5),
                 Some(at) => Duration::from_millis((at - now) as u64).min(Duration::from_secs(5)),
                 None => Duration::from_secs(5),

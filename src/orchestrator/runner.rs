@@ -28,6 +28,8 @@ use crate::telemetry::Metrics;
 
 /// The longest the runner sleeps without looking at the database.
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// The pause after a failed round (a locked or unreachable database).
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Wakes the runner when new work is written (an intent created, approved,
 /// cancelled or retried), so it does not wait for its next timer.
@@ -106,10 +108,13 @@ impl Runner {
                 finished.push(done);
             }
             if !finished.is_empty() {
-                for d in &finished {
-                    in_flight.remove(&(d.claimed.intent_id, d.claimed.seq));
+                // A failed commit keeps the outcomes for the next round; their
+                // steps stay leased, so nothing else can take them meanwhile.
+                if let Err(e) = self.commit(&mut finished, &mut in_flight).await {
+                    tracing::error!(error = %e, outcomes = finished.len(), "cannot record step outcomes; retrying");
+                    tokio::time::sleep(ERROR_BACKOFF).await;
+                    continue;
                 }
-                self.commit(std::mem::take(&mut finished)).await?;
             }
             // Observed once per round: a cancellation after this point must
             // still wake the wait below, so the wait keys on this snapshot.
@@ -119,17 +124,25 @@ impl Runner {
                     return Ok(());
                 }
             } else {
-                let claimed = self.tick(permits.available_permits() as u32, &in_flight).await?;
-                if !claimed.is_empty() {
-                    for c in claimed {
-                        self.metrics.inc("steward_step_attempts_total", &[]);
-                        in_flight.insert((c.intent_id, c.seq));
-                        self.spawn(c, permits.clone(), done_tx.clone());
+                let capacity = self.config.max_in_flight.saturating_sub(in_flight.len()) as u32;
+                match self.tick(capacity, &in_flight).await {
+                    Ok(claimed) if !claimed.is_empty() => {
+                        for c in claimed {
+                            self.metrics.inc("steward_step_attempts_total", &[]);
+                            in_flight.insert((c.intent_id, c.seq));
+                            self.spawn(c, permits.clone(), done_tx.clone());
+                        }
+                        continue;
                     }
-                    continue;
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "runner round failed; retrying");
+                        tokio::time::sleep(ERROR_BACKOFF).await;
+                        continue;
+                    }
                 }
             }
-            let wait = self.next_wait().await?;
+            let wait = self.next_wait().await.unwrap_or(ERROR_BACKOFF);
             tokio::select! {
                 _ = self.handle.notify.notified() => {}
                 done = done_rx.recv() => finished.extend(done),
@@ -179,20 +192,30 @@ impl Runner {
         });
     }
 
-    /// Commits finished outcomes, `batch` per transaction.
-    async fn commit(&self, finished: Vec<Done>) -> Result<(), StoreError> {
+    /// Commits finished outcomes, `batch` per transaction, removing each
+    /// committed one from `finished` and `in_flight`: after a failure only
+    /// what did not commit is tried again.
+    async fn commit(
+        &self,
+        finished: &mut Vec<Done>,
+        in_flight: &mut HashSet<(IntentId, u32)>,
+    ) -> Result<(), StoreError> {
         let now = now_millis();
-        for chunk in finished.chunks(self.config.batch.max(1) as usize) {
+        while !finished.is_empty() {
+            let n = finished.len().min(self.config.batch.max(1) as usize);
             let mut tx = self.store.begin().await?;
-            for d in chunk {
-                if matches!(d.outcome, Outcome::Failed(ref e) if e.is_retryable()) {
-                    self.metrics.inc("steward_step_retries_total", &[]);
-                }
+            for d in &finished[..n] {
                 let retry =
                     self.catalog.get(d.claimed.planned.adapter.as_str()).map(|(_, r)| r.clone()).unwrap_or_default();
                 apply::outcome(&mut tx, &d.claimed, d.outcome.clone(), &retry, now).await?;
             }
             tx.commit().await?;
+            for d in finished.drain(..n) {
+                if matches!(d.outcome, Outcome::Failed(ref e) if e.is_retryable()) {
+                    self.metrics.inc("steward_step_retries_total", &[]);
+                }
+                in_flight.remove(&(d.claimed.intent_id, d.claimed.seq));
+            }
         }
         if let Some(n) = &self.after_commit {
             n.notify_one();
