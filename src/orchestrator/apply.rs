@@ -130,15 +130,13 @@ pub async fn outcome(
         }
         Outcome::Failed(err) => {
             let unit: f64 = rand::random();
-            let retry_in = step_machine::retry_after(
-                retry,
-                c.attempts,
-                err.is_retryable(),
-                err.retry_after(),
-                c.deadline,
-                now,
-                unit,
-            );
+            // An intent that is no longer running (cancelled or past its
+            // deadline while this attempt was in flight) does not retry: the
+            // failure is final and lets its unwinding go on.
+            let running = steps::intent_state(conn, c.intent_id).await? == IntentState::Running;
+            let retryable = running && err.is_retryable();
+            let retry_in =
+                step_machine::retry_after(retry, c.attempts, retryable, err.retry_after(), c.deadline, now, unit);
             let t = step_machine::transition(StepState::Running, StepEvent::Failed { retry_in }).map_err(illegal)?;
             let next = t.retry_in.map(|d| now + d.as_millis() as i64);
             let (name, event) =
@@ -201,4 +199,37 @@ pub async fn outcome(
         intent_event(conn, c.intent_id, event, now, ACTOR, detail).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Intent, IntentText, Plan, PlannedStep, Provenance};
+    use crate::store::Store;
+
+    /// Cancelling while a step is in flight, then that attempt failing with a
+    /// retryable error: the step must end and the undo of what ran must start
+    /// (a retry would leave the intent compensating forever).
+    #[tokio::test]
+    async fn a_retryable_failure_after_cancel_ends_the_step_and_unwinds() {
+        let store = Store::in_memory().await.unwrap();
+        let step = PlannedStep::parse("note", "write", json!({"text": "x"})).unwrap();
+        let plan = Plan::new(vec![step.clone(), step]).unwrap();
+        let intent =
+            Intent::new(IntentText::parse("two notes").unwrap(), Provenance::operator("cli", "me"), Some(plan), 1);
+        let id = intent.id;
+        intents::create(&store, intent, None).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        intent_event(&mut tx, id, IntentEvent::Admit, 2, ACTOR, json!(null)).await.unwrap();
+        let first = steps::claim_due(&mut tx, 3, 1_000, 10).await.unwrap().remove(0);
+        outcome(&mut tx, &first, Outcome::Succeeded(json!({})), &RetryPolicy::default(), 4).await.unwrap();
+        let second = steps::claim_due(&mut tx, 5, 1_000, 10).await.unwrap().remove(0);
+        assert_eq!(second.seq, 1);
+        intent_event(&mut tx, id, IntentEvent::Cancel, 6, "me", json!(null)).await.unwrap();
+        let failed = Outcome::Failed(AdapterError::Transient("503".into()));
+        outcome(&mut tx, &second, failed, &RetryPolicy::default(), 7).await.unwrap();
+        assert_eq!(steps::states(&mut tx, id).await.unwrap(), [StepState::Compensating, StepState::Failed]);
+        assert_eq!(steps::intent_state(&mut tx, id).await.unwrap(), IntentState::Compensating);
+        assert_eq!(steps::claim_due(&mut tx, 8, 1_000, 10).await.unwrap()[0].seq, 0, "the undo of step 0 is due");
+    }
 }
