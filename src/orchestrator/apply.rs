@@ -51,6 +51,11 @@ pub async fn intent_event(
     if transition.to != from && !intents::transition(conn, id, from, transition.to, now, actor, why.clone()).await? {
         return Ok(false);
     }
+    if transition.to != from && (transition.to.is_terminal() || transition.to == IntentState::Compensating) {
+        // Steps that never ran will not run now: drop their timers, so a
+        // past-due retry of an unwound intent cannot keep waking the runner.
+        steps::disarm(conn, id).await?;
+    }
     if from == IntentState::AwaitingApproval && transition.to != IntentState::Running {
         // Whatever still waits for a decision on this intent is moot now.
         let (to, reason) = match event {
@@ -231,5 +236,37 @@ mod tests {
         assert_eq!(steps::states(&mut tx, id).await.unwrap(), [StepState::Compensating, StepState::Failed]);
         assert_eq!(steps::intent_state(&mut tx, id).await.unwrap(), IntentState::Compensating);
         assert_eq!(steps::claim_due(&mut tx, 8, 1_000, 10).await.unwrap()[0].seq, 0, "the undo of step 0 is due");
+    }
+}
+
+#[cfg(test)]
+mod timer_tests {
+    use super::*;
+    use crate::domain::{Intent, IntentText, Plan, PlannedStep, Provenance};
+    use crate::store::Store;
+
+    /// A step waiting to retry when its intent is cancelled must not leave a
+    /// past-due timer behind: the runner would wake for it forever.
+    #[tokio::test]
+    async fn unwinding_an_intent_disarms_its_waiting_steps() {
+        let store = Store::in_memory().await.unwrap();
+        let step = PlannedStep::parse("note", "write", json!({"text": "x"})).unwrap();
+        let intent = Intent::new(
+            IntentText::parse("one note").unwrap(),
+            Provenance::operator("cli", "me"),
+            Some(Plan::new(vec![step]).unwrap()),
+            1,
+        );
+        let id = intent.id;
+        intents::create(&store, intent, None).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        intent_event(&mut tx, id, IntentEvent::Admit, 2, ACTOR, json!(null)).await.unwrap();
+        let claimed = steps::claim_due(&mut tx, 3, 1_000, 10).await.unwrap().remove(0);
+        let failed = Outcome::Failed(AdapterError::Transient("503".into()));
+        outcome(&mut tx, &claimed, failed, &RetryPolicy::default(), 4).await.unwrap();
+        assert_eq!(steps::states(&mut tx, id).await.unwrap(), [StepState::RetryScheduled]);
+        intent_event(&mut tx, id, IntentEvent::Cancel, 5, "me", json!(null)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(steps::next_timer(store.reader()).await.unwrap(), None, "no timer is left armed");
     }
 }

@@ -170,6 +170,17 @@ pub async fn schedule(
     Ok(())
 }
 
+/// Clears the timers of an intent's steps that have not run.
+pub async fn disarm(conn: &mut SqliteConnection, intent: IntentId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE steps SET next_attempt_at = NULL WHERE intent_id = ? AND state IN ('pending', 'retry_scheduled')",
+    )
+    .bind(intent.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The states of an intent's steps, in order.
 pub async fn states(conn: &mut SqliteConnection, intent: IntentId) -> Result<Vec<StepState>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT state FROM steps WHERE intent_id = ? ORDER BY seq")
