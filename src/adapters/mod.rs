@@ -122,10 +122,6 @@ impl Catalog {
         self.adapters.get(name)
     }
 
-    pub fn describe(&self) -> Vec<Description> {
-        self.adapters.values().map(|(a, _)| a.describe()).collect()
-    }
-
     /// Refuses a step whose adapter or action does not exist, or whose
     /// arguments the adapter rejects.
     pub fn validate(&self, step: &PlannedStep) -> Result<(), InvalidInput> {

@@ -24,8 +24,3 @@ pub async fn open_now(pool: &SqlitePool, cooldown_ms: i64, now: Millis) -> Resul
     let mut conn = pool.acquire().await?;
     Ok(last_opened(&mut conn).await?.filter(|(at, _)| at + cooldown_ms > now).map(|(_, why)| why))
 }
-
-pub async fn reset(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM breaker").execute(&mut *conn).await?;
-    Ok(())
-}

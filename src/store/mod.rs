@@ -38,7 +38,6 @@ pub struct Store {
     writer: SqlitePool,
     /// Readers run concurrently with the writer (WAL).
     reader: SqlitePool,
-    durability: Durability,
 }
 
 impl Store {
@@ -61,7 +60,7 @@ impl Store {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader, durability: config.durability })
+        Ok(Self { writer, reader })
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -75,11 +74,7 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { writer: pool.clone(), reader: pool, durability: Durability::Process })
-    }
-
-    pub fn durability(&self) -> Durability {
-        self.durability
+        Ok(Self { writer: pool.clone(), reader: pool })
     }
 
     /// Starts a write transaction holding SQLite's write lock from the start.

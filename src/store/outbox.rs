@@ -113,18 +113,3 @@ pub async fn next_due(pool: &SqlitePool) -> Result<Option<Millis>, StoreError> {
     .await?;
     Ok(at)
 }
-
-/// Messages sent or pending for a destination, newest last (for tests and the CLI).
-pub async fn for_destination(
-    pool: &SqlitePool,
-    destination: &str,
-) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT state, payload FROM outbox WHERE destination = ? ORDER BY id")
-            .bind(destination)
-            .fetch_all(pool)
-            .await?;
-    rows.into_iter()
-        .map(|(state, p)| Ok((state, serde_json::from_str(&p).map_err(|e| StoreError::corrupt("outbox", e))?)))
-        .collect()
-}

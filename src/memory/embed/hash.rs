@@ -48,9 +48,6 @@ impl Embedder for HashEmbedder {
     fn dims(&self) -> usize {
         self.dims
     }
-    fn lexical_only(&self) -> bool {
-        true
-    }
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
         Ok(texts.iter().map(|t| self.embed_one(t)).collect())
     }

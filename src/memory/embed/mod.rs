@@ -21,10 +21,6 @@ pub trait Embedder: Send + Sync {
     /// A short name for logs, stats and benchmarks.
     fn name(&self) -> &str;
     fn dims(&self) -> usize;
-    /// True when similar vectors only mean shared words, not shared meaning.
-    fn lexical_only(&self) -> bool {
-        false
-    }
     /// One unit-length vector per text, in order.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;
 }
