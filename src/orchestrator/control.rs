@@ -60,6 +60,13 @@ pub async fn retry(store: &Store, id: IntentId, actor: &str) -> Result<IntentSta
     let now = now_millis();
     let mut tx = store.begin().await?;
     let states = steps::states(&mut tx, id).await?;
+    if states.is_empty() {
+        return Err(ControlError::Refused {
+            id,
+            state,
+            why: "nothing was planned for it, so nothing can run again: ask anew, or cancel it",
+        });
+    }
     for (seq, s) in states.iter().enumerate() {
         if let Ok(t) = step_machine::transition(*s, StepEvent::Reset) {
             let w = StepWrite { state: t.to, next_attempt_at: None, result: None, error: None, reset_attempts: true };

@@ -29,6 +29,9 @@ pub enum IntentEvent {
     Retry,
     /// A review of a succeeded intent asked to undo it.
     Undo,
+    /// Reasoning could not plan the request (no model, budget spent, an
+    /// invalid plan after repair): the operator takes it from here.
+    Escalate,
 }
 
 /// What the runner must do after a transition.
@@ -104,6 +107,10 @@ pub fn transition(from: IntentState, event: IntentEvent, steps: &[StepState]) ->
             go(S::Cancelled, vec![])
         }
         (S::Received | S::Planned | S::AwaitingApproval, E::DeadlinePassed) => go(S::Expired, vec![]),
+        (S::Received, E::Escalate) => go(S::NeedsAttention, vec![Action::NotifyOperator]),
+        // Nothing was planned, so there is nothing to run again: the
+        // operator asks anew or cancels.
+        (S::NeedsAttention, E::Retry) if steps.is_empty() => illegal,
         (S::Planned, E::RequireApproval) => go(S::AwaitingApproval, vec![]),
         (S::Planned, E::Admit) | (S::AwaitingApproval, E::Approved) => match next_to_run(steps) {
             Some(seq) => go(S::Running, vec![Action::RunStep(seq)]),
@@ -221,6 +228,13 @@ mod tests {
     }
 
     #[test]
+    fn an_unplannable_request_goes_to_the_operator_and_cannot_be_retried() {
+        assert_eq!(t(S::Received, E::Escalate, &[]), (S::NeedsAttention, vec![NotifyOperator]));
+        assert!(transition(S::NeedsAttention, E::Retry, &[]).is_err(), "nothing planned, nothing to run");
+        assert_eq!(t(S::NeedsAttention, E::Cancel, &[]), (S::Cancelled, vec![]));
+    }
+
+    #[test]
     fn approvals_gate_the_start() {
         assert_eq!(t(S::Planned, E::RequireApproval, &[P]), (S::AwaitingApproval, vec![]));
         assert_eq!(t(S::AwaitingApproval, E::Approved, &[P]), (S::Running, vec![RunStep(0)]));
@@ -243,6 +257,7 @@ mod tests {
             E::DeadlinePassed,
             E::Retry,
             E::Undo,
+            E::Escalate,
         ];
         let mut legal = 0;
         for from in IntentState::ALL {
@@ -259,6 +274,6 @@ mod tests {
             }
         }
         // The legal pairs listed in `transition`, counted once each.
-        assert_eq!(legal, 24);
+        assert_eq!(legal, 25);
     }
 }

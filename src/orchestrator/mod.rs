@@ -20,5 +20,6 @@ mod recovery;
 mod runner;
 pub mod step_machine;
 
+pub use apply::intent_event as apply_event;
 pub use config::OrchestratorConfig;
 pub use runner::{Runner, RunnerHandle};

@@ -25,8 +25,9 @@ pub struct Inbound<'a> {
 pub enum Claim {
     /// First sight: the caller handles it and links what it produced.
     New { inbox_id: String },
-    /// Seen before with the same payload; here is what it produced.
-    Seen { intent_id: Option<IntentId> },
+    /// Seen before with the same payload; here is what it produced: an
+    /// intent, or a reply.
+    Seen { intent_id: Option<IntentId>, reply: Option<String> },
 }
 
 fn payload_hash(payload: &serde_json::Value) -> String {
@@ -56,8 +57,8 @@ pub async fn claim(conn: &mut SqliteConnection, at: i64, inbound: &Inbound<'_>) 
     if inserted == 1 {
         return Ok(Claim::New { inbox_id });
     }
-    let (seen_hash, intent_id): (String, Option<String>) =
-        sqlx::query_as("SELECT payload_hash, intent_id FROM inbox WHERE channel = ? AND external_id = ?")
+    let (seen_hash, intent_id, reply): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT payload_hash, intent_id, reply FROM inbox WHERE channel = ? AND external_id = ?")
             .bind(inbound.channel)
             .bind(inbound.external_id)
             .fetch_one(&mut *conn)
@@ -66,7 +67,33 @@ pub async fn claim(conn: &mut SqliteConnection, at: i64, inbound: &Inbound<'_>) 
         return Err(StoreError::IdempotencyConflict(inbound.external_id.to_owned()));
     }
     let intent_id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
-    Ok(Claim::Seen { intent_id })
+    Ok(Claim::Seen { intent_id, reply })
+}
+
+/// Records the reply an inbound event got (when it produced no intent).
+pub async fn answer(conn: &mut SqliteConnection, inbox_id: &str, reply: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE inbox SET reply = ? WHERE id = ?").bind(reply).bind(inbox_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// What an event already produced, if it was seen: its intent, or its reply.
+/// A read before the work, so a redelivery does not reason again.
+pub async fn seen(
+    pool: &sqlx::SqlitePool,
+    channel: &str,
+    external_id: &str,
+) -> Result<Option<(Option<IntentId>, Option<String>)>, StoreError> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT intent_id, reply FROM inbox WHERE channel = ? AND external_id = ?")
+            .bind(channel)
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|(intent_id, reply)| {
+        let id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
+        Ok((id, reply))
+    })
+    .transpose()
 }
 
 /// Records which intent an inbound event produced.
@@ -92,7 +119,7 @@ mod tests {
         let inbound = Inbound { channel: "telegram", external_id: "42", actor: "u1", payload: &payload };
         let mut tx = store.begin().await.unwrap();
         assert!(matches!(claim(&mut tx, 1, &inbound).await.unwrap(), Claim::New { .. }));
-        assert_eq!(claim(&mut tx, 2, &inbound).await.unwrap(), Claim::Seen { intent_id: None });
+        assert_eq!(claim(&mut tx, 2, &inbound).await.unwrap(), Claim::Seen { intent_id: None, reply: None });
         let other = json!({"text": "something else"});
         let reused = Inbound { payload: &other, ..inbound.clone() };
         assert!(matches!(claim(&mut tx, 3, &reused).await, Err(StoreError::IdempotencyConflict(_))));

@@ -22,23 +22,33 @@ pub enum Created {
 /// inbound event produced.
 pub async fn create(store: &Store, intent: Intent, inbound: Option<&Inbound<'_>>) -> Result<Created, StoreError> {
     let mut tx = store.begin().await?;
+    let created = create_in(&mut tx, intent, inbound).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The same, inside the caller's transaction.
+pub async fn create_in(
+    conn: &mut SqliteConnection,
+    intent: Intent,
+    inbound: Option<&Inbound<'_>>,
+) -> Result<Created, StoreError> {
     let inbox_id = match inbound {
         None => None,
-        Some(inbound) => match inbox::claim(&mut tx, intent.created_at, inbound).await? {
+        Some(inbound) => match inbox::claim(conn, intent.created_at, inbound).await? {
             Claim::New { inbox_id } => Some(inbox_id),
-            Claim::Seen { intent_id: Some(id) } => return Ok(Created::Existing(id)),
-            Claim::Seen { intent_id: None } => {
-                return Err(StoreError::corrupt("inbox", "a claimed event has no intent"));
+            Claim::Seen { intent_id: Some(id), .. } => return Ok(Created::Existing(id)),
+            Claim::Seen { intent_id: None, .. } => {
+                return Err(StoreError::IdempotencyConflict(inbound.external_id.into()));
             }
         },
     };
-    insert(&mut tx, &intent).await?;
+    insert(conn, &intent).await?;
     if let (Some(inbox_id), Some(inbound)) = (inbox_id, inbound) {
-        inbox::link(&mut tx, &inbox_id, intent.id).await?;
+        inbox::link(conn, &inbox_id, intent.id).await?;
         // What the operator said is worth remembering, with where it came from.
-        memory::record(&mut tx, &memory::message(&intent, inbound.channel)).await?;
+        memory::record(conn, &memory::message(&intent, inbound.channel)).await?;
     }
-    tx.commit().await?;
     Ok(Created::New(Box::new(intent)))
 }
 

@@ -177,12 +177,21 @@ const STOPWORDS: &[&str] = &[
 /// each word quoted, any of them may match (BM25 ranks those with more).
 /// Stopwords are dropped unless nothing else is left.
 pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> =
-        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
-    let content: Vec<&String> = words.iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
-    let chosen: Vec<&String> = if content.is_empty() { words.iter().collect() } else { content };
+    let words = words(text);
+    let content = content_words(text);
+    let chosen = if content.is_empty() { words } else { content };
     let quoted: Vec<String> = chosen.iter().map(|w| format!("\"{w}\"")).collect();
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+/// A text's words, lower case, split at anything not alphanumeric.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// The words that say what a text is about: its words minus stopwords.
+pub fn content_words(text: &str) -> Vec<String> {
+    words(text).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect()
 }
 
 /// How many of FTS5's best matches the fast path ranks before filtering.

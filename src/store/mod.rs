@@ -14,6 +14,7 @@ pub mod breaker;
 mod error;
 pub mod inbox;
 pub mod intents;
+pub mod ledger;
 pub mod memory;
 pub mod outbox;
 mod rows;
