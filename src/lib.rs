@@ -31,5 +31,6 @@ pub mod domain;
 pub mod memory;
 pub mod orchestrator;
 pub mod policy;
+pub mod reasoning;
 pub mod store;
 pub mod telemetry;

@@ -55,6 +55,26 @@ enum Command {
     /// What steward remembers.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// The agent roles the reasoning tiers use.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+    /// Model calls and what they cost, by day, tier and model.
+    Costs {
+        /// RFC 3339 (e.g. 2026-11-01T00:00:00Z); default the last 7 days.
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// Roles with their versions and contracts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +239,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
         Command::Memory(cmd) => memory(&config, cmd).await,
+        Command::Agents(AgentsCommand::List { json }) => app::reasoning::agents(&config, json),
+        Command::Costs { since, json } => app::reasoning::costs(&config, since, json).await,
     }
 }
 

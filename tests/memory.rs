@@ -277,25 +277,7 @@ async fn the_api_remembers_searches_and_forgets() {
         .unwrap();
     assert_eq!(only_team.len(), 1);
     let id = ids["ids"][0].as_str().unwrap();
-    assert_eq!(
-        app.client
-            .delete(app.url(&format!("/v1/memory/{id}")))
-            .bearer_auth(helpers::TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        app.client
-            .delete(app.url(&format!("/v1/memory/{id}")))
-            .bearer_auth(helpers::TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 204);
+    assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 404);
     app.stop().await;
 }

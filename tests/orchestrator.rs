@@ -31,23 +31,6 @@ async fn submit(app: &TestApp, steps: Vec<Value>, extra: Value) -> String {
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
-async fn show(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/v1/intents/{id}")).send().await.unwrap().json().await.unwrap()
-}
-
-/// Polls until the intent reaches `state` (20 s at most).
-async fn wait_for(app: &TestApp, id: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let intent = show(app, id).await;
-        if intent["state"] == state {
-            return intent;
-        }
-        assert!(Instant::now() < deadline, "intent never reached {state}: {intent:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn key(id: &str, seq: u32) -> String {
     format!("steward-{id}-{seq}")
 }
@@ -61,7 +44,7 @@ async fn steps_run_in_order_once_each_with_their_keys() {
     let recv = Receiver::start(Faults::default(), 1).await;
     let app = app_for(&recv).await;
     let id = submit(&app, vec![recv.step(false), recv.step(false), recv.step(false)], json!({})).await;
-    let intent = wait_for(&app, &id, "succeeded").await;
+    let intent = app.wait_for(&id, "succeeded").await;
     let tally = recv.tally();
     for seq in 0..3 {
         assert_eq!(tally.deliveries.get(&key(&id, seq)), Some(&1), "step {seq} delivered once");
@@ -87,7 +70,7 @@ async fn a_step_that_fails_for_good_compensates_completed_steps_in_reverse() {
     let recv = Receiver::start(Faults::default(), 2).await;
     let app = app_for(&recv).await;
     let id = submit(&app, vec![recv.step(false), recv.step(false), recv.step(true)], json!({})).await;
-    let intent = wait_for(&app, &id, "compensated").await;
+    let intent = app.wait_for(&id, "compensated").await;
     let tally = recv.tally();
     assert_eq!(tally.undo_order, [format!("{}-compensate", key(&id, 1)), format!("{}-compensate", key(&id, 0))]);
     let states: Vec<_> = intent["steps"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
@@ -106,7 +89,7 @@ async fn transient_faults_and_rate_limits_are_retried_with_the_same_key() {
         ids.push(submit(&app, vec![recv.step(false), recv.step(false), recv.step(false)], json!({})).await);
     }
     for id in &ids {
-        wait_for(&app, id, "succeeded").await;
+        app.wait_for(id, "succeeded").await;
     }
     let tally = recv.tally();
     assert_eq!(tally.applied.len(), 24);
@@ -124,7 +107,7 @@ async fn an_unknown_outcome_needs_the_operator_and_is_never_resent_blindly() {
     let mut blackhole = recv.step_to("/hook/blackhole");
     blackhole["args"].as_object_mut().unwrap().remove("status_url");
     let id = submit(&app, vec![recv.step(false), blackhole], json!({})).await;
-    let intent = wait_for(&app, &id, "needs_attention").await;
+    let intent = app.wait_for(&id, "needs_attention").await;
     assert_eq!(intent["steps"][1]["state"], "unknown");
     assert!(actions(&intent).contains(&"step.unknown".to_owned()));
     // The operator is told, through the outbox, on the configured webhook.
@@ -139,7 +122,7 @@ async fn an_unknown_outcome_needs_the_operator_and_is_never_resent_blindly() {
     // Nothing was resent on its own; the operator cancels and step 0 is undone.
     let res: Value = app.post(&format!("/v1/intents/{id}/cancel")).send().await.unwrap().json().await.unwrap();
     assert_eq!(res["state"], "compensating");
-    wait_for(&app, &id, "compensated").await;
+    app.wait_for(&id, "compensated").await;
     assert_eq!(recv.tally().undo_order, [format!("{}-compensate", key(&id, 0))]);
     app.stop().await;
 }
@@ -156,7 +139,7 @@ async fn cancelling_a_running_intent_undoes_what_ran_and_deadlines_are_honoured(
     }
     let res = app.post(&format!("/v1/intents/{id}/cancel")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let intent = wait_for(&app, &id, "compensated").await;
+    let intent = app.wait_for(&id, "compensated").await;
     assert_eq!(intent["steps"][0]["state"], "compensated");
     let again = app.post(&format!("/v1/intents/{id}/cancel")).send().await.unwrap();
     assert_eq!(again.status(), 409, "a finished intent cannot be cancelled");
@@ -169,8 +152,8 @@ async fn cancelling_a_running_intent_undoes_what_ran_and_deadlines_are_honoured(
     let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
     let by_intent =
         submit(&app, vec![recv.step(false), recv.step_to("/hook/unavailable")], json!({"deadline": soon})).await;
-    wait_for(&app, &by_step, "compensated").await;
-    let expired = wait_for(&app, &by_intent, "compensated").await;
+    app.wait_for(&by_step, "compensated").await;
+    let expired = app.wait_for(&by_intent, "compensated").await;
     assert!(expired["audit"].to_string().contains("deadline passed"), "{expired:#}");
     app.stop().await;
 }

@@ -44,8 +44,9 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         api(config),
         telegram(config, &http).await,
         discord(config, &http).await,
-        llm("llm.fast", &config.llm.fast, &http).await,
-        llm("llm.deep", &config.llm.deep, &http).await,
+        llm("llm.fast", &config.llm.fast, &config.llm.prices, &http).await,
+        llm("llm.deep", &config.llm.deep, &config.llm.prices, &http).await,
+        roles(config),
         embedding(config),
         qdrant(config).await,
     ];
@@ -222,7 +223,25 @@ async fn discord(config: &Config, http: &reqwest::Client) -> Check {
     }
 }
 
-async fn llm(part: &'static str, tier: &TierConfig, http: &reqwest::Client) -> Check {
+/// The agent roles load (built in, or from `reasoning.prompts_dir`).
+fn roles(config: &Config) -> Check {
+    match crate::reasoning::load_roles(&config.reasoning) {
+        Ok(roles) => {
+            let names: Vec<String> = roles.all().map(|r| format!("{} {}", r.name, r.version)).collect();
+            check("roles", Status::Ok, names.join(", "), None)
+        }
+        Err(e) => {
+            check("roles", Status::Error, e.to_string(), Some("fix the role file, or unset reasoning.prompts_dir"))
+        }
+    }
+}
+
+async fn llm(
+    part: &'static str,
+    tier: &TierConfig,
+    prices: &std::collections::BTreeMap<String, crate::config::Price>,
+    http: &reqwest::Client,
+) -> Check {
     let (Some(base), Some(model)) = (&tier.base_url, &tier.model) else {
         let fix = format!("set {part}.base_url and {part}.model (any OpenAI-compatible server)");
         return check(part, Status::Off, "not configured: requests needing it wait for the operator", Some(&fix));
@@ -232,6 +251,14 @@ async fn llm(part: &'static str, tier: &TierConfig, http: &reqwest::Client) -> C
         request = request.bearer_auth(key.expose_secret());
     }
     match request.send().await {
+        Ok(r) if r.status().is_success() && !prices.contains_key(model) => check(
+            part,
+            Status::Warn,
+            format!(
+                "{model} at {base}, but it has no price: its calls are recorded at $0 and the daily budget cannot stop them"
+            ),
+            Some(&format!("add [llm.prices.\"{model}\"] with input_per_mtok and output_per_mtok")),
+        ),
         Ok(r) if r.status().is_success() => check(part, Status::Ok, format!("{model} at {base}"), None),
         Ok(r) if r.status().as_u16() == 401 => {
             check(part, Status::Error, format!("{base} rejected the API key"), Some("check the api_key"))

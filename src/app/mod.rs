@@ -9,11 +9,12 @@ pub mod init;
 pub mod intents;
 pub mod memory;
 pub mod policy;
+pub mod reasoning;
 mod server;
 pub mod shutdown;
 mod token;
 
-pub use server::{Server, lock_data_dir};
+pub use server::{Server, catalog, lock_data_dir};
 pub use token::api_token_path;
 
 use std::io::Write;

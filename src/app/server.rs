@@ -20,6 +20,7 @@ use crate::memory::Memory;
 use crate::orchestrator::Runner;
 use crate::orchestrator::outbox::OutboxWorker;
 use crate::policy::PolicyHandle;
+use crate::reasoning::Reasoner;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -82,6 +83,17 @@ impl Server {
             .waking(outbox.notifier());
         let draining = CancellationToken::new();
         let memory = crate::memory::build(config, &store).await.context("cannot start memory")?;
+        let approvers = Arc::new(config.approvals.approvers.clone());
+        let parts = crate::reasoning::Parts {
+            store: store.clone(),
+            memory: memory.clone(),
+            catalog: catalog.clone(),
+            policy: policy.clone(),
+            approvers: approvers.clone(),
+            runner: runner.handle(),
+            metrics: metrics.clone(),
+        };
+        let reasoner = Arc::new(Reasoner::build(config, parts).await.context("cannot start reasoning")?);
         let state = ApiState {
             store: store.clone(),
             metrics,
@@ -89,8 +101,9 @@ impl Server {
             catalog,
             runner: runner.handle(),
             policy: policy.clone(),
-            approvers: Arc::new(config.approvals.approvers.clone()),
+            approvers,
             memory: memory.clone(),
+            reasoner,
         };
         let watch =
             config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));

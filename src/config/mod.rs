@@ -19,8 +19,8 @@ pub use crate::orchestrator::OrchestratorConfig;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig,
-    LlmConfig, LogConfig, LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, QdrantConfig, QdrantMode,
-    RetentionRule, ScopeGrant, StoreConfig, TelegramConfig, TierConfig,
+    LlmConfig, LogConfig, LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, Price, QdrantConfig,
+    QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TelegramConfig, TierConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.
@@ -42,6 +42,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub discord: DiscordConfig,
     pub llm: LlmConfig,
+    pub reasoning: ReasoningConfig,
     pub embedding: EmbeddingConfig,
     pub qdrant: QdrantConfig,
     pub orchestrator: OrchestratorConfig,
@@ -62,6 +63,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             discord: DiscordConfig::default(),
             llm: LlmConfig::default(),
+            reasoning: ReasoningConfig::default(),
             embedding: EmbeddingConfig::default(),
             qdrant: QdrantConfig::default(),
             orchestrator: OrchestratorConfig::default(),

@@ -176,6 +176,51 @@ pub struct LlmConfig {
     pub fast: TierConfig,
     /// Tier 3: a strong planning model.
     pub deep: TierConfig,
+    /// What each model costs, by model name, in USD per million tokens. A
+    /// model missing here is recorded at zero cost and `doctor` warns.
+    pub prices: std::collections::BTreeMap<String, Price>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+/// The reasoning tiers' knobs. Thresholds are cosine similarities (tier 1)
+/// or the model's own confidence (tier 2), all between 0 and 1.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReasoningConfig {
+    /// A directory of role files (`*.md`) and `intents.toml` that replaces
+    /// the built-in ones.
+    pub prompts_dir: Option<PathBuf>,
+    /// How near a request must be to an example phrase to be routed.
+    pub route_threshold: f32,
+    /// How near the best memory record must be to answer from it alone.
+    pub answer_threshold: f32,
+    /// Below this confidence the fast model's result goes to the planner.
+    pub escalate_below: f32,
+    /// How near a question must be to a cached one to reuse its answer.
+    pub cache_similarity: f32,
+    pub cache_ttl_secs: u64,
+    /// Also ask the qa role (fast model) to review each plan.
+    pub qa_review: bool,
+}
+
+impl Default for ReasoningConfig {
+    fn default() -> Self {
+        Self {
+            prompts_dir: None,
+            route_threshold: 0.68,
+            answer_threshold: 0.55,
+            escalate_below: 0.6,
+            cache_similarity: 0.95,
+            cache_ttl_secs: 3600,
+            qa_review: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -23,6 +23,8 @@ pub struct Query {
     pub since: Option<Millis>,
     pub until: Option<Millis>,
     pub limit: usize,
+    /// The query's embedding, when the caller already has it (embed once).
+    pub vector: Option<Vec<f32>>,
 }
 
 /// Which retrievers to use: both (hybrid), or one alone (for evaluation).
@@ -98,7 +100,10 @@ impl Memory {
             }
         }
         if mode != Mode::Lexical {
-            let vector = self.embedder.embed(std::slice::from_ref(&q.text)).await?.pop().unwrap_or_default();
+            let vector = match &q.vector {
+                Some(v) => v.clone(),
+                None => self.embedder.embed(std::slice::from_ref(&q.text)).await?.pop().unwrap_or_default(),
+            };
             let f = IndexFilter {
                 scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
                 kinds: q.kinds.iter().map(|k| k.as_str().to_owned()).collect(),

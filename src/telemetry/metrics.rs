@@ -13,6 +13,9 @@ const COUNTERS: &[(&str, &str)] = &[
     ("steward_intents_created_total", "Intents created since start."),
     ("steward_step_attempts_total", "Step executions and undos started since start."),
     ("steward_step_retries_total", "Step attempts that failed and were retried, since start."),
+    ("steward_requests_total", "Requests answered by the reasoning pipeline, by the tier that answered."),
+    ("steward_model_calls_total", "Model calls, by tier and outcome (ok, invalid_output, http_error, timeout)."),
+    ("steward_plans_refused_total", "Plans refused by the qa checks, by attempt (first, repair)."),
 ];
 
 /// A gauge value computed at scrape time.

@@ -68,6 +68,28 @@ impl TestApp {
         self.client.post(self.url(path)).bearer_auth(TOKEN)
     }
 
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    /// An intent as `GET /v1/intents/{id}` shows it.
+    pub async fn intent(&self, id: &str) -> serde_json::Value {
+        self.get(&format!("/v1/intents/{id}")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Polls until the intent reaches `state` (20 s at most).
+    pub async fn wait_for(&self, id: &str, state: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let intent = self.intent(id).await;
+            if intent["state"] == state {
+                return intent;
+            }
+            assert!(std::time::Instant::now() < deadline, "intent never reached {state}: {intent:#}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn stop(self) {
         self.stop_keeping_data().await;
     }

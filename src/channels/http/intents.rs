@@ -29,7 +29,7 @@ pub struct ApiQuery<T>(pub T);
 const API_ACTOR: &str = "api";
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };

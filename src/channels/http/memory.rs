@@ -121,6 +121,7 @@ pub async fn search(
         since: body.since.map(|t| t.timestamp_millis()),
         until: body.until.map(|t| t.timestamp_millis()),
         limit: body.limit.unwrap_or(10),
+        vector: None,
     };
     Ok(Json(state.memory.search(&query, &Contract::operator()).await?))
 }

@@ -3,6 +3,7 @@
 //! Every error is JSON, bodies are size-limited and requests time out.
 
 mod approvals;
+pub mod ask;
 mod auth;
 mod error;
 mod intents;
@@ -53,6 +54,8 @@ pub struct ApiState {
     /// Who may decide approvals.
     pub approvers: Arc<Vec<String>>,
     pub memory: Memory,
+    /// The reasoning tiers, for `/v1/messages`.
+    pub reasoner: Arc<crate::reasoning::Reasoner>,
 }
 
 /// Limits applied to every request.
@@ -71,6 +74,8 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
         .route("/approvals", get(approvals::list))
         .route("/approvals/batch", post(approvals::batch))
         .route("/approvals/{id}/decision", post(approvals::decide))
+        .route("/messages", post(ask::message))
+        .route("/costs", get(ask::costs))
         .route("/memory", post(memory::add))
         .route("/memory/search", post(memory::search))
         .route("/memory/{id}", axum::routing::delete(memory::forget))

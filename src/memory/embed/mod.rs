@@ -5,7 +5,7 @@
 mod hash;
 mod locate;
 mod minilm;
-mod openai;
+pub(crate) mod openai;
 
 use async_trait::async_trait;
 

@@ -16,11 +16,17 @@ pub struct OpenAiEmbedder {
 
 impl OpenAiEmbedder {
     pub fn new(base_url: &str, api_key: Option<&str>, model: &str, dims: usize) -> Self {
-        let mut config = OpenAIConfig::new().with_api_base(base_url.trim_end_matches('/'));
-        if let Some(key) = api_key {
-            config = config.with_api_key(key);
-        }
-        Self { client: Client::with_config(config), model: model.to_owned(), dims }
+        Self { client: Client::with_config(endpoint(base_url, api_key)), model: model.to_owned(), dims }
+    }
+}
+
+/// An OpenAI-compatible endpoint's settings: its base URL, and its key when
+/// it needs one (local servers often do not).
+pub(crate) fn endpoint(base_url: &str, api_key: Option<&str>) -> OpenAIConfig {
+    let config = OpenAIConfig::new().with_api_base(base_url.trim_end_matches('/'));
+    match api_key {
+        Some(key) => config.with_api_key(key),
+        None => config,
     }
 }
 

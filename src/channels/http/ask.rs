@@ -1,0 +1,106 @@
+//! `/v1/messages`: talk to steward as a chat channel would, through the
+//! reasoning tiers; `/v1/costs`: the cost ledger's summary.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiState;
+use super::error::ApiError;
+use super::intents::{ApiJson, ApiQuery, idempotency_key};
+use crate::domain::Approver;
+use crate::reasoning::{Inbound, Input, Outcome, ReasoningError};
+use crate::store::ledger::{self, Line};
+use crate::store::now_millis;
+
+impl From<ReasoningError> for ApiError {
+    fn from(e: ReasoningError) -> Self {
+        match e {
+            ReasoningError::Store(e) => e.into(),
+            ReasoningError::Memory(e) => e.into(),
+            ReasoningError::Setup(m) => ApiError::invalid(m),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    /// What was said. Exactly one of `text` and `button`.
+    pub text: Option<String>,
+    /// A button's callback data, as a channel would pass it on.
+    pub button: Option<String>,
+    /// Speak as this identity (`channel:id`), as a channel bridge would;
+    /// default `http:api`, the operator.
+    pub actor: Option<String>,
+}
+
+/// Send a message through the reasoning tiers. The `Idempotency-Key` header
+/// makes a retry return what the first delivery produced.
+#[utoipa::path(post, path = "/v1/messages", tag = "reasoning", request_body = MessageBody,
+    responses((status = 200, body = Object), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn message(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MessageBody>,
+) -> Result<Json<Outcome>, ApiError> {
+    let input = match (body.text, body.button) {
+        (Some(t), None) => Input::Text(t),
+        (None, Some(b)) => Input::Button(b),
+        _ => return Err(ApiError::invalid("give exactly one of `text` and `button`")),
+    };
+    if let Input::Text(t) = &input {
+        crate::domain::IntentText::parse(t.clone())?;
+    }
+    let actor = Approver::try_from(body.actor.unwrap_or_else(|| "http:api".into()))?;
+    let external_id = idempotency_key(&headers)?.unwrap_or_else(|| ulid::Ulid::new().to_string());
+    let inbound = Inbound { channel: "http".into(), external_id, actor, input };
+    Ok(Json(state.reasoner.handle(&inbound).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CostsQuery {
+    /// RFC 3339; default the last 7 days.
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Costs {
+    pub since: DateTime<Utc>,
+    pub calls: i64,
+    pub cost_usd: f64,
+    /// Today's spend (UTC) and the policy's daily budget.
+    pub spent_today_usd: f64,
+    pub budget_per_day_usd: f64,
+    pub by_day: Vec<Line>,
+}
+
+/// Model calls summarised by day, tier and model.
+#[utoipa::path(get, path = "/v1/costs", tag = "reasoning", params(CostsQuery),
+    responses((status = 200, body = Costs), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn costs(State(state): State<ApiState>, ApiQuery(q): ApiQuery<CostsQuery>) -> Result<Json<Costs>, ApiError> {
+    Ok(Json(summarise(&state.store, q.since, state.policy.get().budgets.model_spend_per_day).await?))
+}
+
+/// The summary `/v1/costs` and `steward costs` print.
+pub async fn summarise(
+    store: &crate::store::Store,
+    since: Option<DateTime<Utc>>,
+    budget: f64,
+) -> Result<Costs, crate::store::StoreError> {
+    let now = now_millis();
+    let since = since.unwrap_or_else(|| Utc::now() - chrono::Duration::days(7));
+    let by_day = ledger::summary(store.reader(), since.timestamp_millis()).await?;
+    Ok(Costs {
+        since,
+        calls: by_day.iter().map(|l| l.calls).sum(),
+        cost_usd: by_day.iter().map(|l| l.cost_usd).sum(),
+        spent_today_usd: ledger::spent_on_day(store.reader(), now).await?,
+        budget_per_day_usd: budget,
+        by_day,
+    })
+}

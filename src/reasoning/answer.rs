@@ -1,0 +1,219 @@
+//! Answers to questions: extractive from memory at tier 1, or by the
+//! researcher role from retrieved records at tier 2. Both cite the records
+//! they rest on, and both say "I don't know" rather than invent. Only these
+//! side-effect-free answers are cached.
+
+use serde::Deserialize;
+
+use super::cache;
+use super::commands::when;
+use super::roles::Role;
+use super::{Citation, Inbound, Outcome, Reasoner, ReasoningError};
+use crate::memory::{Contract, Hit, Query};
+use crate::store::memory as rows;
+
+/// How many records a model sees.
+const CONTEXT: usize = 5;
+const QUOTE_CHARS: usize = 160;
+
+pub const DONT_KNOW: &str = "I don't know: nothing I can read in the workspace answers that.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_counts_the_questions_content_words() {
+        let q = rows::content_words("what does Umbrella need before they renew the contract?");
+        let c = coverage(&q, "Met Jonas from Umbrella; they asked for single sign-on before renewing the contract.");
+        assert!((c - 0.8).abs() < 1e-6, "{c}");
+        assert_eq!(
+            coverage(&rows::content_words("who is our contact at the tax office"), "The VAT number is DE1"),
+            0.0
+        );
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Researched {
+    answer: Option<String>,
+    confidence: f32,
+    #[serde(default)]
+    citations: Vec<String>,
+}
+
+fn cite(hit: &Hit) -> Citation {
+    let quote: String = hit.text.chars().take(QUOTE_CHARS).collect();
+    let quote = if hit.text.chars().count() > QUOTE_CHARS { format!("{quote}…") } else { quote };
+    Citation {
+        id: hit.id.clone(),
+        date: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(hit.created_at).unwrap_or_default().to_rfc3339(),
+        who: hit.provenance.actor.clone(),
+        channel: hit.provenance.channel.clone(),
+        quote,
+    }
+}
+
+/// How much of the question a record covers: the share of the question's
+/// content words found in it (a shared prefix of five letters counts, so
+/// "renew" finds "renewing").
+fn coverage(question: &[String], record: &str) -> f32 {
+    if question.is_empty() {
+        return 0.0;
+    }
+    let have = rows::words(record);
+    let stem = |w: &str| w.chars().take(5).collect::<String>();
+    let found = question
+        .iter()
+        .filter(|q| have.iter().any(|h| h == *q || (q.len() >= 5 && h.len() >= 5 && stem(h) == stem(q))))
+        .count();
+    found as f32 / question.len() as f32
+}
+
+/// How sure tier 1 is that a hit answers the question: its meaning's
+/// nearness, or, when the words agree too, the blend of nearness and how
+/// much of the question the record covers.
+fn confidence(question: &[String], hit: &Hit) -> f32 {
+    let v = hit.scores.vector.unwrap_or(0.0);
+    v.max(0.5 * v + 0.5 * coverage(question, &hit.text)).clamp(0.0, 1.0)
+}
+
+/// The records a model is shown, each with its id, date and source.
+pub fn records_block(hits: &[&Hit]) -> String {
+    let mut out = String::from("Records:\n");
+    for h in hits {
+        out.push_str(&format!(
+            "[{}] ({}, {} via {}) {}\n",
+            h.id,
+            when(h.created_at),
+            h.provenance.actor,
+            h.provenance.channel,
+            h.text
+        ));
+    }
+    if hits.is_empty() {
+        out.push_str("(none)\n");
+    }
+    out
+}
+
+/// A key naming what a reader may read, so cached answers never cross it.
+pub fn reader_key(contract: &Contract) -> String {
+    let mut read = contract.read.clone();
+    read.sort();
+    read.join(",")
+}
+
+impl Reasoner {
+    /// Searches memory as `contract` allows, with the request's embedding.
+    pub(super) async fn retrieve(
+        &self,
+        question: &str,
+        vector: &[f32],
+        contract: &Contract,
+    ) -> Result<Vec<Hit>, ReasoningError> {
+        // What was remembered a moment ago should be found by meaning too,
+        // not only once the background indexer gets to it.
+        self.memory.index_pending(256).await?;
+        let q =
+            Query { text: question.to_owned(), limit: CONTEXT, vector: Some(vector.to_vec()), ..Default::default() };
+        Ok(self.memory.search(&q, contract).await?)
+    }
+
+    /// The hits `role` may be shown for this asker: its read scopes, and the
+    /// asker's own private scope.
+    pub(super) fn context_for<'h>(&self, role: &Role, inbound: &Inbound, hits: &'h [Hit]) -> Vec<&'h Hit> {
+        let own = crate::domain::Scope::user(&inbound.actor.channel, &inbound.actor.id);
+        hits.iter().filter(|h| h.scope == own || role.memory_read.contains(&h.scope)).take(CONTEXT).collect()
+    }
+
+    /// Tier 1: the best hit answers when it is near enough.
+    pub(super) fn extract(&self, question: &str, hits: &[Hit]) -> Option<Outcome> {
+        let threshold = self.config.answer_threshold;
+        let words = rows::content_words(question);
+        let best = hits.first().filter(|h| confidence(&words, h) >= threshold)?;
+        let mut outcome = Outcome::reply(1, String::new(), confidence(&words, best));
+        let mut lines = Vec::new();
+        for hit in hits.iter().take(2).filter(|h| confidence(&words, h) >= threshold) {
+            lines.push(format!(
+                "On {}, {} ({}): “{}”",
+                when(hit.created_at),
+                hit.provenance.actor,
+                hit.provenance.channel,
+                hit.text
+            ));
+            outcome.citations.push(cite(hit));
+        }
+        outcome.text = lines.join("\n");
+        Some(outcome)
+    }
+
+    /// Tier 2: the researcher answers from the hits, or says it does not know.
+    pub(super) async fn research(
+        &self,
+        inbound: &Inbound,
+        question: &str,
+        hits: &[Hit],
+        escalations: Vec<String>,
+    ) -> Result<Outcome, ReasoningError> {
+        let role = self.roles.get("researcher");
+        let context = self.context_for(role, inbound, hits);
+        let user = format!("Question: {question}\n\n{}", records_block(&context));
+        let mut outcome = match self.ask::<Researched>(role, &user, inbound).await? {
+            Ok(r)
+                if r.answer.as_deref().is_some_and(|a| !a.trim().is_empty())
+                    && (0.0..=1.0).contains(&r.confidence)
+                    && r.confidence >= self.config.escalate_below =>
+            {
+                let mut o = Outcome::reply(2, r.answer.unwrap_or_default(), r.confidence);
+                // Only records the model was shown can be cited.
+                o.citations =
+                    r.citations.iter().filter_map(|id| context.iter().find(|h| &h.id == id).map(|h| cite(h))).collect();
+                o
+            }
+            Ok(r) => Outcome::reply(2, DONT_KNOW, r.confidence.clamp(0.0, 1.0)),
+            Err(why) => {
+                let mut o = Outcome::reply(2, format!("{DONT_KNOW} (The model gave no usable answer: {why}.)"), 0.0);
+                o.escalations = escalations;
+                return Ok(o);
+            }
+        };
+        outcome.escalations = escalations;
+        Ok(outcome)
+    }
+
+    /// A cached answer for this question and reader, if one is still true:
+    /// every record it cited is unchanged.
+    pub(super) async fn cached(
+        &self,
+        question: &str,
+        reader: &str,
+        vector: Option<&[f32]>,
+    ) -> Result<Option<Outcome>, ReasoningError> {
+        let Some(entry) = self.cache.find(question, reader, vector) else {
+            return Ok(None);
+        };
+        let records = rows::get_many(self.store.reader(), &entry.cited).await?;
+        if cache::digest(&entry.cited, &records) != entry.digest {
+            self.cache.invalidate(question, reader);
+            return Ok(None);
+        }
+        let mut outcome = entry.outcome;
+        outcome.cached = true;
+        outcome.tier = if vector.is_some() { 1 } else { 0 };
+        Ok(Some(outcome))
+    }
+
+    pub(super) async fn remember_answer(
+        &self,
+        question: &str,
+        reader: &str,
+        vector: &[f32],
+        outcome: &Outcome,
+    ) -> Result<(), ReasoningError> {
+        let cited: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
+        let records = rows::get_many(self.store.reader(), &cited).await?;
+        self.cache.insert(question, reader, Some(vector.to_vec()), outcome.clone(), cache::digest(&cited, &records));
+        Ok(())
+    }
+}

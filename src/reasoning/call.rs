@@ -1,0 +1,104 @@
+//! Calling a role's model: whether it may be called at all (configured,
+//! within the day's budget, breaker closed), the call, the ledger row, and
+//! strict parsing of what came back.
+
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+
+use super::llm::{self, Model};
+use super::roles::{ModelTier, Role};
+use super::{Inbound, Reasoner, ReasoningError};
+use crate::store::{breaker, ledger, now_millis};
+
+impl Reasoner {
+    fn model(&self, tier: ModelTier) -> Option<&Model> {
+        match tier {
+            ModelTier::Fast => self.fast.as_ref(),
+            ModelTier::Deep => self.deep.as_ref(),
+        }
+    }
+
+    /// Why `tier`'s model cannot be called now, in words for the operator
+    /// that say what would change it; `None` when it can.
+    pub(super) async fn unavailable(&self, tier: ModelTier) -> Result<Option<String>, ReasoningError> {
+        let name = match tier {
+            ModelTier::Fast => "fast",
+            ModelTier::Deep => "deep",
+        };
+        if self.model(tier).is_none() {
+            return Ok(Some(format!(
+                "no {name} model is configured (set llm.{name}.base_url and llm.{name}.model, then restart)"
+            )));
+        }
+        let now = now_millis();
+        let policy = self.policy.get();
+        let spent = ledger::spent_on_day(self.store.reader(), now).await?;
+        let budget = policy.budgets.model_spend_per_day;
+        if spent >= budget {
+            return Ok(Some(format!(
+                "today's model budget is spent (${spent:.4} of ${budget:.2}); it renews at 00:00 UTC, or raise \
+                 budgets.model_spend_per_day in the policy"
+            )));
+        }
+        let cooldown = (policy.breaker.cooldown_secs * 1000) as i64;
+        if let Some(why) = breaker::open_now(self.store.reader(), cooldown, now).await? {
+            return Ok(Some(format!(
+                "the circuit breaker is open ({why}); it closes {} s after it opened",
+                policy.breaker.cooldown_secs
+            )));
+        }
+        Ok(None)
+    }
+
+    /// One call of `role`'s model with `user` as the request. The outer
+    /// error is steward's own failure; the inner one is the model's (no
+    /// answer, or not the JSON asked for), already counted and recorded.
+    pub(super) async fn ask<T: DeserializeOwned>(
+        &self,
+        role: &Role,
+        user: &str,
+        inbound: &Inbound,
+    ) -> Result<Result<T, String>, ReasoningError> {
+        let Some(model) = self.model(role.tier) else {
+            return Ok(Err(format!("no model for role {}", role.name)));
+        };
+        let started = Instant::now();
+        let result = model.complete(&role.prompt, user, role.timeout).await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let (parsed, outcome, detail, tokens) = match result {
+            Ok(c) => {
+                let tokens = (c.tokens_in, c.tokens_out);
+                match llm::parse_strict::<T>(&c) {
+                    Ok(v) => (Ok(v), "ok", None, tokens),
+                    Err(why) => (Err(why.clone()), "invalid_output", Some(why), tokens),
+                }
+            }
+            Err(e) => {
+                let tokens = (llm::estimate_tokens(&role.prompt) + llm::estimate_tokens(user), 0);
+                (Err(e.to_string()), e.outcome(), Some(e.to_string()), tokens)
+            }
+        };
+        let tier = role.tier.number();
+        self.metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(tier)), ("outcome", outcome)]);
+        if outcome != "ok" {
+            tracing::warn!(role = %role.name, model = %model.name, outcome, detail = detail.as_deref().unwrap_or(""), "model call gave nothing usable");
+        }
+        let call = ledger::Call {
+            at: now_millis(),
+            tier,
+            role: role.name.clone(),
+            role_version: role.version.clone(),
+            model: model.name.clone(),
+            tokens_in: tokens.0,
+            tokens_out: tokens.1,
+            cost_usd: model.cost(tokens.0, tokens.1),
+            latency_ms,
+            outcome,
+            detail,
+            request: Some(format!("{}:{}", inbound.channel, inbound.external_id)),
+        };
+        ledger::record(&self.store, &call).await?;
+        Ok(parsed)
+    }
+}

@@ -1,0 +1,178 @@
+//! Commands: what tier 0 parsed, or tier 1 routed to. Read-only commands
+//! answer at once; those that change something (a decision, a remembered
+//! fact) do it in the transaction that records the reply, so a redelivered
+//! event can never do it twice.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::rules::{Command, HELP};
+use super::{Inbound, Outcome, Reasoner, ReasoningError};
+use crate::domain::{ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
+use crate::orchestrator::approvals::{Ask, DecideError, decide_in};
+use crate::orchestrator::control::{self, ControlError};
+use crate::store::approvals::{self, Filter};
+use crate::store::memory::{self, OPERATOR_SCOPE};
+use crate::store::{intents, ledger};
+
+/// What a reply does when it is recorded.
+pub enum Effect {
+    None,
+    Remember(NewMemory),
+    Decide { target: String, decision: Decision, comment: Option<String> },
+}
+
+pub fn when(at: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl Reasoner {
+    pub(super) async fn command(&self, inbound: &Inbound, cmd: Command, tier: u8) -> Result<Outcome, ReasoningError> {
+        let reply = |text: String| Outcome::reply(tier, text, 1.0);
+        let (outcome, effect) = match cmd {
+            Command::Help | Command::Ask(_) => (reply(HELP.to_owned()), Effect::None),
+            Command::Usage(usage) => (reply(format!("Usage: {usage}")), Effect::None),
+            Command::Status => (reply(self.status().await?), Effect::None),
+            Command::Pending => (reply(self.pending().await?), Effect::None),
+            Command::Decide { target, decision, comment } => {
+                (reply(String::new()), Effect::Decide { target, decision, comment })
+            }
+            Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
+            Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
+            Command::Remember(fact) => {
+                let scope = if self.acts(&inbound.actor) {
+                    Scope::parse(OPERATOR_SCOPE).expect("a valid scope")
+                } else {
+                    Scope::user(&inbound.actor.channel, &inbound.actor.id)
+                };
+                let provenance = MemoryProvenance {
+                    actor: inbound.actor.to_string(),
+                    channel: inbound.channel.clone(),
+                    why: Some("asked to remember".into()),
+                    ..Default::default()
+                };
+                match NewMemory::new(MemoryKind::Note, &fact, scope.clone(), provenance, crate::store::now_millis()) {
+                    Ok(m) => (reply(format!("Noted (in {}).", scope.as_str())), Effect::Remember(m)),
+                    Err(e) => (reply(format!("I cannot keep that: {e}")), Effect::None),
+                }
+            }
+        };
+        self.commit_reply(inbound, outcome, effect).await
+    }
+
+    /// Does what the reply promised, inside the reply's transaction.
+    pub(super) async fn perform(
+        &self,
+        conn: &mut SqliteConnection,
+        inbound: &Inbound,
+        mut outcome: Outcome,
+        effect: Effect,
+        now: Millis,
+    ) -> Result<Outcome, ReasoningError> {
+        match effect {
+            Effect::None => {}
+            Effect::Remember(m) => {
+                memory::record(conn, &m).await?;
+            }
+            Effect::Decide { target, decision, comment } => {
+                // An intent id stands for its pending approval.
+                let approval = match (approvals::get(conn, &target).await?, target.parse::<IntentId>()) {
+                    (None, Ok(intent)) => approvals::pending_for(conn, intent).await?.into_iter().next().map(|a| a.id),
+                    _ => None,
+                }
+                .unwrap_or(target);
+                let ask = Ask { approval: &approval, decision, approver: &inbound.actor, comment: comment.as_deref() };
+                outcome.text = match decide_in(conn, &ask, &self.approvers, now).await {
+                    Ok(a) => {
+                        outcome.intent_id = Some(a.intent_id);
+                        self.runner.wake();
+                        format!("{} by {}.", decided(a.state), inbound.actor)
+                    }
+                    Err(DecideError::Refused(r)) => format!("Not decided: {r}."),
+                    Err(DecideError::Store(e)) => return Err(e.into()),
+                };
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn control(&self, inbound: &Inbound, id: &str, cancel: bool) -> Result<String, ReasoningError> {
+        if !self.acts(&inbound.actor) {
+            return Ok("Only the operator can cancel or retry intents.".into());
+        }
+        let actor = &inbound.actor.to_string();
+        let id: IntentId = match id.parse() {
+            Ok(id) => id,
+            Err(_) => return Ok(format!("`{id}` is not an intent id.")),
+        };
+        let done = if cancel {
+            control::cancel(&self.store, id, actor).await
+        } else {
+            control::retry(&self.store, id, actor).await
+        };
+        self.runner.wake();
+        match done {
+            Ok(state) => Ok(format!("Intent {id} is now {state}.")),
+            Err(ControlError::Store(e)) => Err(e.into()),
+            Err(e) => Ok(format!("{e}.")),
+        }
+    }
+
+    async fn status(&self) -> Result<String, ReasoningError> {
+        let now = crate::store::now_millis();
+        let counts = intents::count_by_state(&self.store).await?;
+        let mut lines = vec!["Status".to_owned()];
+        let active: Vec<String> =
+            counts.iter().filter(|(_, n)| *n > 0).map(|(state, n)| format!("{n} {state}")).collect();
+        lines.push(if active.is_empty() {
+            "No intents yet.".into()
+        } else {
+            format!("Intents: {}", active.join(", "))
+        });
+        let pending = approvals::list(self.store.reader(), &pending_filter()).await?.len();
+        lines.push(format!("Approvals waiting: {pending}"));
+        let policy = self.policy.get();
+        let cooldown = (policy.breaker.cooldown_secs * 1000) as i64;
+        if let Some(why) = crate::store::breaker::open_now(self.store.reader(), cooldown, now).await? {
+            lines.push(format!("Assisted mode: circuit breaker open ({why})"));
+        }
+        let spent = ledger::spent_on_day(self.store.reader(), now).await?;
+        lines.push(format!(
+            "Models: fast {}, deep {}; spent today ${spent:.4} of ${:.2}",
+            self.fast.as_ref().map_or("not configured", |m| m.name.as_str()),
+            self.deep.as_ref().map_or("not configured", |m| m.name.as_str()),
+            policy.budgets.model_spend_per_day
+        ));
+        Ok(lines.join("\n"))
+    }
+
+    async fn pending(&self) -> Result<String, ReasoningError> {
+        let waiting = approvals::list(self.store.reader(), &pending_filter()).await?;
+        if waiting.is_empty() {
+            return Ok("Nothing is waiting for you.".into());
+        }
+        let mut lines = vec![format!("{} waiting, oldest first:", waiting.len())];
+        for a in waiting.iter().take(20) {
+            let summary = a.request["summary"].as_str().unwrap_or("");
+            lines.push(format!("• {} [{} risk] {summary} (expires {})", a.id, a.risk.as_str(), when(a.expires_at)));
+        }
+        if waiting.len() > 20 {
+            lines.push(format!("… and {} more", waiting.len() - 20));
+        }
+        lines.push("Answer with: approve ID, or reject ID".into());
+        Ok(lines.join("\n"))
+    }
+}
+
+fn pending_filter() -> Filter {
+    Filter { state: Some(ApprovalState::Pending), ..Default::default() }
+}
+
+fn decided(state: ApprovalState) -> &'static str {
+    match state {
+        ApprovalState::Approved => "Approved",
+        ApprovalState::Rejected => "Rejected",
+        ApprovalState::Confirmed => "Confirmed",
+        _ => "Undone",
+    }
+}

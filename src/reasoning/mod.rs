@@ -1,0 +1,282 @@
+//! The reasoning pipeline: every inbound request is answered at the cheapest
+//! tier that can answer with confidence, and escalated otherwise.
+//!
+//! - tier 0, [`rules`]: commands, button payloads, the exact answer cache;
+//! - tier 1, semantic: one embedding, then the intent [`router`], the
+//!   semantic answer [`cache`] and extractive answers from memory;
+//! - tier 2, the fast model: classify and extract a one-step action, or
+//!   answer from retrieved records;
+//! - tier 3, the deep planner: a JSON plan over the adapter catalog, checked
+//!   by the `qa` role before it may become an intent.
+//!
+//! No model is called unless a request asks for one; every call is written to
+//! the cost ledger. Without a model (none configured, the day's budget spent,
+//! the breaker open) a request that needs one becomes an intent in
+//! `needs_attention` and the operator is told why; it is never an error.
+
+mod answer;
+mod cache;
+mod call;
+mod commands;
+pub mod llm;
+mod pipeline;
+mod plan;
+pub mod roles;
+pub mod router;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::adapters::Catalog;
+use crate::config::{Config, ReasoningConfig, ScopeGrant};
+use crate::domain::{Approver, IntentId, IntentState};
+use crate::memory::{Contract, Memory, MemoryError};
+use crate::orchestrator::RunnerHandle;
+use crate::policy::PolicyHandle;
+use crate::store::inbox::{self, Claim};
+use crate::store::{Store, StoreError, now_millis};
+use crate::telemetry::Metrics;
+use cache::AnswerCache;
+use llm::Model;
+use roles::{ModelTier, Roles};
+use router::Router;
+
+pub use roles::{Role, RoleError};
+
+/// A request as a channel hands it over.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub channel: String,
+    /// The platform's id for the event (update id, interaction id, the HTTP
+    /// `Idempotency-Key`); a redelivery with the same id is answered from
+    /// the inbox and creates nothing new.
+    pub external_id: String,
+    pub actor: Approver,
+    pub input: Input,
+}
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    Text(String),
+    /// A button's callback data.
+    Button(String),
+}
+
+impl Input {
+    fn payload(&self) -> serde_json::Value {
+        match self {
+            Self::Text(t) => json!({"text": t}),
+            Self::Button(b) => json!({"button": b}),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An answer, a command's result, or a refusal.
+    Reply,
+    /// The request became an intent (planned, or waiting for the operator).
+    Intent,
+    /// The event was seen before; this is what it produced then.
+    Duplicate,
+}
+
+/// Where an answer came from: enough for a person to find and trust it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    pub id: String,
+    /// RFC 3339.
+    pub date: String,
+    pub who: String,
+    pub channel: String,
+    pub quote: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub kind: Kind,
+    /// The tier that answered: 0–3.
+    pub tier: u8,
+    /// What to tell the person, plain text.
+    pub text: String,
+    /// How sure the answering tier was, 0–1.
+    pub confidence: f32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
+    pub intent_id: Option<IntentId>,
+    pub intent_state: Option<IntentState>,
+    /// The router's intent, when tier 1 routed it.
+    pub route: Option<String>,
+    pub cached: bool,
+    /// Why each passed tier did not answer, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<String>,
+}
+
+impl Outcome {
+    fn reply(tier: u8, text: impl Into<String>, confidence: f32) -> Self {
+        Self {
+            kind: Kind::Reply,
+            tier,
+            text: text.into(),
+            confidence,
+            citations: vec![],
+            intent_id: None,
+            intent_state: None,
+            route: None,
+            cached: false,
+            escalations: vec![],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReasoningError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The pipeline and everything it reads.
+pub struct Reasoner {
+    store: Store,
+    memory: Memory,
+    catalog: Catalog,
+    policy: PolicyHandle,
+    approvers: Arc<Vec<String>>,
+    identities: BTreeMap<String, ScopeGrant>,
+    roles: Roles,
+    router: Router,
+    fast: Option<Model>,
+    deep: Option<Model>,
+    cache: AnswerCache,
+    config: ReasoningConfig,
+    runner: RunnerHandle,
+    metrics: Arc<Metrics>,
+}
+
+/// What the pipeline needs from the running server.
+pub struct Parts {
+    pub store: Store,
+    pub memory: Memory,
+    pub catalog: Catalog,
+    pub policy: PolicyHandle,
+    pub approvers: Arc<Vec<String>>,
+    pub runner: RunnerHandle,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Loads the roles (built-in, or from `reasoning.prompts_dir`).
+pub fn load_roles(config: &ReasoningConfig) -> Result<Roles, RoleError> {
+    match &config.prompts_dir {
+        None => Ok(Roles::builtin()),
+        Some(dir) => Roles::load(dir),
+    }
+}
+
+impl Reasoner {
+    pub async fn build(config: &Config, parts: Parts) -> Result<Self, ReasoningError> {
+        let r = &config.reasoning;
+        let roles = load_roles(r).map_err(|e| ReasoningError::Setup(e.to_string()))?;
+        let intents = router::load(r.prompts_dir.as_deref()).map_err(ReasoningError::Setup)?;
+        let router = Router::build(intents, parts.memory.embedder(), r.route_threshold).await?;
+        Ok(Self {
+            fast: Model::new(ModelTier::Fast, &config.llm.fast, &config.llm.prices),
+            deep: Model::new(ModelTier::Deep, &config.llm.deep, &config.llm.prices),
+            cache: AnswerCache::new(Duration::from_secs(r.cache_ttl_secs), r.cache_similarity),
+            identities: config.memory.identities.clone(),
+            config: r.clone(),
+            roles,
+            router,
+            store: parts.store,
+            memory: parts.memory,
+            catalog: parts.catalog,
+            policy: parts.policy,
+            approvers: parts.approvers,
+            runner: parts.runner,
+            metrics: parts.metrics,
+        })
+    }
+
+    pub fn roles(&self) -> &Roles {
+        &self.roles
+    }
+
+    /// Whether `who` is the operator (an approver), who may ask for actions.
+    fn acts(&self, who: &Approver) -> bool {
+        who.is_in(&self.approvers)
+    }
+
+    fn contract(&self, who: &Approver) -> Contract {
+        Contract::for_identity(who, &self.approvers, self.identities.get(&who.to_string()))
+    }
+
+    /// Answers one inbound request.
+    pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
+        if let Some(seen) = inbox::seen(self.store.reader(), &inbound.channel, &inbound.external_id).await? {
+            return self.duplicate(seen).await;
+        }
+        let outcome = self.reason(inbound).await?;
+        self.metrics.inc("steward_requests_total", &[("tier", tier_label(outcome.tier))]);
+        Ok(outcome)
+    }
+
+    async fn duplicate(&self, (intent, reply): (Option<IntentId>, Option<String>)) -> Result<Outcome, ReasoningError> {
+        let mut outcome = match reply.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+            Some(Ok(v)) => Outcome::reply(v["tier"].as_u64().unwrap_or(0) as u8, v["text"].as_str().unwrap_or(""), 1.0),
+            _ => Outcome::reply(0, "This request was handled already.", 1.0),
+        };
+        outcome.kind = Kind::Duplicate;
+        if let Some(id) = intent {
+            let state = crate::store::intents::get(&self.store, id).await?.map(|i| i.state);
+            outcome.text = format!("This request was handled already: intent {id}.");
+            (outcome.intent_id, outcome.intent_state) = (Some(id), state);
+        }
+        Ok(outcome)
+    }
+
+    /// Records that the event was answered with `outcome`, in the same
+    /// transaction as what the answer did (`effect`), unless an earlier
+    /// delivery of it got there first.
+    async fn commit_reply(
+        &self,
+        inbound: &Inbound,
+        outcome: Outcome,
+        effect: commands::Effect,
+    ) -> Result<Outcome, ReasoningError> {
+        let now = now_millis();
+        let payload = inbound.input.payload();
+        let ib = inbox::Inbound {
+            channel: &inbound.channel,
+            external_id: &inbound.external_id,
+            actor: &inbound.actor.to_string(),
+            payload: &payload,
+        };
+        let mut tx = self.store.begin().await?;
+        let inbox_id = match inbox::claim(&mut tx, now, &ib).await? {
+            Claim::New { inbox_id } => inbox_id,
+            Claim::Seen { intent_id, reply } => {
+                drop(tx);
+                return self.duplicate((intent_id, reply)).await;
+            }
+        };
+        let outcome = self.perform(&mut tx, inbound, outcome, effect, now).await?;
+        let stored = json!({"tier": outcome.tier, "text": outcome.text});
+        inbox::answer(&mut tx, &inbox_id, &stored.to_string()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(outcome)
+    }
+}
+
+fn tier_label(tier: u8) -> &'static str {
+    ["0", "1", "2", "3"].get(tier as usize).copied().unwrap_or("3")
+}

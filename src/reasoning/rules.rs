@@ -1,0 +1,174 @@
+//! Tier 0: the explicit command grammar and button payloads. Pure parsing:
+//! no model, no embedding, no I/O. A text that is not a command is left to
+//! the later tiers; a text that starts like a command but is malformed gets
+//! its usage back instead of being guessed at.
+
+use crate::domain::Decision;
+
+/// A command a person typed, or a button they pressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Status,
+    Pending,
+    /// Decide an approval (by approval id, intent id or button token).
+    Decide {
+        target: String,
+        decision: Decision,
+        comment: Option<String>,
+    },
+    Cancel(String),
+    Retry(String),
+    Remember(String),
+    /// `ask …` / `/ask …`: the rest is a question for the later tiers.
+    Ask(String),
+    /// A command word with arguments that do not fit it: here is the usage.
+    Usage(&'static str),
+}
+
+pub const HELP: &str = "Commands:
+  status                  what is running, waiting and failing
+  pending                 approvals waiting for you
+  approve ID [comment]    approve a request (approval or intent id)
+  reject ID [comment]     reject a request
+  undo ID                 undo an action that was done for review afterwards
+  cancel ID / retry ID    cancel or retry an intent
+  remember that …         keep a fact in memory
+  ask …                   ask about the workspace
+Anything else is read as a question or a request.";
+
+/// The button payloads channels put on approval cards: `a:TOKEN` approves,
+/// `r:TOKEN` rejects. A token is 32 hex digits, unguessable, so a payload
+/// fits Telegram's 64 bytes and cannot be forged for another approval.
+pub fn button(payload: &str) -> Option<Command> {
+    let (verb, token) = payload.split_once(':')?;
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let decision = match verb {
+        "a" => Decision::Approve,
+        "r" => Decision::Reject,
+        _ => return None,
+    };
+    Some(Command::Decide { target: token.to_owned(), decision, comment: None })
+}
+
+/// Parses `text` as a command, or returns `None` when it is free text.
+pub fn parse(text: &str) -> Option<Command> {
+    let text = text.trim();
+    // Slash commands as channels send them: `/approve@steward_bot 01J…`.
+    let body = text.strip_prefix('/').unwrap_or(text);
+    let (word, rest) = match body.split_once(char::is_whitespace) {
+        Some((w, r)) => (w, r.trim()),
+        None => (body, ""),
+    };
+    let word = word.split('@').next().unwrap_or(word).to_ascii_lowercase();
+    let word = word.trim_end_matches(['.', '!', '?']);
+    let slash = text.starts_with('/');
+    let id_and_comment = |rest: &str| -> Option<(String, Option<String>)> {
+        let (id, comment) = match rest.split_once(char::is_whitespace) {
+            Some((id, c)) => (id, Some(c.trim().to_owned()).filter(|c| !c.is_empty())),
+            None => (rest, None),
+        };
+        looks_like_id(id).then(|| (id.to_owned(), comment))
+    };
+    let decide = |decision, usage| match id_and_comment(rest) {
+        Some((target, comment)) => Command::Decide { target, decision, comment },
+        None => Command::Usage(usage),
+    };
+    let one_id = |make: fn(String) -> Command, usage| match id_and_comment(rest) {
+        Some((id, None)) => make(id),
+        _ => Command::Usage(usage),
+    };
+    let command = match word {
+        "help" | "start" if rest.is_empty() => Command::Help,
+        "status" if rest.is_empty() => Command::Status,
+        "pending" if rest.is_empty() => Command::Pending,
+        // `approve the budget` is a sentence, not a command: only an id (or
+        // a slash) makes it one.
+        "approve" | "confirm" if slash || id_and_comment(rest).is_some() => {
+            decide(Decision::Approve, "approve ID [comment]")
+        }
+        "reject" | "deny" | "undo" if slash || id_and_comment(rest).is_some() => {
+            decide(Decision::Reject, "reject ID [comment] (or undo ID for a reviewed action)")
+        }
+        "cancel" if slash || id_and_comment(rest).is_some() => one_id(Command::Cancel, "cancel INTENT_ID"),
+        "retry" if slash || id_and_comment(rest).is_some() => one_id(Command::Retry, "retry INTENT_ID"),
+        "remember" => {
+            let fact = rest.strip_prefix("that ").unwrap_or(rest).trim();
+            if fact.is_empty() { Command::Usage("remember that …") } else { Command::Remember(fact.to_owned()) }
+        }
+        "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
+        "ask" => Command::Usage("ask QUESTION"),
+        _ if slash => Command::Help,
+        _ => return None,
+    };
+    Some(command)
+}
+
+/// Approval ids and intent ids are ULIDs (26 characters); button tokens are
+/// 32 hex digits.
+fn looks_like_id(s: &str) -> bool {
+    (s.len() == 26 || s.len() == 32) && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "01JD0000000000000000000000";
+
+    #[test]
+    fn commands_parse_with_or_without_a_slash() {
+        assert_eq!(parse("status"), Some(Command::Status));
+        assert_eq!(parse("/status@steward_bot"), Some(Command::Status));
+        assert_eq!(parse(" Pending "), Some(Command::Pending));
+        assert_eq!(parse("/start"), Some(Command::Help));
+        assert_eq!(
+            parse(&format!("approve {ID} looks fine")),
+            Some(Command::Decide {
+                target: ID.into(),
+                decision: Decision::Approve,
+                comment: Some("looks fine".into())
+            })
+        );
+        assert_eq!(
+            parse(&format!("/undo {ID}")),
+            Some(Command::Decide { target: ID.into(), decision: Decision::Reject, comment: None })
+        );
+        assert_eq!(parse(&format!("cancel {ID}")), Some(Command::Cancel(ID.into())));
+        assert_eq!(
+            parse("remember that the VAT number is DE123"),
+            Some(Command::Remember("the VAT number is DE123".into()))
+        );
+        assert_eq!(parse("/ask when is INV-2041 due"), Some(Command::Ask("when is INV-2041 due".into())));
+    }
+
+    #[test]
+    fn sentences_that_start_like_commands_are_free_text() {
+        assert_eq!(parse("approve the new logo please"), None);
+        assert_eq!(parse("cancel my dentist appointment"), None);
+        assert_eq!(parse("status of the Atlas launch?"), None);
+        assert_eq!(parse("what is pending"), None);
+    }
+
+    #[test]
+    fn malformed_commands_get_their_usage() {
+        assert_eq!(parse("/approve"), Some(Command::Usage("approve ID [comment]")));
+        assert_eq!(parse("/cancel not-an-id"), Some(Command::Usage("cancel INTENT_ID")));
+        assert_eq!(parse("remember"), Some(Command::Usage("remember that …")));
+        assert_eq!(parse("/frobnicate"), Some(Command::Help));
+    }
+
+    #[test]
+    fn buttons_carry_a_verb_and_a_token() {
+        let token = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            button(&format!("a:{token}")),
+            Some(Command::Decide { target: token.into(), decision: Decision::Approve, comment: None })
+        );
+        assert!(format!("r:{token}").len() <= 64);
+        assert_eq!(button("a:short"), None);
+        assert_eq!(button(&format!("x:{token}")), None);
+    }
+}

@@ -1,0 +1,157 @@
+//! A scripted OpenAI-compatible server on 127.0.0.1: `POST
+//! /v1/chat/completions` answers with the next queued response, records
+//! every request, and can inject faults (429 with Retry-After, 500, a delay
+//! past the client's timeout, a body that is not JSON, JSON cut off at
+//! `max_tokens`). `GET /v1/models` lists one model. With the queue empty it
+//! asks the responder, if one is set, or answers 500 so a test that asked
+//! for more than it scripted fails loudly.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A completion whose message content is this text (usually JSON).
+    Content(String),
+    /// An HTTP error with an OpenAI-style error body; `retry_after` in s.
+    Status { code: u16, retry_after: Option<u64> },
+    /// Wait, then answer.
+    Delay(Duration, Box<Reply>),
+    /// 200 with a body that is not a chat completion.
+    Garbage(String),
+    /// The content cut off, `finish_reason: "length"`.
+    Truncated(String),
+}
+
+impl Reply {
+    pub fn json(v: Value) -> Self {
+        Self::Content(v.to_string())
+    }
+}
+
+type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync>;
+
+#[derive(Default)]
+struct Inner {
+    queue: Mutex<VecDeque<Reply>>,
+    requests: Mutex<Vec<Value>>,
+    responder: Mutex<Option<Responder>>,
+}
+
+#[derive(Clone)]
+pub struct ScriptedLlm {
+    pub addr: SocketAddr,
+    inner: Arc<Inner>,
+}
+
+/// ~4 characters a token, as the server counts usage.
+pub fn tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+fn completion(model: &str, content: &str, prompt_tokens: u64, finish: &str) -> Value {
+    let completion_tokens = tokens(content);
+    json!({
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion",
+        "created": 1_764_000_000u32,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish, "logprobs": null}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+    })
+}
+
+fn answer(reply: Reply, request: &Value) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> {
+    let model = request["model"].as_str().unwrap_or("scripted").to_owned();
+    let prompt: u64 = request["messages"]
+        .as_array()
+        .map(|m| m.iter().map(|m| tokens(m["content"].as_str().unwrap_or(""))).sum())
+        .unwrap_or(0);
+    Box::pin(async move {
+        match reply {
+            Reply::Content(c) => Json(completion(&model, &c, prompt, "stop")).into_response(),
+            Reply::Truncated(c) => Json(completion(&model, &c, prompt, "length")).into_response(),
+            Reply::Garbage(body) => (StatusCode::OK, body).into_response(),
+            Reply::Status { code, retry_after } => {
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let body = json!({"error": {"message": format!("scripted {code}"), "type": "scripted", "param": null, "code": null}});
+                let mut r = (status, Json(body)).into_response();
+                if let Some(s) = retry_after {
+                    r.headers_mut().insert("retry-after", s.to_string().parse().unwrap());
+                }
+                r
+            }
+            Reply::Delay(d, then) => {
+                tokio::time::sleep(d).await;
+                answer(*then, &json!({"model": model})).await
+            }
+        }
+    })
+}
+
+async fn chat(State(inner): State<Arc<Inner>>, Json(request): Json<Value>) -> Response {
+    inner.requests.lock().unwrap().push(request.clone());
+    let next = inner.queue.lock().unwrap().pop_front();
+    let reply = match next {
+        Some(r) => r,
+        None => match inner.responder.lock().unwrap().clone() {
+            Some(f) => f(&request),
+            None => Reply::Status { code: 500, retry_after: None },
+        },
+    };
+    answer(reply, &request).await
+}
+
+impl ScriptedLlm {
+    pub async fn start() -> Self {
+        let inner = Arc::new(Inner::default());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(|| async { Json(json!({"object": "list", "data": [{"id": "scripted", "object": "model", "created": 0, "owned_by": "tests"}]})) }))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, inner }
+    }
+
+    /// The base URL to configure (`…/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn push(&self, reply: Reply) {
+        self.inner.queue.lock().unwrap().push_back(reply);
+    }
+
+    pub fn respond_with(&self, f: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
+        *self.inner.responder.lock().unwrap() = Some(Arc::new(f));
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.inner.requests.lock().unwrap().clone()
+    }
+
+    pub fn calls(&self) -> usize {
+        self.inner.requests.lock().unwrap().len()
+    }
+
+    /// The user message of request `i`.
+    pub fn user_message(&self, i: usize) -> String {
+        let r = &self.requests()[i];
+        r["messages"][1]["content"].as_str().unwrap_or("").to_owned()
+    }
+}
