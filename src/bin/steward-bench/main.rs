@@ -8,6 +8,8 @@ mod crash;
 mod crash_harness;
 mod intents;
 mod memory;
+#[path = "../../../tests/support/openai.rs"]
+mod openai;
 mod orchestrator;
 #[path = "../../../tests/support/receiver.rs"]
 mod receiver;
@@ -15,6 +17,7 @@ mod sqlite_limit;
 mod stats;
 #[path = "../../../tests/support/storm.rs"]
 mod storm;
+mod tiers;
 
 use std::process::ExitCode;
 
@@ -103,6 +106,11 @@ enum Scenario {
         #[arg(long, value_enum, default_value = "minilm")]
         embedder: EmbedderArg,
     },
+    /// Replays the labelled workload through the reasoning tiers against a scripted model server.
+    Tiers {
+        #[arg(long, value_enum, default_value = "minilm")]
+        embedder: EmbedderArg,
+    },
     /// SIGKILLs `steward serve` at seeded random moments while it runs webhook intents.
     Crash {
         #[arg(long, default_value_t = 200)]
@@ -130,6 +138,7 @@ fn main() -> ExitCode {
             Scenario::Approvals { approvals: n, presses, seed } => approvals::run(n, presses, seed).await,
             Scenario::Memory { records, embedder } => memory::run(records, embedder.into()).await,
             Scenario::Retrieval { embedder } => memory::retrieval(embedder.into()).await,
+            Scenario::Tiers { embedder } => tiers::run(embedder.into()).await,
             Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
         }
     });

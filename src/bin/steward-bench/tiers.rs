@@ -1,0 +1,204 @@
+//! The tiers scenario: replays the labelled workload in
+//! `benches/workload/requests.jsonl` through the reasoning pipeline, with
+//! the scripted OpenAI-compatible server standing in for both models, over a
+//! memory loaded with the synthetic workspace. It reports which tier
+//! answered, whether that was the labelled tier and outcome, the tokens
+//! spent per request, and what sending every request to the planner would
+//! have cost in tokens (the same server's token counts).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward::config::{Config, EmbeddingBackend};
+use steward::domain::{Approver, MemoryKind, MemoryProvenance, NewMemory, Scope};
+use steward::memory::{self, Contract, eval};
+use steward::orchestrator::RunnerHandle;
+use steward::policy::PolicyHandle;
+use steward::reasoning::{Inbound, Input, Kind, Parts, Reasoner};
+use steward::store::{Store, ledger};
+use steward::telemetry::Metrics;
+
+use crate::openai::{Reply, ScriptedLlm, tokens};
+use crate::stats::{percentile_ms, round};
+
+const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
+
+#[derive(Debug, Clone, Deserialize)]
+struct Item {
+    text: String,
+    tier: u8,
+    expect: String,
+    kind: String,
+}
+
+/// What a model would plausibly answer for `item`, by role.
+fn reply(role: &str, item: Option<&Item>, user: &str) -> Reply {
+    let Some(item) = item else {
+        return Reply::json(json!({"kind": "unclear", "confidence": 0.3, "summary": "?"}));
+    };
+    let note = |text: &str| json!({"adapter": "note", "action": "write", "args": {"text": text}});
+    match role {
+        "executor" => match item.kind.as_str() {
+            "action" if item.text.contains("hook") || item.text.contains("endpoint") => Reply::json(json!({
+                "kind": "action", "confidence": 0.9, "summary": item.text,
+                "step": {"adapter": "webhook", "action": "call", "args": {"url": "http://127.0.0.1:9/hooks/deploy", "method": "POST", "body": {"asked": item.text}}}
+            })),
+            "action" => Reply::json(
+                json!({"kind": "action", "confidence": 0.9, "summary": item.text, "step": note(&item.text)}),
+            ),
+            "goal" => Reply::json(json!({"kind": "goal", "confidence": 0.85, "summary": item.text})),
+            _ => Reply::json(json!({"kind": "answer", "confidence": 0.9, "summary": item.text})),
+        },
+        "researcher" => {
+            let first =
+                user.lines().find_map(|l| l.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(id, _)| id));
+            match (item.kind.as_str(), first) {
+                ("memory", Some(id)) => Reply::json(
+                    json!({"answer": format!("According to the records: {}", item.text), "confidence": 0.8, "citations": [id]}),
+                ),
+                _ => Reply::json(json!({"answer": null, "confidence": 0.1, "citations": []})),
+            }
+        }
+        "planner" => Reply::json(plan_for(item)),
+        _ => Reply::json(json!({"approve": true, "problems": []})),
+    }
+}
+
+fn plan_for(item: &Item) -> Value {
+    let note = |text: String| json!({"adapter": "note", "action": "write", "args": {"text": text}});
+    json!({"summary": item.text, "steps": [
+        note(format!("Started: {}", item.text)),
+        note(format!("Checklist for: {}", item.text)),
+        note(format!("Tell the people involved: {}", item.text)),
+    ]})
+}
+
+fn role_of(system: &str) -> &'static str {
+    ["planner", "executor", "researcher", "reviewer"]
+        .into_iter()
+        .find(|r| system.starts_with(&format!("You are steward's {r}")))
+        .unwrap_or("qa")
+}
+
+/// The request's own text inside a model's user message.
+fn asked(user: &str) -> Option<&str> {
+    let rest = user.split_once("Request: ").or_else(|| user.split_once("Question: "))?.1;
+    Some(rest.split('\n').next().unwrap_or(rest).trim())
+}
+
+pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
+    let items: Vec<Item> = WORKLOAD.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let by_text: Arc<HashMap<String, Item>> = Arc::new(items.iter().map(|i| (i.text.clone(), i.clone())).collect());
+    let llm = ScriptedLlm::start().await;
+    let lookup = by_text.clone();
+    llm.respond_with(move |req| {
+        let system = req["messages"][0]["content"].as_str().unwrap_or("");
+        let user = req["messages"][1]["content"].as_str().unwrap_or("");
+        reply(role_of(system), asked(user).and_then(|t| lookup.get(t)), user)
+    });
+
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::defaults_in(dir.path());
+    config.embedding.backend = backend;
+    for tier in [&mut config.llm.fast, &mut config.llm.deep] {
+        tier.base_url = Some(llm.base_url());
+        tier.model = Some("scripted".into());
+    }
+    let store = Store::open(&config.database_path(), &config.store).await?;
+    let memory = memory::build(&config, &store).await?;
+    let provenance = MemoryProvenance { actor: "telegram:1".into(), channel: "telegram".into(), ..Default::default() };
+    let records = eval::workspace()
+        .iter()
+        .map(|i| {
+            NewMemory::new(MemoryKind::Note, &i.text, Scope::parse("operator")?, provenance.clone(), 1_763_000_000_000)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    memory.add(&records, &Contract::operator()).await?;
+    while memory.index_pending(256).await? > 0 {}
+    let policy = PolicyHandle::load(None).map_err(|(_, e)| anyhow::anyhow!("{e}"))?;
+    let parts = Parts {
+        store: store.clone(),
+        memory: memory.clone(),
+        catalog: steward::app::catalog(&config, &store),
+        policy,
+        approvers: Arc::new(vec!["telegram:1".into()]),
+        runner: RunnerHandle::default(),
+        metrics: Arc::new(Metrics::default()),
+    };
+    let reasoner = Reasoner::build(&config, parts).await?;
+
+    let mut by_tier = [0usize; 4];
+    let mut correct = 0usize;
+    let mut fast: Vec<Duration> = Vec::new();
+    let mut wrong: HashMap<String, usize> = HashMap::new();
+    let mut always_deep_tokens = 0u64;
+    let started = ledger_start();
+    for (n, item) in items.iter().enumerate() {
+        let inbound = Inbound {
+            channel: "telegram".into(),
+            external_id: format!("bench-{n}"),
+            actor: Approver::new("telegram", "1"),
+            input: Input::Text(item.text.clone()),
+        };
+        let t = Instant::now();
+        let outcome = reasoner.handle(&inbound).await?;
+        let took = t.elapsed();
+        by_tier[outcome.tier as usize] += 1;
+        if outcome.tier <= 1 {
+            fast.push(took);
+        }
+        let kind = match outcome.kind {
+            Kind::Intent => "intent",
+            _ => "reply",
+        };
+        if outcome.tier == item.tier && kind == item.expect {
+            correct += 1;
+        } else {
+            *wrong
+                .entry(format!("{} labelled {} → tier {} {kind}", item.kind, item.tier, outcome.tier))
+                .or_default() += 1;
+            if std::env::var_os("BENCH_VERBOSE").is_some() {
+                eprintln!("misrouted: {:?} → tier {} {kind}: {}", item.text, outcome.tier, outcome.text);
+            }
+        }
+        // What the rivals do: every turn to the big model.
+        let (system, user) = reasoner.planner_prompt(&inbound, &item.text).await?;
+        always_deep_tokens += tokens(&system) + tokens(&user) + tokens(&plan_for(item).to_string());
+    }
+    let calls = ledger::calls_since(store.reader(), started).await?;
+    let spent: u64 = calls.iter().map(|c| u64::from(c.tokens_in) + u64::from(c.tokens_out)).sum();
+    let mut by_role: HashMap<String, (u64, u64)> = HashMap::new();
+    for c in &calls {
+        let e = by_role.entry(c.role.clone()).or_default();
+        e.0 += 1;
+        e.1 += u64::from(c.tokens_in) + u64::from(c.tokens_out);
+    }
+    let by_role: HashMap<String, Value> =
+        by_role.into_iter().map(|(r, (n, t))| (r, json!({"calls": n, "tokens_per_call": t / n.max(1)}))).collect();
+    let requests = items.len();
+    let tokens_per_request = spent as f64 / requests as f64;
+    let always_deep = always_deep_tokens as f64 / requests as f64;
+    Ok(json!({
+        "scenario": "tiers",
+        "requests": requests,
+        "embedder": memory.embedder().name(),
+        "by_tier": {"0": by_tier[0], "1": by_tier[1], "2": by_tier[2], "3": by_tier[3]},
+        "no_llm_fraction": round((by_tier[0] + by_tier[1]) as f64 / requests as f64, 3),
+        "routing_accuracy": round(correct as f64 / requests as f64, 3),
+        "model_calls": calls.len(),
+        "tokens_per_request": round(tokens_per_request, 1),
+        "always_deep_tokens_per_request": round(always_deep, 1),
+        "token_ratio": round(always_deep / tokens_per_request.max(1e-9), 2),
+        "p50_ms_tier01": round(percentile_ms(&mut fast, 50.0), 2),
+        "p99_ms_tier01": round(percentile_ms(&mut fast, 99.0), 2),
+        "calls_by_role": by_role,
+        "misrouted": wrong,
+    }))
+}
+
+fn ledger_start() -> i64 {
+    steward::store::now_millis() - 1
+}
