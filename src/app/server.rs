@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
-use crate::adapters::{Catalog, NoteAdapter, WebhookAdapter};
+use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, WebhookAdapter};
 use crate::channels::http::{self, ApiState, Limits};
 use crate::config::Config;
 use crate::memory::Memory;
@@ -41,15 +41,21 @@ pub struct Server {
     drain_grace: Duration,
     /// The policy file to watch for changes, if there is one.
     watch: Option<(PolicyHandle, PathBuf, Duration)>,
+    /// Scheduled digests.
+    schedules: Vec<crate::schedules::Schedule>,
     /// Held for the life of the server; the OS releases it if we die.
     _lock: File,
 }
 
 /// The adapters steward acts through, each with its retry policy.
-pub fn catalog(config: &Config, store: &Store) -> Catalog {
-    Catalog::default()
+pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
+    let mut catalog = Catalog::default()
         .with(Arc::new(WebhookAdapter::new(&config.adapters.webhook)), config.adapters.webhook.retry.clone())
-        .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
+        .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone());
+    if let Some(email) = EmailAdapter::new(&config.email, store.clone()).map_err(|e| anyhow!("{e}"))? {
+        catalog = catalog.with(Arc::new(email), config.email.retry.clone());
+    }
+    Ok(catalog)
 }
 
 pub fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
@@ -73,7 +79,9 @@ impl Server {
         let db = config.database_path();
         let store = Store::open(&db, &config.store).await.with_context(|| format!("cannot open {}", db.display()))?;
         let metrics = Arc::new(Metrics::default());
-        let catalog = catalog(config, &store);
+        let catalog = catalog(config, &store)?;
+        let schedules =
+            crate::schedules::parse(&config.schedules, catalog.get("email").is_some()).map_err(|e| anyhow!("{e}"))?;
         let outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
         let policy = PolicyHandle::load(config.policy.path.as_deref())
             .map_err(|(path, e)| anyhow!("policy file {} refused: {e}", path.display()))?;
@@ -127,6 +135,7 @@ impl Server {
             drain_grace,
             memory,
             retention,
+            schedules,
             _lock: lock,
         })
     }
@@ -141,7 +150,16 @@ impl Server {
     /// the outbox finishes its round; the store closes.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = CancellationToken::new();
+        let wake_runner = self.runner.handle();
+        let outbox_notify = self.outbox.notifier();
         let runner = tokio::spawn(self.runner.run(workers.clone()));
+        tokio::spawn(crate::schedules::run(
+            self.store.clone(),
+            self.schedules,
+            wake_runner,
+            outbox_notify,
+            workers.clone(),
+        ));
         let outbox = tokio::spawn(self.outbox.run(workers.clone()));
         if let Some((policy, path, every)) = self.watch {
             tokio::spawn(policy.watch(path, every, workers.clone()));

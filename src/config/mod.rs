@@ -6,6 +6,7 @@
 //! they print as `[REDACTED]` and come from the environment or from a
 //! `*_file` path, so they never need to sit in the config file itself.
 
+mod schedule;
 mod secret;
 mod sections;
 
@@ -16,6 +17,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
 pub use crate::orchestrator::OrchestratorConfig;
+pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig,
@@ -51,6 +53,9 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub approvals: ApprovalsConfig,
     pub memory: MemoryConfig,
+    pub email: EmailConfig,
+    /// Scheduled digests (`[[schedules]]`).
+    pub schedules: Vec<ScheduleConfig>,
 }
 
 impl Default for Config {
@@ -72,6 +77,8 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             approvals: ApprovalsConfig::default(),
             memory: MemoryConfig::default(),
+            email: EmailConfig::default(),
+            schedules: vec![],
         }
     }
 }
@@ -134,6 +141,7 @@ impl Config {
         secret::resolve("discord.token", &mut self.discord.token, &self.discord.token_file)?;
         secret::resolve("llm.fast.api_key", &mut self.llm.fast.api_key, &self.llm.fast.api_key_file)?;
         secret::resolve("llm.deep.api_key", &mut self.llm.deep.api_key, &self.llm.deep.api_key_file)?;
+        secret::resolve("email.password", &mut self.email.password, &self.email.password_file)?;
         secret::resolve("embedding.api_key", &mut self.embedding.api_key, &self.embedding.api_key_file)?;
         secret::resolve("qdrant.api_key", &mut self.qdrant.api_key, &self.qdrant.api_key_file)?;
         Ok(())

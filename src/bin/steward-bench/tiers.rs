@@ -122,7 +122,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
     let parts = Parts {
         store: store.clone(),
         memory: memory.clone(),
-        catalog: steward::app::catalog(&config, &store),
+        catalog: steward::app::catalog(&config, &store)?,
         policy,
         approvers: Arc::new(vec!["telegram:1".into()]),
         runner: RunnerHandle::default(),
