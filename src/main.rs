@@ -55,6 +55,12 @@ enum Command {
     /// What steward remembers.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// Scheduled digests and their next fire times.
+    #[command(subcommand)]
+    Schedules(SchedulesCommand),
+    /// Preview or send a digest.
+    #[command(subcommand)]
+    Digest(DigestCommand),
     /// The agent roles the reasoning tiers use.
     #[command(subcommand)]
     Agents(AgentsCommand),
@@ -65,6 +71,28 @@ enum Command {
         since: Option<chrono::DateTime<chrono::Utc>>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchedulesCommand {
+    /// Each schedule with its next three fire times.
+    List,
+}
+
+#[derive(Subcommand)]
+enum DigestCommand {
+    /// Print the digest a schedule would send now (changes nothing).
+    Preview {
+        #[arg(long)]
+        schedule: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: app::digest::Format,
+    },
+    /// Send a schedule's digest now.
+    Send {
+        #[arg(long)]
+        schedule: Option<String>,
     },
 }
 
@@ -239,6 +267,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
         Command::Memory(cmd) => memory(&config, cmd).await,
+        Command::Schedules(SchedulesCommand::List) => app::digest::list(&config).await,
+        Command::Digest(DigestCommand::Preview { schedule, format }) => {
+            app::digest::preview(&config, schedule.as_deref(), format).await
+        }
+        Command::Digest(DigestCommand::Send { schedule }) => app::digest::send(&config, schedule.as_deref()).await,
         Command::Agents(AgentsCommand::List { json }) => app::reasoning::agents(&config, json),
         Command::Costs { since, json } => app::reasoning::costs(&config, since, json).await,
     }

@@ -145,6 +145,8 @@ async fn a_one_step_action_is_extracted_by_the_fast_model_and_records_its_role()
         (Some(2), Some("intent"), Some("note")),
         "{o}"
     );
+    let text = o["text"].as_str().unwrap();
+    assert!(text.contains("low risk (notes are harmless): it runs now"), "the policy's judgement: {text}");
     let id = o["intent_id"].as_str().unwrap();
     let done = app.wait_for(id, "succeeded").await;
     assert_eq!(done["agent"], "executor");
@@ -335,12 +337,23 @@ async fn an_idle_server_makes_no_model_calls() {
         with_models(c, &llm);
         c.policy.path = Some(policy);
         c.policy.reload_secs = 1;
+        // A digest every second: its schedule fires, builds, queues.
+        c.schedules.push(steward::config::ScheduleConfig {
+            name: "every-second".into(),
+            cron: "* * * * * *".into(),
+            timezone: "UTC".into(),
+            destination: "log:digest".into(),
+            when_empty: steward::config::WhenEmpty::OneLine,
+        });
     })
     .await;
-    // Several periods of every timer the server has: the runner's and the
-    // outbox's rounds, approval expiry and re-pings, the policy reload, the
-    // memory indexer.
+    // Several periods of every timer the server has: the schedule's, the
+    // runner's and the outbox's rounds, approval expiry and re-pings, the
+    // policy reload, the memory indexer.
     tokio::time::sleep(Duration::from_secs(4)).await;
+    let store = steward::store::Store::open(&app.dir.path().join("steward.db"), &Default::default()).await.unwrap();
+    let fired: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schedule_runs").fetch_one(store.reader()).await.unwrap();
+    assert!(fired >= 3, "the schedule fired {fired} times");
     assert_eq!(llm.calls(), 0);
     assert_eq!(costs(&app).await["calls"], 0);
     app.stop().await;

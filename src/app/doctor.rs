@@ -47,6 +47,8 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         llm("llm.fast", &config.llm.fast, &config.llm.prices, &http).await,
         llm("llm.deep", &config.llm.deep, &config.llm.prices, &http).await,
         roles(config),
+        email(config).await,
+        schedules(config),
         embedding(config),
         qdrant(config).await,
     ];
@@ -220,6 +222,50 @@ async fn discord(config: &Config, http: &reqwest::Client) -> Check {
             format!("cannot reach {}: {}", config.discord.api_url, describe(e)),
             Some("check discord.api_url and the network"),
         ),
+    }
+}
+
+/// The SMTP server answers (and accepts the login, when one is set).
+async fn email(config: &Config) -> Check {
+    let transport = match crate::adapters::email::transport(&config.email) {
+        Ok(None) => {
+            return check(
+                "email",
+                Status::Off,
+                "not configured: no email adapter",
+                Some("set email.host and email.from"),
+            );
+        }
+        Ok(Some((t, _))) => t,
+        Err(e) => return check("email", Status::Error, e, Some("fix the [email] section")),
+    };
+    let host = format!("{}:{}", config.email.host.as_deref().unwrap_or_default(), config.email.port);
+    match tokio::time::timeout(Duration::from_secs(10), transport.test_connection()).await {
+        Ok(Ok(true)) => check("email", Status::Ok, format!("{host} answers"), None),
+        Ok(Ok(false)) => check("email", Status::Error, format!("{host} did not accept a session"), None),
+        Ok(Err(e)) => check(
+            "email",
+            Status::Error,
+            format!("{host}: {e}"),
+            Some("check email.host, port, security and the login"),
+        ),
+        Err(_) => check(
+            "email",
+            Status::Error,
+            format!("{host} did not answer within 10 s"),
+            Some("check email.host and port"),
+        ),
+    }
+}
+
+/// The schedules parse (cron, time zone, destination).
+fn schedules(config: &Config) -> Check {
+    match crate::schedules::parse(&config.schedules, config.email.host.is_some()) {
+        Ok(s) if s.is_empty() => {
+            check("schedules", Status::Off, "none: no digests are sent", Some("add [[schedules]] to steward.toml"))
+        }
+        Ok(s) => check("schedules", Status::Ok, s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "), None),
+        Err(e) => check("schedules", Status::Error, e, Some("fix the [[schedules]] entry")),
     }
 }
 

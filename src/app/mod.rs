@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod digest;
 pub mod doctor;
 pub mod init;
 pub mod intents;

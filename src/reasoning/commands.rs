@@ -8,7 +8,10 @@ use sqlx::SqliteConnection;
 
 use super::rules::{Command, HELP};
 use super::{Inbound, Outcome, Reasoner, ReasoningError};
-use crate::domain::{ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
+use crate::digest::render;
+use crate::domain::{
+    ApprovalKind, ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Risk, Scope,
+};
 use crate::orchestrator::approvals::{Ask, DecideError, decide_in};
 use crate::orchestrator::control::{self, ControlError};
 use crate::store::approvals::{self, Filter};
@@ -20,6 +23,7 @@ pub enum Effect {
     None,
     Remember(NewMemory),
     Decide { target: String, decision: Decision, comment: Option<String> },
+    ApproveAllLow,
 }
 
 pub fn when(at: Millis) -> String {
@@ -34,9 +38,17 @@ impl Reasoner {
             Command::Usage(usage) => (reply(format!("Usage: {usage}")), Effect::None),
             Command::Status => (reply(self.status().await?), Effect::None),
             Command::Pending => (reply(self.pending().await?), Effect::None),
+            Command::Digest => {
+                let now = crate::store::now_millis();
+                let d = crate::digest::build(&self.store, "now", now - 86_400_000, now, false).await?;
+                let tz = chrono_tz::Tz::UTC;
+                let text = if d.is_empty() { render::one_line(&d, tz) } else { render::text(&d, tz) };
+                (reply(text), Effect::None)
+            }
             Command::Decide { target, decision, comment } => {
                 (reply(String::new()), Effect::Decide { target, decision, comment })
             }
+            Command::ApproveAllLow => (reply(String::new()), Effect::ApproveAllLow),
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
             Command::Remember(fact) => {
@@ -90,6 +102,27 @@ impl Reasoner {
                     }
                     Err(DecideError::Refused(r)) => format!("Not decided: {r}."),
                     Err(DecideError::Store(e)) => return Err(e.into()),
+                };
+            }
+            Effect::ApproveAllLow => {
+                let waiting = approvals::list(self.store.reader(), &pending_filter()).await?;
+                let (mut approved, mut refused) = (0, Vec::new());
+                for a in waiting.iter().filter(|a| a.risk == Risk::Low && a.kind == ApprovalKind::ApproveBefore) {
+                    let ask =
+                        Ask { approval: &a.id, decision: Decision::Approve, approver: &inbound.actor, comment: None };
+                    match decide_in(conn, &ask, &self.approvers, now).await {
+                        Ok(_) => approved += 1,
+                        Err(DecideError::Refused(r)) => refused.push(r.to_string()),
+                        Err(DecideError::Store(e)) => return Err(e.into()),
+                    }
+                }
+                self.runner.wake();
+                outcome.text = match (approved, refused.first()) {
+                    (0, None) => "No low-risk request is waiting.".to_owned(),
+                    (n, None) => {
+                        format!("Approved {n} low-risk request{} by {}.", if n == 1 { "" } else { "s" }, inbound.actor)
+                    }
+                    (n, Some(why)) => format!("Approved {n}; {} refused: {why}.", refused.len()),
                 };
             }
         }

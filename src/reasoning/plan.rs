@@ -119,8 +119,10 @@ impl Reasoner {
             .join("\n")
     }
 
-    /// The deterministic half of `qa`: the steps exist, their arguments fit,
-    /// the role may use them, and the policy does not forbid them.
+    /// The deterministic half of `qa`: the steps exist, their arguments fit
+    /// their schemas, and the role may use their adapters. (The policy's
+    /// judgement of the plan is reported with it, and enforced when the
+    /// intent is admitted.)
     fn check(&self, role: &Role, raw: &[RawStep]) -> Result<Plan, Vec<String>> {
         let mut errors = Vec::new();
         let mut steps = Vec::new();
@@ -264,6 +266,15 @@ impl Reasoner {
         provenance.agent = role.name.clone();
         provenance.agent_version = role.version.clone();
         let text = IntentText::parse(text).map_err(|e| ReasoningError::Setup(e.to_string()))?;
+        let judged = planned.as_ref().map(|(plan, _)| {
+            let j = self.policy.get().judge(plan);
+            let what = match j.mode {
+                crate::policy::Mode::Auto => "it runs now",
+                crate::policy::Mode::ReviewAfter => "it runs now, and you can undo it afterwards",
+                crate::policy::Mode::ApproveBefore => "it waits for your approval",
+            };
+            format!("{} risk ({}): {what}", j.risk.as_str(), j.rule)
+        });
         let (plan, why) = match planned {
             Some((plan, summary)) => (Some(plan), summary),
             None => (None, escalations.last().cloned().unwrap_or_default()),
@@ -302,7 +313,7 @@ impl Reasoner {
         self.metrics.inc("steward_intents_created_total", &[]);
         let state = intents::get(&self.store, id).await?.map(|i| i.state);
         let text = if planned {
-            format!("Planned as intent {id} ({}).", why)
+            format!("Planned as intent {id}: {why}. {}.", judged.unwrap_or_default())
         } else {
             format!("I could not plan this myself: {why}. I saved it as intent {id}, waiting for you.")
         };

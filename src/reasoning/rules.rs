@@ -11,12 +11,16 @@ pub enum Command {
     Help,
     Status,
     Pending,
+    /// The digest of the last 24 hours, now.
+    Digest,
     /// Decide an approval (by approval id, intent id or button token).
     Decide {
         target: String,
         decision: Decision,
         comment: Option<String>,
     },
+    /// Approve every pending low-risk request at once (what a digest offers).
+    ApproveAllLow,
     Cancel(String),
     Retry(String),
     Remember(String),
@@ -29,7 +33,9 @@ pub enum Command {
 pub const HELP: &str = "Commands:
   status                  what is running, waiting and failing
   pending                 approvals waiting for you
+  digest                  what happened in the last 24 hours
   approve ID [comment]    approve a request (approval or intent id)
+  approve all low         approve every low-risk request waiting
   reject ID [comment]     reject a request
   undo ID                 undo an action that was done for review afterwards
   cancel ID / retry ID    cancel or retry an intent
@@ -84,6 +90,8 @@ pub fn parse(text: &str) -> Option<Command> {
         "help" | "start" if rest.is_empty() => Command::Help,
         "status" if rest.is_empty() => Command::Status,
         "pending" if rest.is_empty() => Command::Pending,
+        "digest" if rest.is_empty() => Command::Digest,
+        "approve" if rest.eq_ignore_ascii_case("all low") || rest.eq_ignore_ascii_case("all") => Command::ApproveAllLow,
         // `approve the budget` is a sentence, not a command: only an id (or
         // a slash) makes it one.
         "approve" | "confirm" if slash || id_and_comment(rest).is_some() => {
@@ -123,6 +131,7 @@ mod tests {
         assert_eq!(parse("status"), Some(Command::Status));
         assert_eq!(parse("/status@steward_bot"), Some(Command::Status));
         assert_eq!(parse(" Pending "), Some(Command::Pending));
+        assert_eq!(parse("/digest"), Some(Command::Digest));
         assert_eq!(parse("/start"), Some(Command::Help));
         assert_eq!(
             parse(&format!("approve {ID} looks fine")),
@@ -137,6 +146,7 @@ mod tests {
             Some(Command::Decide { target: ID.into(), decision: Decision::Reject, comment: None })
         );
         assert_eq!(parse(&format!("cancel {ID}")), Some(Command::Cancel(ID.into())));
+        assert_eq!(parse("approve all low"), Some(Command::ApproveAllLow));
         assert_eq!(
             parse("remember that the VAT number is DE123"),
             Some(Command::Remember("the VAT number is DE123".into()))

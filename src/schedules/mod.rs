@@ -1,0 +1,241 @@
+//! Scheduled digests. Each run is keyed by (schedule, period) with a unique
+//! constraint, and the run row commits in the same transaction as what
+//! delivers it (an intent with an email step, or an outbox message): a
+//! period fires exactly once, whenever the process stops. After downtime,
+//! only the latest missed period fires, marked as a catch-up.
+//!
+//! The clock is a parameter: the server ticks with the real time, tests
+//! with theirs.
+
+mod fire;
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+
+use crate::config::{ScheduleConfig, WhenEmpty};
+
+pub use fire::{Fired, Outcome, fire, tick};
+
+/// How late a period may fire before it counts as a catch-up.
+const GRACE_MS: i64 = 120_000;
+/// How far back a missed period is looked for.
+const LOOKBACK_DAYS: i64 = 400;
+
+/// Where a digest goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// As an intent with one `email.send` step (the email adapter's
+    /// exactly-once handling, and the policy's judgement, apply).
+    Email(String),
+    /// Through the outbox: `webhook:…`, `log:…` (and the chat channels).
+    Outbox(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub name: String,
+    pub cron_text: String,
+    cron: Cron,
+    pub tz: Tz,
+    pub destination: Destination,
+    pub when_empty: WhenEmpty,
+}
+
+impl Schedule {
+    /// The first period strictly after `t`, in the schedule's zone.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        self.cron.find_next_occurrence(&t.with_timezone(&self.tz), false).ok()
+    }
+
+    /// The latest period in (`after`, `now`], and how many periods that
+    /// interval held.
+    pub fn latest_due(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<(DateTime<Tz>, usize)> {
+        let floor = now - chrono::Duration::days(LOOKBACK_DAYS);
+        let mut t = if after < floor { floor } else { after };
+        let mut latest = None;
+        let mut count = 0;
+        while let Some(next) = self.next_after(t) {
+            let next_utc = next.with_timezone(&Utc);
+            if next_utc > now {
+                break;
+            }
+            count += 1;
+            latest = Some(next);
+            t = next_utc;
+        }
+        latest.map(|p| (p, count))
+    }
+
+    /// A period's key: its wall-clock time in the zone. When clocks go back
+    /// the same wall-clock time occurs twice; it is still one period.
+    pub fn period_key(period: &DateTime<Tz>) -> String {
+        period.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+}
+
+/// Parses and checks the configured schedules; `email` says whether the
+/// email adapter is configured (an email destination needs it).
+pub fn parse(configs: &[ScheduleConfig], email: bool) -> Result<Vec<Schedule>, String> {
+    let mut out: Vec<Schedule> = Vec::new();
+    for c in configs {
+        let err = |why: String| format!("schedule `{}`: {why}", c.name);
+        if c.name.is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(err("the name must be letters, digits, `-` or `_`".into()));
+        }
+        if out.iter().any(|s| s.name == c.name) {
+            return Err(err("defined twice".into()));
+        }
+        let fields = c.cron.split_whitespace().count();
+        let mut cron = Cron::new(&c.cron);
+        if fields == 6 {
+            cron.with_seconds_required();
+        } else if fields != 5 {
+            return Err(err(format!("cron `{}` needs 5 fields (minute hour day month weekday) or 6", c.cron)));
+        }
+        let cron = cron.parse().map_err(|e| err(format!("cron `{}`: {e}", c.cron)))?;
+        let tz: Tz = c
+            .timezone
+            .parse()
+            .map_err(|_| err(format!("unknown time zone `{}` (use an IANA name such as Europe/Berlin)", c.timezone)))?;
+        let destination = match c.destination.split_once(':') {
+            Some(("email", addr)) if addr.contains('@') => {
+                if !email {
+                    return Err(err(
+                        "an email destination needs the email adapter (set email.host and email.from)".into()
+                    ));
+                }
+                Destination::Email(addr.to_owned())
+            }
+            Some((channel @ ("telegram" | "discord"), _)) => {
+                return Err(err(format!(
+                    "{channel} destinations need the {channel} channel, which this build does not have yet; use email:, webhook: or log:"
+                )));
+            }
+            Some(("webhook" | "log", rest)) if !rest.is_empty() => Destination::Outbox(c.destination.clone()),
+            _ => {
+                return Err(err(format!(
+                    "destination `{}` must be email:ADDRESS, telegram:CHAT_ID, discord:CHANNEL_ID, webhook:URL or log:NAME",
+                    c.destination
+                )));
+            }
+        };
+        out.push(Schedule {
+            name: c.name.clone(),
+            cron_text: c.cron.clone(),
+            cron,
+            tz,
+            destination,
+            when_empty: c.when_empty,
+        });
+    }
+    Ok(out)
+}
+
+/// Fires due schedules until `shutdown`: wakes at the next period (or at
+/// least every 30 s, so a changed clock is noticed), then wakes the runner
+/// and the outbox to deliver what it queued.
+pub async fn run(
+    store: crate::store::Store,
+    schedules: Vec<Schedule>,
+    runner: crate::orchestrator::RunnerHandle,
+    outbox: std::sync::Arc<tokio::sync::Notify>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    if schedules.is_empty() {
+        return;
+    }
+    loop {
+        let now = Utc::now();
+        match tick(&store, &schedules, now).await {
+            Ok(fired) if !fired.is_empty() => {
+                runner.wake();
+                outbox.notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "firing schedules failed; will retry"),
+        }
+        let next = schedules.iter().filter_map(|s| s.next_after(now)).map(|t| t.with_timezone(&Utc)).min();
+        let wait = next
+            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(std::time::Duration::from_secs(30))
+            .min(std::time::Duration::from_secs(30));
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// `ms` as a UTC time.
+pub fn utc(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(cron: &str, tz: &str) -> Schedule {
+        let c = ScheduleConfig {
+            name: "s".into(),
+            cron: cron.into(),
+            timezone: tz.into(),
+            destination: "log:digest".into(),
+            when_empty: WhenEmpty::Skip,
+        };
+        parse(&[c], false).unwrap().remove(0)
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_follow_the_zone_across_dst() {
+        let s = schedule("30 2 * * *", "Europe/Berlin");
+        // 2026-03-29: clocks jump from 02:00 to 03:00; 02:30 does not exist
+        // that night, and the day still gets exactly one period.
+        let (p, n) = s.latest_due(t("2026-03-28T12:00:00Z"), t("2026-03-29T12:00:00Z")).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(p.with_timezone(&Utc).date_naive().to_string(), "2026-03-29");
+        // 2026-10-25: 02:30 happens twice; it is one period by its key.
+        let (first, _) = s.latest_due(t("2026-10-24T12:00:00Z"), t("2026-10-25T00:45:00Z")).unwrap();
+        let again = s.latest_due(first.with_timezone(&Utc), t("2026-10-25T01:45:00Z"));
+        let keys: Vec<String> =
+            [Some(first), again.map(|(p, _)| p)].iter().flatten().map(Schedule::period_key).collect();
+        assert!(keys.iter().all(|k| k == "2026-10-25T02:30:00"), "{keys:?}");
+        // A morning digest at 08:00 Berlin is 07:00 UTC in winter, 06:00 in summer.
+        let m = schedule("0 8 * * *", "Europe/Berlin");
+        assert_eq!(m.next_after(t("2026-01-10T00:00:00Z")).unwrap().with_timezone(&Utc), t("2026-01-10T07:00:00Z"));
+        assert_eq!(m.next_after(t("2026-07-10T00:00:00Z")).unwrap().with_timezone(&Utc), t("2026-07-10T06:00:00Z"));
+    }
+
+    #[test]
+    fn downtime_yields_the_latest_period_and_how_many_were_missed() {
+        let s = schedule("0 * * * *", "UTC");
+        let (p, n) = s.latest_due(t("2026-11-25T01:30:00Z"), t("2026-11-25T05:10:00Z")).unwrap();
+        assert_eq!((p.with_timezone(&Utc), n), (t("2026-11-25T05:00:00Z"), 4));
+        assert!(s.latest_due(t("2026-11-25T05:00:00Z"), t("2026-11-25T05:59:59Z")).is_none());
+    }
+
+    #[test]
+    fn bad_schedules_are_refused_with_their_name() {
+        let bad = |cron: &str, tz: &str, dest: &str| {
+            let c = ScheduleConfig {
+                name: "x".into(),
+                cron: cron.into(),
+                timezone: tz.into(),
+                destination: dest.into(),
+                when_empty: WhenEmpty::Skip,
+            };
+            parse(&[c], false).unwrap_err()
+        };
+        assert!(bad("0 8 * *", "UTC", "log:x").contains("5 fields"));
+        assert!(bad("0 25 * * *", "UTC", "log:x").starts_with("schedule `x`: cron"));
+        assert!(bad("0 8 * * *", "Mars/Olympus", "log:x").contains("time zone"));
+        assert!(bad("0 8 * * *", "UTC", "pigeon:home").contains("destination"));
+        assert!(bad("0 8 * * *", "UTC", "telegram:42").contains("channel"));
+        assert!(bad("0 8 * * *", "UTC", "email:me@example.com").contains("email.host"));
+    }
+}
