@@ -34,7 +34,9 @@ pub trait Deliver: Send + Sync {
     /// The destination kind this delivers to: the part before the first `:`.
     fn kind(&self) -> &'static str;
     /// Sends `payload` to `target` and returns the platform's message id.
-    async fn deliver(&self, target: &str, payload: &Value) -> Result<String, DeliverError>;
+    /// `key` names this outbox message across attempts, so a deliverer that
+    /// sends it in parts can resume after the part that failed.
+    async fn deliver(&self, target: &str, payload: &Value, key: &str) -> Result<String, DeliverError>;
 }
 
 /// Writes the message to the log: the destination of last resort, so a
@@ -46,7 +48,7 @@ impl Deliver for LogDeliver {
     fn kind(&self) -> &'static str {
         "log"
     }
-    async fn deliver(&self, target: &str, payload: &Value) -> Result<String, DeliverError> {
+    async fn deliver(&self, target: &str, payload: &Value, _key: &str) -> Result<String, DeliverError> {
         tracing::warn!(%target, %payload, "message for the operator");
         Ok(format!("log-{}", ulid::Ulid::new()))
     }
@@ -70,7 +72,7 @@ impl Deliver for WebhookDeliver {
     fn kind(&self) -> &'static str {
         "webhook"
     }
-    async fn deliver(&self, target: &str, payload: &Value) -> Result<String, DeliverError> {
+    async fn deliver(&self, target: &str, payload: &Value, _key: &str) -> Result<String, DeliverError> {
         let r = self
             .http
             .post(target)
@@ -129,6 +131,15 @@ impl OutboxWorker {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        let released = outbox::release_leases(&mut tx).await?;
+        tx.commit().await?;
+        if released > 0 {
+            tracing::warn!(
+                messages = released,
+                "outbox: messages were being sent when steward stopped; sending them again"
+            );
+        }
         loop {
             // A failed round (a locked database, say) is logged and retried;
             // the messages stay queued.
@@ -184,6 +195,10 @@ impl OutboxWorker {
         for (item, result) in work.iter().zip(&results) {
             match result {
                 Ok(platform_id) => outbox::mark_sent(&mut tx, &item.id, platform_id, now).await?,
+                Err(e @ DeliverError::Permanent(_)) => {
+                    tracing::error!(destination = %item.destination, error = %e, "the platform refused a message; giving up on it");
+                    outbox::mark_failed(&mut tx, &item.id, &e.to_string()).await?;
+                }
                 Err(e) => {
                     let unit: f64 = rand::random();
                     let wait = match e {
@@ -202,7 +217,7 @@ impl OutboxWorker {
     async fn deliver_one(&self, item: &outbox::Item) -> Result<String, DeliverError> {
         let (kind, target) = item.destination.split_once(':').unwrap_or((item.destination.as_str(), ""));
         match self.deliverers.get(kind) {
-            Some(d) => d.deliver(target, &item.payload).await,
+            Some(d) => d.deliver(target, &item.payload, &item.id).await,
             None => Err(DeliverError::Transient(format!("no channel delivers to `{kind}` (yet)"))),
         }
     }

@@ -180,6 +180,12 @@ impl Runner {
             steps::claim_due(&mut tx, now, lease_until, capacity.min(self.config.batch)).await?
         };
         tx.commit().await?;
+        // Admission and approval timers queue notices (approval cards,
+        // reminders, closed cards): the outbox sends them now, not at its
+        // next idle check.
+        if let Some(n) = &self.after_commit {
+            n.notify_one();
+        }
         Ok(claimed)
     }
 

@@ -174,7 +174,18 @@ pub async fn decide(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    closed(conn, id, done.rows_affected() == 1, now).await
+}
+
+/// Tells the operator's channels that an approval closed, in the transaction
+/// that closed it, so every card showing it is updated whichever channel
+/// (or timer) decided.
+async fn closed(conn: &mut SqliteConnection, id: &str, did: bool, now: Millis) -> Result<bool, StoreError> {
+    if did {
+        let notice = serde_json::json!({"kind": "approval_closed", "approval_id": id});
+        super::outbox::enqueue(conn, "operator", &notice, Some(&format!("closed-{id}")), now).await?;
+    }
+    Ok(did)
 }
 
 /// Closes a pending approval without a person's decision (expiry, a lapsed
@@ -196,7 +207,7 @@ pub async fn close(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    closed(conn, id, done.rows_affected() == 1, now).await
 }
 
 /// Pending approvals whose time is up.

@@ -40,8 +40,11 @@ pub async fn enqueue(
     Ok(done.rows_affected() == 1)
 }
 
-/// Claims due messages under a lease. A message whose sender died keeps its
-/// lease until it runs out, then is due again.
+/// Claims due messages under a lease. Only the oldest pending message of each
+/// destination (by insertion order: ULIDs made in the same millisecond do
+/// not sort by creation) is claimed, so a chat sees its messages in order even when
+/// one of them has to wait for a retry. A message whose sender died keeps
+/// its lease until it runs out, then is due again.
 pub async fn claim_due(
     conn: &mut SqliteConnection,
     now: Millis,
@@ -50,8 +53,11 @@ pub async fn claim_due(
 ) -> Result<Vec<Item>, StoreError> {
     let rows = sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, lease_until = ?1
-         WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?2
-                        AND (lease_until IS NULL OR lease_until <= ?2) ORDER BY id LIMIT ?3)
+         WHERE id IN (SELECT id FROM outbox o WHERE state = 'pending' AND next_attempt_at <= ?2
+                        AND (lease_until IS NULL OR lease_until <= ?2)
+                        AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.destination = o.destination
+                                          AND e.state = 'pending' AND e.rowid < o.rowid)
+                        ORDER BY rowid LIMIT ?3)
          RETURNING id, destination, payload, attempts",
     )
     .bind(lease_until)
@@ -87,6 +93,27 @@ pub async fn mark_sent(
     Ok(())
 }
 
+/// Releases every lease: at start-up (the data directory is locked to this
+/// process) a leased message belonged to a process that died sending it.
+/// It goes out again; the platform may have taken it already.
+pub async fn release_leases(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Gives up on a message the platform refused as it is; it no longer holds
+/// up its destination.
+pub async fn mark_failed(conn: &mut SqliteConnection, id: &str, error: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = ? WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn mark_retry(conn: &mut SqliteConnection, id: &str, next_at: Millis, error: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?")
         .bind(next_at)
@@ -112,4 +139,40 @@ pub async fn next_due(pool: &SqlitePool) -> Result<Option<Millis>, StoreError> {
     .fetch_one(pool)
     .await?;
     Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn one_destination_gets_its_messages_in_order_even_behind_a_retry() {
+        let store = Store::in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        // Queued within one millisecond: order is the queue's, not the ids'.
+        for n in 0..3 {
+            enqueue(&mut tx, "telegram:1", &json!({"n": n}), None, 10).await.unwrap();
+        }
+        enqueue(&mut tx, "telegram:2", &json!({"n": 9}), None, 10).await.unwrap();
+        let first = claim_due(&mut tx, 10, 1_000, 32).await.unwrap();
+        let got: Vec<(String, i64)> =
+            first.iter().map(|i| (i.destination.clone(), i.payload["n"].as_i64().unwrap())).collect();
+        assert_eq!(
+            got,
+            [("telegram:1".to_owned(), 0), ("telegram:2".to_owned(), 9)],
+            "one per destination, the oldest"
+        );
+        // The head waits for a retry: nothing behind it goes first.
+        mark_retry(&mut tx, &first[0].id, 500, "429").await.unwrap();
+        mark_sent(&mut tx, &first[1].id, "m", 10).await.unwrap();
+        assert!(claim_due(&mut tx, 20, 1_000, 32).await.unwrap().is_empty());
+        let again = claim_due(&mut tx, 500, 1_500, 32).await.unwrap();
+        assert_eq!(again[0].payload["n"], 0);
+        // A refused message stops holding up the rest.
+        mark_failed(&mut tx, &again[0].id, "400").await.unwrap();
+        let next = claim_due(&mut tx, 600, 1_600, 32).await.unwrap();
+        assert_eq!(next[0].payload["n"], 1);
+    }
 }
