@@ -64,6 +64,11 @@ enum Command {
     /// The agent roles the reasoning tiers use.
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Print a one-time code that lets a chat user in: `/start CODE`.
+    Pair {
+        /// The channel: telegram.
+        channel: String,
+    },
     /// Model calls and what they cost, by day, tier and model.
     Costs {
         /// RFC 3339 (e.g. 2026-11-01T00:00:00Z); default the last 7 days.
@@ -274,6 +279,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest(DigestCommand::Send { schedule }) => app::digest::send(&config, schedule.as_deref()).await,
         Command::Agents(AgentsCommand::List { json }) => app::reasoning::agents(&config, json),
         Command::Costs { since, json } => app::reasoning::costs(&config, since, json).await,
+        Command::Pair { channel } => app::pair::pair(&config, &channel).await,
     }
 }
 

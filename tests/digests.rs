@@ -157,7 +157,7 @@ fn schedule(cron: &str, tz: &str, when_empty: WhenEmpty) -> schedules::Schedule 
         destination: "log:digest".into(),
         when_empty,
     };
-    schedules::parse(&[c], false).unwrap().remove(0)
+    schedules::parse(&[c], &schedules::Available::default()).unwrap().remove(0)
 }
 
 async fn store_in(dir: &std::path::Path) -> Store {

@@ -21,7 +21,7 @@ pub enum Format {
 }
 
 fn load(config: &Config) -> anyhow::Result<Vec<Schedule>> {
-    schedules::parse(&config.schedules, config.email.host.is_some()).map_err(|e| anyhow!("{e}"))
+    schedules::parse(&config.schedules, &schedules::Available::from_config(config)).map_err(|e| anyhow!("{e}"))
 }
 
 fn pick<'a>(all: &'a [Schedule], name: Option<&str>) -> anyhow::Result<Option<&'a Schedule>> {

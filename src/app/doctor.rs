@@ -167,6 +167,18 @@ fn describe(e: reqwest::Error) -> String {
     e.without_url().to_string()
 }
 
+/// What a running server last reported about a channel's connection.
+async fn channel_health(config: &Config, channel: &str) -> Option<crate::store::channels::Health> {
+    let path = config.database_path();
+    if !path.exists() {
+        return None;
+    }
+    let store = crate::store::Store::open(&path, &config.store).await.ok()?;
+    let all = crate::store::channels::health(store.reader()).await.ok()?;
+    store.close().await;
+    all.into_iter().find(|h| h.channel == channel)
+}
+
 async fn telegram(config: &Config, http: &reqwest::Client) -> Check {
     let Some(token) = &config.telegram.token else {
         return check(
@@ -178,9 +190,25 @@ async fn telegram(config: &Config, http: &reqwest::Client) -> Check {
     };
     let url = format!("{}/bot{}/getMe", config.telegram.api_url.trim_end_matches('/'), token.expose_secret());
     match http.get(url).send().await {
-        Ok(r) if r.status().is_success() => {
-            check("telegram", Status::Ok, format!("bot API at {} accepts the token", config.telegram.api_url), None)
-        }
+        Ok(r) if r.status().is_success() => match channel_health(config, "telegram").await {
+            Some(h) if h.state == "conflict" => check(
+                "telegram",
+                Status::Error,
+                format!("{} (since {})", h.detail, crate::reasoning::when(h.since)),
+                Some(
+                    "stop the other instance polling with this token, or give each its own bot; steward resumes by itself",
+                ),
+            ),
+            Some(h) if h.state != "ok" => check(
+                "telegram",
+                Status::Warn,
+                format!("the token works, but the running server reports: {}", h.detail),
+                None,
+            ),
+            _ => {
+                check("telegram", Status::Ok, format!("bot API at {} accepts the token", config.telegram.api_url), None)
+            }
+        },
         Ok(r) if r.status().as_u16() == 401 || r.status().as_u16() == 404 => {
             check("telegram", Status::Error, "the bot token was rejected", Some("get a new token from @BotFather"))
         }
@@ -260,7 +288,7 @@ async fn email(config: &Config) -> Check {
 
 /// The schedules parse (cron, time zone, destination).
 fn schedules(config: &Config) -> Check {
-    match crate::schedules::parse(&config.schedules, config.email.host.is_some()) {
+    match crate::schedules::parse(&config.schedules, &crate::schedules::Available::from_config(config)) {
         Ok(s) if s.is_empty() => {
             check("schedules", Status::Off, "none: no digests are sent", Some("add [[schedules]] to steward.toml"))
         }

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod init;
 pub mod intents;
 pub mod memory;
+pub mod pair;
 pub mod policy;
 pub mod reasoning;
 mod server;

@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::token;
 use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, WebhookAdapter};
+use crate::channels::discord::{Discord, DiscordDeliver};
 use crate::channels::http::{self, ApiState, Limits};
-use crate::config::Config;
+use crate::channels::telegram::{Telegram, TelegramDeliver};
+use crate::config::{Config, TelegramMode};
 use crate::memory::Memory;
 use crate::orchestrator::Runner;
 use crate::orchestrator::outbox::OutboxWorker;
@@ -43,6 +45,9 @@ pub struct Server {
     watch: Option<(PolicyHandle, PathBuf, Duration)>,
     /// Scheduled digests.
     schedules: Vec<crate::schedules::Schedule>,
+    /// The chat channels that are configured.
+    telegram: Option<Arc<Telegram>>,
+    discord: Option<Arc<Discord>>,
     /// Held for the life of the server; the OS releases it if we die.
     _lock: File,
 }
@@ -80,9 +85,20 @@ impl Server {
         let store = Store::open(&db, &config.store).await.with_context(|| format!("cannot open {}", db.display()))?;
         let metrics = Arc::new(Metrics::default());
         let catalog = catalog(config, &store)?;
-        let schedules =
-            crate::schedules::parse(&config.schedules, catalog.get("email").is_some()).map_err(|e| anyhow!("{e}"))?;
-        let outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
+        let available = crate::schedules::Available {
+            email: catalog.get("email").is_some(),
+            ..crate::schedules::Available::from_config(config)
+        };
+        let schedules = crate::schedules::parse(&config.schedules, &available).map_err(|e| anyhow!("{e}"))?;
+        let mut outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
+        let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
+        if let Some(bot) = &telegram_bot {
+            outbox = outbox.with(Arc::new(TelegramDeliver::new(bot.clone(), store.clone())));
+        }
+        let discord_http = crate::channels::discord::http(&config.discord).map(Arc::new);
+        if let Some(http) = &discord_http {
+            outbox = outbox.with(Arc::new(DiscordDeliver::new(http.clone(), store.clone())));
+        }
         let policy = PolicyHandle::load(config.policy.path.as_deref())
             .map_err(|(path, e)| anyhow!("policy file {} refused: {e}", path.display()))?;
         let runner = Runner::new(store.clone(), catalog.clone(), config.orchestrator.clone())
@@ -91,7 +107,7 @@ impl Server {
             .waking(outbox.notifier());
         let draining = CancellationToken::new();
         let memory = crate::memory::build(config, &store).await.context("cannot start memory")?;
-        let approvers = Arc::new(config.approvals.approvers.clone());
+        let approvers = crate::channels::approvers(config, &store).await?;
         let parts = crate::reasoning::Parts {
             store: store.clone(),
             memory: memory.clone(),
@@ -102,6 +118,21 @@ impl Server {
             metrics: metrics.clone(),
         };
         let reasoner = Arc::new(Reasoner::build(config, parts).await.context("cannot start reasoning")?);
+        let telegram = match telegram_bot {
+            Some(bot) => {
+                if config.telegram.mode == TelegramMode::Webhook && config.telegram.webhook_url.is_none() {
+                    return Err(anyhow!(
+                        "telegram.mode = \"webhook\" needs telegram.webhook_url (the public https URL of /telegram/webhook)"
+                    ));
+                }
+                let notify = outbox.notifier();
+                Some(Telegram::new(bot, config, store.clone(), reasoner.clone(), approvers.clone(), notify).await?)
+            }
+            None => None,
+        };
+        let discord = discord_http.map(|http| {
+            Discord::new(http, config, store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier())
+        });
         let state = ApiState {
             store: store.clone(),
             metrics,
@@ -112,6 +143,7 @@ impl Server {
             approvers,
             memory: memory.clone(),
             reasoner,
+            telegram: telegram.clone(),
         };
         let watch =
             config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));
@@ -136,6 +168,8 @@ impl Server {
             memory,
             retention,
             schedules,
+            telegram,
+            discord,
             _lock: lock,
         })
     }
@@ -161,6 +195,8 @@ impl Server {
             workers.clone(),
         ));
         let outbox = tokio::spawn(self.outbox.run(workers.clone()));
+        let telegram = self.telegram.map(|tg| tokio::spawn(tg.run(workers.clone())));
+        let discord = self.discord.map(|d| tokio::spawn(d.run(workers.clone())));
         if let Some((policy, path, every)) = self.watch {
             tokio::spawn(policy.watch(path, every, workers.clone()));
         }
@@ -185,6 +221,12 @@ impl Server {
         };
         workers.cancel();
         let ran = runner.await.context("the runner panicked")?;
+        if let Some(tg) = telegram {
+            tg.await.context("the Telegram channel panicked")?;
+        }
+        if let Some(d) = discord {
+            d.await.context("the Discord channel panicked")?;
+        }
         let sent = outbox.await.context("the outbox worker panicked")?;
         self.store.close().await;
         served.context("HTTP server failed")?;

@@ -1,5 +1,156 @@
-//! The ways in and out of steward. Each channel turns platform events into
-//! requests and renders what steward says back. For now this is the HTTP API;
-//! Telegram and Discord join it here.
+//! The ways in and out of steward: the HTTP API, Telegram and Discord.
+//!
+//! A chat channel keeps each inbound event in the store before it tells the
+//! platform it arrived, hands it to one worker per conversation (so a chat
+//! is answered in order), turns it into a reasoning [`Inbound`] and queues
+//! the answer in the outbox in the transaction that marks the event done.
+//! What steward says to a chat is delivered by the channel's `Deliver`.
+//!
+//! [`Inbound`]: crate::reasoning::Inbound
 
+pub mod cards;
+pub mod discord;
+pub mod dispatch;
 pub mod http;
+pub mod telegram;
+pub mod text;
+
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::domain::{Approver, Approvers};
+use crate::orchestrator::approvals::{Ask, DecideError, decide};
+use crate::reasoning::rules::{self, Command};
+use crate::reasoning::{Inbound, Reasoner};
+use crate::store::channels::{self, Event};
+use crate::store::{Store, StoreError, now_millis, outbox};
+use dispatch::Dispatcher;
+
+/// Who may decide approvals: the configured approvers, the users each
+/// channel's config allows, and those pairing added.
+pub async fn approvers(config: &Config, store: &Store) -> Result<Approvers, StoreError> {
+    let mut all = config.approvals.approvers.clone();
+    all.extend(config.telegram.allowed_users.iter().map(|u| format!("telegram:{u}")));
+    all.extend(config.discord.allowed_users.iter().map(|u| format!("discord:{u}")));
+    all.extend(channels::all_paired(store.reader()).await?);
+    let approvers = Approvers::new(vec![]);
+    for a in all {
+        approvers.add(a);
+    }
+    Ok(approvers)
+}
+
+/// Reasons about a kept event and queues what to say back, each payload a
+/// message to `destination`, in the transaction that marks the event done.
+/// A restart that finds the event open reasons again: the reasoning inbox
+/// answers the redelivery from what it recorded, and the replies' dedup
+/// keys queue them once.
+pub async fn answer(
+    store: &Store,
+    reasoner: &Reasoner,
+    event: &Event,
+    inbound: &Inbound,
+    destination: &str,
+    render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Value>,
+) -> anyhow::Result<()> {
+    let outcome = reasoner.handle(inbound).await?;
+    let messages = render(&outcome);
+    finish(store, event, destination, &messages).await
+}
+
+/// Queues `messages` to `destination` and marks the event done, at once.
+pub async fn finish(store: &Store, event: &Event, destination: &str, messages: &[Value]) -> anyhow::Result<()> {
+    let now = now_millis();
+    let mut tx = store.begin().await?;
+    for (i, m) in messages.iter().enumerate() {
+        let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
+        outbox::enqueue(&mut tx, destination, m, Some(&key), now).await?;
+    }
+    channels::done(&mut tx, &event.channel, &event.external_id, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Keeps an event; returns it when it is new (a redelivery returns `None`).
+pub async fn keep(store: &Store, event: Event) -> Result<Option<Event>, StoreError> {
+    let mut tx = store.begin().await?;
+    let new = channels::keep(&mut tx, &event, now_millis()).await?;
+    tx.commit().await?;
+    Ok(new.then_some(event))
+}
+
+/// Queues one message outside any event (a refusal, a pairing welcome).
+pub async fn say(store: &Store, destination: &str, message: &Value, dedup: Option<&str>) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    outbox::enqueue(&mut tx, destination, message, dedup, now_millis()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records how a channel's connection is doing.
+pub async fn report(store: &Store, channel: &str, state: &str, detail: &str) {
+    let done = async {
+        let mut tx = store.begin().await?;
+        channels::report(&mut tx, channel, state, detail, now_millis()).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    };
+    if let Err(e) = done.await {
+        tracing::warn!(%channel, error = %e, "cannot record the channel's health");
+    }
+}
+
+/// Starts a channel's dispatcher (once) and hands it the events the channel
+/// kept but did not finish before the last stop.
+pub async fn start<H: dispatch::Handle>(
+    handler: &Arc<H>,
+    cell: &OnceLock<Arc<Dispatcher>>,
+    store: &Store,
+    channel: &str,
+    shutdown: &CancellationToken,
+) -> Arc<Dispatcher> {
+    let weak = Arc::downgrade(handler) as Weak<dyn dispatch::Handle>;
+    let dispatcher = cell.get_or_init(|| Dispatcher::new(weak, shutdown.clone())).clone();
+    match channels::open_events(store.reader(), channel).await {
+        Ok(open) => {
+            if !open.is_empty() {
+                tracing::info!(%channel, events = open.len(), "resuming chat events kept before the last stop");
+            }
+            for e in open {
+                dispatcher.dispatch(e);
+            }
+        }
+        Err(e) => tracing::error!(%channel, error = %e, "cannot resume kept events; they wait for the next start"),
+    }
+    dispatcher
+}
+
+/// A button press by someone who may not decide: refused by the approval
+/// itself (which audits the refusal), so the reason given is its own.
+pub async fn refuse_press(
+    store: &Store,
+    approvers: &Approvers,
+    who: &Approver,
+    data: &str,
+) -> Result<String, StoreError> {
+    let Some(Command::Decide { target, decision, .. }) = rules::button(data) else {
+        return Ok("Only the operator can use these buttons.".into());
+    };
+    let ask = Ask { approval: &target, decision, approver: who, comment: None };
+    Ok(match decide(store, &ask, &approvers.get()).await {
+        Ok(_) => "Decided.".into(),
+        Err(DecideError::Refused(r)) => format!("Not decided: {r}."),
+        Err(DecideError::Store(e)) => return Err(e),
+    })
+}
+
+/// How long to wait after `failures` failed connection attempts: doubling
+/// from a second, at most 30 s, with jitter so restarts do not line up.
+pub fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_millis(500 * 2u64.saturating_pow(failures.min(6)));
+    base.min(Duration::from_secs(30)).mul_f64(0.5 + rand::random::<f64>() / 2.0)
+}

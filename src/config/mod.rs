@@ -22,7 +22,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig,
     LlmConfig, LogConfig, LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, Price, QdrantConfig,
-    QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TelegramConfig, TierConfig,
+    QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TelegramConfig, TelegramMode, TierConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.
@@ -138,6 +138,11 @@ impl Config {
     fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
         secret::resolve("http.token", &mut self.http.token, &self.http.token_file)?;
         secret::resolve("telegram.token", &mut self.telegram.token, &self.telegram.token_file)?;
+        secret::resolve(
+            "telegram.webhook_secret",
+            &mut self.telegram.webhook_secret,
+            &self.telegram.webhook_secret_file,
+        )?;
         secret::resolve("discord.token", &mut self.discord.token, &self.discord.token_file)?;
         secret::resolve("llm.fast.api_key", &mut self.llm.fast.api_key, &self.llm.fast.api_key_file)?;
         secret::resolve("llm.deep.api_key", &mut self.llm.deep.api_key, &self.llm.deep.api_key_file)?;

@@ -125,6 +125,32 @@ impl Approver {
     }
 }
 
+/// Who may decide, shared by everything that checks: the configured
+/// allowlist plus the channel users pairing adds while steward runs.
+#[derive(Debug, Clone, Default)]
+pub struct Approvers(std::sync::Arc<std::sync::RwLock<std::sync::Arc<Vec<String>>>>);
+
+impl Approvers {
+    pub fn new(entries: Vec<String>) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(entries))))
+    }
+
+    /// The allowlist as it is now.
+    pub fn get(&self) -> std::sync::Arc<Vec<String>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds an entry (`telegram:123`) unless it is there already.
+    pub fn add(&self, entry: String) {
+        let mut all = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if !all.contains(&entry) {
+            let mut next = all.as_ref().clone();
+            next.push(entry);
+            *all = std::sync::Arc::new(next);
+        }
+    }
+}
+
 impl fmt::Display for Approver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.channel, self.id)

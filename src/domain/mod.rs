@@ -14,7 +14,7 @@ mod retry;
 mod risk;
 mod step;
 
-pub use approval::{ApprovalKind, ApprovalState, Approver, Decision, Refusal};
+pub use approval::{ApprovalKind, ApprovalState, Approver, Approvers, Decision, Refusal};
 pub use intent::{Intent, IntentId, IntentState, IntentText};
 pub use memory::{MemoryKind, MemoryProvenance, MemoryRecord, NewMemory, Scope};
 pub use plan::{Identifier, Plan, PlannedStep};

@@ -22,8 +22,13 @@ use crate::store::{intents, ledger};
 pub enum Effect {
     None,
     Remember(NewMemory),
-    Decide { target: String, decision: Decision, comment: Option<String> },
-    ApproveAllLow,
+    Decide {
+        target: String,
+        decision: Decision,
+        comment: Option<String>,
+    },
+    /// Up to the approval with this token, when a card's button asked.
+    ApproveAllLow(Option<String>),
 }
 
 pub fn when(at: Millis) -> String {
@@ -33,6 +38,13 @@ pub fn when(at: Millis) -> String {
 impl Reasoner {
     pub(super) async fn command(&self, inbound: &Inbound, cmd: Command, tier: u8) -> Result<Outcome, ReasoningError> {
         let reply = |text: String| Outcome::reply(tier, text, 1.0);
+        // What is running, waiting and spent is the operator's business: a
+        // collaborator (a guild member who may only ask) does not see it.
+        let operators_only = matches!(cmd, Command::Status | Command::Pending | Command::Digest);
+        if operators_only && !self.acts(&inbound.actor) {
+            let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
+            return self.commit_reply(inbound, o, Effect::None).await;
+        }
         let (outcome, effect) = match cmd {
             Command::Help | Command::Ask(_) => (reply(HELP.to_owned()), Effect::None),
             Command::Usage(usage) => (reply(format!("Usage: {usage}")), Effect::None),
@@ -48,7 +60,7 @@ impl Reasoner {
             Command::Decide { target, decision, comment } => {
                 (reply(String::new()), Effect::Decide { target, decision, comment })
             }
-            Command::ApproveAllLow => (reply(String::new()), Effect::ApproveAllLow),
+            Command::ApproveAllLow(until) => (reply(String::new()), Effect::ApproveAllLow(until)),
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
             Command::Remember(fact) => {
@@ -94,7 +106,7 @@ impl Reasoner {
                 }
                 .unwrap_or(target);
                 let ask = Ask { approval: &approval, decision, approver: &inbound.actor, comment: comment.as_deref() };
-                outcome.text = match decide_in(conn, &ask, &self.approvers, now).await {
+                outcome.text = match decide_in(conn, &ask, &self.approvers.get(), now).await {
                     Ok(a) => {
                         outcome.intent_id = Some(a.intent_id);
                         self.runner.wake();
@@ -104,13 +116,20 @@ impl Reasoner {
                     Err(DecideError::Store(e)) => return Err(e.into()),
                 };
             }
-            Effect::ApproveAllLow => {
+            Effect::ApproveAllLow(until) => {
                 let waiting = approvals::list(self.store.reader(), &pending_filter()).await?;
+                let cutoff = match until {
+                    Some(token) => approvals::get(conn, &token).await?.map_or(Millis::MIN, |a| a.requested_at),
+                    None => Millis::MAX,
+                };
                 let (mut approved, mut refused) = (0, Vec::new());
-                for a in waiting.iter().filter(|a| a.risk == Risk::Low && a.kind == ApprovalKind::ApproveBefore) {
+                let batch = waiting.iter().filter(|a| {
+                    a.risk == Risk::Low && a.kind == ApprovalKind::ApproveBefore && a.requested_at <= cutoff
+                });
+                for a in batch {
                     let ask =
                         Ask { approval: &a.id, decision: Decision::Approve, approver: &inbound.actor, comment: None };
-                    match decide_in(conn, &ask, &self.approvers, now).await {
+                    match decide_in(conn, &ask, &self.approvers.get(), now).await {
                         Ok(_) => approved += 1,
                         Err(DecideError::Refused(r)) => refused.push(r.to_string()),
                         Err(DecideError::Store(e)) => return Err(e.into()),

@@ -34,7 +34,7 @@ use serde_json::json;
 
 use crate::adapters::Catalog;
 use crate::config::{Config, ReasoningConfig, ScopeGrant};
-use crate::domain::{Approver, IntentId, IntentState};
+use crate::domain::{Approver, Approvers, IntentId, IntentState};
 use crate::memory::{Contract, Memory, MemoryError};
 use crate::orchestrator::RunnerHandle;
 use crate::policy::PolicyHandle;
@@ -46,6 +46,7 @@ use llm::Model;
 use roles::{ModelTier, Roles};
 use router::Router;
 
+pub use commands::when;
 pub use roles::{Role, RoleError};
 
 /// A request as a channel hands it over.
@@ -152,7 +153,7 @@ pub struct Reasoner {
     memory: Memory,
     catalog: Catalog,
     policy: PolicyHandle,
-    approvers: Arc<Vec<String>>,
+    approvers: Approvers,
     identities: BTreeMap<String, ScopeGrant>,
     roles: Roles,
     router: Router,
@@ -170,7 +171,7 @@ pub struct Parts {
     pub memory: Memory,
     pub catalog: Catalog,
     pub policy: PolicyHandle,
-    pub approvers: Arc<Vec<String>>,
+    pub approvers: Approvers,
     pub runner: RunnerHandle,
     pub metrics: Arc<Metrics>,
 }
@@ -213,11 +214,11 @@ impl Reasoner {
 
     /// Whether `who` is the operator (an approver), who may ask for actions.
     fn acts(&self, who: &Approver) -> bool {
-        who.is_in(&self.approvers)
+        who.is_in(&self.approvers.get())
     }
 
     fn contract(&self, who: &Approver) -> Contract {
-        Contract::for_identity(who, &self.approvers, self.identities.get(&who.to_string()))
+        Contract::for_identity(who, &self.approvers.get(), self.identities.get(&who.to_string()))
     }
 
     /// Answers one inbound request.

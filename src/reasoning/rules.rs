@@ -19,8 +19,11 @@ pub enum Command {
         decision: Decision,
         comment: Option<String>,
     },
-    /// Approve every pending low-risk request at once (what a digest offers).
-    ApproveAllLow,
+    /// Approve every pending low-risk request at once (what a digest offers);
+    /// from a card's button, only those requested no later than that card's
+    /// approval (named by its token), so a press never approves what its
+    /// presser has not seen.
+    ApproveAllLow(Option<String>),
     Cancel(String),
     Retry(String),
     Remember(String),
@@ -44,8 +47,10 @@ pub const HELP: &str = "Commands:
 Anything else is read as a question or a request.";
 
 /// The button payloads channels put on approval cards: `a:TOKEN` approves,
-/// `r:TOKEN` rejects. A token is 32 hex digits, unguessable, so a payload
-/// fits Telegram's 64 bytes and cannot be forged for another approval.
+/// `r:TOKEN` rejects, `L:TOKEN` approves the low-risk batch up to that card.
+/// A token is 32 hex digits, unguessable, so a payload fits Telegram's 64
+/// bytes and cannot be forged for another approval. (`d:TOKEN`, Details, is
+/// a view the channel answers itself.)
 pub fn button(payload: &str) -> Option<Command> {
     let (verb, token) = payload.split_once(':')?;
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -54,6 +59,7 @@ pub fn button(payload: &str) -> Option<Command> {
     let decision = match verb {
         "a" => Decision::Approve,
         "r" => Decision::Reject,
+        "L" => return Some(Command::ApproveAllLow(Some(token.to_owned()))),
         _ => return None,
     };
     Some(Command::Decide { target: token.to_owned(), decision, comment: None })
@@ -91,7 +97,9 @@ pub fn parse(text: &str) -> Option<Command> {
         "status" if rest.is_empty() => Command::Status,
         "pending" if rest.is_empty() => Command::Pending,
         "digest" if rest.is_empty() => Command::Digest,
-        "approve" if rest.eq_ignore_ascii_case("all low") || rest.eq_ignore_ascii_case("all") => Command::ApproveAllLow,
+        "approve" if rest.eq_ignore_ascii_case("all low") || rest.eq_ignore_ascii_case("all") => {
+            Command::ApproveAllLow(None)
+        }
         // `approve the budget` is a sentence, not a command: only an id (or
         // a slash) makes it one.
         "approve" | "confirm" if slash || id_and_comment(rest).is_some() => {
@@ -146,7 +154,7 @@ mod tests {
             Some(Command::Decide { target: ID.into(), decision: Decision::Reject, comment: None })
         );
         assert_eq!(parse(&format!("cancel {ID}")), Some(Command::Cancel(ID.into())));
-        assert_eq!(parse("approve all low"), Some(Command::ApproveAllLow));
+        assert_eq!(parse("approve all low"), Some(Command::ApproveAllLow(None)));
         assert_eq!(
             parse("remember that the VAT number is DE123"),
             Some(Command::Remember("the VAT number is DE123".into()))
@@ -178,6 +186,7 @@ mod tests {
             Some(Command::Decide { target: token.into(), decision: Decision::Approve, comment: None })
         );
         assert!(format!("r:{token}").len() <= 64);
+        assert_eq!(button(&format!("L:{token}")), Some(Command::ApproveAllLow(Some(token.to_owned()))));
         assert_eq!(button("a:short"), None);
         assert_eq!(button(&format!("x:{token}")), None);
     }

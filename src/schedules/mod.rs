@@ -74,9 +74,27 @@ impl Schedule {
     }
 }
 
-/// Parses and checks the configured schedules; `email` says whether the
-/// email adapter is configured (an email destination needs it).
-pub fn parse(configs: &[ScheduleConfig], email: bool) -> Result<Vec<Schedule>, String> {
+/// Which destinations this configuration can deliver to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Available {
+    pub email: bool,
+    pub telegram: bool,
+    pub discord: bool,
+}
+
+impl Available {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            email: config.email.host.is_some() && config.email.from.is_some(),
+            telegram: config.telegram.token.is_some(),
+            discord: config.discord.token.is_some(),
+        }
+    }
+}
+
+/// Parses and checks the configured schedules against what is `available`
+/// (an email destination needs the email adapter, a chat one its channel).
+pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Schedule>, String> {
     let mut out: Vec<Schedule> = Vec::new();
     for c in configs {
         let err = |why: String| format!("schedule `{}`: {why}", c.name);
@@ -100,17 +118,27 @@ pub fn parse(configs: &[ScheduleConfig], email: bool) -> Result<Vec<Schedule>, S
             .map_err(|_| err(format!("unknown time zone `{}` (use an IANA name such as Europe/Berlin)", c.timezone)))?;
         let destination = match c.destination.split_once(':') {
             Some(("email", addr)) if addr.contains('@') => {
-                if !email {
+                if !available.email {
                     return Err(err(
                         "an email destination needs the email adapter (set email.host and email.from)".into()
                     ));
                 }
                 Destination::Email(addr.to_owned())
             }
-            Some((channel @ ("telegram" | "discord"), _)) => {
-                return Err(err(format!(
-                    "{channel} destinations need the {channel} channel, which this build does not have yet; use email:, webhook: or log:"
-                )));
+            Some((channel @ ("telegram" | "discord"), id)) => {
+                let on = if channel == "telegram" { available.telegram } else { available.discord };
+                if !on {
+                    return Err(err(format!(
+                        "a {channel} destination needs the {channel} channel (set {channel}.token)"
+                    )));
+                }
+                if id.trim_start_matches('-').parse::<i64>().is_err() {
+                    return Err(err(format!(
+                        "`{}` must name a {channel} chat or channel by its numeric id",
+                        c.destination
+                    )));
+                }
+                Destination::Outbox(c.destination.clone())
             }
             Some(("webhook" | "log", rest)) if !rest.is_empty() => Destination::Outbox(c.destination.clone()),
             _ => {
@@ -184,7 +212,7 @@ mod tests {
             destination: "log:digest".into(),
             when_empty: WhenEmpty::Skip,
         };
-        parse(&[c], false).unwrap().remove(0)
+        parse(&[c], &Available::default()).unwrap().remove(0)
     }
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -229,13 +257,13 @@ mod tests {
                 destination: dest.into(),
                 when_empty: WhenEmpty::Skip,
             };
-            parse(&[c], false).unwrap_err()
+            parse(&[c], &Available::default()).unwrap_err()
         };
         assert!(bad("0 8 * *", "UTC", "log:x").contains("5 fields"));
         assert!(bad("0 25 * * *", "UTC", "log:x").starts_with("schedule `x`: cron"));
         assert!(bad("0 8 * * *", "Mars/Olympus", "log:x").contains("time zone"));
         assert!(bad("0 8 * * *", "UTC", "pigeon:home").contains("destination"));
-        assert!(bad("0 8 * * *", "UTC", "telegram:42").contains("channel"));
+        assert!(bad("0 8 * * *", "UTC", "telegram:42").contains("telegram.token"));
         assert!(bad("0 8 * * *", "UTC", "email:me@example.com").contains("email.host"));
     }
 }

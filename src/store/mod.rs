@@ -11,6 +11,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod breaker;
+pub mod channels;
 pub mod digest;
 mod error;
 pub mod inbox;

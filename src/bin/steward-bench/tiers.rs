@@ -124,7 +124,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         memory: memory.clone(),
         catalog: steward::app::catalog(&config, &store)?,
         policy,
-        approvers: Arc::new(vec!["telegram:1".into()]),
+        approvers: steward::domain::Approvers::new(vec!["telegram:1".into()]),
         runner: RunnerHandle::default(),
         metrics: Arc::new(Metrics::default()),
     };

@@ -128,7 +128,7 @@ pub async fn decide(
     let decision: Decision = body.decision.parse()?;
     let approver = caller();
     let ask = Ask { approval: &id, decision, approver: &approver, comment: body.comment.as_deref() };
-    let decided = decide_mod::decide(&state.store, &ask, &state.approvers).await?;
+    let decided = decide_mod::decide(&state.store, &ask, &state.approvers.get()).await?;
     state.runner.wake();
     Ok(Json(decided.into()))
 }
@@ -209,7 +209,7 @@ async fn decide_many(
     for id in ids {
         let decision = overrides.get(id).copied().unwrap_or(default);
         let ask = Ask { approval: id, decision, approver: &approver, comment };
-        items.push(match decide_mod::decide_in(&mut tx, &ask, &state.approvers, now).await {
+        items.push(match decide_mod::decide_in(&mut tx, &ask, &state.approvers.get(), now).await {
             Ok(a) => BatchItem { id: id.clone(), state: Some(a.state.to_string()), refused: None },
             Err(DecideError::Refused(r)) => BatchItem { id: id.clone(), state: None, refused: Some(r.to_string()) },
             Err(DecideError::Store(e)) => return Err(e.into()),

@@ -28,6 +28,7 @@ use tower::ServiceBuilder;
 use utoipa::OpenApi;
 
 use crate::adapters::Catalog;
+use crate::domain::Approvers;
 use crate::memory::Memory;
 use crate::orchestrator::RunnerHandle;
 use crate::policy::PolicyHandle;
@@ -52,10 +53,12 @@ pub struct ApiState {
     /// The risk policy in force (for readiness: the breaker's cool-down).
     pub policy: PolicyHandle,
     /// Who may decide approvals.
-    pub approvers: Arc<Vec<String>>,
+    pub approvers: Approvers,
     pub memory: Memory,
     /// The reasoning tiers, for `/v1/messages`.
     pub reasoner: Arc<crate::reasoning::Reasoner>,
+    /// The Telegram channel, for its webhook mode.
+    pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
 }
 
 /// Limits applied to every request.
@@ -85,6 +88,7 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/telegram/webhook", post(telegram_webhook))
         .nest("/v1", v1)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
@@ -100,6 +104,19 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
                 .timeout(limits.timeout),
         )
         .with_state(state)
+}
+
+/// Telegram's webhook: authenticated by the secret token Telegram echoes,
+/// not by the API's bearer token.
+async fn telegram_webhook(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    Json(update): Json<teloxide::types::Update>,
+) -> StatusCode {
+    match &state.telegram {
+        Some(tg) => crate::channels::telegram::webhook(tg, &headers, &update).await,
+        None => StatusCode::NOT_FOUND,
+    }
 }
 
 async fn count_requests(State(state): State<ApiState>, request: Request, next: Next) -> Response {

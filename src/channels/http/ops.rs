@@ -30,8 +30,17 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     let assisted = breaker::open_now(state.store.reader(), cooldown, now_millis()).await.ok().flatten();
     let ready = store == "ok" && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    // A chat channel that cannot receive (a 409 polling conflict, say)
+    // leaves the server ready but degraded, and says why.
+    let channels = crate::store::channels::health(state.store.reader()).await.unwrap_or_default();
+    let degraded = channels.iter().any(|h| h.state != "ok");
+    let channels: serde_json::Map<String, serde_json::Value> = channels
+        .into_iter()
+        .map(|h| (h.channel.clone(), json!({"state": h.state, "detail": h.detail, "since": h.since})))
+        .collect();
     let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
+        "status": match (ready, degraded) { (false, _) => "not_ready", (true, true) => "degraded", (true, false) => "ready" },
+        "channels": channels,
         "checks": { "store": store, "draining": draining },
         "assisted_mode": assisted.is_some(),
         "assisted_reason": assisted,

@@ -1,0 +1,198 @@
+//! What a chat channel shows for a notice, before it is rendered in the
+//! platform's own markup: an approval card with its buttons, or a message.
+//! Telegram renders a [`Card`] as HTML with an inline keyboard, Discord as an
+//! embed with buttons; both read the approval's state when they render, so a
+//! card queued before a decision is shown already decided.
+
+use serde_json::Value;
+
+use crate::domain::{ApprovalKind, ApprovalState, Risk};
+use crate::reasoning::when;
+use crate::store::approvals::{self, Approval, Filter};
+use crate::store::{Store, StoreError, now_millis};
+
+/// The kinds of outbox notice that show an approval card.
+pub const CARD_KINDS: [&str; 4] = ["approval_request", "approval_reminder", "approval_escalation", "review"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// Shown when the card is expanded (Details).
+    pub details: Vec<String>,
+    pub expanded: bool,
+    /// How it ended, once it has: the card then has no buttons.
+    pub closed: Option<String>,
+    pub buttons: Vec<Vec<Button>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    pub label: String,
+    /// The callback data / custom id: `a:`, `r:`, `d:` or `L:` and the token.
+    pub data: String,
+    pub style: Style,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Go,
+    Stop,
+    Neutral,
+}
+
+fn button(label: impl Into<String>, verb: &str, token: &str, style: Style) -> Button {
+    Button { label: label.into(), data: format!("{verb}:{token}"), style }
+}
+
+/// How a closed approval ended, for the edited card.
+pub fn outcome_line(a: &Approval) -> Option<String> {
+    let at = a.decided_at.map(when).unwrap_or_default();
+    let by = a.decided_by.as_deref().unwrap_or("steward");
+    Some(match a.state {
+        ApprovalState::Pending => return None,
+        ApprovalState::Approved => format!("✅ Approved by {by} at {at}"),
+        ApprovalState::Rejected => format!("❌ Rejected by {by} at {at}"),
+        ApprovalState::Confirmed => format!("✅ Kept: confirmed by {by} at {at}"),
+        ApprovalState::Undone => format!("↩️ Undone by {by} at {at}"),
+        ApprovalState::Expired => format!("⌛ Expired at {at}: not decided in time, so it did not run"),
+        ApprovalState::Superseded => {
+            format!("🚫 Withdrawn at {at}: {}", a.decided_via.as_deref().unwrap_or("superseded"))
+        }
+    })
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
+}
+
+/// The card of an approval as it stands now, or `None` if there is no such
+/// approval. `low_batch` is how many low-risk requests are waiting, for the
+/// "Approve all" button.
+pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize) -> Card {
+    let r = &a.request;
+    let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+    let review = a.kind == ApprovalKind::ReviewAfter;
+    let title = if review {
+        format!("Done, for your review · {} risk", a.risk.as_str())
+    } else {
+        format!("Approval needed · {} risk", a.risk.as_str())
+    };
+    let mut lines = vec![clip(&text("summary"), 600)];
+    let asked = text("asked_by");
+    if !asked.is_empty() {
+        let via = text("channel");
+        lines.push(if via.is_empty() { format!("Asked by {asked}") } else { format!("Asked by {asked} via {via}") });
+    }
+    if !a.rule.is_empty() {
+        lines.push(format!("Why: policy rule {}", a.rule));
+    }
+    lines.push(if review {
+        format!("Undo possible until {}", when(a.expires_at))
+    } else {
+        format!("Expires {} (then it is denied)", when(a.expires_at))
+    });
+    let mut details = Vec::new();
+    for step in r["steps"].as_array().into_iter().flatten() {
+        let seq = step["seq"].as_u64().unwrap_or(0) + 1;
+        let args = clip(&step["args"].to_string(), 300);
+        details.push(format!(
+            "{seq}. {}.{} {args} ({} risk)",
+            step["adapter"].as_str().unwrap_or("?"),
+            step["action"].as_str().unwrap_or("?"),
+            step["risk"].as_str().unwrap_or("?"),
+        ));
+        if let Some(undo) = step["compensation"].as_str() {
+            details.push(format!("   undo: {}", clip(undo, 200)));
+        }
+    }
+    details.push(format!("Intent {}", a.intent_id));
+    if let Some(v) = r["policy_version"].as_str() {
+        details.push(format!("Policy {v}"));
+    }
+    let closed = outcome_line(a);
+    let open = closed.is_none() && a.expires_at > now_millis();
+    let mut buttons = Vec::new();
+    if open {
+        let (yes, no) = if review { ("Keep", "Undo") } else { ("Approve", "Reject") };
+        let mut row = vec![button(yes, "a", &a.token, Style::Go), button(no, "r", &a.token, Style::Stop)];
+        if !expanded {
+            row.push(button("Details", "d", &a.token, Style::Neutral));
+        }
+        buttons.push(row);
+        if !review && a.risk == Risk::Low && low_batch > 1 {
+            buttons.push(vec![button(format!("Approve all {low_batch} low-risk"), "L", &a.token, Style::Go)]);
+        }
+    }
+    Card { title, lines, details, expanded, closed, buttons }
+}
+
+/// Loads an approval by id or token.
+pub async fn load(store: &Store, id: &str) -> Result<Option<Approval>, StoreError> {
+    let mut conn = store.reader().acquire().await?;
+    approvals::get(&mut conn, id).await
+}
+
+/// How many low-risk approve-before requests, requested no later than `a`,
+/// are waiting: what an "Approve all" press on `a`'s card would approve.
+pub async fn low_batch(store: &Store, a: &Approval) -> Result<usize, StoreError> {
+    let waiting =
+        approvals::list(store.reader(), &Filter { state: Some(ApprovalState::Pending), ..Default::default() }).await?;
+    Ok(waiting
+        .iter()
+        .filter(|w| w.risk == Risk::Low && w.kind == ApprovalKind::ApproveBefore && w.requested_at <= a.requested_at)
+        .count())
+}
+
+/// A notice that is not a card, as plain text.
+pub fn notice_text(payload: &Value) -> String {
+    let kind = payload["kind"].as_str().unwrap_or("");
+    match kind {
+        "reply" => payload["text"].as_str().unwrap_or("").to_owned(),
+        "needs_attention" => format!(
+            "Needs your attention: intent {}\n{}",
+            payload["intent_id"].as_str().unwrap_or("?"),
+            payload["why"].as_str().map(str::to_owned).unwrap_or_else(|| payload["why"].to_string())
+        ),
+        "digest" => payload["text"].as_str().unwrap_or("").to_owned(),
+        _ => format!("{kind}: {}", clip(&payload.to_string(), 1500)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::IntentId;
+    use serde_json::json;
+
+    fn approval(risk: Risk, kind: ApprovalKind) -> Approval {
+        let request = json!({"summary": "Pay <ACME> & co", "asked_by": "telegram:1", "channel": "telegram",
+            "steps": [{"seq": 0, "adapter": "webhook", "action": "post", "args": {"url": "http://x"}, "risk": "high",
+                       "compensation": "none: this step cannot be undone"}], "policy_version": "abc"});
+        Approval::pending(IntentId::new(), kind, risk, "amount_over_100", request, now_millis(), now_millis() + 60_000)
+    }
+
+    #[test]
+    fn an_open_card_has_its_verbs_and_a_closed_one_none() {
+        let mut a = approval(Risk::Low, ApprovalKind::ApproveBefore);
+        let card = approval_card(&a, false, 3);
+        let data: Vec<&str> = card.buttons.iter().flatten().map(|b| b.data.split(':').next().unwrap()).collect();
+        assert_eq!(data, ["a", "r", "d", "L"]);
+        assert!(card.buttons.iter().flatten().all(|b| b.data.len() <= 64), "fits Telegram's callback data");
+        assert_eq!(approval_card(&a, true, 1).buttons[0].len(), 2, "expanded: no Details; alone: no batch");
+        a.state = ApprovalState::Approved;
+        a.decided_by = Some("telegram:1".into());
+        a.decided_at = Some(0);
+        let card = approval_card(&a, false, 3);
+        assert!(card.buttons.is_empty());
+        assert!(card.closed.unwrap().starts_with("✅ Approved by telegram:1"));
+    }
+
+    #[test]
+    fn a_review_card_offers_keep_and_undo() {
+        let card = approval_card(&approval(Risk::Medium, ApprovalKind::ReviewAfter), false, 0);
+        let labels: Vec<&str> = card.buttons[0].iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["Keep", "Undo", "Details"]);
+        assert!(card.details.iter().any(|d| d.contains("webhook.post")));
+    }
+}

@@ -1,0 +1,201 @@
+//! Delivering outbox messages to Discord (`discord:CHANNEL_ID`): cards,
+//! card edits, answers to interactions (the deferred reply edited in place,
+//! then follow-ups) and replies to mentions, split within Discord's limits.
+//! A 429 is retried after Discord's `retry_after`; 5xx and network errors
+//! are retried; other 4xx are logged and given up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use serenity::all::{ChannelId, Http, HttpError, MessageId};
+
+use super::{channel_id, render};
+use crate::channels::cards::{self, CARD_KINDS};
+use crate::channels::text::{char_len, split};
+use crate::orchestrator::outbox::{Deliver, DeliverError};
+use crate::store::{Store, channels};
+
+pub struct DiscordDeliver {
+    http: Arc<Http>,
+    store: Store,
+    /// Parts of a long answer already sent, by outbox id.
+    progress: Mutex<HashMap<String, usize>>,
+}
+
+impl DiscordDeliver {
+    pub fn new(http: Arc<Http>, store: Store) -> Self {
+        Self { http, store, progress: Mutex::default() }
+    }
+}
+
+fn classify(what: &str, e: serenity::Error) -> DeliverError {
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            if status == 429 {
+                // serenity keeps the error body's message, not retry_after;
+                // Discord's buckets reset within seconds.
+                DeliverError::RetryAfter(Duration::from_secs(1))
+            } else if r.status_code.is_server_error() {
+                DeliverError::Transient(format!("{what}: HTTP {status}"))
+            } else {
+                tracing::error!(%what, status, error = %r.error.message, "discord refused a request (HTTP 4xx)");
+                DeliverError::Permanent(format!("{what}: HTTP {status}: {}", r.error.message))
+            }
+        }
+        e => DeliverError::Transient(format!("{what}: {e}")),
+    }
+}
+
+/// The id of a message Discord accepted. A 2xx whose body does not parse
+/// was still accepted: sending it again would say it twice.
+fn accepted(what: &str, r: serenity::Result<serenity::all::Message>) -> Result<String, DeliverError> {
+    match r {
+        Ok(m) => Ok(m.id.to_string()),
+        Err(serenity::Error::Json(e)) => {
+            tracing::warn!(%what, error = %e, "discord accepted a message but its answer did not parse");
+            Ok(String::new())
+        }
+        Err(e) => Err(classify(what, e)),
+    }
+}
+
+fn store_err(e: crate::store::StoreError) -> DeliverError {
+    DeliverError::Transient(e.to_string())
+}
+
+impl DiscordDeliver {
+    async fn card(&self, approval: &str, expanded: bool) -> Result<Option<Value>, DeliverError> {
+        let Some(a) = cards::load(&self.store, approval).await.map_err(store_err)? else { return Ok(None) };
+        let batch = cards::low_batch(&self.store, &a).await.map_err(store_err)?;
+        Ok(Some(render::card(&cards::approval_card(&a, expanded, batch))))
+    }
+
+    /// Sends `text` in parts to `sink`, resuming after the parts a failed
+    /// attempt already sent; the sources go with the last part.
+    async fn parts(&self, key: &str, text: &str, citations: &Value, sink: &Sink<'_>) -> Result<String, DeliverError> {
+        let text = if text.trim().is_empty() { "(nothing to say)" } else { text };
+        let parts = split(text, render::MAX_CONTENT, char_len);
+        let start = self.progress.lock().unwrap_or_else(|p| p.into_inner()).get(key).copied().unwrap_or(0);
+        let mut first = String::new();
+        let last = parts.len() - 1;
+        for (i, part) in parts.iter().enumerate().skip(start) {
+            let mut body = json!({"content": part, "allowed_mentions": {"parse": []}});
+            if i == last {
+                body["embeds"] = json!(render::sources(citations).into_iter().collect::<Vec<_>>());
+            }
+            let id = self.send_part(sink, i, body).await?;
+            if first.is_empty() {
+                first = id;
+            }
+            self.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned(), i + 1);
+        }
+        self.progress.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        Ok(first)
+    }
+
+    async fn send_part(&self, sink: &Sink<'_>, i: usize, mut body: Value) -> Result<String, DeliverError> {
+        let sent = match sink {
+            // The deferred answer is edited into the first part (a button's
+            // deferral shows nothing: it gets an ephemeral follow-up).
+            Sink::Interaction { token, ephemeral: false } if i == 0 => {
+                self.http.edit_original_interaction_response(token, &body, vec![]).await
+            }
+            Sink::Interaction { token, ephemeral } => {
+                if *ephemeral {
+                    body["flags"] = json!(64);
+                }
+                self.http.create_followup_message(token, &body, vec![]).await
+            }
+            Sink::Channel { channel, reply_to } => {
+                if let (0, Some(to)) = (i, reply_to) {
+                    body["message_reference"] = json!({"message_id": to, "fail_if_not_exists": false});
+                }
+                self.http.send_message(*channel, vec![], &body).await
+            }
+        };
+        accepted("send", sent)
+    }
+}
+
+/// Where the parts of an answer go.
+enum Sink<'a> {
+    Interaction { token: &'a str, ephemeral: bool },
+    Channel { channel: ChannelId, reply_to: Option<&'a str> },
+}
+
+#[async_trait]
+impl Deliver for DiscordDeliver {
+    fn kind(&self) -> &'static str {
+        super::CHANNEL
+    }
+
+    async fn deliver(&self, target: &str, payload: &Value, key: &str) -> Result<String, DeliverError> {
+        let Some(channel) = channel_id(target) else {
+            return Err(DeliverError::Permanent(format!("`discord:{target}` is not a channel id (a number)")));
+        };
+        let kind = payload["kind"].as_str().unwrap_or("");
+        let http = &self.http;
+        match kind {
+            k if CARD_KINDS.contains(&k) => {
+                let approval = payload["approval_id"].as_str().unwrap_or("");
+                let Some(body) = self.card(approval, false).await? else {
+                    return Err(DeliverError::Permanent(format!("no approval {approval}")));
+                };
+                accepted("create message", http.send_message(channel, vec![], &body).await)
+            }
+            "approval_closed" => {
+                let approval = payload["approval_id"].as_str().unwrap_or("");
+                let shown = channels::cards(self.store.reader(), &format!("{}:{target}", super::CHANNEL), approval)
+                    .await
+                    .map_err(store_err)?;
+                if let Some(body) = self.card(approval, false).await? {
+                    for id in shown.iter().filter_map(|m| m.parse::<u64>().ok()) {
+                        match http.edit_message(channel, MessageId::new(id), &body, vec![]).await {
+                            Ok(_) => {}
+                            Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) if r.status_code == 404 => {
+                                tracing::info!("discord: the card to edit is gone; nothing to update");
+                            }
+                            Err(e) => return Err(classify("edit message", e)),
+                        }
+                    }
+                }
+                Ok(format!("edited {}", shown.len()))
+            }
+            "card_details" => {
+                let token = payload["approval_id"].as_str().unwrap_or("");
+                let Some(id) = payload["message_id"].as_str().and_then(|m| m.parse::<u64>().ok()) else {
+                    return Err(DeliverError::Permanent("card_details without a card".into()));
+                };
+                if let Some(body) = self.card(token, true).await? {
+                    http.edit_message(channel, MessageId::new(id), &body, vec![])
+                        .await
+                        .map_err(|e| classify("edit message", e))?;
+                }
+                Ok(id.to_string())
+            }
+            "followup" => {
+                let token = payload["token"].as_str().unwrap_or("");
+                let ephemeral = payload["ephemeral"].as_bool().unwrap_or(false);
+                let text = payload["text"].as_str().unwrap_or("");
+                self.parts(key, text, &payload["citations"], &Sink::Interaction { token, ephemeral }).await
+            }
+            "reply" => {
+                let reply_to = payload["reply_to"].as_str();
+                let text = payload["text"].as_str().unwrap_or("");
+                self.parts(key, text, &payload["citations"], &Sink::Channel { channel, reply_to }).await
+            }
+            "digest" if payload["discord_embed"].is_object() => {
+                let body = json!({"embeds": [payload["discord_embed"]], "allowed_mentions": {"parse": []}});
+                accepted("create message", http.send_message(channel, vec![], &body).await)
+            }
+            _ => {
+                let text = cards::notice_text(payload);
+                self.parts(key, &text, &Value::Null, &Sink::Channel { channel, reply_to: None }).await
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Discord, through serenity: the gateway for messages and interactions,
+//! slash commands registered in the configured guilds, answers with their
+//! sources in an embed, approval buttons, and delivery through the outbox.
+//!
+//! Allowlisted users are the operator: they act and decide. Other guild
+//! members may only ask, and read only what the memory contract gives them.
+//! An interaction is kept in the store before it is acknowledged, so a
+//! crash, a reconnect or a replayed event after a RESUME loses nothing and
+//! does nothing twice.
+
+mod deliver;
+mod render;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use serenity::all::{
+    ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, Message,
+    Ready, ResumedEvent,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::dispatch::{Dispatcher, Handle};
+use crate::config::{Config, DiscordConfig};
+use crate::domain::{Approver, Approvers};
+use crate::reasoning::{Inbound, Input, Reasoner};
+use crate::store::channels::Event;
+use crate::store::{Store, StoreError};
+
+pub use deliver::DiscordDeliver;
+
+pub const CHANNEL: &str = "discord";
+
+/// The REST client: real Discord, or (for tests and proxies) another base
+/// URL, with serenity's ratelimiter off (it would not see the proxy; the
+/// outbox honours 429s itself).
+pub fn http(config: &DiscordConfig) -> Option<Http> {
+    let token = config.token.as_ref()?;
+    let mut b = HttpBuilder::new(token.expose_secret());
+    if let Some(app) = config.application_id {
+        b = b.application_id(app.into());
+    }
+    let base = config.api_url.trim_end_matches('/');
+    if base != "https://discord.com" {
+        b = b.proxy(base).ratelimiter_disabled(true);
+    }
+    Some(b.build())
+}
+
+pub struct Discord {
+    http: Arc<Http>,
+    store: Store,
+    reasoner: Arc<Reasoner>,
+    approvers: Approvers,
+    config: DiscordConfig,
+    outbox: Arc<tokio::sync::Notify>,
+    dispatcher: std::sync::OnceLock<Arc<Dispatcher>>,
+    /// The bot's own user id, from READY: a message mentioning it is a question.
+    me: std::sync::OnceLock<u64>,
+}
+
+/// The slash commands, registered in each configured guild on start.
+fn commands() -> Value {
+    let text = |name: &str, description: &str| json!([{"type": 3, "name": name, "description": description, "required": true, "max_length": 2000}]);
+    json!([
+        {"name": "ask", "type": 1, "description": "Ask about the workspace", "options": text("question", "What you want to know")},
+        {"name": "pending", "type": 1, "description": "Approvals waiting for the operator"},
+        {"name": "digest", "type": 1, "description": "What happened in the last 24 hours"},
+        {"name": "remember", "type": 1, "description": "Keep a fact in memory", "options": text("text", "The fact to keep")},
+    ])
+}
+
+impl Discord {
+    pub fn new(
+        http: Arc<Http>,
+        config: &Config,
+        store: Store,
+        reasoner: Arc<Reasoner>,
+        approvers: Approvers,
+        outbox: Arc<tokio::sync::Notify>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            http,
+            store,
+            reasoner,
+            approvers,
+            config: config.discord.clone(),
+            outbox,
+            dispatcher: std::sync::OnceLock::new(),
+            me: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Connects to the gateway and keeps connected until `shutdown`: a
+    /// failed start is retried with backoff, never a crash loop.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let dispatcher = super::start(&self, &self.dispatcher, &self.store, CHANNEL, &shutdown).await;
+        let mut failures = 0u32;
+        while !shutdown.is_cancelled() {
+            let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
+            let Some(http) = http(&self.config) else { return };
+            let client = ClientBuilder::new_with_http(http, intents).event_handler(Gateway(self.clone())).await;
+            let mut client = match client {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "discord: cannot build the client");
+                    return;
+                }
+            };
+            let manager = client.shard_manager.clone();
+            let started = tokio::select! {
+                r = client.start() => Some(r),
+                _ = shutdown.cancelled() => None,
+            };
+            match started {
+                None => {
+                    manager.shutdown_all().await;
+                    break;
+                }
+                Some(r) => {
+                    failures += 1;
+                    let why = r.err().map_or_else(|| "the gateway connection ended".to_owned(), |e| e.to_string());
+                    tracing::warn!(error = %why, "discord: gateway stopped; reconnecting with backoff");
+                    super::report(&self.store, CHANNEL, "error", &format!("gateway: {why}")).await;
+                    let wait = super::backoff(failures);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        dispatcher.drained().await;
+    }
+
+    /// Keeps an event and hands it to its channel's worker.
+    async fn admit(&self, event: Event) -> Result<(), StoreError> {
+        if let (Some(event), Some(d)) = (super::keep(&self.store, event).await?, self.dispatcher.get()) {
+            d.dispatch(event);
+        }
+        Ok(())
+    }
+
+    async fn on_ready(&self, ready: &Ready) {
+        tracing::info!(user = %ready.user.name, "discord: connected to the gateway");
+        let _ = self.me.set(ready.user.id.get());
+        // Follow-ups go to /webhooks/{application}/...: learn it if unset.
+        if self.http.application_id().is_none() {
+            self.http.set_application_id(ready.application.id);
+        }
+        for guild in &self.config.guild_ids {
+            if let Err(e) = self.http.create_guild_commands(GuildId::new(*guild), &commands()).await {
+                tracing::warn!(guild, error = %e, "discord: cannot register slash commands in a guild");
+            }
+        }
+        super::report(&self.store, CHANNEL, "ok", "connected").await;
+    }
+
+    async fn on_message(&self, msg: &Message) {
+        let me = self.me.get().copied();
+        if msg.author.bot || !me.is_some_and(|b| msg.mentions.iter().any(|u| u.id.get() == b)) {
+            return;
+        }
+        let text = strip_mentions(&msg.content);
+        let event = Event {
+            channel: CHANNEL.into(),
+            external_id: format!("m:{}", msg.id),
+            conversation: msg.channel_id.to_string(),
+            actor: msg.author.id.to_string(),
+            payload: json!({"kind": "mention", "text": text, "message_id": msg.id.to_string(), "channel_id": msg.channel_id.to_string()}),
+        };
+        if let Err(e) = self.admit(event).await {
+            tracing::error!(error = %e, "discord: cannot keep a mention");
+        }
+    }
+
+    async fn on_interaction(&self, interaction: &Interaction) {
+        let (id, token, user, channel, payload, ack) = match interaction {
+            Interaction::Command(c) => {
+                let text = c.data.options.first().and_then(|o| o.value.as_str()).unwrap_or("").to_owned();
+                let payload = json!({"kind": "command", "name": c.data.name, "text": text, "token": c.token});
+                (c.id, c.token.clone(), c.user.id, c.channel_id, payload, json!({"type": 5}))
+            }
+            Interaction::Component(c) => {
+                let payload = json!({"kind": "button", "data": c.data.custom_id, "token": c.token,
+                                     "message_id": c.message.id.to_string()});
+                (c.id, c.token.clone(), c.user.id, c.channel_id, payload, json!({"type": 6}))
+            }
+            _ => return,
+        };
+        let event = Event {
+            channel: CHANNEL.into(),
+            external_id: format!("i:{id}"),
+            conversation: channel.to_string(),
+            actor: user.to_string(),
+            payload,
+        };
+        // Kept first, then acknowledged: Discord shows "thinking" until the
+        // answer replaces it.
+        if let Err(e) = self.admit(event).await {
+            tracing::error!(error = %e, "discord: cannot keep an interaction; not acknowledging it");
+            return;
+        }
+        if let Err(e) = self.http.create_interaction_response(id, &token, &ack, vec![]).await {
+            tracing::warn!(error = %e, "discord: cannot acknowledge an interaction");
+        }
+    }
+}
+
+/// The text of a mention without the mentions themselves.
+fn strip_mentions(content: &str) -> String {
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(at) = rest.find("<@") {
+        out.push_str(&rest[..at]);
+        match rest[at..].find('>') {
+            Some(end) => rest = &rest[at + end + 1..],
+            None => {
+                out.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+struct Gateway(Arc<Discord>);
+
+#[async_trait]
+impl EventHandler for Gateway {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        self.0.on_ready(&ready).await;
+    }
+
+    async fn resume(&self, _ctx: Context, _: ResumedEvent) {
+        tracing::info!("discord: gateway session resumed");
+        super::report(&self.0.store, CHANNEL, "ok", "resumed").await;
+    }
+
+    async fn message(&self, _ctx: Context, msg: Message) {
+        self.0.on_message(&msg).await;
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        self.0.on_interaction(&interaction).await;
+    }
+}
+
+#[async_trait]
+impl Handle for Discord {
+    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+        let destination = format!("{CHANNEL}:{}", event.conversation);
+        let p = &event.payload;
+        let user: u64 = event.actor.parse().unwrap_or(0);
+        let who = Approver::new(CHANNEL, &event.actor);
+        let operator = who.is_in(&self.approvers.get());
+        let token = p["token"].clone();
+        let followup = |text: &str, ephemeral: bool| json!({"kind": "followup", "token": token, "text": text, "ephemeral": ephemeral});
+        let input = match p["kind"].as_str().unwrap_or("") {
+            "button" => {
+                let data = p["data"].as_str().unwrap_or("");
+                if !operator {
+                    let why = super::refuse_press(&self.store, &self.approvers, &who, data).await?;
+                    tracing::warn!(user, "discord: refused a button press from someone who may not decide");
+                    return super::finish(&self.store, event, &destination, &[followup(&why, true)]).await;
+                }
+                if let Some(token) = data.strip_prefix("d:") {
+                    let edit = json!({"kind": "card_details", "approval_id": token, "message_id": p["message_id"]});
+                    return super::finish(&self.store, event, &destination, &[edit]).await;
+                }
+                Input::Button(data.to_owned())
+            }
+            "command" => {
+                let text = p["text"].as_str().unwrap_or("");
+                match p["name"].as_str().unwrap_or("") {
+                    "remember" if !operator => {
+                        let no = followup("Only the operator can add to memory; you can /ask questions.", true);
+                        return super::finish(&self.store, event, &destination, &[no]).await;
+                    }
+                    "remember" => Input::Text(format!("remember that {text}")),
+                    "pending" => Input::Text("pending".into()),
+                    "digest" => Input::Text("digest".into()),
+                    _ => Input::Text(format!("ask {text}")),
+                }
+            }
+            _ => Input::Text(format!("ask {}", p["text"].as_str().unwrap_or(""))),
+        };
+        let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
+        let kind = p["kind"].as_str().unwrap_or("").to_owned();
+        let reply_to = p["message_id"].clone();
+        super::answer(&self.store, &self.reasoner, event, &inbound, &destination, |o| {
+            let mut m = match kind.as_str() {
+                "mention" => json!({"kind": "reply", "text": o.text, "reply_to": reply_to}),
+                "button" => followup(&o.text, true),
+                _ => followup(&o.text, false),
+            };
+            m["citations"] = json!(o.citations);
+            vec![m]
+        })
+        .await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+}
+
+/// Where a destination points, for the deliverer.
+fn channel_id(target: &str) -> Option<ChannelId> {
+    target.parse::<u64>().ok().filter(|id| *id != 0).map(ChannelId::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_stripped_from_the_question() {
+        assert_eq!(strip_mentions("<@123> what is   due <@!45>?"), "what is due ?");
+        assert_eq!(strip_mentions("a <@ b"), "a <@ b");
+    }
+
+    #[test]
+    fn commands_are_the_four_the_issue_names() {
+        let names: Vec<String> =
+            commands().as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(names, ["ask", "pending", "digest", "remember"]);
+    }
+}

@@ -1,0 +1,249 @@
+//! Delivering outbox messages to Telegram chats (`telegram:CHAT_ID`).
+//!
+//! A 429 becomes the outbox's `RetryAfter` with Telegram's `retry_after`;
+//! network errors, timeouts and 5xx are retried; any other 4xx is logged with
+//! its method and given up, except refused HTML, which is sent once more as
+//! plain text. A message over 4,096 characters goes out in parts split at
+//! paragraph boundaries; a retry resumes after the last part that was sent.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQueryId, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use super::render;
+use crate::channels::cards::{self, CARD_KINDS};
+use crate::channels::text::{html_to_plain, split, utf16_len};
+use crate::orchestrator::outbox::{Deliver, DeliverError};
+use crate::store::{Store, channels};
+
+/// Telegram's limit on a message's text, in UTF-16 units after markup.
+pub const MAX_MESSAGE: usize = 4096;
+
+pub struct TelegramDeliver {
+    bot: Bot,
+    store: Store,
+    /// Parts of a long message already sent, by outbox id.
+    progress: Mutex<HashMap<String, usize>>,
+}
+
+impl TelegramDeliver {
+    pub fn new(bot: Bot, store: Store) -> Self {
+        Self { bot, store, progress: Mutex::default() }
+    }
+}
+
+/// What a failed request means for the outbox.
+fn classify(method: &str, e: RequestError) -> DeliverError {
+    match e {
+        RequestError::RetryAfter(s) => DeliverError::RetryAfter(s.duration()),
+        RequestError::Network(e) => DeliverError::Transient(format!("{method}: {}", e.without_url_ref())),
+        RequestError::Io(e) => DeliverError::Transient(format!("{method}: {e}")),
+        RequestError::InvalidJson { .. } => {
+            DeliverError::Transient(format!("{method}: the answer was not the Bot API's JSON"))
+        }
+        RequestError::Api(ApiError::Unknown(d)) if !is_client_error(&d) => {
+            DeliverError::Transient(format!("{method}: {d}"))
+        }
+        e => {
+            tracing::error!(%method, error = %e, "telegram refused a request (HTTP 4xx)");
+            DeliverError::Permanent(format!("{method}: {e}"))
+        }
+    }
+}
+
+/// Telegram's client errors say so in their description; anything else
+/// (Internal Server Error, Bad Gateway, ...) is worth retrying.
+fn is_client_error(description: &str) -> bool {
+    ["Bad Request", "Forbidden", "Unauthorized", "Not Found", "Conflict"].iter().any(|p| description.starts_with(p))
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    /// The error without its URL, which holds the bot token.
+    fn without_url_ref(&self) -> String {
+        let mut s = self.to_string();
+        if let Some(url) = self.url() {
+            s = s.replace(url.as_str(), "<bot api>");
+        }
+        s
+    }
+}
+
+fn chat(target: &str) -> Result<ChatId, DeliverError> {
+    target
+        .parse::<i64>()
+        .map(ChatId)
+        .map_err(|_| DeliverError::Permanent(format!("`telegram:{target}` is not a chat id (a number)")))
+}
+
+impl TelegramDeliver {
+    /// Sends HTML, falling back once to plain text if Telegram cannot parse
+    /// the markup.
+    async fn send(
+        &self,
+        chat: ChatId,
+        html: &str,
+        kb: Option<InlineKeyboardMarkup>,
+    ) -> Result<MessageId, DeliverError> {
+        let quiet = LinkPreviewOptions {
+            is_disabled: true,
+            url: None,
+            prefer_small_media: false,
+            prefer_large_media: false,
+            show_above_text: false,
+        };
+        let mut req = self.bot.send_message(chat, html).parse_mode(ParseMode::Html).link_preview_options(quiet.clone());
+        if let Some(kb) = kb.clone() {
+            req = req.reply_markup(kb);
+        }
+        match req.await {
+            Ok(m) => Ok(m.id),
+            Err(RequestError::Api(ApiError::CantParseEntities(why))) => {
+                tracing::warn!(method = "sendMessage", %why, "telegram refused the HTML (400); sending it once as plain text");
+                let mut req = self.bot.send_message(chat, html_to_plain(html)).link_preview_options(quiet);
+                if let Some(kb) = kb {
+                    req = req.reply_markup(kb);
+                }
+                req.await.map(|m| m.id).map_err(|e| classify("sendMessage", e))
+            }
+            Err(e) => Err(classify("sendMessage", e)),
+        }
+    }
+
+    async fn edit(
+        &self,
+        chat: ChatId,
+        id: MessageId,
+        html: &str,
+        kb: Option<InlineKeyboardMarkup>,
+    ) -> Result<(), DeliverError> {
+        let mut req = self.bot.edit_message_text(chat, id, html).parse_mode(ParseMode::Html);
+        if let Some(kb) = kb.clone() {
+            req = req.reply_markup(kb);
+        }
+        let plain = match req.await {
+            Ok(_) => return Ok(()),
+            Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+            Err(RequestError::Api(ApiError::MessageToEditNotFound)) => {
+                tracing::info!(chat = chat.0, "telegram: the card to edit is gone; nothing to update");
+                return Ok(());
+            }
+            Err(RequestError::Api(ApiError::CantParseEntities(why))) => {
+                tracing::warn!(method = "editMessageText", %why, "telegram refused the HTML (400); editing once as plain text");
+                html_to_plain(html)
+            }
+            Err(e) => return Err(classify("editMessageText", e)),
+        };
+        let mut req = self.bot.edit_message_text(chat, id, plain);
+        if let Some(kb) = kb {
+            req = req.reply_markup(kb);
+        }
+        req.await.map(|_| ()).map_err(|e| classify("editMessageText", e))
+    }
+
+    /// Sends a long message in parts, resuming after the parts a failed
+    /// attempt already sent. Returns the first part's id.
+    async fn send_parts(&self, chat: ChatId, html: &str, key: &str) -> Result<String, DeliverError> {
+        let parts = split(html, MAX_MESSAGE, |s| utf16_len(&html_to_plain(s)));
+        let start = self.progress.lock().unwrap_or_else(|p| p.into_inner()).get(key).copied().unwrap_or(0);
+        let mut first = None;
+        for (i, part) in parts.iter().enumerate().skip(start) {
+            let id = self.send(chat, part, None).await?;
+            first.get_or_insert(id.0);
+            self.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned(), i + 1);
+        }
+        self.progress.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        Ok(first.map(|id| id.to_string()).unwrap_or_default())
+    }
+
+    async fn card(
+        &self,
+        approval: &str,
+        expanded: bool,
+    ) -> Result<Option<(String, Option<InlineKeyboardMarkup>)>, DeliverError> {
+        let store = |e: crate::store::StoreError| DeliverError::Transient(e.to_string());
+        let Some(a) = cards::load(&self.store, approval).await.map_err(store)? else { return Ok(None) };
+        let batch = cards::low_batch(&self.store, &a).await.map_err(store)?;
+        Ok(Some(render::card(&cards::approval_card(&a, expanded, batch))))
+    }
+}
+
+#[async_trait]
+impl Deliver for TelegramDeliver {
+    fn kind(&self) -> &'static str {
+        super::CHANNEL
+    }
+
+    async fn deliver(&self, target: &str, payload: &Value, key: &str) -> Result<String, DeliverError> {
+        let chat = chat(target)?;
+        let kind = payload["kind"].as_str().unwrap_or("");
+        match kind {
+            k if CARD_KINDS.contains(&k) => {
+                let approval = payload["approval_id"].as_str().unwrap_or("");
+                let Some((html, kb)) = self.card(approval, false).await? else {
+                    return Err(DeliverError::Permanent(format!("no approval {approval}")));
+                };
+                Ok(self.send(chat, &html, kb).await?.to_string())
+            }
+            "approval_closed" => {
+                let approval = payload["approval_id"].as_str().unwrap_or("");
+                let destination = format!("{}:{target}", super::CHANNEL);
+                let shown = channels::cards(self.store.reader(), &destination, approval)
+                    .await
+                    .map_err(|e| DeliverError::Transient(e.to_string()))?;
+                if let Some((html, _)) = self.card(approval, false).await? {
+                    for id in shown.iter().filter_map(|m| m.parse::<i32>().ok()) {
+                        self.edit(chat, MessageId(id), &html, None).await?;
+                    }
+                }
+                Ok(format!("edited {}", shown.len()))
+            }
+            "card_details" => {
+                let (Some(token), Some(id)) = (payload["approval_id"].as_str(), payload["message_id"].as_i64()) else {
+                    return Err(DeliverError::Permanent("card_details without a card".into()));
+                };
+                if let Some((html, kb)) = self.card(token, true).await? {
+                    self.edit(chat, MessageId(id as i32), &html, kb).await?;
+                }
+                Ok(id.to_string())
+            }
+            "callback_answer" => {
+                let id = payload["callback_id"].as_str().unwrap_or("").to_owned();
+                let text: String = payload["text"].as_str().unwrap_or("").chars().take(200).collect();
+                let mut req = self.bot.answer_callback_query(CallbackQueryId(id));
+                if !text.is_empty() {
+                    req = req.text(text);
+                }
+                match req.await {
+                    Ok(_) => Ok(String::new()),
+                    // Too late to answer: the press already timed out on the
+                    // presser's screen; the card edit still tells them.
+                    Err(RequestError::Api(ApiError::InvalidQueryId)) => Ok(String::new()),
+                    Err(e) => Err(classify("answerCallbackQuery", e)),
+                }
+            }
+            "reply" => {
+                let html = render::reply(payload["text"].as_str().unwrap_or(""), &payload["citations"]);
+                self.send_parts(chat, &html, key).await
+            }
+            "digest" => {
+                let html = payload["telegram_html"].as_str().map(str::to_owned);
+                let html = html.unwrap_or_else(|| crate::channels::text::escape_html(&cards::notice_text(payload)));
+                self.send_parts(chat, &html, key).await
+            }
+            _ => {
+                let html = crate::channels::text::escape_html(&cards::notice_text(payload));
+                self.send_parts(chat, &html, key).await
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Telegram, through teloxide: long polling (or a webhook), the allowlist
+//! and pairing, commands, approval cards with inline buttons, and delivery
+//! of everything steward says to a chat through the outbox.
+//!
+//! An update is kept in the store before the polling offset moves past it,
+//! so a crash loses nothing and a redelivered update is the same row. Only
+//! allowed users reach reasoning; a stranger gets one polite refusal, and a
+//! stranger's button press is refused with the reason.
+
+mod deliver;
+mod render;
+mod webhook;
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use teloxide::payloads::{GetUpdatesSetters, SetWebhookSetters};
+use teloxide::prelude::*;
+use teloxide::types::{AllowedUpdate, BotCommand, UpdateKind};
+use teloxide::{ApiError, RequestError};
+use tokio_util::sync::CancellationToken;
+
+use super::dispatch::{Dispatcher, Handle};
+use crate::config::{Config, TelegramConfig, TelegramMode};
+use crate::domain::{Approver, Approvers};
+use crate::reasoning::{Inbound, Input, Reasoner};
+use crate::store::channels::{self as kept, Event};
+use crate::store::{Store, StoreError, now_millis};
+
+pub use deliver::TelegramDeliver;
+pub use webhook::webhook;
+
+pub const CHANNEL: &str = "telegram";
+
+/// The commands registered with setMyCommands.
+const COMMANDS: [(&str, &str); 8] = [
+    ("help", "what I understand"),
+    ("ask", "ask about the workspace"),
+    ("pending", "approvals waiting for you"),
+    ("approve", "approve a request: /approve ID"),
+    ("reject", "reject a request: /reject ID"),
+    ("digest", "what happened in the last 24 hours"),
+    ("status", "what is running, waiting and failing"),
+    ("undo", "undo an action done for review: /undo ID"),
+];
+
+pub const REFUSAL: &str = "Sorry, this is a private assistant and I can only talk to the people its owner allowed. \
+                           If that is you, ask the owner for a pairing code and send /start CODE.";
+
+/// The bot client for the configured API, or `None` without a token.
+pub fn bot(config: &TelegramConfig) -> anyhow::Result<Option<Bot>> {
+    use secrecy::ExposeSecret;
+    let Some(token) = &config.token else { return Ok(None) };
+    let url = reqwest::Url::parse(&config.api_url)
+        .map_err(|e| anyhow::anyhow!("telegram.api_url `{}` is not a URL: {e}", config.api_url))?;
+    Ok(Some(Bot::new(token.expose_secret()).set_api_url(url)))
+}
+
+pub struct Telegram {
+    bot: Bot,
+    store: Store,
+    reasoner: Arc<Reasoner>,
+    approvers: Approvers,
+    /// Allowed user ids: the config's and those pairing added.
+    allowed: RwLock<HashSet<u64>>,
+    config: TelegramConfig,
+    outbox: Arc<tokio::sync::Notify>,
+    /// Set when the channel runs; events kept before are resumed then.
+    dispatcher: std::sync::OnceLock<Arc<Dispatcher>>,
+}
+
+impl Telegram {
+    pub async fn new(
+        bot: Bot,
+        config: &Config,
+        store: Store,
+        reasoner: Arc<Reasoner>,
+        approvers: Approvers,
+        outbox: Arc<tokio::sync::Notify>,
+    ) -> Result<Arc<Self>, StoreError> {
+        let mut allowed: HashSet<u64> = config.telegram.allowed_users.iter().map(|u| *u as u64).collect();
+        for u in kept::paired_users(store.reader(), CHANNEL).await? {
+            allowed.extend(u.parse::<u64>().ok());
+        }
+        Ok(Arc::new(Self {
+            bot,
+            store,
+            reasoner,
+            approvers,
+            allowed: RwLock::new(allowed),
+            config: config.telegram.clone(),
+            outbox,
+            dispatcher: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// Allowed: listed, paired, or an approver (`telegram:ID` in
+    /// `approvals.approvers`).
+    fn is_allowed(&self, user: u64) -> bool {
+        self.allowed.read().unwrap_or_else(|p| p.into_inner()).contains(&user)
+            || Approver::new(CHANNEL, &user.to_string()).is_in(&self.approvers.get())
+    }
+
+    /// Registers the commands, resumes kept events and starts receiving:
+    /// a polling loop, or (webhook mode) the webhook registration. Runs
+    /// until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let commands: Vec<BotCommand> = COMMANDS.iter().map(|(c, d)| BotCommand::new(*c, *d)).collect();
+        if let Err(e) = self.bot.set_my_commands(commands).await {
+            tracing::warn!(error = %e, "telegram: cannot register the command list (setMyCommands); commands still work");
+        }
+        let dispatcher = super::start(&self, &self.dispatcher, &self.store, CHANNEL, &shutdown).await;
+        match self.config.mode {
+            TelegramMode::Polling => self.clone().poll(shutdown).await,
+            TelegramMode::Webhook => {
+                self.register_webhook().await;
+                shutdown.cancelled().await;
+            }
+        }
+        dispatcher.drained().await;
+    }
+
+    async fn register_webhook(&self) {
+        use secrecy::ExposeSecret;
+        let Some(url) = self.config.webhook_url.as_deref().and_then(|u| reqwest::Url::parse(u).ok()) else {
+            tracing::error!(
+                "telegram: webhook mode needs telegram.webhook_url (the public https URL of /telegram/webhook)"
+            );
+            return;
+        };
+        let mut req = self.bot.set_webhook(url).allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        if let Some(secret) = &self.config.webhook_secret {
+            req = req.secret_token(secret.expose_secret().to_owned());
+        }
+        match req.await {
+            Ok(_) => super::report(&self.store, CHANNEL, "ok", "webhook registered").await,
+            Err(e) => {
+                tracing::error!(error = %e, "telegram: setWebhook failed");
+                super::report(&self.store, CHANNEL, "error", &format!("setWebhook failed: {e}")).await;
+            }
+        }
+    }
+
+    /// Long polling. A 409 (another instance polls with this token) is
+    /// logged once, reported to /readyz and doctor, and waited out with
+    /// backoff; polling resumes by itself when the other instance stops.
+    async fn poll(self: Arc<Self>, shutdown: CancellationToken) {
+        if let Err(e) = self.bot.delete_webhook().await {
+            tracing::warn!(error = %e, "telegram: deleteWebhook failed; polling anyway");
+        }
+        let mut offset: Option<i32> = None;
+        let mut failures: u32 = 0;
+        let mut last_state = String::new();
+        loop {
+            let mut req = self
+                .bot
+                .get_updates()
+                .timeout(self.config.poll_timeout_secs)
+                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+            if let Some(o) = offset {
+                req = req.offset(o);
+            }
+            let got = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                got = req.send() => got,
+            };
+            let (state, detail, wait) = match got {
+                Ok(updates) => {
+                    failures = 0;
+                    for u in updates {
+                        // Kept before the offset moves past it: a crash
+                        // here means Telegram sends it again.
+                        match self.admit(&u).await {
+                            Ok(()) => offset = Some(u.id.0 as i32 + 1),
+                            Err(e) => {
+                                tracing::error!(update = u.id.0, error = %e, "telegram: cannot keep an update; will poll it again");
+                                break;
+                            }
+                        }
+                    }
+                    ("ok", "polling".to_owned(), None)
+                }
+                Err(RequestError::Api(ApiError::TerminatedByOtherGetUpdates)) => {
+                    failures += 1;
+                    let detail = "409 Conflict: another instance is polling with this bot token; \
+                                  stop the other one (or give each instance its own bot)";
+                    ("conflict", detail.to_owned(), Some(super::backoff(failures)))
+                }
+                Err(RequestError::RetryAfter(s)) => ("ok", "rate limited".to_owned(), Some(s.duration())),
+                Err(e) => {
+                    failures += 1;
+                    ("error", format!("getUpdates failed: {e}"), Some(super::backoff(failures)))
+                }
+            };
+            if state != last_state {
+                match state {
+                    "ok" => tracing::info!("telegram: polling"),
+                    "conflict" => tracing::error!("telegram: {detail}; backing off until it ends"),
+                    _ => tracing::warn!("telegram: {detail}; retrying with backoff"),
+                }
+                super::report(&self.store, CHANNEL, state, &detail).await;
+                last_state = state.to_owned();
+            }
+            if let Some(wait) = wait {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+
+    /// Takes one update in: pairing, the allowlist, then kept and handed to
+    /// its chat's worker. Errors only when the store fails.
+    pub async fn admit(&self, update: &Update) -> Result<(), StoreError> {
+        let (user, chat, payload) = match &update.kind {
+            UpdateKind::Message(m) => {
+                let (Some(from), Some(text)) = (m.from.as_ref(), m.text()) else { return Ok(()) };
+                (from.id.0, m.chat.id.0, json!({"kind": "text", "text": text, "message_id": m.id.0}))
+            }
+            UpdateKind::CallbackQuery(q) => {
+                let chat = q.message.as_ref().map_or(q.from.id.0 as i64, |m| m.chat().id.0);
+                let message_id = q.message.as_ref().map(|m| m.id().0);
+                let data = q.data.clone().unwrap_or_default();
+                (
+                    q.from.id.0,
+                    chat,
+                    json!({"kind": "button", "data": data, "callback_id": q.id.0, "message_id": message_id}),
+                )
+            }
+            _ => return Ok(()),
+        };
+        let destination = format!("{CHANNEL}:{chat}");
+        if !self.is_allowed(user) {
+            return self.stranger(user, &destination, &payload).await;
+        }
+        let event = Event {
+            channel: CHANNEL.into(),
+            external_id: update.id.0.to_string(),
+            conversation: chat.to_string(),
+            actor: user.to_string(),
+            payload,
+        };
+        if let (Some(event), Some(dispatcher)) = (super::keep(&self.store, event).await?, self.dispatcher.get()) {
+            dispatcher.dispatch(event);
+        }
+        Ok(())
+    }
+
+    /// Someone not allowed: `/start CODE` may pair them; a button press is
+    /// refused with the reason (and audited); anything else gets one polite
+    /// refusal per person, and nothing they sent is kept.
+    async fn stranger(&self, user: u64, destination: &str, payload: &Value) -> Result<(), StoreError> {
+        let who = Approver::new(CHANNEL, &user.to_string());
+        if payload["kind"] == "button" {
+            let why =
+                super::refuse_press(&self.store, &self.approvers, &who, payload["data"].as_str().unwrap_or("")).await?;
+            tracing::warn!(user, "telegram: refused a button press from someone not allowed");
+            let answer = json!({"kind": "callback_answer", "callback_id": payload["callback_id"], "text": why});
+            return super::say(&self.store, destination, &answer, None).await.map(|()| self.outbox.notify_one());
+        }
+        let text = payload["text"].as_str().unwrap_or("").trim();
+        if let Some(code) = text.strip_prefix("/start").map(str::trim).filter(|c| !c.is_empty()) {
+            let mut tx = self.store.begin().await?;
+            let paired = kept::pair(&mut tx, CHANNEL, code, &user.to_string(), now_millis()).await?;
+            tx.commit().await?;
+            if paired {
+                self.allowed.write().unwrap_or_else(|p| p.into_inner()).insert(user);
+                self.approvers.add(who.to_string());
+                tracing::info!(user, "telegram: paired a new user");
+                let welcome =
+                    json!({"kind": "reply", "text": format!("Paired: you are {who}. Send /help to see what I do.")});
+                super::say(&self.store, destination, &welcome, Some(&format!("paired:{who}"))).await?;
+                self.outbox.notify_one();
+                return Ok(());
+            }
+            tracing::warn!(user, "telegram: a pairing code was wrong, used or expired");
+            let wrong = json!({"kind": "reply", "text": "That pairing code is wrong, used or expired. Ask for a new one (steward pair telegram)."});
+            return super::say(&self.store, destination, &wrong, None).await.map(|()| self.outbox.notify_one());
+        }
+        tracing::warn!(user, "telegram: refused a message from someone not allowed (not kept)");
+        let refusal = json!({"kind": "reply", "text": REFUSAL});
+        super::say(&self.store, destination, &refusal, Some(&format!("refused:{who}"))).await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+
+    /// A Details press: the card expanded in place.
+    async fn details(&self, event: &Event, destination: &str) -> anyhow::Result<()> {
+        let token = event.payload["data"].as_str().unwrap_or("").trim_start_matches("d:").to_owned();
+        let answer = json!({"kind": "callback_answer", "callback_id": event.payload["callback_id"], "text": ""});
+        let edit = json!({"kind": "card_details", "approval_id": token, "message_id": event.payload["message_id"]});
+        super::finish(&self.store, event, destination, &[answer, edit]).await
+    }
+}
+
+#[async_trait]
+impl Handle for Telegram {
+    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+        let destination = format!("{CHANNEL}:{}", event.conversation);
+        let p = &event.payload;
+        let input = if p["kind"] == "button" {
+            let data = p["data"].as_str().unwrap_or("");
+            if data.starts_with("d:") {
+                return self.details(event, &destination).await;
+            }
+            Input::Button(data.to_owned())
+        } else {
+            Input::Text(command_text(p["text"].as_str().unwrap_or("")))
+        };
+        let inbound = Inbound {
+            channel: CHANNEL.into(),
+            external_id: event.external_id.clone(),
+            actor: Approver::new(CHANNEL, &event.actor),
+            input,
+        };
+        let callback = p["callback_id"].clone();
+        super::answer(&self.store, &self.reasoner, event, &inbound, &destination, |o| {
+            if callback.is_null() {
+                vec![json!({"kind": "reply", "text": o.text, "citations": o.citations})]
+            } else {
+                vec![json!({"kind": "callback_answer", "callback_id": callback, "text": o.text})]
+            }
+        })
+        .await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+}
+
+/// A Telegram command as the command grammar reads it: `/approve@bot ID`
+/// loses the bot's name, and `/start` (with or without a code) is help.
+fn command_text(text: &str) -> String {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix('/') else { return text.to_owned() };
+    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let word = word.split('@').next().unwrap_or(word);
+    if word == "start" {
+        return "help".into();
+    }
+    format!("/{word} {}", args.trim()).trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_commands_read_as_the_grammar() {
+        assert_eq!(
+            command_text("/approve@steward_bot 01J0000000000000000000000A"),
+            "/approve 01J0000000000000000000000A"
+        );
+        assert_eq!(command_text("/start"), "help");
+        assert_eq!(command_text("/pending"), "/pending");
+        assert_eq!(command_text("what is due?"), "what is due?");
+    }
+}

@@ -1,0 +1,28 @@
+//! Webhook mode: Telegram POSTs each update to `/telegram/webhook`.
+
+use super::Telegram;
+use crate::config::TelegramMode;
+use teloxide::types::Update;
+
+/// `POST /telegram/webhook`: an update from Telegram, checked against the
+/// secret token, kept before the 200 that tells Telegram it arrived.
+pub async fn webhook(tg: &Telegram, headers: &axum::http::HeaderMap, update: &Update) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    use secrecy::ExposeSecret;
+    if tg.config.mode != TelegramMode::Webhook {
+        return StatusCode::NOT_FOUND;
+    }
+    if let Some(secret) = &tg.config.webhook_secret {
+        let given = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if given != secret.expose_secret() {
+            return StatusCode::UNAUTHORIZED;
+        }
+    }
+    match tg.admit(update).await {
+        Ok(()) => StatusCode::OK,
+        Err(e) => {
+            tracing::error!(error = %e, "telegram: cannot keep a webhook update; Telegram will send it again");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
