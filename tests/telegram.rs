@@ -197,7 +197,13 @@ async fn the_low_risk_batch_button_approves_what_its_presser_saw() {
     for id in &ids {
         app.wait_for(id, "succeeded").await;
     }
-    assert_eq!(approval_of(&app, &later).await["state"], "pending");
+    let waiting = approval_of(&app, &later).await;
+    assert_eq!(waiting["state"], "pending");
+    // The typed command decides too, and its card follows.
+    let reply = ask(&tg, &format!("/reject@steward_test_bot {}", waiting["id"].as_str().unwrap())).await;
+    assert!(reply.text.starts_with("Rejected by telegram:4242"), "{}", reply.text);
+    let later_card = tg.nth_to(OP, 4).await;
+    card_where(&tg, later_card.message_id, "the rejected card", |s| s.text.contains("❌ Rejected")).await;
     app.stop().await;
 }
 

@@ -44,6 +44,8 @@ async fn faults_on_send_lose_no_message_and_keep_the_order() {
     // Six delivered, and one failed attempt each for the 429, the 500 and
     // the refused HTML (the slow answer succeeded).
     assert_eq!(tg.calls("sendMessage").len(), 9, "each fault retried once");
+    let at = tg.call_times("sendMessage");
+    assert!(at[1] - at[0] >= Duration::from_secs(1), "the retry waited for retry_after: {:?}", at[1] - at[0]);
     app.stop().await;
 }
 
@@ -188,4 +190,32 @@ async fn a_crash_mid_conversation_loses_nothing_and_does_nothing_twice() {
         .unwrap();
     assert_eq!(open, 0, "every kept event was handled");
     store.close().await;
+}
+
+/// An unreachable Bot API: reported as an error, retried with backoff, and
+/// the token (part of every Bot API URL) appears in no report.
+#[tokio::test]
+async fn an_unreachable_api_is_reported_without_the_token() {
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_in(dir, |c| {
+        wire(c, &tg, &[OP]);
+        c.telegram.api_url = url;
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let body = reqwest::get(app.url("/readyz")).await.unwrap().text().await.unwrap();
+        if body.contains("getUpdates failed") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "never reported: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(body.contains("\"degraded\""), "{body}");
+    assert!(!body.contains(&tg.token) && !body.contains("TEST-token"), "the token leaked: {body}");
+    app.stop().await;
 }

@@ -88,6 +88,8 @@ pub struct Inner {
     pub answers: Vec<Value>,
     /// Every call: (method, parameters).
     pub calls: Vec<(String, Value)>,
+    /// When each call came, in the same order.
+    pub call_times: Vec<(String, Instant)>,
     pub faults: BTreeMap<String, VecDeque<Fault>>,
     pub commands: Vec<Value>,
     pub polls: u32,
@@ -194,6 +196,12 @@ impl FakeTelegram {
     pub fn calls(&self, method: &str) -> Vec<Value> {
         let method = method.to_ascii_lowercase();
         self.inner.lock().unwrap().calls.iter().filter(|(m, _)| *m == method).map(|(_, p)| p.clone()).collect()
+    }
+
+    /// When each call of `method` came.
+    pub fn call_times(&self, method: &str) -> Vec<Instant> {
+        let method = method.to_ascii_lowercase();
+        self.inner.lock().unwrap().call_times.iter().filter(|(m, _)| *m == method).map(|(_, t)| *t).collect()
     }
 
     pub fn commands(&self) -> Vec<Value> {

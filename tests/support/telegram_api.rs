@@ -161,6 +161,7 @@ pub async fn handle(
     let fault = {
         let mut inner = st.inner.lock().unwrap();
         inner.calls.push((method.clone(), p.clone()));
+        inner.call_times.push((method.clone(), Instant::now()));
         inner.faults.get_mut(&method).and_then(|q| q.pop_front())
     };
     match fault {

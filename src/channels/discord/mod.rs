@@ -197,14 +197,22 @@ impl Discord {
             actor: user.to_string(),
             payload,
         };
-        // Kept first, then acknowledged: Discord shows "thinking" until the
-        // answer replaces it.
-        if let Err(e) = self.admit(event).await {
-            tracing::error!(error = %e, "discord: cannot keep an interaction; not acknowledging it");
-            return;
-        }
+        // Kept, then acknowledged (Discord shows "thinking" until the answer
+        // replaces it), then handled: the answer never races the ack. A
+        // replayed interaction is kept already and acknowledged already.
+        let event = match super::keep(&self.store, event).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "discord: cannot keep an interaction; not acknowledging it");
+                return;
+            }
+        };
         if let Err(e) = self.http.create_interaction_response(id, &token, &ack, vec![]).await {
             tracing::warn!(error = %e, "discord: cannot acknowledge an interaction");
+        }
+        if let Some(d) = self.dispatcher.get() {
+            d.dispatch(event);
         }
     }
 }
