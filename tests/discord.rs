@@ -264,3 +264,25 @@ async fn a_forced_reconnect_loses_no_interaction_and_a_429_is_retried() {
     assert!(parts.iter().all(|p| p.body["content"].as_str().unwrap().chars().count() <= 2000));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_digest_reaches_the_channel_as_an_embed() {
+    let d = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_in(dir, |c| {
+        wire(c, &d);
+        c.schedules = vec![steward::config::ScheduleConfig {
+            name: "pulse".into(),
+            cron: "* * * * * *".into(),
+            timezone: "UTC".into(),
+            destination: format!("discord:{CHANNEL}"),
+            when_empty: steward::config::WhenEmpty::OneLine,
+        }];
+    })
+    .await;
+    let m = d
+        .wait(30, "a digest", |d| d.channel_messages().into_iter().find(|m| m["embeds"][0]["title"].is_string()))
+        .await;
+    assert!(m["embeds"][0]["title"].as_str().unwrap().contains("steward digest"), "{m}");
+    app.stop().await;
+}

@@ -279,3 +279,24 @@ async fn webhook_mode_takes_updates_with_the_secret_only() {
     assert!(tg.calls("getUpdates").is_empty(), "no polling in webhook mode");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_digest_reaches_the_chat_as_html() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_in(dir, |c| {
+        wire(c, &tg, &[OP]);
+        c.schedules = vec![steward::config::ScheduleConfig {
+            name: "pulse".into(),
+            cron: "* * * * * *".into(),
+            timezone: "UTC".into(),
+            destination: format!("telegram:{OP}"),
+            when_empty: steward::config::WhenEmpty::OneLine,
+        }];
+    })
+    .await;
+    let digest =
+        tg.wait(20, "a digest", |t| t.sent_to(OP).into_iter().find(|s| s.text.contains("steward digest"))).await;
+    assert_eq!(digest.parse_mode.as_deref(), Some("HTML"));
+    app.stop().await;
+}
