@@ -126,7 +126,7 @@ impl Server {
                     ));
                 }
                 let notify = outbox.notifier();
-                Some(Telegram::new(bot, config, store.clone(), reasoner.clone(), approvers.clone(), notify).await?)
+                Some(Telegram::new(bot, config, store.clone(), reasoner.clone(), approvers.clone(), notify))
             }
             None => None,
         };

@@ -74,15 +74,6 @@ pub async fn open_events(pool: &SqlitePool, channel: &str) -> Result<Vec<Event>,
         .collect()
 }
 
-/// People added to a channel by pairing.
-pub async fn paired_users(pool: &SqlitePool, channel: &str) -> Result<Vec<String>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT user_id FROM channel_users WHERE channel = ? ORDER BY added_at")
-        .bind(channel)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(|(u,)| u).collect())
-}
-
 /// Everyone pairing added, as approver entries (`telegram:123`).
 pub async fn all_paired(pool: &SqlitePool) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> =
@@ -222,7 +213,6 @@ mod tests {
         assert!(!pair(&mut tx, "telegram", "ABCD2345", "43", 1_600).await.unwrap(), "spent");
         assert!(!pair(&mut tx, "telegram", "LATE7777", "44", 2_000).await.unwrap(), "expired");
         tx.commit().await.unwrap();
-        assert_eq!(paired_users(store.reader(), "telegram").await.unwrap(), vec!["42"]);
         assert_eq!(all_paired(store.reader()).await.unwrap(), vec!["telegram:42"]);
     }
 

@@ -11,8 +11,7 @@ mod deliver;
 mod render;
 mod webhook;
 
-use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -63,8 +62,6 @@ pub struct Telegram {
     store: Store,
     reasoner: Arc<Reasoner>,
     approvers: Approvers,
-    /// Allowed user ids: the config's and those pairing added.
-    allowed: RwLock<HashSet<u64>>,
     config: TelegramConfig,
     outbox: Arc<tokio::sync::Notify>,
     /// Set when the channel runs; events kept before are resumed then.
@@ -72,48 +69,53 @@ pub struct Telegram {
 }
 
 impl Telegram {
-    pub async fn new(
+    pub fn new(
         bot: Bot,
         config: &Config,
         store: Store,
         reasoner: Arc<Reasoner>,
         approvers: Approvers,
         outbox: Arc<tokio::sync::Notify>,
-    ) -> Result<Arc<Self>, StoreError> {
-        let mut allowed: HashSet<u64> = config.telegram.allowed_users.iter().map(|u| *u as u64).collect();
-        for u in kept::paired_users(store.reader(), CHANNEL).await? {
-            allowed.extend(u.parse::<u64>().ok());
-        }
-        Ok(Arc::new(Self {
+    ) -> Arc<Self> {
+        Arc::new(Self {
             bot,
             store,
             reasoner,
             approvers,
-            allowed: RwLock::new(allowed),
             config: config.telegram.clone(),
             outbox,
             dispatcher: std::sync::OnceLock::new(),
-        }))
+        })
     }
 
-    /// Allowed: listed, paired, or an approver (`telegram:ID` in
-    /// `approvals.approvers`).
+    /// Who may talk to steward here: the approvers, which are the users
+    /// `telegram.allowed_users` lists, those pairing added, and any
+    /// `telegram:ID` in `approvals.approvers`.
     fn is_allowed(&self, user: u64) -> bool {
-        self.allowed.read().unwrap_or_else(|p| p.into_inner()).contains(&user)
-            || Approver::new(CHANNEL, &user.to_string()).is_in(&self.approvers.get())
+        Approver::new(CHANNEL, &user.to_string()).is_in(&self.approvers.get())
+    }
+
+    /// Registers the command list; false when Telegram could not be reached
+    /// (polling tries again once it can).
+    async fn register_commands(&self) -> bool {
+        let commands: Vec<BotCommand> = COMMANDS.iter().map(|(c, d)| BotCommand::new(*c, *d)).collect();
+        match self.bot.set_my_commands(commands).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "telegram: cannot register the command list (setMyCommands) yet; commands work regardless");
+                false
+            }
+        }
     }
 
     /// Registers the commands, resumes kept events and starts receiving:
     /// a polling loop, or (webhook mode) the webhook registration. Runs
     /// until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let commands: Vec<BotCommand> = COMMANDS.iter().map(|(c, d)| BotCommand::new(*c, *d)).collect();
-        if let Err(e) = self.bot.set_my_commands(commands).await {
-            tracing::warn!(error = %e, "telegram: cannot register the command list (setMyCommands); commands still work");
-        }
+        let registered = self.register_commands().await;
         let dispatcher = super::start(&self, &self.dispatcher, &self.store, CHANNEL, &shutdown).await;
         match self.config.mode {
-            TelegramMode::Polling => self.clone().poll(shutdown).await,
+            TelegramMode::Polling => self.clone().poll(registered, shutdown).await,
             TelegramMode::Webhook => {
                 self.register_webhook().await;
                 shutdown.cancelled().await;
@@ -146,7 +148,7 @@ impl Telegram {
     /// Long polling. A 409 (another instance polls with this token) is
     /// logged once, reported to /readyz and doctor, and waited out with
     /// backoff; polling resumes by itself when the other instance stops.
-    async fn poll(self: Arc<Self>, shutdown: CancellationToken) {
+    async fn poll(self: Arc<Self>, mut registered: bool, shutdown: CancellationToken) {
         if let Err(e) = self.bot.delete_webhook().await {
             tracing::warn!(error = %e, "telegram: deleteWebhook failed; polling anyway");
         }
@@ -168,19 +170,36 @@ impl Telegram {
             };
             let (state, detail, wait) = match got {
                 Ok(updates) => {
-                    failures = 0;
+                    if !registered {
+                        registered = self.register_commands().await;
+                    }
+                    let mut kept = Ok(());
                     for u in updates {
                         // Kept before the offset moves past it: a crash
                         // here means Telegram sends it again.
-                        match self.admit(&u).await {
-                            Ok(()) => offset = Some(u.id.0 as i32 + 1),
-                            Err(e) => {
-                                tracing::error!(update = u.id.0, error = %e, "telegram: cannot keep an update; will poll it again");
-                                break;
-                            }
+                        kept = self.admit(&u).await;
+                        if kept.is_err() {
+                            break;
+                        }
+                        offset = Some(u.id.0 as i32 + 1);
+                    }
+                    match kept {
+                        Ok(()) => {
+                            failures = 0;
+                            ("ok", "polling".to_owned(), None)
+                        }
+                        Err(e) => {
+                            failures += 1;
+                            let detail = format!("cannot keep updates ({e}); Telegram will send them again");
+                            ("error", detail, Some(super::backoff(failures)))
                         }
                     }
-                    ("ok", "polling".to_owned(), None)
+                }
+                Err(RequestError::Api(ApiError::CantGetUpdates)) => {
+                    failures += 1;
+                    let detail = "409 Conflict: a webhook is set for this bot token, so it cannot be polled; \
+                                  another deployment uses webhook mode with it (or set telegram.mode = \"webhook\")";
+                    ("conflict", detail.to_owned(), Some(super::backoff(failures)))
                 }
                 Err(RequestError::Api(ApiError::TerminatedByOtherGetUpdates)) => {
                     failures += 1;
@@ -267,7 +286,6 @@ impl Telegram {
             let paired = kept::pair(&mut tx, CHANNEL, code, &user.to_string(), now_millis()).await?;
             tx.commit().await?;
             if paired {
-                self.allowed.write().unwrap_or_else(|p| p.into_inner()).insert(user);
                 self.approvers.add(who.to_string());
                 tracing::info!(user, "telegram: paired a new user");
                 let welcome =
