@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::text::clip;
 use crate::domain::{ApprovalKind, ApprovalState, Risk};
 use crate::reasoning::when;
 use crate::store::approvals::{self, Approval, Filter};
@@ -62,13 +63,8 @@ pub fn outcome_line(a: &Approval) -> Option<String> {
     })
 }
 
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
-}
-
-/// The card of an approval as it stands now, or `None` if there is no such
-/// approval. `low_batch` is how many low-risk requests are waiting, for the
-/// "Approve all" button.
+/// The card of an approval as it stands now. `low_batch` is how many
+/// low-risk requests an "Approve all" press on it would approve.
 pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize) -> Card {
     let r = &a.request;
     let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();

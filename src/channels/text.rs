@@ -60,6 +60,16 @@ fn pack(text: &str, max: usize, len: fn(&str) -> usize, seps: &[&str], out: &mut
     }
 }
 
+/// At most `max` characters, the last an ellipsis when something was cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Length in UTF-16 code units, as Telegram counts.
 pub fn utf16_len(s: &str) -> usize {
     s.encode_utf16().count()
@@ -122,6 +132,13 @@ mod tests {
         let word = "x".repeat(9000);
         let parts = split(&word, 4096, utf16_len);
         assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [4096, 4096, 808]);
+    }
+
+    #[test]
+    fn clipping_keeps_within_the_limit() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+        assert_eq!(clip("ééééé", 3).chars().count(), 3);
     }
 
     #[test]

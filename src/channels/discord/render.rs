@@ -5,14 +5,11 @@
 use serde_json::{Value, json};
 
 use crate::channels::cards::{Card, Style};
+use crate::channels::text::clip;
 
 pub const MAX_CONTENT: usize = 2000;
 const MAX_DESCRIPTION: usize = 4096;
 const MAX_FIELD: usize = 1024;
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max - 1).collect::<String>()) }
-}
 
 /// A card as a message body: an embed and its buttons (none once closed).
 pub fn card(card: &Card) -> Value {
