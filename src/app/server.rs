@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::token;
 use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, WebhookAdapter};
+use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
 use crate::channels::http::{self, ApiState, Limits};
 use crate::channels::telegram::{Telegram, TelegramDeliver};
@@ -125,13 +126,14 @@ impl Server {
                         "telegram.mode = \"webhook\" needs telegram.webhook_url (the public https URL of /telegram/webhook)"
                     ));
                 }
-                let notify = outbox.notifier();
-                Some(Telegram::new(bot, config, store.clone(), reasoner.clone(), approvers.clone(), notify))
+                let core = Core::new("telegram", store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier());
+                Some(Telegram::new(bot, config, core))
             }
             None => None,
         };
         let discord = discord_http.map(|http| {
-            Discord::new(http, config, store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier())
+            let core = Core::new("discord", store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier());
+            Discord::new(http, config, core)
         });
         let state = ApiState {
             store: store.clone(),

@@ -19,6 +19,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -44,108 +45,143 @@ pub async fn approvers(config: &Config, store: &Store) -> Result<Approvers, Stor
     Ok(approvers)
 }
 
-/// Reasons about a kept event and queues what to say back, each payload a
-/// message to `destination`, in the transaction that marks the event done.
-/// A restart that finds the event open reasons again: the reasoning inbox
-/// answers the redelivery from what it recorded, and the replies' dedup
-/// keys queue them once.
-pub async fn answer(
-    store: &Store,
-    reasoner: &Reasoner,
-    event: &Event,
-    inbound: &Inbound,
-    destination: &str,
-    render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Value>,
-) -> anyhow::Result<()> {
-    let outcome = reasoner.handle(inbound).await?;
-    let messages = render(&outcome);
-    finish(store, event, destination, &messages).await
+/// What every chat channel shares: the store, reasoning, who may decide,
+/// the outbox's wake-up, and the dispatcher of its kept events.
+pub struct Core {
+    pub channel: &'static str,
+    pub store: Store,
+    pub reasoner: Arc<Reasoner>,
+    pub approvers: Approvers,
+    outbox: Arc<Notify>,
+    /// Set when the channel runs; events kept before are resumed then.
+    dispatcher: OnceLock<Arc<Dispatcher>>,
 }
 
-/// Queues `messages` to `destination` and marks the event done, at once.
-pub async fn finish(store: &Store, event: &Event, destination: &str, messages: &[Value]) -> anyhow::Result<()> {
-    let now = now_millis();
-    let mut tx = store.begin().await?;
-    for (i, m) in messages.iter().enumerate() {
-        let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
-        outbox::enqueue(&mut tx, destination, m, Some(&key), now).await?;
+impl Core {
+    pub fn new(
+        channel: &'static str,
+        store: Store,
+        reasoner: Arc<Reasoner>,
+        approvers: Approvers,
+        outbox: Arc<Notify>,
+    ) -> Self {
+        Self { channel, store, reasoner, approvers, outbox, dispatcher: OnceLock::new() }
     }
-    channels::done(&mut tx, &event.channel, &event.external_id, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
 
-/// Keeps an event; returns it when it is new (a redelivery returns `None`).
-pub async fn keep(store: &Store, event: Event) -> Result<Option<Event>, StoreError> {
-    let mut tx = store.begin().await?;
-    let new = channels::keep(&mut tx, &event, now_millis()).await?;
-    tx.commit().await?;
-    Ok(new.then_some(event))
-}
-
-/// Queues one message outside any event (a refusal, a pairing welcome).
-pub async fn say(store: &Store, destination: &str, message: &Value, dedup: Option<&str>) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
-    outbox::enqueue(&mut tx, destination, message, dedup, now_millis()).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Records how a channel's connection is doing.
-pub async fn report(store: &Store, channel: &str, state: &str, detail: &str) {
-    let done = async {
-        let mut tx = store.begin().await?;
-        channels::report(&mut tx, channel, state, detail, now_millis()).await?;
-        tx.commit().await?;
-        Ok::<_, StoreError>(())
-    };
-    if let Err(e) = done.await {
-        tracing::warn!(%channel, error = %e, "cannot record the channel's health");
+    /// Whether this channel's user `id` may act and decide.
+    pub fn is_approver(&self, id: &str) -> bool {
+        Approver::new(self.channel, id).is_in(&self.approvers.get())
     }
-}
 
-/// Starts a channel's dispatcher (once) and hands it the events the channel
-/// kept but did not finish before the last stop.
-pub async fn start<H: dispatch::Handle>(
-    handler: &Arc<H>,
-    cell: &OnceLock<Arc<Dispatcher>>,
-    store: &Store,
-    channel: &str,
-    shutdown: &CancellationToken,
-) -> Arc<Dispatcher> {
-    let weak = Arc::downgrade(handler) as Weak<dyn dispatch::Handle>;
-    let dispatcher = cell.get_or_init(|| Dispatcher::new(weak, shutdown.clone())).clone();
-    match channels::open_events(store.reader(), channel).await {
-        Ok(open) => {
-            if !open.is_empty() {
-                tracing::info!(%channel, events = open.len(), "resuming chat events kept before the last stop");
+    /// Starts the dispatcher (once) and hands it the events kept but not
+    /// finished before the last stop.
+    pub async fn start<H: dispatch::Handle>(&self, handler: &Arc<H>, shutdown: &CancellationToken) -> Arc<Dispatcher> {
+        let weak = Arc::downgrade(handler) as Weak<dyn dispatch::Handle>;
+        let dispatcher = self.dispatcher.get_or_init(|| Dispatcher::new(weak, shutdown.clone())).clone();
+        let channel = self.channel;
+        match channels::open_events(self.store.reader(), channel).await {
+            Ok(open) => {
+                if !open.is_empty() {
+                    tracing::info!(%channel, events = open.len(), "resuming chat events kept before the last stop");
+                }
+                for e in open {
+                    dispatcher.dispatch(e);
+                }
             }
-            for e in open {
-                dispatcher.dispatch(e);
-            }
+            Err(e) => tracing::error!(%channel, error = %e, "cannot resume kept events; they wait for the next start"),
         }
-        Err(e) => tracing::error!(%channel, error = %e, "cannot resume kept events; they wait for the next start"),
+        dispatcher
     }
-    dispatcher
-}
 
-/// A button press by someone who may not decide: refused by the approval
-/// itself (which audits the refusal), so the reason given is its own.
-pub async fn refuse_press(
-    store: &Store,
-    approvers: &Approvers,
-    who: &Approver,
-    data: &str,
-) -> Result<String, StoreError> {
-    let Some(Command::Decide { target, decision, .. }) = rules::button(data) else {
-        return Ok("Only the operator can use these buttons.".into());
-    };
-    let ask = Ask { approval: &target, decision, approver: who, comment: None };
-    Ok(match decide(store, &ask, &approvers.get()).await {
-        Ok(_) => "Decided.".into(),
-        Err(DecideError::Refused(r)) => format!("Not decided: {r}."),
-        Err(DecideError::Store(e)) => return Err(e),
-    })
+    /// Keeps an event; returns it when it is new (a redelivery returns `None`).
+    pub async fn keep(&self, event: Event) -> Result<Option<Event>, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let new = channels::keep(&mut tx, &event, now_millis()).await?;
+        tx.commit().await?;
+        Ok(new.then_some(event))
+    }
+
+    /// Hands a kept event to its conversation's worker.
+    pub fn dispatch(&self, event: Event) {
+        if let Some(d) = self.dispatcher.get() {
+            d.dispatch(event);
+        }
+    }
+
+    /// Keeps an event and, when it is new, hands it to its worker.
+    pub async fn admit(&self, event: Event) -> Result<(), StoreError> {
+        if let Some(event) = self.keep(event).await? {
+            self.dispatch(event);
+        }
+        Ok(())
+    }
+
+    /// Reasons about a kept event and queues what to say back, each payload
+    /// a message to `destination`, in the transaction that marks the event
+    /// done. A restart that finds the event open reasons again: the
+    /// reasoning inbox answers the redelivery from what it recorded, and the
+    /// replies' dedup keys queue them once.
+    pub async fn answer(
+        &self,
+        event: &Event,
+        inbound: &Inbound,
+        destination: &str,
+        render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Value>,
+    ) -> anyhow::Result<()> {
+        let outcome = self.reasoner.handle(inbound).await?;
+        self.finish(event, destination, &render(&outcome)).await
+    }
+
+    /// Queues `messages` to `destination` and marks the event done, at once.
+    pub async fn finish(&self, event: &Event, destination: &str, messages: &[Value]) -> anyhow::Result<()> {
+        let now = now_millis();
+        let mut tx = self.store.begin().await?;
+        for (i, m) in messages.iter().enumerate() {
+            let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
+            outbox::enqueue(&mut tx, destination, m, Some(&key), now).await?;
+        }
+        channels::done(&mut tx, &event.channel, &event.external_id, now).await?;
+        tx.commit().await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+
+    /// Queues one message outside any event (a refusal, a pairing welcome).
+    pub async fn say(&self, destination: &str, message: &Value, dedup: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        outbox::enqueue(&mut tx, destination, message, dedup, now_millis()).await?;
+        tx.commit().await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+
+    /// Records how the connection is doing, for /readyz and doctor.
+    pub async fn report(&self, state: &str, detail: &str) {
+        let channel = self.channel;
+        let done = async {
+            let mut tx = self.store.begin().await?;
+            channels::report(&mut tx, channel, state, detail, now_millis()).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        if let Err(e) = done.await {
+            tracing::warn!(%channel, error = %e, "cannot record the channel's health");
+        }
+    }
+
+    /// A button press by someone who may not decide: refused by the
+    /// approval itself (which audits the refusal), so the reason is its own.
+    pub async fn refuse_press(&self, who: &Approver, data: &str) -> Result<String, StoreError> {
+        let Some(Command::Decide { target, decision, .. }) = rules::button(data) else {
+            return Ok("Only the operator can use these buttons.".into());
+        };
+        let ask = Ask { approval: &target, decision, approver: who, comment: None };
+        Ok(match decide(&self.store, &ask, &self.approvers.get()).await {
+            Ok(_) => "Decided.".into(),
+            Err(DecideError::Refused(r)) => format!("Not decided: {r}."),
+            Err(DecideError::Store(e)) => return Err(e),
+        })
+    }
 }
 
 /// How long to wait after `failures` failed connection attempts: doubling

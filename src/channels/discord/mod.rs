@@ -22,12 +22,12 @@ use serenity::all::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::dispatch::{Dispatcher, Handle};
+use super::Core;
+use super::dispatch::Handle;
 use crate::config::{Config, DiscordConfig};
-use crate::domain::{Approver, Approvers};
-use crate::reasoning::{Inbound, Input, Reasoner};
+use crate::domain::Approver;
+use crate::reasoning::{Inbound, Input};
 use crate::store::channels::Event;
-use crate::store::{Store, StoreError};
 
 pub use deliver::DiscordDeliver;
 
@@ -51,12 +51,8 @@ pub fn http(config: &DiscordConfig) -> Option<Http> {
 
 pub struct Discord {
     http: Arc<Http>,
-    store: Store,
-    reasoner: Arc<Reasoner>,
-    approvers: Approvers,
     config: DiscordConfig,
-    outbox: Arc<tokio::sync::Notify>,
-    dispatcher: std::sync::OnceLock<Arc<Dispatcher>>,
+    core: Core,
     /// The bot's own user id, from READY: a message mentioning it is a question.
     me: std::sync::OnceLock<u64>,
 }
@@ -73,30 +69,14 @@ fn commands() -> Value {
 }
 
 impl Discord {
-    pub fn new(
-        http: Arc<Http>,
-        config: &Config,
-        store: Store,
-        reasoner: Arc<Reasoner>,
-        approvers: Approvers,
-        outbox: Arc<tokio::sync::Notify>,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            http,
-            store,
-            reasoner,
-            approvers,
-            config: config.discord.clone(),
-            outbox,
-            dispatcher: std::sync::OnceLock::new(),
-            me: std::sync::OnceLock::new(),
-        })
+    pub fn new(http: Arc<Http>, config: &Config, core: Core) -> Arc<Self> {
+        Arc::new(Self { http, config: config.discord.clone(), core, me: std::sync::OnceLock::new() })
     }
 
     /// Connects to the gateway and keeps connected until `shutdown`: a
     /// failed start is retried with backoff, never a crash loop.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let dispatcher = super::start(&self, &self.dispatcher, &self.store, CHANNEL, &shutdown).await;
+        let dispatcher = self.core.start(&self, &shutdown).await;
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
             let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
@@ -123,7 +103,7 @@ impl Discord {
                     failures += 1;
                     let why = r.err().map_or_else(|| "the gateway connection ended".to_owned(), |e| e.to_string());
                     tracing::warn!(error = %why, "discord: gateway stopped; reconnecting with backoff");
-                    super::report(&self.store, CHANNEL, "error", &format!("gateway: {why}")).await;
+                    self.core.report("error", &format!("gateway: {why}")).await;
                     let wait = super::backoff(failures);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
@@ -133,14 +113,6 @@ impl Discord {
             }
         }
         dispatcher.drained().await;
-    }
-
-    /// Keeps an event and hands it to its channel's worker.
-    async fn admit(&self, event: Event) -> Result<(), StoreError> {
-        if let (Some(event), Some(d)) = (super::keep(&self.store, event).await?, self.dispatcher.get()) {
-            d.dispatch(event);
-        }
-        Ok(())
     }
 
     async fn on_ready(&self, ready: &Ready) {
@@ -155,7 +127,7 @@ impl Discord {
                 tracing::warn!(guild, error = %e, "discord: cannot register slash commands in a guild");
             }
         }
-        super::report(&self.store, CHANNEL, "ok", "connected").await;
+        self.core.report("ok", "connected").await;
     }
 
     async fn on_message(&self, msg: &Message) {
@@ -171,7 +143,7 @@ impl Discord {
             actor: msg.author.id.to_string(),
             payload: json!({"kind": "mention", "text": text, "message_id": msg.id.to_string(), "channel_id": msg.channel_id.to_string()}),
         };
-        if let Err(e) = self.admit(event).await {
+        if let Err(e) = self.core.admit(event).await {
             tracing::error!(error = %e, "discord: cannot keep a mention");
         }
     }
@@ -200,7 +172,7 @@ impl Discord {
         // Kept, then acknowledged (Discord shows "thinking" until the answer
         // replaces it), then handled: the answer never races the ack. A
         // replayed interaction is kept already and acknowledged already.
-        let event = match super::keep(&self.store, event).await {
+        let event = match self.core.keep(event).await {
             Ok(Some(event)) => event,
             Ok(None) => return,
             Err(e) => {
@@ -211,9 +183,7 @@ impl Discord {
         if let Err(e) = self.http.create_interaction_response(id, &token, &ack, vec![]).await {
             tracing::warn!(error = %e, "discord: cannot acknowledge an interaction");
         }
-        if let Some(d) = self.dispatcher.get() {
-            d.dispatch(event);
-        }
+        self.core.dispatch(event);
     }
 }
 
@@ -245,7 +215,7 @@ impl EventHandler for Gateway {
 
     async fn resume(&self, _ctx: Context, _: ResumedEvent) {
         tracing::info!("discord: gateway session resumed");
-        super::report(&self.0.store, CHANNEL, "ok", "resumed").await;
+        self.0.core.report("ok", "resumed").await;
     }
 
     async fn message(&self, _ctx: Context, msg: Message) {
@@ -264,20 +234,20 @@ impl Handle for Discord {
         let p = &event.payload;
         let user: u64 = event.actor.parse().unwrap_or(0);
         let who = Approver::new(CHANNEL, &event.actor);
-        let operator = who.is_in(&self.approvers.get());
+        let operator = self.core.is_approver(&event.actor);
         let token = p["token"].clone();
         let followup = |text: &str, ephemeral: bool| json!({"kind": "followup", "token": token, "text": text, "ephemeral": ephemeral});
         let input = match p["kind"].as_str().unwrap_or("") {
             "button" => {
                 let data = p["data"].as_str().unwrap_or("");
                 if !operator {
-                    let why = super::refuse_press(&self.store, &self.approvers, &who, data).await?;
+                    let why = self.core.refuse_press(&who, data).await?;
                     tracing::warn!(user, "discord: refused a button press from someone who may not decide");
-                    return super::finish(&self.store, event, &destination, &[followup(&why, true)]).await;
+                    return self.core.finish(event, &destination, &[followup(&why, true)]).await;
                 }
                 if let Some(token) = data.strip_prefix("d:") {
                     let edit = json!({"kind": "card_details", "approval_id": token, "message_id": p["message_id"]});
-                    return super::finish(&self.store, event, &destination, &[edit]).await;
+                    return self.core.finish(event, &destination, &[edit]).await;
                 }
                 Input::Button(data.to_owned())
             }
@@ -286,7 +256,7 @@ impl Handle for Discord {
                 match p["name"].as_str().unwrap_or("") {
                     "remember" if !operator => {
                         let no = followup("Only the operator can add to memory; you can /ask questions.", true);
-                        return super::finish(&self.store, event, &destination, &[no]).await;
+                        return self.core.finish(event, &destination, &[no]).await;
                     }
                     "remember" => Input::Text(format!("remember that {text}")),
                     "pending" => Input::Text("pending".into()),
@@ -299,18 +269,17 @@ impl Handle for Discord {
         let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
         let kind = p["kind"].as_str().unwrap_or("").to_owned();
         let reply_to = p["message_id"].clone();
-        super::answer(&self.store, &self.reasoner, event, &inbound, &destination, |o| {
-            let mut m = match kind.as_str() {
-                "mention" => json!({"kind": "reply", "text": o.text, "reply_to": reply_to}),
-                "button" => followup(&o.text, true),
-                _ => followup(&o.text, false),
-            };
-            m["citations"] = json!(o.citations);
-            vec![m]
-        })
-        .await?;
-        self.outbox.notify_one();
-        Ok(())
+        self.core
+            .answer(event, &inbound, &destination, |o| {
+                let mut m = match kind.as_str() {
+                    "mention" => json!({"kind": "reply", "text": o.text, "reply_to": reply_to}),
+                    "button" => followup(&o.text, true),
+                    _ => followup(&o.text, false),
+                };
+                m["citations"] = json!(o.citations);
+                vec![m]
+            })
+            .await
     }
 }
 

@@ -21,12 +21,13 @@ use teloxide::types::{AllowedUpdate, BotCommand, UpdateKind};
 use teloxide::{ApiError, RequestError};
 use tokio_util::sync::CancellationToken;
 
-use super::dispatch::{Dispatcher, Handle};
+use super::Core;
+use super::dispatch::Handle;
 use crate::config::{Config, TelegramConfig, TelegramMode};
-use crate::domain::{Approver, Approvers};
-use crate::reasoning::{Inbound, Input, Reasoner};
+use crate::domain::Approver;
+use crate::reasoning::{Inbound, Input};
 use crate::store::channels::{self as kept, Event};
-use crate::store::{Store, StoreError, now_millis};
+use crate::store::{StoreError, now_millis};
 
 pub use deliver::TelegramDeliver;
 pub use webhook::webhook;
@@ -59,40 +60,20 @@ pub fn bot(config: &TelegramConfig) -> anyhow::Result<Option<Bot>> {
 
 pub struct Telegram {
     bot: Bot,
-    store: Store,
-    reasoner: Arc<Reasoner>,
-    approvers: Approvers,
     config: TelegramConfig,
-    outbox: Arc<tokio::sync::Notify>,
-    /// Set when the channel runs; events kept before are resumed then.
-    dispatcher: std::sync::OnceLock<Arc<Dispatcher>>,
+    core: Core,
 }
 
 impl Telegram {
-    pub fn new(
-        bot: Bot,
-        config: &Config,
-        store: Store,
-        reasoner: Arc<Reasoner>,
-        approvers: Approvers,
-        outbox: Arc<tokio::sync::Notify>,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            bot,
-            store,
-            reasoner,
-            approvers,
-            config: config.telegram.clone(),
-            outbox,
-            dispatcher: std::sync::OnceLock::new(),
-        })
+    pub fn new(bot: Bot, config: &Config, core: Core) -> Arc<Self> {
+        Arc::new(Self { bot, config: config.telegram.clone(), core })
     }
 
     /// Who may talk to steward here: the approvers, which are the users
     /// `telegram.allowed_users` lists, those pairing added, and any
     /// `telegram:ID` in `approvals.approvers`.
     fn is_allowed(&self, user: u64) -> bool {
-        Approver::new(CHANNEL, &user.to_string()).is_in(&self.approvers.get())
+        self.core.is_approver(&user.to_string())
     }
 
     /// Registers the command list; false when Telegram could not be reached
@@ -113,7 +94,7 @@ impl Telegram {
     /// until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let registered = self.register_commands().await;
-        let dispatcher = super::start(&self, &self.dispatcher, &self.store, CHANNEL, &shutdown).await;
+        let dispatcher = self.core.start(&self, &shutdown).await;
         match self.config.mode {
             TelegramMode::Polling => self.clone().poll(registered, shutdown).await,
             TelegramMode::Webhook => {
@@ -137,10 +118,10 @@ impl Telegram {
             req = req.secret_token(secret.expose_secret().to_owned());
         }
         match req.await {
-            Ok(_) => super::report(&self.store, CHANNEL, "ok", "webhook registered").await,
+            Ok(_) => self.core.report("ok", "webhook registered").await,
             Err(e) => {
                 tracing::error!(error = %e, "telegram: setWebhook failed");
-                super::report(&self.store, CHANNEL, "error", &format!("setWebhook failed: {e}")).await;
+                self.core.report("error", &format!("setWebhook failed: {e}")).await;
             }
         }
     }
@@ -219,7 +200,7 @@ impl Telegram {
                     "conflict" => tracing::error!("telegram: {detail}; backing off until it ends"),
                     _ => tracing::warn!("telegram: {detail}; retrying with backoff"),
                 }
-                super::report(&self.store, CHANNEL, state, &detail).await;
+                self.core.report(state, &detail).await;
                 last_state = state.to_owned();
             }
             if let Some(wait) = wait {
@@ -262,10 +243,7 @@ impl Telegram {
             actor: user.to_string(),
             payload,
         };
-        if let (Some(event), Some(dispatcher)) = (super::keep(&self.store, event).await?, self.dispatcher.get()) {
-            dispatcher.dispatch(event);
-        }
-        Ok(())
+        self.core.admit(event).await
     }
 
     /// Someone not allowed: `/start CODE` may pair them; a button press is
@@ -274,35 +252,30 @@ impl Telegram {
     async fn stranger(&self, user: u64, destination: &str, payload: &Value) -> Result<(), StoreError> {
         let who = Approver::new(CHANNEL, &user.to_string());
         if payload["kind"] == "button" {
-            let why =
-                super::refuse_press(&self.store, &self.approvers, &who, payload["data"].as_str().unwrap_or("")).await?;
+            let why = self.core.refuse_press(&who, payload["data"].as_str().unwrap_or("")).await?;
             tracing::warn!(user, "telegram: refused a button press from someone not allowed");
             let answer = json!({"kind": "callback_answer", "callback_id": payload["callback_id"], "text": why});
-            return super::say(&self.store, destination, &answer, None).await.map(|()| self.outbox.notify_one());
+            return self.core.say(destination, &answer, None).await;
         }
         let text = payload["text"].as_str().unwrap_or("").trim();
         if let Some(code) = text.strip_prefix("/start").map(str::trim).filter(|c| !c.is_empty()) {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.core.store.begin().await?;
             let paired = kept::pair(&mut tx, CHANNEL, code, &user.to_string(), now_millis()).await?;
             tx.commit().await?;
             if paired {
-                self.approvers.add(who.to_string());
+                self.core.approvers.add(who.to_string());
                 tracing::info!(user, "telegram: paired a new user");
                 let welcome =
                     json!({"kind": "reply", "text": format!("Paired: you are {who}. Send /help to see what I do.")});
-                super::say(&self.store, destination, &welcome, Some(&format!("paired:{who}"))).await?;
-                self.outbox.notify_one();
-                return Ok(());
+                return self.core.say(destination, &welcome, Some(&format!("paired:{who}"))).await;
             }
             tracing::warn!(user, "telegram: a pairing code was wrong, used or expired");
             let wrong = json!({"kind": "reply", "text": "That pairing code is wrong, used or expired. Ask for a new one (steward pair telegram)."});
-            return super::say(&self.store, destination, &wrong, None).await.map(|()| self.outbox.notify_one());
+            return self.core.say(destination, &wrong, None).await;
         }
         tracing::warn!(user, "telegram: refused a message from someone not allowed (not kept)");
         let refusal = json!({"kind": "reply", "text": REFUSAL});
-        super::say(&self.store, destination, &refusal, Some(&format!("refused:{who}"))).await?;
-        self.outbox.notify_one();
-        Ok(())
+        self.core.say(destination, &refusal, Some(&format!("refused:{who}"))).await
     }
 
     /// A Details press: the card expanded in place.
@@ -310,7 +283,7 @@ impl Telegram {
         let token = event.payload["data"].as_str().unwrap_or("").trim_start_matches("d:").to_owned();
         let answer = json!({"kind": "callback_answer", "callback_id": event.payload["callback_id"], "text": ""});
         let edit = json!({"kind": "card_details", "approval_id": token, "message_id": event.payload["message_id"]});
-        super::finish(&self.store, event, destination, &[answer, edit]).await
+        self.core.finish(event, destination, &[answer, edit]).await
     }
 }
 
@@ -335,16 +308,15 @@ impl Handle for Telegram {
             input,
         };
         let callback = p["callback_id"].clone();
-        super::answer(&self.store, &self.reasoner, event, &inbound, &destination, |o| {
-            if callback.is_null() {
-                vec![json!({"kind": "reply", "text": o.text, "citations": o.citations})]
-            } else {
-                vec![json!({"kind": "callback_answer", "callback_id": callback, "text": o.text})]
-            }
-        })
-        .await?;
-        self.outbox.notify_one();
-        Ok(())
+        self.core
+            .answer(event, &inbound, &destination, |o| {
+                if callback.is_null() {
+                    vec![json!({"kind": "reply", "text": o.text, "citations": o.citations})]
+                } else {
+                    vec![json!({"kind": "callback_answer", "callback_id": callback, "text": o.text})]
+                }
+            })
+            .await
     }
 }
 
