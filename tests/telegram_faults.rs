@@ -4,6 +4,8 @@
 //! the middle of a conversation.
 
 mod helpers;
+#[path = "support/openai.rs"]
+mod openai;
 #[path = "support/telegram.rs"]
 mod telegram;
 #[path = "support/telegram_api.rs"]
@@ -14,6 +16,7 @@ mod telegram_app;
 use std::time::Duration;
 
 use helpers::{TOKEN, TestApp, steward};
+use openai::{Reply, ScriptedLlm};
 use serde_json::Value;
 use telegram::{FakeTelegram, Fault};
 use telegram_app::*;
@@ -217,5 +220,33 @@ async fn an_unreachable_api_is_reported_without_the_token() {
     };
     assert!(body.contains("\"degraded\""), "{body}");
     assert!(!body.contains(&tg.token) && !body.contains("TEST-token"), "the token leaked: {body}");
+    app.stop().await;
+}
+
+/// One worker per chat: a chat whose request waits on a slow model does not
+/// hold up another chat's answer.
+#[tokio::test]
+async fn a_slow_chat_does_not_hold_up_another() {
+    let tg = FakeTelegram::start().await;
+    let llm = ScriptedLlm::start().await;
+    llm.respond_with(|_| Reply::Delay(Duration::from_secs(3), Box::new(Reply::Content("not json".into()))));
+    let other: i64 = 4343;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_in(dir, |c| {
+        wire(c, &tg, &[OP, other]);
+        for tier in [&mut c.llm.fast, &mut c.llm.deep] {
+            tier.base_url = Some(llm.base_url());
+            tier.model = Some("scripted".into());
+            tier.timeout_secs = 10;
+        }
+    })
+    .await;
+    tg.message(OP, "book a table for two at Luigi's tomorrow at eight");
+    tg.wait(20, "the model to be asked", |_| (llm.calls() > 0).then_some(())).await;
+    tg.message(other, "status");
+    let reply = tg.nth_to(other, 1).await;
+    assert!(reply.text.starts_with("Status"), "{}", reply.text);
+    assert!(tg.sent_to(OP).is_empty(), "the other chat was answered while this one waited on the model");
+    tg.nth_to(OP, 1).await;
     app.stop().await;
 }
