@@ -90,6 +90,7 @@ impl Discord {
                 }
             };
             let manager = client.shard_manager.clone();
+            let since = std::time::Instant::now();
             let started = tokio::select! {
                 r = client.start() => Some(r),
                 _ = shutdown.cancelled() => None,
@@ -100,6 +101,10 @@ impl Discord {
                     break;
                 }
                 Some(r) => {
+                    // A connection that held for a while starts the backoff afresh.
+                    if since.elapsed() > std::time::Duration::from_secs(60) {
+                        failures = 0;
+                    }
                     failures += 1;
                     let why = r.err().map_or_else(|| "the gateway connection ended".to_owned(), |e| e.to_string());
                     tracing::warn!(error = %why, "discord: gateway stopped; reconnecting with backoff");
