@@ -204,6 +204,7 @@ impl Server {
         }
         tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
         tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
+        tokio::spawn(prune_chat_events(self.store.clone(), workers.clone()));
         let draining = self.draining.clone();
         let http_shutdown = async move {
             shutdown.cancelled().await;
@@ -275,6 +276,28 @@ async fn apply_retention(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Forgets handled chat events after a week, hourly.
+async fn prune_chat_events(store: Store, shutdown: CancellationToken) {
+    const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+    loop {
+        let pruned = async {
+            let mut tx = store.begin().await?;
+            let n = crate::store::channels::prune(&mut tx, crate::store::now_millis() - WEEK_MS).await?;
+            tx.commit().await?;
+            Ok::<_, crate::store::StoreError>(n)
+        };
+        match pruned.await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "forgot handled chat events older than a week"),
+            Err(e) => tracing::warn!(error = %e, "pruning chat events failed; will retry"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
     }
 }

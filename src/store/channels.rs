@@ -52,6 +52,18 @@ pub async fn done(
     Ok(())
 }
 
+/// Forgets handled events received before `before`. They only matter while
+/// a platform may deliver them again (Telegram keeps unconfirmed updates for
+/// a day; a Discord RESUME replays minutes), and they hold message text that
+/// memory retention and `forget` do not reach.
+pub async fn prune(conn: &mut SqliteConnection, before: Millis) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM channel_inbound WHERE done_at IS NOT NULL AND received_at < ?")
+        .bind(before)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Events of a channel not yet handled, oldest first: what a restart resumes.
 pub async fn open_events(pool: &SqlitePool, channel: &str) -> Result<Vec<Event>, StoreError> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
@@ -214,6 +226,29 @@ mod tests {
         assert!(!pair(&mut tx, "telegram", "LATE7777", "44", 2_000).await.unwrap(), "expired");
         tx.commit().await.unwrap();
         assert_eq!(all_paired(store.reader()).await.unwrap(), vec!["telegram:42"]);
+    }
+
+    #[tokio::test]
+    async fn only_handled_old_events_are_pruned() {
+        let store = Store::in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let event = |id: &str| Event {
+            channel: "telegram".into(),
+            external_id: id.into(),
+            conversation: "1".into(),
+            actor: "1".into(),
+            payload: serde_json::json!({"text": "hi"}),
+        };
+        keep(&mut tx, &event("old-done"), 10).await.unwrap();
+        keep(&mut tx, &event("old-open"), 10).await.unwrap();
+        keep(&mut tx, &event("new-done"), 100).await.unwrap();
+        done(&mut tx, "telegram", "old-done", 11).await.unwrap();
+        done(&mut tx, "telegram", "new-done", 101).await.unwrap();
+        assert_eq!(prune(&mut tx, 50).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        let open: Vec<String> =
+            open_events(store.reader(), "telegram").await.unwrap().into_iter().map(|e| e.external_id).collect();
+        assert_eq!(open, ["old-open"], "an unhandled event is never pruned");
     }
 
     #[tokio::test]
