@@ -193,20 +193,24 @@ pub async fn health(pool: &SqlitePool) -> Result<Vec<Health>, StoreError> {
         .collect())
 }
 
-/// Where the cards of an approval were shown in `destination`: the platform
-/// ids of the sent outbox messages that carried them.
-pub async fn cards(pool: &SqlitePool, destination: &str, approval_id: &str) -> Result<Vec<String>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT platform_message_id FROM outbox
+/// Where an approval was shown in `destination`: the platform ids of the
+/// sent outbox messages about it whose kind is one of `kinds` (the cards).
+pub async fn cards(
+    pool: &SqlitePool,
+    destination: &str,
+    approval_id: &str,
+    kinds: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT platform_message_id, json_extract(payload, '$.kind') FROM outbox
          WHERE destination = ? AND state = 'sent' AND json_extract(payload, '$.approval_id') = ?
-           AND json_extract(payload, '$.kind') IN ('approval_request', 'approval_reminder', 'approval_escalation', 'review')
-           AND platform_message_id IS NOT NULL ORDER BY id",
+           AND platform_message_id IS NOT NULL ORDER BY rowid",
     )
     .bind(destination)
     .bind(approval_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    Ok(rows.into_iter().filter(|(_, k)| k.as_deref().is_some_and(|k| kinds.contains(&k))).map(|(id, _)| id).collect())
 }
 
 #[cfg(test)]

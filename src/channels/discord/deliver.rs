@@ -149,9 +149,14 @@ impl Deliver for DiscordDeliver {
             }
             "approval_closed" => {
                 let approval = payload["approval_id"].as_str().unwrap_or("");
-                let shown = channels::cards(self.store.reader(), &format!("{}:{target}", super::CHANNEL), approval)
-                    .await
-                    .map_err(store_err)?;
+                let shown = channels::cards(
+                    self.store.reader(),
+                    &format!("{}:{target}", super::CHANNEL),
+                    approval,
+                    &CARD_KINDS,
+                )
+                .await
+                .map_err(store_err)?;
                 if let Some(body) = self.card(approval, false).await? {
                     for id in shown.iter().filter_map(|m| m.parse::<u64>().ok()) {
                         match http.edit_message(channel, MessageId::new(id), &body, vec![]).await {

@@ -183,7 +183,7 @@ impl Deliver for TelegramDeliver {
             "approval_closed" => {
                 let approval = payload["approval_id"].as_str().unwrap_or("");
                 let destination = format!("{}:{target}", super::CHANNEL);
-                let shown = channels::cards(self.store.reader(), &destination, approval)
+                let shown = channels::cards(self.store.reader(), &destination, approval, &CARD_KINDS)
                     .await
                     .map_err(|e| DeliverError::Transient(e.to_string()))?;
                 if let Some((html, _)) = self.card(approval, false).await? {
