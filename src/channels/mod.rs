@@ -6,6 +6,11 @@
 //! the answer in the outbox in the transaction that marks the event done.
 //! What steward says to a chat is delivered by the channel's `Deliver`.
 //!
+//! The boundary a chat channel implements is that pair: [`dispatch::Handle`]
+//! for what comes in (one kept event at a time) and the outbox's `Deliver`
+//! for what goes out; [`Core`] is what they share, and [`cards`] renders
+//! approval cards once for both platforms.
+//!
 //! [`Inbound`]: crate::reasoning::Inbound
 
 pub mod cards;
