@@ -208,9 +208,10 @@ impl FakeTelegram {
         self.inner.lock().unwrap().commands.clone()
     }
 
-    /// How many updates are pushed but not yet confirmed.
+    /// How many updates are pushed (or redelivered) but not yet confirmed.
     pub fn unconfirmed(&self) -> usize {
-        self.inner.lock().unwrap().updates.len()
+        let inner = self.inner.lock().unwrap();
+        inner.updates.len() + inner.forced.len()
     }
 
     /// Waits (up to `secs`) until `f` finds something in the state.
