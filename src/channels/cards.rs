@@ -144,7 +144,6 @@ pub async fn low_batch(store: &Store, a: &Approval) -> Result<usize, StoreError>
 pub fn notice_text(payload: &Value) -> String {
     let kind = payload["kind"].as_str().unwrap_or("");
     match kind {
-        "reply" => payload["text"].as_str().unwrap_or("").to_owned(),
         "needs_attention" => format!(
             "Needs your attention: intent {}\n{}",
             payload["intent_id"].as_str().unwrap_or("?"),

@@ -43,11 +43,9 @@ pub async fn approvers(config: &Config, store: &Store) -> Result<Approvers, Stor
     all.extend(config.telegram.allowed_users.iter().map(|u| format!("telegram:{u}")));
     all.extend(config.discord.allowed_users.iter().map(|u| format!("discord:{u}")));
     all.extend(channels::all_paired(store.reader()).await?);
-    let approvers = Approvers::new(vec![]);
-    for a in all {
-        approvers.add(a);
-    }
-    Ok(approvers)
+    all.sort();
+    all.dedup();
+    Ok(Approvers::new(all))
 }
 
 /// What every chat channel shares: the store, reasoning, who may decide,

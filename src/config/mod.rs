@@ -6,6 +6,7 @@
 //! they print as `[REDACTED]` and come from the environment or from a
 //! `*_file` path, so they never need to sit in the config file itself.
 
+mod channels;
 mod schedule;
 mod secret;
 mod sections;
@@ -17,12 +18,13 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
 pub use crate::orchestrator::OrchestratorConfig;
+pub use channels::{DiscordConfig, TelegramConfig, TelegramMode};
 pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sections::{
-    AdaptersConfig, ApprovalsConfig, DiscordConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig,
-    LlmConfig, LogConfig, LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, Price, QdrantConfig,
-    QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TelegramConfig, TelegramMode, TierConfig,
+    AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
+    LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, Price, QdrantConfig, QdrantMode, ReasoningConfig,
+    RetentionRule, ScopeGrant, StoreConfig, TierConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.

@@ -1,0 +1,75 @@
+//! The chat channels' sections of `steward.toml`: `[telegram]` and `[discord]`.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    /// The Bot API base URL; a stand-in in tests.
+    pub api_url: String,
+    /// Telegram user ids allowed to talk to steward (they are approvers).
+    pub allowed_users: Vec<i64>,
+    /// `polling` (default) or `webhook`.
+    pub mode: TelegramMode,
+    /// Long-poll timeout for getUpdates.
+    pub poll_timeout_secs: u32,
+    /// Webhook mode: the public https URL that reaches `/telegram/webhook`.
+    pub webhook_url: Option<String>,
+    /// Webhook mode: the secret Telegram sends back with every update.
+    pub webhook_secret: Option<SecretString>,
+    pub webhook_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelegramMode {
+    Polling,
+    Webhook,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            token_file: None,
+            api_url: "https://api.telegram.org".into(),
+            allowed_users: vec![],
+            mode: TelegramMode::Polling,
+            poll_timeout_secs: 30,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_secret_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    pub application_id: Option<u64>,
+    pub guild_ids: Vec<u64>,
+    /// The REST base URL; a stand-in in tests.
+    pub api_url: String,
+    /// Discord user ids allowed to act (approve, remember).
+    pub allowed_users: Vec<u64>,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            token_file: None,
+            application_id: None,
+            guild_ids: vec![],
+            api_url: "https://discord.com".into(),
+            allowed_users: vec![],
+        }
+    }
+}
