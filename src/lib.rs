@@ -11,8 +11,11 @@
 //! - [`store`]: SQLite through sqlx: migrations, the inbox, intents and steps,
 //!   and the audit chain.
 //! - [`telemetry`]: the tracing subscriber and the Prometheus metrics.
-//! - [`adapters`]: how steward acts on the world (webhook, note), each effect
-//!   keyed for idempotency, with compensate and reconcile.
+//! - [`policy`]: the risk policy: rules over a step's arguments and every
+//!   destination it may reach (names resolved first), levels, budgets.
+//! - [`adapters`]: how steward acts on the world (webhook, email, note), each
+//!   effect keyed for idempotency, with compensate and reconcile; each action
+//!   declares which of its arguments are destinations.
 //! - [`orchestrator`]: the intent and step state machines (pure) and the
 //!   runner that performs them: leases, retries, deadlines, compensation,
 //!   recovery, and the outbox.
@@ -22,6 +25,8 @@
 //! - [`channels`]: the ways in and out; for now the HTTP API (axum).
 //! - [`app`]: builds the components from the config, runs them until a
 //!   shutdown signal, and implements the CLI's commands.
+//! - [`fuzz`]: properties of everything read from outside, run on random
+//!   input in the tests and by `steward-bench fuzz`.
 
 pub mod adapters;
 pub mod app;
@@ -29,6 +34,7 @@ pub mod channels;
 pub mod config;
 pub mod digest;
 pub mod domain;
+pub mod fuzz;
 pub mod memory;
 pub mod orchestrator;
 pub mod policy;

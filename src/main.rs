@@ -215,10 +215,14 @@ enum IntentsCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and report the first broken link.
+    /// Walk the hash chain and report the first broken link; check it
+    /// reaches its anchors and accounts for every intent's state.
     Verify {
         #[arg(long)]
         json: bool,
+        /// A head the chain must hold, `SEQ:HASH` (every digest prints one).
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Vec<String>,
     },
 }
 
@@ -259,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Intents(IntentsCommand::Show { id, json }) => app::intents::show(&config, id, json).await,
         Command::Intents(IntentsCommand::Cancel { id }) => app::intents::cancel(&config, id).await,
         Command::Intents(IntentsCommand::Retry { id }) => app::intents::retry(&config, id).await,
-        Command::Audit(AuditCommand::Verify { json }) => app::audit::verify(&config, json).await,
+        Command::Audit(AuditCommand::Verify { json, anchor }) => app::audit::verify(&config, json, &anchor).await,
         Command::Approvals(ApprovalsCommand::List { state, json }) => app::approvals::list(&config, state, json).await,
         Command::Approvals(ApprovalsCommand::Approve { id, comment }) => {
             app::approvals::decide(&config, &id, Decision::Approve, comment.as_deref()).await

@@ -52,7 +52,11 @@ fn verify(dir: &Path) -> (Option<i32>, String) {
 async fn an_untampered_chain_verifies() {
     let dir = tempfile::tempdir().unwrap();
     populated(dir.path()).await;
-    assert_eq!(verify(dir.path()), (Some(0), "audit chain intact: 6 rows verified\n".into()));
+    let (code, out) = verify(dir.path());
+    assert_eq!(code, Some(0), "{out}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("audit chain intact: 6 rows verified"));
+    assert!(lines.next().is_some_and(|l| l.contains("audit.anchor (6:") && l.ends_with("held")), "{out}");
 }
 
 #[tokio::test]
@@ -103,4 +107,45 @@ async fn two_swapped_rows_are_caught() {
     let (code, out) = verify(dir.path());
     assert_eq!(code, Some(1));
     assert!(out.contains("BROKEN at row 2"), "{out}");
+}
+
+/// Guarantee: the chain cannot be shortened unnoticed. The anchor written
+/// beside the database after every commit remembers how far it reached.
+#[tokio::test]
+async fn rows_cut_off_the_end_are_caught_by_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path()).await;
+    let anchor = std::fs::read_to_string(dir.path().join("data/audit.anchor")).unwrap();
+    assert!(anchor.starts_with("6:"), "the anchor names the head: {anchor}");
+    tamper(dir.path(), &["DELETE FROM audit WHERE seq > 4"]).await;
+    let (code, out) = verify(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("ends at row 4") && out.contains("cut off"), "{out}");
+}
+
+/// Guarantee: an anchor that left the machine (a digest prints one) is
+/// checked against the chain.
+#[tokio::test]
+async fn an_anchor_given_on_the_command_line_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path()).await;
+    let head = std::fs::read_to_string(dir.path().join("data/audit.anchor")).unwrap();
+    let held = run_in(dir.path(), &["audit", "verify", "--anchor", head.trim()]);
+    assert_eq!(held.status.code(), Some(0), "{}", stdout(&held));
+    let (seq, _) = head.trim().split_once(':').unwrap();
+    let forged = format!("{seq}:{}", "ab".repeat(32));
+    let out = run_in(dir.path(), &["audit", "verify", "--anchor", &forged]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("the chain was rewritten"), "{}", stdout(&out));
+}
+
+/// Guarantee: an intent's state is always the one its audit trail records.
+#[tokio::test]
+async fn a_state_changed_outside_the_audit_log_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path()).await;
+    tamper(dir.path(), &["UPDATE intents SET state = 'succeeded' WHERE rowid = 2"]).await;
+    let (code, out) = verify(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("is `succeeded` but the audit says `running`"), "{out}");
 }

@@ -35,8 +35,12 @@ fn serve_without_a_token_generates_one_and_stays_on_loopback() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("api_token")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the token file is private");
+        // Guarantee: what steward keeps is private: the data directory, the
+        // database (memory, plans) and the token are for its user only.
+        for private in ["", "api_token", "steward.db", "steward.db-wal"] {
+            let mode = std::fs::metadata(data.join(private)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{private:?} is private: {mode:o}");
+        }
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -125,6 +129,40 @@ fn doctor_reports_unreachable_parts_without_leaking_secrets() {
     assert!(telegram["fix"].is_string());
     let discord = checks.as_array().unwrap().iter().find(|c| c["part"] == "discord").unwrap();
     assert_eq!(discord["status"], "off", "an unconfigured part is not an error");
+}
+
+/// Guarantee: Telegram's webhook is never open to anyone who can reach the
+/// listener. Webhook mode without a secret does not start, and doctor
+/// calls it an error.
+#[test]
+fn telegram_webhook_mode_without_a_secret_is_refused_by_serve_and_doctor() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let env = [
+        ("STEWARD_API_TOKEN", TOKEN.to_owned()),
+        ("STEWARD_TELEGRAM__TOKEN", "123456:AAH-very-secret-bot-token".to_owned()),
+        ("STEWARD_TELEGRAM__API_URL", format!("http://{closed}")),
+        ("STEWARD_TELEGRAM__MODE", "webhook".to_owned()),
+        ("STEWARD_TELEGRAM__WEBHOOK_URL", "https://steward.example/telegram/webhook".to_owned()),
+    ];
+    let run = |args: &[&str]| {
+        let mut cmd = steward();
+        cmd.current_dir(dir.path()).arg("--data-dir").arg(dir.path().join("data")).args(args);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let serve = run(&["serve", "--addr", "127.0.0.1:0"]);
+    assert_ne!(serve.status.code(), Some(0));
+    assert!(stderr(&serve).contains("telegram.webhook_secret"), "{}", stderr(&serve));
+    assert!(!stderr(&serve).contains("very-secret"));
+    let doctor = run(&["doctor", "--json"]);
+    assert_eq!(doctor.status.code(), Some(1), "{}", stdout(&doctor));
+    let checks: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let telegram = checks.as_array().unwrap().iter().find(|c| c["part"] == "telegram").unwrap();
+    assert_eq!(telegram["status"], "error");
+    assert!(telegram["detail"].as_str().unwrap().contains("webhook_secret"), "{telegram}");
 }
 
 #[test]

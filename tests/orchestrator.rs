@@ -19,6 +19,7 @@ async fn app_for(recv: &Receiver) -> TestApp {
         c.adapters.webhook.retry.max_ms = 40;
         c.adapters.webhook.retry.max_attempts = 50;
         c.notify.operator = vec![notify];
+        helpers::trust_loopback(c);
     })
     .await
 }
@@ -144,10 +145,20 @@ async fn cancelling_a_running_intent_undoes_what_ran_and_deadlines_are_honoured(
     let again = app.post(&format!("/v1/intents/{id}/cancel")).send().await.unwrap();
     assert_eq!(again.status(), 409, "a finished intent cannot be cancelled");
 
-    // A step that must succeed within 1 s fails for good after it, and its
-    // intent unwinds; an intent deadline does the same for the whole intent.
+    // A plan cannot make a step fail at once: a `within_secs` under the
+    // minimum is refused when the plan is checked.
+    let mut instant = recv.step_to("/hook/unavailable");
+    instant["within_secs"] = json!(0);
+    let body = json!({"text": "undo yourself", "plan": {"steps": [recv.step(false), instant]}});
+    let refused = app.post("/v1/intents").json(&body).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("within_secs"));
+
+    // A step that must succeed within 5 s (the minimum) fails for good after
+    // it, and its intent unwinds; an intent deadline does the same for the
+    // whole intent.
     let mut slow = recv.step_to("/hook/unavailable");
-    slow["within_secs"] = json!(1);
+    slow["within_secs"] = json!(5);
     let by_step = submit(&app, vec![recv.step(false), slow], json!({})).await;
     let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
     let by_intent =

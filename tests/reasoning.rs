@@ -106,6 +106,7 @@ async fn cached_answers_are_dropped_when_a_cited_record_changes_and_never_cross_
     let app = TestApp::spawn_with(|c| {
         minilm(c);
         c.reasoning.cache_similarity = 0.85;
+        c.http.bridge_actors = vec!["discord:77".into()];
     })
     .await;
     let id = remember(&app, "The Atlas launch moved to March because the payment provider is late.", "operator").await;
@@ -304,12 +305,26 @@ async fn a_spent_budget_skips_the_models() {
 #[tokio::test]
 async fn a_redelivered_message_is_answered_from_the_inbox_without_reasoning_again() {
     let llm = ScriptedLlm::start().await;
-    let app = TestApp::spawn_with(|c| with_models(c, &llm)).await;
+    let app = TestApp::spawn_with(|c| {
+        with_models(c, &llm);
+        c.http.bridge_actors = vec!["slack:U1".into()];
+    })
+    .await;
     llm.push(Reply::json(json!({"kind": "action", "confidence": 0.9, "summary": "n", "step": note_step("once")})));
     let first = say_as(&app, "make a note that this happens once", None, Some("update-41")).await;
     let again = say_as(&app, "make a note that this happens once", None, Some("update-41")).await;
     assert_eq!(again["kind"], "duplicate");
     assert_eq!(again["intent_id"], first["intent_id"]);
+    assert_eq!(llm.calls(), 1);
+    // Guarantee: a replay is bound to who sent what. The same key with
+    // another body, or from another identity, is a conflict: never the
+    // first sender's answer.
+    let reuse = |body: Value| app.post("/v1/messages").header("Idempotency-Key", "update-41").json(&body).send();
+    let other_text = reuse(json!({"text": "make a note that something else happens"})).await.unwrap();
+    assert_eq!(other_text.status(), 409);
+    let other_actor = reuse(json!({"text": "make a note that this happens once", "actor": "slack:U1"})).await.unwrap();
+    assert_eq!(other_actor.status(), 409);
+    assert!(!other_actor.text().await.unwrap().contains(first["intent_id"].as_str().unwrap()));
     assert_eq!(llm.calls(), 1);
     let remembered = say_as(&app, "remember that the door code is 4711", None, Some("update-42")).await;
     let twice = say_as(&app, "remember that the door code is 4711", None, Some("update-42")).await;
@@ -380,4 +395,31 @@ async fn a_malformed_role_file_is_refused_with_the_file_and_the_reason() {
     let roles: Value = serde_json::from_slice(&ok.stdout).unwrap();
     let planner = roles.as_array().unwrap().iter().find(|r| r["name"] == "planner").unwrap();
     assert_eq!(planner["version"], version("planner"));
+}
+
+/// Guarantee: the cost ledger tells the truth. A model call whose request
+/// was cut off by the HTTP timeout still costs money, so it still leaves
+/// its ledger row.
+#[tokio::test]
+async fn a_model_call_cut_off_by_the_request_timeout_is_still_recorded() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_with(|c| {
+        with_models(c, &llm);
+        c.http.request_timeout_secs = 1;
+    })
+    .await;
+    let slow = Reply::json(json!({"kind": "action", "confidence": 0.9, "summary": "n", "step": note_step("late")}));
+    llm.push(Reply::Delay(Duration::from_millis(2_500), Box::new(slow)));
+    let r = app.post("/v1/messages").json(&json!({"text": "make a note that this is slow"})).send().await.unwrap();
+    assert_eq!(r.status(), 408, "the request gave up before the model answered");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let calls = costs(&app).await["calls"].as_i64().unwrap_or(0);
+        if calls == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the cut-off call left no ledger row");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
 }

@@ -89,6 +89,45 @@ async fn pairing_lets_one_person_in_and_strangers_get_one_polite_refusal() {
     store.close().await;
 }
 
+/// Guarantee: a pairing code cannot be guessed by trying. A stranger gets
+/// five tries in ten minutes, one "wrong code" reply however many they send,
+/// one refusal past the limit (audited), and then nothing, even for a good
+/// code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_attempts_are_limited_and_wrong_codes_answered_once() {
+    let tg = FakeTelegram::start().await;
+    let app = app_in(tempfile::tempdir().unwrap(), &tg, &[]).await;
+    for i in 0..7 {
+        tg.message(503, &format!("/start WRONG{i:03}"));
+    }
+    tg.wait(20, "the refusal", |t| t.sent_to(503).into_iter().find(|s| s.text.contains("Too many pairing attempts")))
+        .await;
+    let out = steward()
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .args(["pair", "telegram"])
+        .env("STEWARD_TELEGRAM__TOKEN", &tg.token)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let code = stdout.lines().find_map(|l| l.strip_prefix("Pairing code: ")).unwrap().trim().to_owned();
+    tg.message(503, &format!("/start {code}"));
+    tg.wait(20, "every update confirmed", |t| (t.unconfirmed() == 0).then_some(())).await;
+    // A paired user's round trip would flush the outbox; here, wait for it.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let said: Vec<String> = tg.sent_to(503).into_iter().map(|s| s.text).collect();
+    assert_eq!(said.len(), 2, "one wrong-code reply and one refusal: {said:#?}");
+    assert!(said[0].contains("wrong, used or expired") && said[1].contains("Too many pairing attempts"));
+    let dir = app.stop_keeping_data().await;
+    let store = steward::store::Store::open(&dir.path().join("steward.db"), &Default::default()).await.unwrap();
+    let (paired,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit WHERE action = 'pairing.limited'")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(paired, 1);
+    store.close().await;
+}
+
 /// A round trip through the paired user's chat, so everything queued before
 /// has been delivered.
 async fn ask_paired(tg: &FakeTelegram) {

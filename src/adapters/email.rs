@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
 use crate::config::{EmailConfig, SmtpSecurity};
-use crate::domain::{IdempotencyKey, InvalidInput};
+use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput};
 use crate::store::{Store, now_millis};
 
 pub struct EmailAdapter {
@@ -186,29 +186,35 @@ impl EmailAdapter {
     }
 }
 
+/// The email adapter's one action, `send`.
+pub fn description() -> Description {
+    Description {
+        name: "email",
+        actions: vec![ActionSpec {
+            name: "send",
+            args_schema: json!({
+                "type": "object",
+                "required": ["to", "subject", "text"],
+                "properties": {
+                    "to": {"type": ["string", "array"], "items": {"type": "string"}},
+                    "subject": {"type": "string"},
+                    "text": {"type": "string"},
+                    "html": {"type": "string"},
+                    "correction": {"type": "object", "properties": {"subject": {"type": "string"}, "text": {"type": "string"}}, "required": ["text"]}
+                },
+                "additionalProperties": false
+            }),
+            can_compensate: true,
+            can_reconcile: false,
+            destinations: vec![DestinationArg::email("to")],
+        }],
+    }
+}
+
 #[async_trait]
 impl Adapter for EmailAdapter {
     fn describe(&self) -> Description {
-        Description {
-            name: "email",
-            actions: vec![ActionSpec {
-                name: "send",
-                args_schema: json!({
-                    "type": "object",
-                    "required": ["to", "subject", "text"],
-                    "properties": {
-                        "to": {"type": ["string", "array"], "items": {"type": "string"}},
-                        "subject": {"type": "string"},
-                        "text": {"type": "string"},
-                        "html": {"type": "string"},
-                        "correction": {"type": "object", "properties": {"subject": {"type": "string"}, "text": {"type": "string"}}, "required": ["text"]}
-                    },
-                    "additionalProperties": false
-                }),
-                can_compensate: true,
-                can_reconcile: false,
-            }],
-        }
+        description()
     }
 
     fn validate(&self, action: &str, args: &Value) -> Result<(), InvalidInput> {

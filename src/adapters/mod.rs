@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::domain::{IdempotencyKey, InvalidInput, PlannedStep, RetryPolicy};
+use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, PlannedStep, RetryPolicy};
+use crate::policy::{StepFacts, Vocabulary};
 
 pub use email::EmailAdapter;
 pub use note::NoteAdapter;
@@ -34,6 +36,84 @@ pub struct ActionSpec {
     pub args_schema: serde_json::Value,
     pub can_compensate: bool,
     pub can_reconcile: bool,
+    /// The arguments that name an address the action reaches. The policy
+    /// judges every one of them, whichever one a rule names.
+    pub destinations: Vec<DestinationArg>,
+}
+
+impl ActionSpec {
+    /// The argument names the schema allows, or `None` when it allows any.
+    pub fn arg_names(&self) -> Option<Vec<String>> {
+        let props = self.args_schema.get("properties").and_then(Value::as_object);
+        let closed = self.args_schema.get("additionalProperties") == Some(&Value::Bool(false));
+        closed.then(|| props.map(|p| p.keys().cloned().collect()).unwrap_or_default())
+    }
+
+    /// The arguments as the adapter will use them: the schema's defaults
+    /// fill in what the plan left out (a webhook's method is `POST`).
+    pub fn with_defaults(&self, args: &Value) -> Value {
+        let mut args = args.clone();
+        let (Some(props), Some(obj)) =
+            (self.args_schema.get("properties").and_then(Value::as_object), args.as_object_mut())
+        else {
+            return args;
+        };
+        for (name, schema) in props {
+            if let (Some(default), false) = (schema.get("default"), obj.contains_key(name)) {
+                obj.insert(name.clone(), default.clone());
+            }
+        }
+        args
+    }
+}
+
+/// Reads at most `limit` bytes of a response body, and says whether there
+/// was more. A body from outside is never read whole: a hostile server could
+/// send gigabytes. A read error ends the body where it broke.
+pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return (body, true);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    (body, false)
+}
+
+/// Every adapter steward has, configured or not: what a policy file may
+/// name. `policy check` refuses a rule for anything else.
+pub fn known() -> Vec<Description> {
+    vec![webhook::description(), email::description(), note::description()]
+}
+
+/// Where a step may reach, as its adapter declares it: for showing a step
+/// to a person. Works whether or not the adapter is configured here; an
+/// adapter steward does not have declares nothing.
+pub fn destinations_of(step: &PlannedStep) -> Vec<crate::domain::Destination> {
+    known()
+        .into_iter()
+        .find(|d| d.name == step.adapter.as_str())
+        .and_then(|d| d.actions.into_iter().find(|a| a.name == step.action.as_str()))
+        .map(|a| crate::domain::destinations(&a.destinations, &step.args))
+        .unwrap_or_default()
+}
+
+/// What a policy file may name: every adapter steward has.
+pub fn policy_vocabulary() -> Vocabulary {
+    vocabulary(&known())
+}
+
+/// What the policy may name, from these adapters' descriptions.
+pub fn vocabulary(descriptions: &[Description]) -> Vocabulary {
+    let mut v = Vocabulary::default();
+    for d in descriptions {
+        let actions = d.actions.iter().map(|a| (a.name.to_owned(), a.arg_names())).collect();
+        v.adapters.insert(d.name.to_owned(), actions);
+    }
+    v
 }
 
 /// Why an attempt did not succeed. Whether to retry is part of the type.
@@ -142,5 +222,26 @@ impl Catalog {
             ));
         }
         adapter.validate(action, &step.args)
+    }
+
+    /// What the policy needs to know of a step before it judges it: its
+    /// arguments with the adapter's defaults, and its destinations. A step
+    /// of an adapter not configured here is judged on its arguments alone.
+    pub fn facts(&self, step: &PlannedStep) -> StepFacts {
+        let spec = self
+            .get(step.adapter.as_str())
+            .and_then(|(adapter, _)| adapter.describe().actions.into_iter().find(|a| a.name == step.action.as_str()));
+        match spec {
+            Some(spec) => StepFacts::new(
+                spec.with_defaults(&step.args),
+                crate::domain::destinations(&spec.destinations, &step.args),
+            ),
+            None => StepFacts::new(step.args.clone(), vec![]),
+        }
+    }
+
+    /// The facts of every step of a plan, in order.
+    pub fn plan_facts(&self, plan: &crate::domain::Plan) -> Vec<StepFacts> {
+        plan.steps().iter().map(|s| self.facts(s)).collect()
     }
 }

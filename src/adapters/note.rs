@@ -34,18 +34,24 @@ fn transient(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Transient(e.to_string())
 }
 
+/// The `note` adapter's one action, `write`. It reaches nothing outside.
+pub fn description() -> Description {
+    Description {
+        name: "note",
+        actions: vec![ActionSpec {
+            name: "write",
+            args_schema: json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
+            can_compensate: true,
+            can_reconcile: true,
+            destinations: vec![],
+        }],
+    }
+}
+
 #[async_trait]
 impl Adapter for NoteAdapter {
     fn describe(&self) -> Description {
-        Description {
-            name: "note",
-            actions: vec![ActionSpec {
-                name: "write",
-                args_schema: json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
-                can_compensate: true,
-                can_reconcile: true,
-            }],
-        }
+        description()
     }
 
     fn validate(&self, _action: &str, args: &Value) -> Result<(), InvalidInput> {

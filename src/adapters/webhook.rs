@@ -8,19 +8,26 @@
 //! - `compensate`: `{url, method, body}`, the request that undoes the call,
 //!   sent with the key `<key>-compensate`.
 //!
-//! 2xx succeeds; 429 retries after `Retry-After`; 408 and 5xx retry; other
-//! 4xx are final. A refused connection sent nothing and retries; a timeout
+//! 2xx succeeds; 429 retries after `Retry-After` (read defensively: an
+//! unreadable one falls back to the retry policy); 408 and 5xx retry; other
+//! 4xx are final. Redirects are not followed: a 3xx is a final outcome, since
+//! its target is an address the policy never judged. At most 64 KiB of a
+//! response is read. A refused connection sent nothing and retries; a timeout
 //! or a dropped connection after sending is ambiguous, and reconcile decides.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
-use crate::domain::{IdempotencyKey, InvalidInput, RetryPolicy};
+use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, RetryPolicy, parse_retry_after};
+use crate::store::now_millis;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -49,7 +56,7 @@ struct Request {
     #[serde(default)]
     body: Option<Value>,
     #[serde(default)]
-    headers: std::collections::BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,9 +92,13 @@ fn check_url(field: &str, url: &str) -> Result<Url, InvalidInput> {
 }
 
 fn method_of(field: &str, r: &Request) -> Result<Method, InvalidInput> {
-    let m = r.method.as_deref().unwrap_or("POST").to_ascii_uppercase();
+    let m = r.method.as_deref().unwrap_or("POST").trim().to_ascii_uppercase();
     match m.as_str() {
-        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" => Ok(m.parse().expect("a known method")),
+        "GET" => Ok(Method::GET),
+        "POST" => Ok(Method::POST),
+        "PUT" => Ok(Method::PUT),
+        "PATCH" => Ok(Method::PATCH),
+        "DELETE" => Ok(Method::DELETE),
         _ => Err(InvalidInput::new(
             format!("{field}.method"),
             format!("`{m}` is not one of GET, POST, PUT, PATCH, DELETE"),
@@ -95,15 +106,53 @@ fn method_of(field: &str, r: &Request) -> Result<Method, InvalidInput> {
     }
 }
 
+/// Headers steward sets itself: a plan may not replace them, since the
+/// idempotency key is what makes a retry safe.
+const RESERVED_HEADERS: [&str; 4] = ["idempotency-key", "host", "content-length", "transfer-encoding"];
+
+/// Every header must be one HTTP can carry, so a bad name is refused when
+/// the plan is checked, not found out as a failure at run time.
+fn check_headers(field: &str, headers: &BTreeMap<String, String>) -> Result<HeaderMap, InvalidInput> {
+    if headers.len() > 64 {
+        return Err(InvalidInput::new(format!("{field}.headers"), "at most 64 headers"));
+    }
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let at = format!("{field}.headers.{name}");
+        let parsed = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| InvalidInput::new(&at, "not a valid HTTP header name (letters, digits and -)"))?;
+        if RESERVED_HEADERS.contains(&parsed.as_str()) {
+            return Err(InvalidInput::new(&at, "steward sets this header itself; leave it out"));
+        }
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| InvalidInput::new(&at, "not a valid HTTP header value (visible ASCII, no line breaks)"))?;
+        map.insert(parsed, value);
+    }
+    Ok(map)
+}
+
 fn check_request(field: &str, r: &Request) -> Result<(), InvalidInput> {
     check_url(&format!("{field}.url"), &r.url)?;
     method_of(field, r)?;
+    check_headers(field, &r.headers)?;
     Ok(())
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
-    let secs = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-    Duration::from_secs_f64(secs.unwrap_or(1.0).clamp(0.0, 3600.0))
+/// The most of a response body steward reads: enough for any result worth
+/// keeping, and a bound on what a hostile server can make it hold.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// What a 429 asks: its `Retry-After` when readable, else the retry policy's
+/// own backoff.
+fn rate_limited(headers: &HeaderMap) -> AdapterError {
+    let asked = headers.get("retry-after").and_then(|v| v.to_str().ok());
+    match asked.and_then(|v| parse_retry_after(v, now_millis())) {
+        Some(wait) => AdapterError::RetryAfter(wait),
+        None => AdapterError::Transient(format!(
+            "HTTP 429 with an unreadable Retry-After ({}); waiting as the retry policy says",
+            asked.map(|v| v.chars().take(40).collect::<String>()).unwrap_or_else(|| "none".into())
+        )),
+    }
 }
 
 impl WebhookAdapter {
@@ -111,6 +160,9 @@ impl WebhookAdapter {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.timeout_ms))
             .connect_timeout(Duration::from_millis(config.timeout_ms.min(5_000)))
+            // A redirect would reach an address the policy never judged: a
+            // 3xx is the outcome, and the plan names the final address.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a reqwest client with rustls builds");
         Self { http }
@@ -118,26 +170,41 @@ impl WebhookAdapter {
 
     async fn send(&self, request: &Request, key: &str) -> Result<Value, AdapterError> {
         let method = method_of("args", request).map_err(|e| AdapterError::Permanent(e.to_string()))?;
-        let mut builder = self.http.request(method, &request.url).header("Idempotency-Key", key);
-        for (k, v) in &request.headers {
-            builder = builder.header(k, v);
-        }
+        let headers = check_headers("args", &request.headers).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+        let mut builder = self.http.request(method, &request.url).headers(headers).header("Idempotency-Key", key);
         if let Some(body) = &request.body {
             builder = builder.json(body);
         }
         let response = builder.send().await.map_err(|e| {
             let e = e.without_url();
-            if e.is_connect() { AdapterError::Transient(e.to_string()) } else { AdapterError::Ambiguous(e.to_string()) }
+            if e.is_builder() {
+                // Nothing was sent: the request itself cannot be made.
+                AdapterError::Permanent(format!("the request cannot be built: {e}"))
+            } else if e.is_connect() {
+                AdapterError::Transient(e.to_string())
+            } else {
+                AdapterError::Ambiguous(e.to_string())
+            }
         })?;
         let status = response.status();
         match status {
             s if s.is_success() => {
-                let text = response.text().await.unwrap_or_default();
-                let body = serde_json::from_str::<Value>(&text)
-                    .unwrap_or_else(|_| json!(text.chars().take(4096).collect::<String>()));
+                let (bytes, truncated) = super::read_limited(response, MAX_RESPONSE_BYTES).await;
+                let text = String::from_utf8_lossy(&bytes);
+                let body = match serde_json::from_str::<Value>(&text) {
+                    Ok(v) if !truncated => v,
+                    _ => json!(text.chars().take(4096).collect::<String>()),
+                };
                 Ok(json!({"status": status.as_u16(), "body": body}))
             }
-            StatusCode::TOO_MANY_REQUESTS => Err(AdapterError::RetryAfter(retry_after(response.headers()))),
+            s if s.is_redirection() => {
+                let to = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?");
+                let to: String = to.chars().take(200).collect();
+                Err(AdapterError::Permanent(format!(
+                    "HTTP {s}: redirected to {to}; steward does not follow redirects, so give the final address in the plan"
+                )))
+            }
+            StatusCode::TOO_MANY_REQUESTS => Err(rate_limited(response.headers())),
             s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
                 Err(AdapterError::Transient(format!("HTTP {s}")))
             }
@@ -146,30 +213,40 @@ impl WebhookAdapter {
     }
 }
 
+/// The `webhook` adapter's one action, `call`.
+pub fn description() -> Description {
+    Description {
+        name: "webhook",
+        actions: vec![ActionSpec {
+            name: "call",
+            args_schema: json!({
+                "type": "object",
+                "required": ["url"],
+                "properties": {
+                    "url": {"type": "string", "format": "uri"},
+                    "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
+                    "body": {},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "status_url": {"type": "string"},
+                    "compensate": {"type": "object", "required": ["url"]}
+                },
+                "additionalProperties": false
+            }),
+            can_compensate: true,
+            can_reconcile: true,
+            destinations: vec![
+                DestinationArg::url("url"),
+                DestinationArg::url("status_url"),
+                DestinationArg::url("compensate.url"),
+            ],
+        }],
+    }
+}
+
 #[async_trait]
 impl Adapter for WebhookAdapter {
     fn describe(&self) -> Description {
-        Description {
-            name: "webhook",
-            actions: vec![ActionSpec {
-                name: "call",
-                args_schema: json!({
-                    "type": "object",
-                    "required": ["url"],
-                    "properties": {
-                        "url": {"type": "string", "format": "uri"},
-                        "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                        "body": {},
-                        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                        "status_url": {"type": "string"},
-                        "compensate": {"type": "object", "required": ["url"]}
-                    },
-                    "additionalProperties": false
-                }),
-                can_compensate: true,
-                can_reconcile: true,
-            }],
-        }
+        description()
     }
 
     fn validate(&self, _action: &str, args: &Value) -> Result<(), InvalidInput> {
@@ -205,7 +282,10 @@ impl Adapter for WebhookAdapter {
         };
         let url = status_url.replace("{key}", key.as_str());
         match self.http.get(url).header("Idempotency-Key", key.as_str()).send().await {
-            Ok(r) if r.status().is_success() => Reconciled::Happened(r.json().await.unwrap_or(json!({}))),
+            Ok(r) if r.status().is_success() => {
+                let (bytes, _) = super::read_limited(r, MAX_RESPONSE_BYTES).await;
+                Reconciled::Happened(serde_json::from_slice(&bytes).unwrap_or(json!({})))
+            }
             Ok(r) if r.status() == StatusCode::NOT_FOUND => Reconciled::NotHappened,
             Ok(r) => Reconciled::CannotTell(format!("status_url answered HTTP {}", r.status())),
             Err(e) => Reconciled::CannotTell(format!("status_url unreachable: {}", e.without_url())),

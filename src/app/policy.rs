@@ -20,6 +20,9 @@ fn describe(c: &Condition) -> String {
         format!("has a domain outside [{}]", v.join(", "))
     } else if let Some(v) = &c.host_not_in {
         format!("has a host outside [{}]", v.join(", "))
+    } else if let Some(v) = &c.host_in_class {
+        let classes: Vec<_> = v.iter().map(|c| c.as_str()).collect();
+        format!("has a host that is or resolves to a {} address", classes.join(" or "))
     } else if let Some(v) = c.exists {
         if v { "is present".into() } else { "is absent".into() }
     } else {
@@ -29,7 +32,8 @@ fn describe(c: &Condition) -> String {
 }
 
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    let p = policy::read(path).map_err(|e| anyhow!("{} refused: {e}", path.display()))?;
+    let p = policy::read(path, &crate::adapters::policy_vocabulary())
+        .map_err(|e| anyhow!("{} refused: {e}", path.display()))?;
     println!("{}: valid, version {}", path.display(), p.version);
     for risk in [Risk::Low, Risk::Medium, Risk::High] {
         let l = p.level(risk);

@@ -47,7 +47,7 @@ pub fn agents(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
 /// Model spend by day, tier and model since `since` (default: 7 days).
 pub async fn costs(config: &Config, since: Option<DateTime<Utc>>, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
-    let policy = PolicyHandle::load(config.policy.path.as_deref())
+    let policy = PolicyHandle::load(config.policy.path.as_deref(), crate::adapters::policy_vocabulary())
         .map_err(|(path, e)| anyhow!("policy file {} refused: {e}", path.display()))?;
     let costs = summarise(&store, since, policy.get().budgets.model_spend_per_day).await?;
     if json {

@@ -18,7 +18,7 @@ use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
 use crate::channels::http::{self, ApiState, Limits};
 use crate::channels::telegram::{Telegram, TelegramDeliver};
-use crate::config::{Config, TelegramMode};
+use crate::config::Config;
 use crate::memory::Memory;
 use crate::orchestrator::Runner;
 use crate::orchestrator::outbox::OutboxWorker;
@@ -65,7 +65,7 @@ pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
 }
 
 pub fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
-    std::fs::create_dir_all(&config.data_dir)
+    crate::store::files::private_dir(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let path = config.data_dir.join("steward.lock");
     let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -100,7 +100,7 @@ impl Server {
         if let Some(http) = &discord_http {
             outbox = outbox.with(Arc::new(DiscordDeliver::new(http.clone(), store.clone())));
         }
-        let policy = PolicyHandle::load(config.policy.path.as_deref())
+        let policy = PolicyHandle::load(config.policy.path.as_deref(), crate::adapters::policy_vocabulary())
             .map_err(|(path, e)| anyhow!("policy file {} refused: {e}", path.display()))?;
         let runner = Runner::new(store.clone(), catalog.clone(), config.orchestrator.clone())
             .with_metrics(metrics.clone())
@@ -121,10 +121,8 @@ impl Server {
         let reasoner = Arc::new(Reasoner::build(config, parts).await.context("cannot start reasoning")?);
         let telegram = match telegram_bot {
             Some(bot) => {
-                if config.telegram.mode == TelegramMode::Webhook && config.telegram.webhook_url.is_none() {
-                    return Err(anyhow!(
-                        "telegram.mode = \"webhook\" needs telegram.webhook_url (the public https URL of /telegram/webhook)"
-                    ));
+                if let Some(problem) = config.telegram.webhook_problem() {
+                    return Err(anyhow!(problem));
                 }
                 let core = Core::new("telegram", store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier());
                 Some(Telegram::new(bot, config, core))
@@ -146,6 +144,7 @@ impl Server {
             memory: memory.clone(),
             reasoner,
             telegram: telegram.clone(),
+            bridge_actors: Arc::new(config.http.bridge_actors.clone()),
         };
         let watch =
             config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));

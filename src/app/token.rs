@@ -43,11 +43,7 @@ pub(super) fn resolve(config: &Config, addr: SocketAddr) -> anyhow::Result<Secre
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::store::files::private_dir(dir)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(content.as_bytes())
+    crate::store::files::private_file(path)?.write_all(content.as_bytes())
 }

@@ -88,6 +88,7 @@ pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize) -> Card {
     } else {
         format!("Expires {} (then it is denied)", when(a.expires_at))
     });
+    lines.extend(reaches(r));
     let mut details = Vec::new();
     for step in r["steps"].as_array().into_iter().flatten() {
         let seq = step["seq"].as_u64().unwrap_or(0) + 1;
@@ -121,6 +122,31 @@ pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize) -> Card {
         }
     }
     Card { title, lines, details, expanded, closed, buttons }
+}
+
+/// The most destination lines a card shows; more are counted.
+const MAX_DESTINATIONS: usize = 10;
+
+/// Where the steps reach, one line per destination, always on the card
+/// (never only under Details, and never crowded out by a large body): what
+/// each step does and every address it may touch, its undo included.
+fn reaches(request: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    let steps = request["steps"].as_array().map(Vec::as_slice).unwrap_or_default();
+    for step in steps {
+        let seq = step["seq"].as_u64().unwrap_or(0) + 1;
+        let what = format!("{}.{}", step["adapter"].as_str().unwrap_or("?"), step["action"].as_str().unwrap_or("?"));
+        for d in step["destinations"].as_array().into_iter().flatten() {
+            let (arg, value) = (d["arg"].as_str().unwrap_or("?"), d["value"].as_str().unwrap_or("?"));
+            lines.push(format!("{seq}. {what} → {arg}: {}", clip(value, 200)));
+        }
+    }
+    if lines.len() > MAX_DESTINATIONS {
+        let more = lines.len() - MAX_DESTINATIONS;
+        lines.truncate(MAX_DESTINATIONS);
+        lines.push(format!("… and {more} more destinations (Details)"));
+    }
+    lines
 }
 
 /// Loads an approval by id or token.
@@ -189,5 +215,31 @@ mod tests {
         let labels: Vec<&str> = card.buttons[0].iter().map(|b| b.label.as_str()).collect();
         assert_eq!(labels, ["Keep", "Undo", "Details"]);
         assert!(card.details.iter().any(|d| d.contains("webhook.post")));
+    }
+
+    /// Guarantee: an approval card never hides a destination, whatever the
+    /// size of the body: every address a step may reach, its undo included,
+    /// is on the card before Details is pressed.
+    #[test]
+    fn every_destination_shows_whatever_the_size_of_the_body() {
+        let step = crate::domain::PlannedStep::parse(
+            "webhook",
+            "call",
+            json!({"url": "https://pay.example/charge", "body": {"blob": "x".repeat(50_000)},
+                   "status_url": "https://pay.example/status/{key}",
+                   "compensate": {"url": "http://169.254.169.254/undo"}}),
+        )
+        .unwrap();
+        let destinations: Vec<_> = crate::adapters::destinations_of(&step)
+            .into_iter()
+            .map(|d| json!({"arg": d.arg, "value": d.value}))
+            .collect();
+        let mut a = approval(Risk::High, ApprovalKind::ApproveBefore);
+        a.request["steps"][0]["destinations"] = json!(destinations);
+        a.request["steps"][0]["args"] = step.args.clone();
+        let card = approval_card(&a, false, 0);
+        for shown in ["https://pay.example/charge", "https://pay.example/status/{key}", "http://169.254.169.254/undo"] {
+            assert!(card.lines.iter().any(|l| l.contains(shown)), "{shown} is on the card: {:#?}", card.lines);
+        }
     }
 }

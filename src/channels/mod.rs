@@ -132,6 +132,10 @@ impl Core {
         render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Value>,
     ) -> anyhow::Result<()> {
         let outcome = self.reasoner.handle(inbound).await?;
+        if outcome.kind == crate::reasoning::Kind::Limited && outcome.text.is_empty() {
+            // Still over the rate limit, and told so already: nothing to say.
+            return self.finish(event, destination, &[]).await;
+        }
         self.finish(event, destination, &render(&outcome)).await
     }
 

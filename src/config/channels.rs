@@ -25,6 +25,32 @@ pub struct TelegramConfig {
     pub webhook_secret_file: Option<PathBuf>,
 }
 
+impl TelegramConfig {
+    /// Why webhook mode cannot start as configured, if it cannot. Without a
+    /// secret, anyone who reaches the listener could post an update as an
+    /// allowlisted user, so a webhook without one is refused.
+    pub fn webhook_problem(&self) -> Option<&'static str> {
+        if self.mode != TelegramMode::Webhook {
+            return None;
+        }
+        if self.webhook_url.is_none() {
+            return Some(
+                "telegram.mode = \"webhook\" needs telegram.webhook_url (the public https URL of /telegram/webhook)",
+            );
+        }
+        let usable = |s: &str| {
+            (1..=256).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        match &self.webhook_secret {
+            Some(s) if usable(secrecy::ExposeSecret::expose_secret(s)) => None,
+            _ => Some(
+                "telegram.mode = \"webhook\" needs telegram.webhook_secret (or webhook_secret_file): without it anyone \
+                 who reaches /telegram/webhook can speak as an allowlisted user. Use 1-256 characters of A-Z, a-z, 0-9, _ and -",
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TelegramMode {

@@ -21,6 +21,7 @@ pub use crate::orchestrator::OrchestratorConfig;
 pub use channels::{DiscordConfig, TelegramConfig, TelegramMode};
 pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty};
 pub use secrecy::{ExposeSecret, SecretString};
+pub use secret::matches as secret_matches;
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
     LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, Price, QdrantConfig, QdrantMode, ReasoningConfig,

@@ -56,6 +56,10 @@ pub struct HttpConfig {
     pub token_file: Option<PathBuf>,
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Identities (`channel:id`) that `/v1/messages` may speak as, for a
+    /// bridge from another chat platform. Never an approver: the token
+    /// holder cannot borrow anyone's right to decide.
+    pub bridge_actors: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -66,6 +70,7 @@ impl Default for HttpConfig {
             token_file: None,
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            bridge_actors: vec![],
         }
     }
 }
@@ -164,6 +169,10 @@ pub struct ReasoningConfig {
     pub cache_ttl_secs: u64,
     /// Also ask the qa role (fast model) to review each plan.
     pub qa_review: bool,
+    /// Messages a minute each identity that is not the operator may send
+    /// (collaborators, bridged identities); past it, one polite refusal.
+    /// 0 turns the limit off.
+    pub messages_per_minute: u32,
 }
 
 impl Default for ReasoningConfig {
@@ -176,6 +185,7 @@ impl Default for ReasoningConfig {
             cache_similarity: 0.95,
             cache_ttl_secs: 3600,
             qa_review: false,
+            messages_per_minute: 20,
         }
     }
 }
@@ -250,6 +260,8 @@ pub struct MemoryConfig {
     /// Scopes per identity. Approvers read and write everything; everyone
     /// has their own `user:<channel>:<id>` scope; others read `public` only.
     pub identities: std::collections::BTreeMap<String, ScopeGrant>,
+    /// A search that takes longer is cut off and reported.
+    pub search_budget_ms: u64,
 }
 
 impl Default for MemoryConfig {
@@ -259,6 +271,7 @@ impl Default for MemoryConfig {
             retention: [("message".to_owned(), RetentionRule { hot_days: 90, purge_days: 730 })].into_iter().collect(),
             retention_every_secs: 3600,
             identities: Default::default(),
+            search_budget_ms: 1_000,
         }
     }
 }

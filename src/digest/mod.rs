@@ -29,6 +29,9 @@ pub struct Digest {
     pub deadlines: Vec<Deadline>,
     pub costs: Vec<Cost>,
     pub memory: Vec<(String, i64)>,
+    /// The audit chain's head when the digest was made, `SEQ:HASH`: an
+    /// anchor that leaves the machine (`steward audit verify --anchor`).
+    pub audit_head: Option<String>,
 }
 
 impl Digest {
@@ -70,5 +73,6 @@ pub async fn build(
         deadlines: digest::deadlines(pool, until + DEADLINE_HORIZON_MS).await?,
         costs: digest::costs(pool, since).await?,
         memory: digest::memory_added(pool, since).await?,
+        audit_head: crate::store::audit::head(pool).await?.map(|h| h.to_string()),
     })
 }

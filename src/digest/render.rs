@@ -109,9 +109,19 @@ pub fn sections(d: &Digest, tz: Tz) -> Vec<Section> {
 
 const CATCH_UP: &str = "Sent late: this period was missed while steward was down.";
 
+/// The last line of every digest: the audit chain's head, an anchor kept
+/// wherever the digest goes (`steward audit verify --anchor SEQ:HASH`).
+fn anchor_line(d: &Digest) -> Option<String> {
+    d.audit_head.as_ref().map(|h| format!("Audit anchor: {h}"))
+}
+
 /// The one line an empty digest becomes, when it is not skipped.
 pub fn one_line(d: &Digest, tz: Tz) -> String {
-    format!("steward digest: {}: nothing happened since {}.", d.schedule, at(tz, d.since))
+    let line = format!("steward digest: {}: nothing happened since {}.", d.schedule, at(tz, d.since));
+    match anchor_line(d) {
+        Some(a) => format!("{line} {a}"),
+        None => line,
+    }
 }
 
 pub fn text(d: &Digest, tz: Tz) -> String {
@@ -129,6 +139,7 @@ pub fn text(d: &Digest, tz: Tz) -> String {
         }
         blocks.push(b);
     }
+    blocks.extend(anchor_line(d));
     blocks.join("\n\n") + "\n"
 }
 
@@ -153,6 +164,7 @@ pub fn telegram(d: &Digest, tz: Tz) -> String {
         }
         blocks.push(b);
     }
+    blocks.extend(anchor_line(d).map(|a| format!("<i>{}</i>", escape(&a))));
     blocks.join("\n\n")
 }
 
@@ -171,6 +183,9 @@ pub fn html(d: &Digest, tz: Tz) -> String {
         if let Some(f) = &s.footer {
             out.push_str(&format!("<p>{}</p>\n", escape(f)));
         }
+    }
+    if let Some(a) = anchor_line(d) {
+        out.push_str(&format!("<p><small>{}</small></p>\n", escape(&a)));
     }
     out + "</body></html>\n"
 }
@@ -202,6 +217,9 @@ pub fn discord(d: &Digest, tz: Tz) -> Value {
     let mut embed = json!({"title": heading(d, tz), "color": color, "fields": fields});
     if d.catch_up {
         embed["description"] = json!(CATCH_UP);
+    }
+    if let Some(a) = anchor_line(d) {
+        embed["footer"] = json!({ "text": a });
     }
     embed
 }
@@ -265,6 +283,7 @@ mod tests {
             }],
             costs: vec![Cost { tier: 2, calls: 12, tokens: 3400, cost_usd: 0.0021 }],
             memory: vec![("message".into(), 5), ("note".into(), 2)],
+            audit_head: Some(format!("42:{}", "5e".repeat(32))),
         }
     }
 
@@ -297,7 +316,16 @@ mod tests {
         let t = text(&d, tz);
         assert!(!t.contains("NEEDS YOU") && !t.contains("MODEL COST") && !t.contains("late"), "{t}");
         let empty = Digest { pending: vec![], completed: vec![], deadlines: vec![], ..d };
-        assert!(empty.is_empty());
-        assert_eq!(one_line(&empty, tz), "steward digest: morning: nothing happened since Mon 24 Nov 07:00 UTC.");
+        assert!(empty.is_empty(), "the audit anchor alone is not news");
+        let anchored = one_line(&empty, tz);
+        assert_eq!(
+            anchored,
+            format!(
+                "steward digest: morning: nothing happened since Mon 24 Nov 07:00 UTC. Audit anchor: 42:{}",
+                "5e".repeat(32)
+            )
+        );
+        let unanchored = Digest { audit_head: None, ..empty };
+        assert_eq!(one_line(&unanchored, tz), "steward digest: morning: nothing happened since Mon 24 Nov 07:00 UTC.");
     }
 }

@@ -6,6 +6,7 @@
 //! always has its steps numbered 0..n, a terminal state never has a next step.
 
 mod approval;
+mod destination;
 mod intent;
 mod memory;
 mod plan;
@@ -15,11 +16,12 @@ mod risk;
 mod step;
 
 pub use approval::{ApprovalKind, ApprovalState, Approver, Approvers, Decision, Refusal};
+pub use destination::{Destination, DestinationArg, DestinationKind, destinations, lookup};
 pub use intent::{Intent, IntentId, IntentState, IntentText};
 pub use memory::{MemoryKind, MemoryProvenance, MemoryRecord, NewMemory, Scope};
 pub use plan::{Identifier, Plan, PlannedStep};
 pub use provenance::Provenance;
-pub use retry::RetryPolicy;
+pub use retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};
 pub use risk::Risk;
 pub use step::{IdempotencyKey, Step, StepState};
 

@@ -78,6 +78,12 @@ pub struct Plan(Vec<PlannedStep>);
 
 impl Plan {
     pub const MAX_STEPS: usize = 32;
+    /// The shortest `within_secs` a step may have. Anything shorter would
+    /// make the step fail before it could run, and its intent undo what came
+    /// before: a plan could undo itself on purpose.
+    pub const MIN_WITHIN_SECS: u64 = 5;
+    /// The longest: a year.
+    pub const MAX_WITHIN_SECS: u64 = 366 * 86_400;
 
     pub fn new(steps: Vec<PlannedStep>) -> Result<Self, InvalidInput> {
         if steps.is_empty() {
@@ -85,6 +91,18 @@ impl Plan {
         }
         if steps.len() > Self::MAX_STEPS {
             return Err(InvalidInput::new("plan.steps", format!("a plan has at most {} steps", Self::MAX_STEPS)));
+        }
+        for (seq, step) in steps.iter().enumerate() {
+            if let Some(w) = step.within_secs.filter(|w| !(Self::MIN_WITHIN_SECS..=Self::MAX_WITHIN_SECS).contains(w)) {
+                return Err(InvalidInput::new(
+                    format!("plan.steps[{seq}].within_secs"),
+                    format!(
+                        "{w} is out of range: give between {} and {} seconds, or leave it out",
+                        Self::MIN_WITHIN_SECS,
+                        Self::MAX_WITHIN_SECS
+                    ),
+                ));
+            }
         }
         Ok(Self(steps))
     }
@@ -135,6 +153,20 @@ mod tests {
         let step = PlannedStep::parse("note", "write", json!({})).unwrap();
         assert!(Plan::new(vec![step.clone(); Plan::MAX_STEPS + 1]).is_err());
         assert_eq!(Plan::new(vec![step; 3]).unwrap().steps().len(), 3);
+    }
+
+    #[test]
+    fn a_plan_cannot_make_a_step_fail_at_once_with_within_secs() {
+        let mut step = PlannedStep::parse("note", "write", json!({})).unwrap();
+        for bad in [0, 1, Plan::MIN_WITHIN_SECS - 1, Plan::MAX_WITHIN_SECS + 1, u64::MAX] {
+            step.within_secs = Some(bad);
+            let err = Plan::new(vec![step.clone()]).unwrap_err();
+            assert_eq!(err.field, "plan.steps[0].within_secs", "{bad}");
+        }
+        step.within_secs = Some(Plan::MIN_WITHIN_SECS);
+        assert!(Plan::new(vec![step]).is_ok());
+        let raw = json!([{"adapter": "note", "action": "write", "args": {}, "within_secs": 0}]);
+        assert!(serde_json::from_value::<Plan>(raw).is_err());
     }
 
     #[test]

@@ -48,9 +48,48 @@ impl RetryPolicy {
     }
 }
 
+/// The longest wait a `Retry-After` may ask for; a longer one is cut to
+/// this, so a hostile or broken server cannot park a step for years.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
+
+/// Reads a `Retry-After` value: delta-seconds (a fraction is accepted, as
+/// some servers send one) or an HTTP date, relative to `now` (ms since the
+/// epoch). Anything else (negative, NaN, infinite, garbage, a date in the
+/// past) is `None`, and the caller falls back to its retry policy. Never
+/// panics, whatever the input.
+pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 64 {
+        return None;
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        return Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?.timestamp_millis();
+    let wait = at.checked_sub(now).filter(|w| *w >= 0)?;
+    Some(Duration::from_millis(wait as u64).min(MAX_RETRY_AFTER))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_values_from_outside_are_read_defensively() {
+        let now = 1_700_000_000_000;
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_retry_after("999999999999", now), Some(MAX_RETRY_AFTER));
+        for bad in ["NaN", "nan", "inf", "-infinity", "-1", "", "soon", "1e400", "0x10", &"9".repeat(100)] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+        // 2023-11-14T22:13:20Z is `now`; ten seconds later:
+        assert_eq!(parse_retry_after("Tue, 14 Nov 2023 22:13:30 GMT", now), Some(Duration::from_secs(10)));
+        assert_eq!(parse_retry_after("Tue, 14 Nov 2023 22:13:10 GMT", now), None, "a date in the past");
+    }
 
     #[test]
     fn backoff_grows_exponentially_under_a_cap_with_full_jitter() {

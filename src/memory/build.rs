@@ -62,5 +62,6 @@ pub async fn build(config: &Config, store: &Store) -> Result<Memory, MemoryError
             Arc::new(ServerIndex::connect(url, key, embedder.dims()).await?)
         }
     };
-    Ok(Memory::new(store.clone(), embedder, index, config.memory.time_weight))
+    let budget = std::time::Duration::from_millis(config.memory.search_budget_ms.max(1));
+    Ok(Memory::new(store.clone(), embedder, index, config.memory.time_weight).with_search_budget(budget))
 }

@@ -42,7 +42,13 @@ pub enum MemoryError {
     Index(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A search ran past `memory.search_budget_ms` and was cut off.
+    #[error("the search took longer than its budget of {} ms and was cut off; use fewer or rarer words", .0.as_millis())]
+    OverBudget(std::time::Duration),
 }
+
+/// How long a search may take unless `memory.search_budget_ms` says otherwise.
+pub const DEFAULT_SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl From<InvalidInput> for MemoryError {
     fn from(e: InvalidInput) -> Self {
@@ -56,11 +62,19 @@ pub struct Memory {
     embedder: Arc<dyn Embedder>,
     index: Arc<dyn VectorIndex>,
     time_weight: f64,
+    /// How long one search may take before it is cut off.
+    search_budget: std::time::Duration,
 }
 
 impl Memory {
     pub fn new(store: Store, embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, time_weight: f64) -> Self {
-        Self { store, embedder, index, time_weight }
+        Self { store, embedder, index, time_weight, search_budget: DEFAULT_SEARCH_BUDGET }
+    }
+
+    /// Cuts every search off after `budget`.
+    pub fn with_search_budget(mut self, budget: std::time::Duration) -> Self {
+        self.search_budget = budget;
+        self
     }
 
     pub fn embedder(&self) -> &dyn Embedder {

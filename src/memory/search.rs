@@ -2,6 +2,11 @@
 //! rank (RRF), with optional extra weight for recent records.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use sqlx::SqliteConnection;
 
 use serde::Serialize;
 
@@ -9,7 +14,7 @@ use super::index::IndexFilter;
 use super::{Contract, Memory, MemoryError};
 use crate::domain::{MemoryKind, MemoryProvenance, Millis, Scope};
 use crate::store::memory::{self as rows, Filter};
-use crate::store::now_millis;
+use crate::store::{StoreError, now_millis};
 
 /// RRF's constant: ranks deep in either list still count, a little.
 const RRF_K: f64 = 60.0;
@@ -74,7 +79,62 @@ fn tied_ranks<T>(found: Vec<(String, T)>, score: impl Fn(&T) -> f64) -> Vec<(usi
     out
 }
 
+/// Stops a reader connection's statement once the search's deadline has
+/// passed (SQLite checks the handler every few thousand steps). Dropping
+/// the guard disarms the handler, even when the search itself is dropped
+/// half-way, so the pooled connection never interrupts a later query.
+struct Budget {
+    armed: Arc<AtomicBool>,
+}
+
+impl Budget {
+    async fn arm(conn: &mut SqliteConnection, deadline: Instant) -> Result<Self, StoreError> {
+        let armed = Arc::new(AtomicBool::new(true));
+        let live = armed.clone();
+        let mut handle = conn.lock_handle().await.map_err(StoreError::from)?;
+        handle.set_progress_handler(2_000, move || !live.load(Ordering::Relaxed) || Instant::now() < deadline);
+        Ok(Self { armed })
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        self.armed.store(false, Ordering::Relaxed);
+    }
+}
+
 impl Memory {
+    /// Word search within the search's time budget. It reads from the
+    /// reader pool, so however long it runs it never holds the writer.
+    async fn lexical(
+        &self,
+        text: &str,
+        filter: &Filter,
+        depth: u32,
+        deadline: Instant,
+    ) -> Result<Vec<(String, f64)>, MemoryError> {
+        let mut conn = self.store.reader().acquire().await.map_err(StoreError::from)?;
+        let budget = Budget::arm(&mut conn, deadline).await?;
+        let found = rows::lexical(&mut conn, text, filter, depth).await;
+        drop(budget);
+        if let Ok(mut handle) = conn.lock_handle().await {
+            handle.remove_progress_handler();
+        }
+        match found {
+            Err(_) if Instant::now() >= deadline => Err(self.over_budget("word")),
+            other => Ok(other?),
+        }
+    }
+
+    fn over_budget(&self, part: &str) -> MemoryError {
+        tracing::warn!(
+            part,
+            budget_ms = self.search_budget.as_millis() as u64,
+            "a memory search ran over its budget and was cut off"
+        );
+        MemoryError::OverBudget(self.search_budget)
+    }
+
     pub async fn search(&self, q: &Query, reader: &Contract) -> Result<Vec<Hit>, MemoryError> {
         self.search_with(q, reader, Mode::Hybrid).await
     }
@@ -89,9 +149,9 @@ impl Memory {
         let depth = (limit * 4).max(50);
         let filter = Filter { scopes: scopes.clone(), kinds: q.kinds.clone(), since: q.since, until: q.until };
         let mut scores: HashMap<String, Scores> = HashMap::new();
+        let deadline = Instant::now() + self.search_budget;
         if mode != Mode::Vector {
-            for (rank, (id, s)) in
-                rows::lexical(self.store.reader(), &q.text, &filter, depth as u32).await?.into_iter().enumerate()
+            for (rank, (id, s)) in self.lexical(&q.text, &filter, depth as u32, deadline).await?.into_iter().enumerate()
             {
                 let e = scores.entry(id).or_default();
                 e.bm25 = Some(s);
@@ -110,7 +170,11 @@ impl Memory {
                 since: q.since,
                 until: q.until,
             };
-            for (rank, (id, s)) in tied_ranks(self.index.search(vector, &f, depth).await?, |s| f64::from(*s)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let found = tokio::time::timeout(left, self.index.search(vector, &f, depth))
+                .await
+                .map_err(|_| self.over_budget("vector"))??;
+            for (rank, (id, s)) in tied_ranks(found, |s| f64::from(*s)) {
                 let e = scores.entry(id).or_default();
                 e.vector = Some(s);
                 e.vector_rank = Some(rank + 1);
@@ -154,5 +218,30 @@ impl Memory {
         });
         hits.truncate(limit);
         Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A statement costly enough to need many VM steps.
+    const SLOW: &str =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) SELECT COUNT(*) FROM n";
+
+    /// Guarantee: a search cannot hold a reader past its budget, and the
+    /// budget never outlives the search: the pooled connection runs the
+    /// next query in full.
+    #[tokio::test]
+    async fn a_statement_past_the_budget_is_cut_off_and_the_connection_recovers() {
+        let store = Store::in_memory().await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        let budget = Budget::arm(&mut conn, Instant::now()).await.unwrap();
+        let cut = sqlx::query_scalar::<_, i64>(SLOW).fetch_one(&mut *conn).await;
+        assert!(cut.is_err(), "interrupted: {cut:?}");
+        drop(budget);
+        let whole: i64 = sqlx::query_scalar(SLOW).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(whole, 2_000_000, "a disarmed budget interrupts nothing");
     }
 }

@@ -34,10 +34,19 @@ pub struct Ask<'a> {
 /// Decides an approval exactly once. A stale (already decided, expired,
 /// superseded), unknown or foreign decision is refused with a reason and
 /// changes nothing but the audit log, which records the refusal.
+///
+/// The decision, its audit row and the intent's event commit together or
+/// not at all: a store error part-way rolls everything back. A refusal
+/// commits, since its audit row is what it changes.
 pub async fn decide(store: &Store, ask: &Ask<'_>, approvers: &[String]) -> Result<Approval, DecideError> {
     let now = now_millis();
     let mut tx = store.begin().await?;
     let outcome = decide_in(&mut tx, ask, approvers, now).await;
+    if let Err(DecideError::Store(e)) = outcome {
+        // Dropping the transaction rolls it back.
+        drop(tx);
+        return Err(DecideError::Store(e));
+    }
     tx.commit().await.map_err(StoreError::from)?;
     outcome
 }
@@ -145,4 +154,52 @@ pub async fn tick(conn: &mut SqliteConnection, policy: &Policy, now: Millis, lim
         approvals::pinged(conn, &a.id, now + (level.reping_secs.max(1) * 1000) as i64, escalate).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Intent, IntentState, IntentText, Plan, PlannedStep, Provenance};
+
+    const POLICY: &str = "default_risk = \"high\"\n[levels.low]\nmode = \"auto\"\n[levels.medium]\nmode = \"auto\"\n\
+                          [levels.high]\nmode = \"approve-before\"\n";
+
+    /// Guarantee: a decision commits whole or not at all. A store failure
+    /// after the approval row was updated (here: the audit insert refused)
+    /// leaves the approval pending, with no decision and no event.
+    #[tokio::test]
+    async fn a_store_error_while_deciding_rolls_the_decision_back() {
+        let store = Store::in_memory().await.unwrap();
+        let step = PlannedStep::parse("note", "write", json!({"text": "x"})).unwrap();
+        let intent = Intent::new(
+            IntentText::parse("a note").unwrap(),
+            Provenance::operator("cli", "me"),
+            Some(Plan::new(vec![step]).unwrap()),
+            1,
+        );
+        let id = intent.id;
+        intents::create(&store, intent, None).await.unwrap();
+        let policy = Policy::parse(POLICY).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        super::super::gate::admit(&mut tx, id, &policy, &[], None, now_millis()).await.unwrap();
+        let approval = approvals::pending_for(&mut tx, id).await.unwrap().remove(0);
+        sqlx::query(
+            "CREATE TRIGGER refuse_decisions BEFORE INSERT ON audit WHEN NEW.action = 'approval.decided'
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let me = Approver::new("cli", "me");
+        let ask = Ask { approval: &approval.id, decision: Decision::Approve, approver: &me, comment: None };
+        let result = decide(&store, &ask, &["cli:*".to_owned()]).await;
+        assert!(matches!(result, Err(DecideError::Store(_))), "{result:?}");
+        let mut conn = store.reader().acquire().await.unwrap();
+        let after = approvals::get(&mut conn, &approval.id).await.unwrap().unwrap();
+        assert_eq!(after.state, ApprovalState::Pending, "the decision was rolled back");
+        assert_eq!(after.decided_by, None);
+        drop(conn);
+        assert_eq!(intents::get(&store, id).await.unwrap().unwrap().state, IntentState::AwaitingApproval);
+    }
 }

@@ -4,14 +4,18 @@
 //! (the breaker is open, or the hourly action budget is spent) sends
 //! everything to the operator.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
 use super::apply::{self, ACTOR};
 use super::intent_machine::IntentEvent;
-use crate::domain::{ApprovalKind, IdempotencyKey, Intent, IntentId, Millis, Risk};
-use crate::policy::{Mode, Policy};
+use crate::adapters::Catalog;
+use crate::domain::{ApprovalKind, IdempotencyKey, Intent, IntentId, Millis, Plan};
+use crate::policy::{Judgement, Mode, Policy, StepFacts};
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
 use crate::store::intents::{self, Judged};
@@ -50,23 +54,32 @@ pub async fn assisted(
     Ok(None)
 }
 
-/// Everything an approver needs to decide without opening anything else.
-fn request(intent: &Intent, policy: &Policy, risk: Risk, rule: &str, expires_at: Millis) -> Value {
+/// Each step as a person deciding about it needs it: what it does, where
+/// it reaches (every destination, always), its arguments, its risk and the
+/// rule that set it, its key, and how it would be undone.
+fn steps_view(intent: &Intent, judged: &[(crate::domain::Risk, String)]) -> Vec<Value> {
     let steps = intent.plan.as_ref().map(|p| p.steps()).unwrap_or_default();
-    let judged = intent.plan.as_ref().map(|p| policy.judge(p).steps).unwrap_or_default();
-    let steps: Vec<Value> = steps
+    steps
         .iter()
         .enumerate()
         .map(|(seq, s)| {
             let compensation = match s.args.get("compensate") {
                 Some(c) => json!(c),
                 None if s.adapter.as_str() == "note" => json!("delete the note"),
+                None if s.adapter.as_str() == "email" && s.args.get("correction").is_some() => {
+                    json!("send the correction as a reply")
+                }
                 None => json!("none: this step cannot be undone"),
             };
+            let destinations: Vec<Value> = crate::adapters::destinations_of(s)
+                .into_iter()
+                .map(|d| json!({"arg": d.arg, "value": d.value}))
+                .collect();
             json!({
                 "seq": seq,
                 "adapter": s.adapter.as_str(),
                 "action": s.action.as_str(),
+                "destinations": destinations,
                 "args": s.args,
                 "risk": judged.get(seq).map(|(r, _)| r.as_str()),
                 "rule": judged.get(seq).map(|(_, r)| r.as_str()),
@@ -74,33 +87,75 @@ fn request(intent: &Intent, policy: &Policy, risk: Risk, rule: &str, expires_at:
                 "compensation": compensation,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Everything an approver needs to decide without opening anything else.
+fn request(intent: &Intent, judgement: &Judgement, rule: &str, expires_at: Millis) -> Value {
+    let steps = steps_view(intent, &judgement.steps);
     json!({
         "intent_id": intent.id.to_string(),
         "summary": intent.text.as_str(),
         "asked_by": intent.provenance.actor,
         "channel": intent.provenance.channel,
         "reason": intent.provenance.reason,
-        "risk": risk.as_str(),
+        "risk": judgement.risk.as_str(),
         "rule": rule,
         "steps": steps,
         "cost_estimate": {"model_usd": 0.0, "actions": steps.len()},
         "expires_at": expires_at,
-        "policy_version": policy.version,
+        "policy_version": judgement.policy_version,
     })
 }
 
-/// Judges a planned intent and lets it run or sends it for approval.
+/// What the policy needs to know of each step of these planned intents:
+/// read, and their destinations resolved when the policy asks what class
+/// of address a host is, before any write transaction is opened (a slow
+/// name server must never hold the writer). Each name waits `dns_timeout`
+/// at most; one that does not resolve is judged as unknown.
+pub async fn gather(
+    conn: &mut SqliteConnection,
+    ids: &[IntentId],
+    catalog: &Catalog,
+    policy: &Policy,
+    dns_timeout: Duration,
+) -> Result<HashMap<IntentId, Vec<StepFacts>>, StoreError> {
+    let mut plans = Vec::new();
+    for id in ids {
+        plans.push((*id, intents::load(conn, *id).await?.plan));
+    }
+    let facts = plans.iter().map(|(id, plan)| async move {
+        let facts = match plan {
+            Some(plan) => facts_of(catalog, policy, plan, dns_timeout).await,
+            None => vec![],
+        };
+        (*id, facts)
+    });
+    Ok(futures_util::future::join_all(facts).await.into_iter().collect())
+}
+
+/// The facts of one plan's steps, names resolved when the policy needs it.
+pub async fn facts_of(catalog: &Catalog, policy: &Policy, plan: &Plan, dns_timeout: Duration) -> Vec<StepFacts> {
+    let mut facts = catalog.plan_facts(plan);
+    if policy.needs_dns() {
+        futures_util::future::join_all(facts.iter_mut().map(|f| f.resolve(dns_timeout))).await;
+    }
+    facts
+}
+
+/// Judges a planned intent, given what [`gather`] found out about its
+/// steps, and lets it run or sends it for approval.
 pub async fn admit(
     conn: &mut SqliteConnection,
     id: IntentId,
     policy: &Policy,
+    facts: &[StepFacts],
     assisted: Option<&Assisted>,
     now: Millis,
 ) -> Result<(), StoreError> {
     let intent = intents::load(conn, id).await?;
     let Some(plan) = &intent.plan else { return Ok(()) };
-    let judgement = policy.judge(plan);
+    let judgement = policy.judge(plan, facts);
     let (mode, rule) = match assisted {
         Some(a) => (Mode::ApproveBefore, a.reason.clone()),
         None => (judgement.mode, judgement.rule.clone()),
@@ -129,7 +184,7 @@ pub async fn admit(
         return Ok(());
     }
     let expires_at = now + (level.expiry_secs * 1000) as i64;
-    let request = request(&intent, policy, judgement.risk, &rule, expires_at);
+    let request = request(&intent, &judgement, &rule, expires_at);
     let approval = Approval::pending(id, ApprovalKind::ApproveBefore, judgement.risk, &rule, request, now, expires_at);
     let escalate_at = level.escalate_to.as_ref().map(|_| now + (level.escalate_after_secs * 1000) as i64);
     approvals::insert(conn, &approval, Some(now + (level.reping_secs * 1000) as i64), escalate_at).await?;
@@ -147,13 +202,18 @@ pub async fn open_review(
     now: Millis,
 ) -> Result<(), StoreError> {
     let intent = intents::load(conn, id).await?;
+    // What ran, where it reached, and how each step would be undone: the
+    // review shows the actions themselves, not just how many there were.
+    let n = intent.plan.as_ref().map_or(0, |p| p.steps().len());
+    let judged = vec![(intent.risk, "review-after".to_owned()); n];
     let request = json!({
         "intent_id": id.to_string(),
         "summary": intent.text.as_str(),
         "asked_by": intent.provenance.actor,
+        "channel": intent.provenance.channel,
         "risk": intent.risk,
         "undo_until": now + window_ms,
-        "steps": intent.plan.as_ref().map(|p| p.steps().len()).unwrap_or(0),
+        "steps": steps_view(&intent, &judged),
     });
     let approval =
         Approval::pending(id, ApprovalKind::ReviewAfter, intent.risk, "review-after", request, now, now + window_ms);

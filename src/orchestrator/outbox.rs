@@ -7,15 +7,17 @@
 //! the worker fans out to the configured operator destinations.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::FutureExt;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::RetryPolicy;
+use crate::domain::{RetryPolicy, parse_retry_after};
 use crate::store::{Store, StoreError, now_millis, outbox};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -49,9 +51,28 @@ impl Deliver for LogDeliver {
         "log"
     }
     async fn deliver(&self, target: &str, payload: &Value, _key: &str) -> Result<String, DeliverError> {
-        tracing::warn!(%target, %payload, "message for the operator");
+        tracing::warn!(%target, notice = %summary(payload), "message for the operator");
         Ok(format!("log-{}", ulid::Ulid::new()))
     }
+}
+
+/// A notice as one short line for the log: its kind, the ids it is about
+/// and the start of its text. Never the whole payload, which may carry a
+/// plan's arguments or memory.
+pub fn summary(payload: &Value) -> String {
+    let text = |v: &Value| v.as_str().map(|s| s.chars().take(80).collect::<String>());
+    let mut parts = vec![payload["kind"].as_str().unwrap_or("message").to_owned()];
+    for id in ["intent_id", "approval_id"] {
+        if let Some(v) = payload[id].as_str().or_else(|| payload["request"][id].as_str()) {
+            parts.push(format!("{id}={v}"));
+        }
+    }
+    let said =
+        text(&payload["text"]).or_else(|| text(&payload["request"]["summary"])).or_else(|| text(&payload["summary"]));
+    if let Some(t) = said {
+        parts.push(format!("“{t}”"));
+    }
+    parts.join(" ")
 }
 
 /// POSTs the message as JSON to a URL.
@@ -85,13 +106,11 @@ impl Deliver for WebhookDeliver {
                 Ok(r.headers().get("x-message-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned())
             }
             s if s.as_u16() == 429 => {
-                let secs = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1.0);
-                Err(DeliverError::RetryAfter(Duration::from_secs_f64(secs)))
+                let asked = r.headers().get("retry-after").and_then(|v| v.to_str().ok());
+                match asked.and_then(|v| parse_retry_after(v, now_millis())) {
+                    Some(wait) => Err(DeliverError::RetryAfter(wait)),
+                    None => Err(DeliverError::Transient("HTTP 429 with an unreadable Retry-After".into())),
+                }
             }
             s if s.is_server_error() => Err(DeliverError::Transient(format!("HTTP {s}"))),
             s => Err(DeliverError::Permanent(format!("HTTP {s}"))),
@@ -214,11 +233,92 @@ impl OutboxWorker {
         Ok(work.len())
     }
 
+    /// Delivers one message. A deliverer that panics fails that message for
+    /// good (it would panic again); the worker and every other message go on.
     async fn deliver_one(&self, item: &outbox::Item) -> Result<String, DeliverError> {
         let (kind, target) = item.destination.split_once(':').unwrap_or((item.destination.as_str(), ""));
-        match self.deliverers.get(kind) {
-            Some(d) => d.deliver(target, &item.payload, &item.id).await,
-            None => Err(DeliverError::Transient(format!("no channel delivers to `{kind}` (yet)"))),
+        let Some(d) = self.deliverers.get(kind) else {
+            return Err(DeliverError::Transient(format!("no channel delivers to `{kind}` (yet)")));
+        };
+        match AssertUnwindSafe(d.deliver(target, &item.payload, &item.id)).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let why = crate::telemetry::panic_message(&*panic);
+                tracing::error!(destination = %item.destination, panic = %why, "a deliverer panicked; the message fails");
+                Err(DeliverError::Permanent(format!("the deliverer panicked: {why}")))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deliverer that panics on purpose.
+    struct Panicky;
+
+    #[async_trait]
+    impl Deliver for Panicky {
+        fn kind(&self) -> &'static str {
+            "boom"
+        }
+        async fn deliver(&self, _: &str, _: &Value, _: &str) -> Result<String, DeliverError> {
+            panic!("deliberate panic in a test deliverer");
+        }
+    }
+
+    #[test]
+    fn a_logged_notice_is_a_summary_not_its_payload() {
+        let notice = serde_json::json!({"kind": "approval_request", "approval_id": "01A",
+            "request": {"intent_id": "01I", "summary": "pay Globex", "steps": [{"args": {"token": "sk-live-123"}}]}});
+        let line = summary(&notice);
+        assert_eq!(line, "approval_request intent_id=01I approval_id=01A “pay Globex”");
+        assert!(!line.contains("sk-live"));
+    }
+
+    async fn state_of(store: &Store, destination: &str) -> (String, Option<String>) {
+        sqlx::query_as("SELECT state, last_error FROM outbox WHERE destination = ?")
+            .bind(destination)
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+    }
+
+    /// Guarantee: a panic in one delivery never takes down the outbox. The
+    /// message fails with the panic's message; other messages still go out,
+    /// and messages queued after it too.
+    #[tokio::test]
+    async fn a_panicking_delivery_fails_its_message_and_the_worker_goes_on() {
+        let store = Store::in_memory().await.unwrap();
+        let worker = OutboxWorker::new(store.clone(), vec![], RetryPolicy::default()).with(Arc::new(Panicky));
+        let notify = worker.notifier();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(worker.run(shutdown.clone()));
+        let mut tx = store.begin().await.unwrap();
+        outbox::enqueue(&mut tx, "boom:1", &serde_json::json!({"n": 1}), None, now_millis()).await.unwrap();
+        outbox::enqueue(&mut tx, "log:a", &serde_json::json!({"n": 2}), None, now_millis()).await.unwrap();
+        tx.commit().await.unwrap();
+        notify.notify_one();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while state_of(&store, "boom:1").await.0 == "pending" || state_of(&store, "log:a").await.0 == "pending" {
+            assert!(std::time::Instant::now() < deadline, "the outbox stopped");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (state, error) = state_of(&store, "boom:1").await;
+        assert_eq!(state, "failed");
+        assert!(error.unwrap_or_default().contains("deliberate panic"));
+        assert_eq!(state_of(&store, "log:a").await.0, "sent");
+        let mut tx = store.begin().await.unwrap();
+        outbox::enqueue(&mut tx, "log:b", &serde_json::json!({"n": 3}), None, now_millis()).await.unwrap();
+        tx.commit().await.unwrap();
+        notify.notify_one();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while state_of(&store, "log:b").await.0 == "pending" {
+            assert!(std::time::Instant::now() < deadline, "the outbox stopped after the panic");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap();
     }
 }

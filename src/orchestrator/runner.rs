@@ -7,9 +7,11 @@
 //! one commit, and at low load each commits as soon as it lands.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use serde_json::json;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -30,6 +32,8 @@ use crate::telemetry::Metrics;
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
 /// The pause after a failed round (a locked or unreachable database).
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// How long the policy waits for a destination's name to resolve.
+const DNS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Wakes the runner when new work is written (an intent created, approved,
 /// cancelled or retried), so it does not wait for its next timer.
@@ -160,13 +164,21 @@ impl Runner {
         if expired.iter().any(|c| !in_flight.contains(&(c.intent_id, c.seq))) {
             recovery::recover(&self.store, &self.catalog, in_flight, now).await?;
         }
+        let policy = self.policy.get();
+        let facts = {
+            let mut conn = self.store.reader().acquire().await?;
+            let planned = steps::planned(&mut conn, self.config.batch).await?;
+            gate::gather(&mut conn, &planned, &self.catalog, &policy, DNS_TIMEOUT).await?
+        };
         let mut tx = self.store.begin().await?;
-        let planned = steps::planned(&mut tx, self.config.batch).await?;
+        // Only intents whose facts were gathered are admitted now; one
+        // planned since then waits for the next round.
+        let planned: Vec<_> =
+            steps::planned(&mut tx, self.config.batch).await?.into_iter().filter(|id| facts.contains_key(id)).collect();
         if !planned.is_empty() {
-            let policy = self.policy.get();
             let assisted = gate::assisted(&mut tx, &policy, now).await?;
             for id in planned {
-                gate::admit(&mut tx, id, &policy, assisted.as_ref(), now).await?;
+                gate::admit(&mut tx, id, &policy, &facts[&id], assisted.as_ref(), now).await?;
             }
         }
         approvals::tick(&mut tx, &self.policy.get(), now, self.config.batch).await?;
@@ -193,7 +205,21 @@ impl Runner {
         let catalog = self.catalog.clone();
         tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let outcome = execute(&catalog, &claimed).await;
+            // A panicking adapter fails its step; the step's slot comes back
+            // and the runner goes on.
+            let outcome = match AssertUnwindSafe(execute(&catalog, &claimed)).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    let why = crate::telemetry::panic_message(&*panic);
+                    tracing::error!(intent_id = %claimed.intent_id, step = claimed.seq, panic = %why, "a step panicked; it fails");
+                    let err = AdapterError::Permanent(format!("the adapter panicked: {why}"));
+                    if claimed.state == StepState::Compensating {
+                        Outcome::CompensationFailed(err)
+                    } else {
+                        Outcome::Failed(err)
+                    }
+                }
+            };
             let _ = done.send(Done { claimed, outcome });
         });
     }
@@ -282,4 +308,105 @@ pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
         }
     };
     run.instrument(span).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::{ActionSpec, Adapter, Description};
+    use crate::domain::{IdempotencyKey, Intent, IntentState, IntentText, InvalidInput, Plan, PlannedStep, Provenance};
+    use crate::store::intents;
+    use async_trait::async_trait;
+    use serde_json::Value;
+
+    /// An adapter that panics on purpose when asked to `boom`.
+    struct Panicky;
+
+    #[async_trait]
+    impl Adapter for Panicky {
+        fn describe(&self) -> Description {
+            let spec = |name| ActionSpec {
+                name,
+                args_schema: json!({}),
+                can_compensate: false,
+                can_reconcile: false,
+                destinations: vec![],
+            };
+            Description { name: "panicky", actions: vec![spec("boom"), spec("fine")] }
+        }
+        fn validate(&self, _: &str, _: &Value) -> Result<(), InvalidInput> {
+            Ok(())
+        }
+        async fn execute(&self, _: &IdempotencyKey, action: &str, _: &Value) -> Result<Value, AdapterError> {
+            if action == "boom" {
+                panic!("deliberate panic in a test adapter");
+            }
+            Ok(json!({"ok": true}))
+        }
+        async fn compensate(
+            &self,
+            _: &IdempotencyKey,
+            _: &str,
+            _: &Value,
+            _: Option<&Value>,
+        ) -> Result<Value, AdapterError> {
+            Ok(json!({"compensation": "none"}))
+        }
+        async fn reconcile(&self, _: &IdempotencyKey, _: &str, _: &Value) -> Reconciled {
+            Reconciled::NotHappened
+        }
+    }
+
+    const POLICY: &str = "default_risk = \"low\"\n[levels.low]\nmode = \"auto\"\n[levels.medium]\nmode = \"auto\"\n\
+                          [levels.high]\nmode = \"auto\"\n";
+
+    async fn submit(store: &Store, action: &str) -> IntentId {
+        let step = PlannedStep::parse("panicky", action, json!({})).unwrap();
+        let plan = Plan::new(vec![step]).unwrap();
+        let intent = Intent::new(IntentText::parse(action).unwrap(), Provenance::operator("cli", "me"), Some(plan), 1);
+        let id = intent.id;
+        intents::create(store, intent, None).await.unwrap();
+        id
+    }
+
+    async fn wait_terminal(store: &Store, id: IntentId) -> IntentState {
+        for _ in 0..2_000 {
+            let state = intents::get(store, id).await.unwrap().unwrap().state;
+            if state.is_terminal() {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("intent {id} never finished");
+    }
+
+    /// Guarantee: a panic in one step never takes down the runner. The step
+    /// fails with the panic's message, the runner goes on with other work,
+    /// and shutdown does not hang on the lost slot.
+    #[tokio::test]
+    async fn a_panicking_step_fails_and_the_runner_goes_on() {
+        let store = Store::in_memory().await.unwrap();
+        let catalog = Catalog::default().with(Arc::new(Panicky), Default::default());
+        let policy = PolicyHandle::new(Policy::parse(POLICY).unwrap());
+        let config = OrchestratorConfig { max_in_flight: 1, ..Default::default() };
+        let runner = Runner::new(store.clone(), catalog, config).with_policy(policy);
+        let handle = runner.handle();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(runner.run(shutdown.clone()));
+        let boom = submit(&store, "boom").await;
+        handle.wake();
+        assert_eq!(wait_terminal(&store, boom).await, IntentState::Failed);
+        let error: (String,) = sqlx::query_as("SELECT error FROM steps WHERE intent_id = ?")
+            .bind(boom.to_string())
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert!(error.0.contains("deliberate panic"), "{}", error.0);
+        // With one slot, the next intent runs only if the panic gave it back.
+        let fine = submit(&store, "fine").await;
+        handle.wake();
+        assert_eq!(wait_terminal(&store, fine).await, IntentState::Succeeded);
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("shutdown does not hang").unwrap().unwrap();
+    }
 }

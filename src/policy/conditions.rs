@@ -1,8 +1,18 @@
 //! Conditions on a step's arguments. `arg` is a dotted path into the
 //! arguments (`body.amount`); the other key says what must hold of it.
+//!
+//! Conditions fail safe in both directions. When a value is missing or
+//! unreadable, a rule that raises risk holds and a rule that lowers it does
+//! not. A host or domain test on a destination argument is checked against
+//! every destination of that kind the step has, so a rule on `url` also
+//! catches `compensate.url`: a rule that raises risk holds when any of them
+//! passes the test, one that lowers risk only when all of them do.
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::facts::{AddressClass, StepFacts, host_of};
+use crate::domain::{DestinationKind, lookup};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -14,7 +24,8 @@ pub struct Condition {
     /// The value is a number less than this.
     #[serde(default)]
     pub lt: Option<f64>,
-    /// The value equals this.
+    /// The value equals this, compared as the adapter uses it: text without
+    /// regard to case or surrounding space, numbers by value.
     #[serde(default)]
     pub equals: Option<Value>,
     /// The value (an email address or a list of them) has a domain outside this list.
@@ -23,26 +34,49 @@ pub struct Condition {
     /// The value (a URL) has a host outside this list.
     #[serde(default)]
     pub host_not_in: Option<Vec<String>>,
+    /// The value (a URL) has a host that is, or resolves to, an address in
+    /// one of these classes.
+    #[serde(default)]
+    pub host_in_class: Option<Vec<AddressClass>>,
     /// The argument is present (true) or absent (false).
     #[serde(default)]
     pub exists: Option<bool>,
 }
 
-fn lookup<'a>(args: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(args, |v, key| v.get(key))
-}
-
 fn domain_of(address: &str) -> Option<String> {
     let addr = address.rsplit('<').next().unwrap_or(address).trim_end_matches('>').trim();
-    addr.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+    let (local, domain) = addr.rsplit_once('@')?;
+    (!local.is_empty() && !domain.is_empty()).then(|| domain.to_ascii_lowercase())
 }
 
-fn strings(v: &Value) -> Vec<&str> {
+fn texts(v: &Value) -> Vec<String> {
     match v {
-        Value::String(s) => s.split(',').collect(),
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
+        Value::String(s) => s.split(',').map(|s| s.trim().to_owned()).collect(),
+        Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect(),
+        other => vec![other.to_string()],
     }
+}
+
+/// A number as an adapter would read it: a JSON number, or text that is one.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|n| n.is_finite())
+}
+
+fn equal(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::String(a), Value::String(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+        (a, b) if number(a).is_some() && number(b).is_some() => number(a) == number(b),
+        (a, b) => a == b,
+    }
+}
+
+fn listed(list: &[String], item: &str) -> bool {
+    list.iter().any(|x| x.trim().eq_ignore_ascii_case(item))
 }
 
 impl Condition {
@@ -54,49 +88,142 @@ impl Condition {
             self.equals.is_some(),
             self.domain_not_in.is_some(),
             self.host_not_in.is_some(),
+            self.host_in_class.is_some(),
             self.exists.is_some(),
         ];
         match tests.iter().filter(|t| **t).count() {
             1 => Ok(()),
             0 => Err(format!(
-                "condition on `{}` has no test (gt, lt, equals, domain_not_in, host_not_in, exists)",
+                "condition on `{}` has no test (gt, lt, equals, domain_not_in, host_not_in, host_in_class, exists)",
                 self.arg
             )),
             _ => Err(format!("condition on `{}` has more than one test; write one condition per test", self.arg)),
         }
     }
 
-    /// Whether it holds of these arguments. A missing or mistyped value
-    /// makes a risk-raising test hold: when in doubt, the rule applies.
-    pub fn holds(&self, args: &Value) -> bool {
-        let value = lookup(args, &self.arg);
+    /// The values this condition examines: every destination of the kind
+    /// when `arg` is a destination, else the argument's own value.
+    fn values(&self, facts: &StepFacts, kind: DestinationKind) -> Vec<String> {
+        match facts.destinations_for(&self.arg, kind) {
+            Some(all) => all.into_iter().map(str::to_owned).collect(),
+            None => lookup(&facts.args, &self.arg).map(texts).unwrap_or_default(),
+        }
+    }
+
+    /// One test of one value: `Some(result)`, or `None` when the value
+    /// cannot be read for this test.
+    fn test(&self, facts: &StepFacts, value: &str) -> Option<bool> {
+        if let Some(allowed) = &self.domain_not_in {
+            return domain_of(value).map(|d| !listed(allowed, &d));
+        }
+        let host = host_of(value)?;
+        if let Some(allowed) = &self.host_not_in {
+            return Some(!listed(allowed, &host));
+        }
+        let classes = self.host_in_class.as_deref().unwrap_or_default();
+        facts.host_in(&host, classes)
+    }
+
+    /// Whether it holds of this step. `raises` says whether the rule raises
+    /// risk: then a value it cannot read makes it hold; otherwise it makes
+    /// it fail.
+    pub fn holds(&self, facts: &StepFacts, raises: bool) -> bool {
+        let value = lookup(&facts.args, &self.arg);
         if let Some(want) = self.exists {
             return value.is_some() == want;
         }
-        let Some(value) = value else { return self.equals.is_none() };
-        if let Some(eq) = &self.equals {
-            return value == eq;
+        let verdict = |known: Option<bool>| known.unwrap_or(raises);
+        if let Some(want) = &self.equals {
+            return verdict(value.map(|v| equal(v, want)));
         }
         if let Some(limit) = self.gt {
-            return value.as_f64().is_none_or(|n| n > limit);
+            return verdict(value.and_then(number).map(|n| n > limit));
         }
         if let Some(limit) = self.lt {
-            return value.as_f64().is_none_or(|n| n < limit);
+            return verdict(value.and_then(number).map(|n| n < limit));
         }
-        if let Some(allowed) = &self.domain_not_in {
-            let addresses = strings(value);
-            return addresses.is_empty()
-                || addresses
-                    .iter()
-                    .any(|a| domain_of(a).is_none_or(|d| !allowed.iter().any(|x| x.eq_ignore_ascii_case(&d))));
+        let kind = if self.domain_not_in.is_some() { DestinationKind::Email } else { DestinationKind::Url };
+        let values = self.values(facts, kind);
+        if values.is_empty() {
+            return verdict(None);
         }
-        if let Some(allowed) = &self.host_not_in {
-            let host = value
-                .as_str()
-                .and_then(|u| reqwest::Url::parse(u).ok())
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-            return host.is_none_or(|h| !allowed.iter().any(|x| x.eq_ignore_ascii_case(&h)));
+        let mut results = values.iter().map(|v| verdict(self.test(facts, v)));
+        if raises { results.any(|held| held) } else { results.all(|held| held) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Destination;
+    use serde_json::json;
+
+    fn cond(text: &str) -> Condition {
+        toml::from_str(text).unwrap()
+    }
+
+    fn webhook(args: Value) -> StepFacts {
+        let declared = [
+            crate::domain::DestinationArg::url("url"),
+            crate::domain::DestinationArg::url("status_url"),
+            crate::domain::DestinationArg::url("compensate.url"),
+        ];
+        StepFacts::new(args.clone(), crate::domain::destinations(&declared, &args))
+    }
+
+    #[test]
+    fn unreadable_values_raise_risk_but_never_lower_it() {
+        let over = cond("arg = \"body.amount\"\ngt = 500.0");
+        for unreadable in [json!({}), json!({"body": {"amount": "lots"}}), json!({"body": {"amount": null}})] {
+            let facts = StepFacts::from_args(&unreadable);
+            assert!(over.holds(&facts, true), "{unreadable}: a raising rule holds");
+            assert!(!over.holds(&facts, false), "{unreadable}: a lowering rule does not");
         }
-        false
+        assert!(over.holds(&StepFacts::from_args(&json!({"body": {"amount": "900"}})), false), "numeric text");
+        let small = cond("arg = \"body.amount\"\nlt = 10.0");
+        assert!(!small.holds(&StepFacts::from_args(&json!({"body": {"amount": "9 dollars"}})), false));
+    }
+
+    #[test]
+    fn equals_compares_as_the_adapter_uses_the_value() {
+        let delete = cond("arg = \"method\"\nequals = \"DELETE\"");
+        assert!(delete.holds(&StepFacts::from_args(&json!({"method": "delete"})), true));
+        assert!(delete.holds(&StepFacts::from_args(&json!({"method": " Delete "})), false));
+        assert!(!delete.holds(&StepFacts::from_args(&json!({"method": "POST"})), true));
+        let five = cond("arg = \"n\"\nequals = 5");
+        assert!(five.holds(&StepFacts::from_args(&json!({"n": 5.0})), false));
+    }
+
+    #[test]
+    fn a_host_rule_on_url_judges_every_destination() {
+        let unknown = cond("arg = \"url\"\nhost_not_in = [\"api.acme.com\"]");
+        let sneaky = webhook(json!({
+            "url": "https://api.acme.com/pay",
+            "compensate": {"url": "http://169.254.169.254/latest/meta-data"}
+        }));
+        assert!(unknown.holds(&sneaky, true), "the undo request goes elsewhere");
+        assert!(!unknown.holds(&webhook(json!({"url": "https://API.acme.com/pay"})), true));
+        let internal = cond("arg = \"url\"\nhost_in_class = [\"metadata\"]");
+        assert!(internal.holds(&sneaky, true));
+        let status = webhook(json!({"url": "https://api.acme.com/", "status_url": "http://127.0.0.1/{key}"}));
+        assert!(cond("arg = \"url\"\nhost_in_class = [\"loopback\"]").holds(&status, true));
+        let lowering = cond("arg = \"url\"\nhost_not_in = [\"evil.example\"]");
+        assert!(!lowering.holds(&webhook(json!({"url": "https://ok.example", "status_url": "nonsense"})), false));
+    }
+
+    #[test]
+    fn domains_of_every_recipient_are_judged() {
+        let outside = cond("arg = \"to\"\ndomain_not_in = [\"acme.com\"]");
+        let facts = |to: Value| {
+            let args = json!({ "to": to });
+            let d = crate::domain::destinations(&[crate::domain::DestinationArg::email("to")], &args);
+            StepFacts::new(args, d)
+        };
+        assert!(!outside.holds(&facts(json!("bob@ACME.com")), true));
+        assert!(outside.holds(&facts(json!(["bob@acme.com", "Eve <eve@evil.example>"])), true));
+        assert!(outside.holds(&facts(json!("not an address")), true));
+        assert!(!outside.holds(&facts(json!("not an address")), false));
+        let d = Destination { arg: "to".into(), kind: DestinationKind::Email, value: "@acme.com".into() };
+        assert!(outside.holds(&StepFacts::new(json!({"to": "@acme.com"}), vec![d]), true), "no local part");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Condition, Policy};
+use super::{Condition, Policy, StepFacts};
 use crate::domain::{Identifier, PlannedStep, Risk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,10 +100,12 @@ pub struct Rule {
 }
 
 impl Rule {
-    pub fn matches(&self, step: &PlannedStep) -> bool {
+    /// Whether the rule applies to this step; `raises` says whether it
+    /// raises risk (see [`Condition::holds`]).
+    pub fn matches(&self, step: &PlannedStep, facts: &StepFacts, raises: bool) -> bool {
         self.adapter == step.adapter
             && self.action.as_ref().is_none_or(|a| *a == step.action)
-            && self.when.iter().all(|c| c.holds(&step.args))
+            && self.when.iter().all(|c| c.holds(facts, raises))
     }
 }
 

@@ -8,7 +8,9 @@
 //! and reason, and the policy in force stays.
 
 mod conditions;
+mod facts;
 mod file;
+mod vocabulary;
 mod watch;
 
 use std::time::Duration;
@@ -19,7 +21,9 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Plan, PlannedStep, Risk};
 
 pub use conditions::Condition;
+pub use facts::{AddressClass, StepFacts, host_of};
 pub use file::{Breaker, Budgets, Level, Mode, PolicyError, Rule};
+pub use vocabulary::Vocabulary;
 pub use watch::{PolicyHandle, read};
 
 /// The policy steward starts with when no file is configured: webhooks are
@@ -70,19 +74,35 @@ impl Policy {
     }
 
     /// The risk of one step: the highest among the rules that match it, or
-    /// the default when none does.
-    pub fn judge_step(&self, step: &PlannedStep) -> (Risk, String) {
+    /// the default when none does. A rule whose risk is below the default
+    /// lowers risk, so a value its conditions cannot read makes it fail.
+    pub fn judge_step(&self, step: &PlannedStep, facts: &StepFacts) -> (Risk, String) {
         self.rules
             .iter()
-            .filter(|r| r.matches(step))
+            .filter(|r| r.matches(step, facts, r.risk >= self.default_risk))
             .map(|r| (r.risk, r.name.clone()))
             .max_by_key(|(risk, _)| *risk)
             .unwrap_or((self.default_risk, "default".into()))
     }
 
-    /// The risk of a plan is that of its riskiest step.
-    pub fn judge(&self, plan: &Plan) -> Judgement {
-        let steps: Vec<(Risk, String)> = plan.steps().iter().map(|s| self.judge_step(s)).collect();
+    /// Whether judging needs the destinations' names resolved: only when a
+    /// rule asks what class of address a host is.
+    pub fn needs_dns(&self) -> bool {
+        self.rules.iter().flat_map(|r| &r.when).any(|c| c.host_in_class.is_some())
+    }
+
+    /// The risk of a plan is that of its riskiest step. `facts` has one
+    /// entry per step; a missing one is judged on the arguments alone.
+    pub fn judge(&self, plan: &Plan, facts: &[StepFacts]) -> Judgement {
+        let steps: Vec<(Risk, String)> = plan
+            .steps()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match facts.get(i) {
+                Some(f) => self.judge_step(s, f),
+                None => self.judge_step(s, &StepFacts::from_args(&s.args)),
+            })
+            .collect();
         let (risk, rule) =
             steps.iter().max_by_key(|(r, _)| *r).cloned().unwrap_or((self.default_risk, "default".into()));
         Judgement { risk, mode: self.level(risk).mode, rule, steps, policy_version: self.version.clone() }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Policy, PolicyError};
+use super::{Policy, PolicyError, Vocabulary};
 
 /// Cheap to clone; readers get the policy in force at that moment.
 #[derive(Clone)]
@@ -16,11 +16,13 @@ pub struct PolicyHandle {
     current: Arc<RwLock<Arc<Policy>>>,
     /// Why the file on disk was last refused, while it still is.
     refused: Arc<RwLock<Option<String>>>,
+    /// What a reloaded file may name.
+    vocabulary: Arc<Vocabulary>,
 }
 
 impl PolicyHandle {
     pub fn new(policy: Policy) -> Self {
-        Self { current: Arc::new(RwLock::new(Arc::new(policy))), refused: Arc::default() }
+        Self { current: Arc::new(RwLock::new(Arc::new(policy))), refused: Arc::default(), vocabulary: Arc::default() }
     }
 
     /// Why the policy file was refused, if the one on disk does not parse.
@@ -40,12 +42,14 @@ impl PolicyHandle {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
     }
 
-    /// Loads `path`, or the built-in policy when there is none.
-    pub fn load(path: Option<&Path>) -> Result<Self, (PathBuf, PolicyError)> {
-        match path {
-            None => Ok(Self::new(Policy::builtin())),
-            Some(p) => read(p).map(Self::new).map_err(|e| (p.to_owned(), e)),
-        }
+    /// Loads `path`, or the built-in policy when there is none; a file must
+    /// name only what `vocabulary` knows, now and at every reload.
+    pub fn load(path: Option<&Path>, vocabulary: Vocabulary) -> Result<Self, (PathBuf, PolicyError)> {
+        let policy = match path {
+            None => Policy::builtin(),
+            Some(p) => read(p, &vocabulary).map_err(|e| (p.to_owned(), e))?,
+        };
+        Ok(Self { vocabulary: Arc::new(vocabulary), ..Self::new(policy) })
     }
 
     /// Polls the file every `every` and swaps in a new version when it
@@ -63,7 +67,7 @@ impl PolicyHandle {
     /// Reads the file once: a new version replaces the policy in force; a
     /// broken file is refused (logged once, and reported by `refused`).
     pub fn reload(&self, path: &Path) {
-        match read(path) {
+        match read(path, &self.vocabulary) {
             Ok(p) => {
                 self.set_refused(None);
                 if p.version != self.get().version {
@@ -83,8 +87,11 @@ impl PolicyHandle {
     }
 }
 
-pub fn read(path: &Path) -> Result<Policy, PolicyError> {
+/// Reads and parses a policy file, and checks the names its rules use.
+pub fn read(path: &Path, vocabulary: &Vocabulary) -> Result<Policy, PolicyError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| PolicyError { line: None, reason: format!("cannot read it: {e}") })?;
-    Policy::parse(&text)
+    let policy = Policy::parse(&text)?;
+    vocabulary.check(&text)?;
+    Ok(policy)
 }

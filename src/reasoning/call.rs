@@ -12,7 +12,7 @@ use super::{Inbound, Reasoner, ReasoningError};
 use crate::store::{breaker, ledger, now_millis};
 
 impl Reasoner {
-    fn model(&self, tier: ModelTier) -> Option<&Model> {
+    fn model(&self, tier: ModelTier) -> Option<&std::sync::Arc<Model>> {
         match tier {
             ModelTier::Fast => self.fast.as_ref(),
             ModelTier::Deep => self.deep.as_ref(),
@@ -54,51 +54,72 @@ impl Reasoner {
     /// One call of `role`'s model with `user` as the request. The outer
     /// error is steward's own failure; the inner one is the model's (no
     /// answer, or not the JSON asked for), already counted and recorded.
-    pub(super) async fn ask<T: DeserializeOwned>(
+    ///
+    /// The call and its ledger row run in a task of their own: a request
+    /// that is cancelled or times out while the model works still leaves
+    /// the row, since the call costs money either way.
+    pub(super) async fn ask<T: DeserializeOwned + Send + 'static>(
         &self,
         role: &Role,
         user: &str,
         inbound: &Inbound,
     ) -> Result<Result<T, String>, ReasoningError> {
-        let Some(model) = self.model(role.tier) else {
+        let Some(model) = self.model(role.tier).cloned() else {
             return Ok(Err(format!("no model for role {}", role.name)));
         };
-        let started = Instant::now();
-        let result = model.complete(&role.prompt, user, role.timeout).await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        let (parsed, outcome, detail, tokens) = match result {
-            Ok(c) => {
-                let tokens = (c.tokens_in, c.tokens_out);
-                match llm::parse_strict::<T>(&c) {
-                    Ok(v) => (Ok(v), "ok", None, tokens),
-                    Err(why) => (Err(why.clone()), "invalid_output", Some(why), tokens),
-                }
-            }
-            Err(e) => {
-                let tokens = (llm::estimate_tokens(&role.prompt) + llm::estimate_tokens(user), 0);
-                (Err(e.to_string()), e.outcome(), Some(e.to_string()), tokens)
-            }
-        };
-        let tier = role.tier.number();
-        self.metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(tier)), ("outcome", outcome)]);
-        if outcome != "ok" {
-            tracing::warn!(role = %role.name, model = %model.name, outcome, detail = detail.as_deref().unwrap_or(""), "model call gave nothing usable");
-        }
-        let call = ledger::Call {
-            at: now_millis(),
-            tier,
-            role: role.name.clone(),
-            role_version: role.version.clone(),
-            model: model.name.clone(),
-            tokens_in: tokens.0,
-            tokens_out: tokens.1,
-            cost_usd: model.cost(tokens.0, tokens.1),
-            latency_ms,
-            outcome,
-            detail,
-            request: Some(format!("{}:{}", inbound.channel, inbound.external_id)),
-        };
-        ledger::record(&self.store, &call).await?;
-        Ok(parsed)
+        let (store, metrics, role, user) = (self.store.clone(), self.metrics.clone(), role.clone(), user.to_owned());
+        let request = format!("{}:{}", inbound.channel, inbound.external_id);
+        let call =
+            tokio::spawn(async move { call_and_record::<T>(&model, &role, &user, request, &store, &metrics).await });
+        call.await.map_err(|e| ReasoningError::Setup(format!("the model call task failed: {e}")))?
     }
+}
+
+/// Calls the model, classifies what came back, counts it and writes its
+/// ledger row.
+async fn call_and_record<T: DeserializeOwned>(
+    model: &Model,
+    role: &Role,
+    user: &str,
+    request: String,
+    store: &crate::store::Store,
+    metrics: &crate::telemetry::Metrics,
+) -> Result<Result<T, String>, ReasoningError> {
+    let started = Instant::now();
+    let result = model.complete(&role.prompt, user, role.timeout).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let (parsed, outcome, detail, tokens) = match result {
+        Ok(c) => {
+            let tokens = (c.tokens_in, c.tokens_out);
+            match llm::parse_strict::<T>(&c) {
+                Ok(v) => (Ok(v), "ok", None, tokens),
+                Err(why) => (Err(why.clone()), "invalid_output", Some(why), tokens),
+            }
+        }
+        Err(e) => {
+            let tokens = (llm::estimate_tokens(&role.prompt) + llm::estimate_tokens(user), 0);
+            (Err(e.to_string()), e.outcome(), Some(e.to_string()), tokens)
+        }
+    };
+    let tier = role.tier.number();
+    metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(tier)), ("outcome", outcome)]);
+    if outcome != "ok" {
+        tracing::warn!(role = %role.name, model = %model.name, outcome, detail = detail.as_deref().unwrap_or(""), "model call gave nothing usable");
+    }
+    let call = ledger::Call {
+        at: now_millis(),
+        tier,
+        role: role.name.clone(),
+        role_version: role.version.clone(),
+        model: model.name.clone(),
+        tokens_in: tokens.0,
+        tokens_out: tokens.1,
+        cost_usd: model.cost(tokens.0, tokens.1),
+        latency_ms,
+        outcome,
+        detail,
+        request: Some(request),
+    };
+    ledger::record(store, &call).await?;
+    Ok(parsed)
 }

@@ -18,6 +18,7 @@ mod answer;
 mod cache;
 mod call;
 mod commands;
+pub mod limits;
 pub mod llm;
 mod pipeline;
 mod plan;
@@ -38,10 +39,12 @@ use crate::domain::{Approver, Approvers, IntentId, IntentState};
 use crate::memory::{Contract, Memory, MemoryError};
 use crate::orchestrator::RunnerHandle;
 use crate::policy::PolicyHandle;
+use crate::store::audit::{self, Entry};
 use crate::store::inbox::{self, Claim};
 use crate::store::{Store, StoreError, now_millis};
 use crate::telemetry::Metrics;
 use cache::AnswerCache;
+use limits::{Limiter, Verdict};
 use llm::Model;
 use roles::{ModelTier, Roles};
 use router::Router;
@@ -86,6 +89,9 @@ pub enum Kind {
     Intent,
     /// The event was seen before; this is what it produced then.
     Duplicate,
+    /// Someone other than the operator sent too many messages: refused
+    /// once (the text says so), then dropped (no text, nothing to send).
+    Limited,
 }
 
 /// Where an answer came from: enough for a person to find and trust it.
@@ -157,12 +163,14 @@ pub struct Reasoner {
     identities: BTreeMap<String, ScopeGrant>,
     roles: Roles,
     router: Router,
-    fast: Option<Model>,
-    deep: Option<Model>,
+    fast: Option<Arc<Model>>,
+    deep: Option<Arc<Model>>,
     cache: AnswerCache,
     config: ReasoningConfig,
     runner: RunnerHandle,
     metrics: Arc<Metrics>,
+    /// Messages per identity per minute, for everyone but the operator.
+    limiter: Limiter,
 }
 
 /// What the pipeline needs from the running server.
@@ -191,8 +199,8 @@ impl Reasoner {
         let intents = router::load(r.prompts_dir.as_deref()).map_err(ReasoningError::Setup)?;
         let router = Router::build(intents, parts.memory.embedder(), r.route_threshold).await?;
         Ok(Self {
-            fast: Model::new(ModelTier::Fast, &config.llm.fast, &config.llm.prices),
-            deep: Model::new(ModelTier::Deep, &config.llm.deep, &config.llm.prices),
+            fast: Model::new(ModelTier::Fast, &config.llm.fast, &config.llm.prices).map(Arc::new),
+            deep: Model::new(ModelTier::Deep, &config.llm.deep, &config.llm.prices).map(Arc::new),
             cache: AnswerCache::new(Duration::from_secs(r.cache_ttl_secs), r.cache_similarity),
             identities: config.memory.identities.clone(),
             config: r.clone(),
@@ -205,6 +213,7 @@ impl Reasoner {
             approvers: parts.approvers,
             runner: parts.runner,
             metrics: parts.metrics,
+            limiter: Limiter::new(r.messages_per_minute, Duration::from_secs(60)),
         })
     }
 
@@ -223,12 +232,49 @@ impl Reasoner {
 
     /// Answers one inbound request.
     pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
-        if let Some(seen) = inbox::seen(self.store.reader(), &inbound.channel, &inbound.external_id).await? {
+        let payload = inbound.input.payload();
+        let actor = inbound.actor.to_string();
+        let ib = inbox::Inbound {
+            channel: &inbound.channel,
+            external_id: &inbound.external_id,
+            actor: &actor,
+            payload: &payload,
+        };
+        if let Some(seen) = inbox::seen(self.store.reader(), &ib).await? {
             return self.duplicate(seen).await;
+        }
+        if !self.acts(&inbound.actor) {
+            if let Some(limited) = self.limit(inbound).await? {
+                return Ok(limited);
+            }
         }
         let outcome = self.reason(inbound).await?;
         self.metrics.inc("steward_requests_total", &[("tier", tier_label(outcome.tier))]);
         Ok(outcome)
+    }
+
+    /// Past the identity's rate limit: the first message gets a polite
+    /// refusal, audited; the rest of the burst gets nothing.
+    async fn limit(&self, inbound: &Inbound) -> Result<Option<Outcome>, ReasoningError> {
+        let who = inbound.actor.to_string();
+        let verdict = self.limiter.check(&who, std::time::Instant::now());
+        if verdict == Verdict::Allow {
+            return Ok(None);
+        }
+        self.metrics.inc("steward_rate_limited_total", &[("channel", limited_channel(&inbound.channel))]);
+        let mut outcome = Outcome::reply(0, "", 1.0);
+        outcome.kind = Kind::Limited;
+        if verdict == Verdict::Refuse {
+            tracing::warn!(actor = %who, channel = %inbound.channel, "rate limit reached; refusing once");
+            let mut tx = self.store.begin().await?;
+            let detail = json!({"channel": inbound.channel, "per_minute": self.config.messages_per_minute});
+            let entry = Entry { actor: &who, action: "rate.limited", subject: Some(&who), detail };
+            audit::append(&mut tx, now_millis(), &entry).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            outcome.text =
+                "You are sending messages faster than I can take them. Please wait a minute, then try again.".into();
+        }
+        Ok(Some(outcome))
     }
 
     async fn duplicate(&self, (intent, reply): (Option<IntentId>, Option<String>)) -> Result<Outcome, ReasoningError> {
@@ -275,6 +321,15 @@ impl Reasoner {
         inbox::answer(&mut tx, &inbox_id, &stored.to_string()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(outcome)
+    }
+}
+
+fn limited_channel(channel: &str) -> &'static str {
+    match channel {
+        "telegram" => "telegram",
+        "discord" => "discord",
+        "http" => "http",
+        _ => "other",
     }
 }
 

@@ -266,15 +266,21 @@ impl Reasoner {
         provenance.agent = role.name.clone();
         provenance.agent_version = role.version.clone();
         let text = IntentText::parse(text).map_err(|e| ReasoningError::Setup(e.to_string()))?;
-        let judged = planned.as_ref().map(|(plan, _)| {
-            let j = self.policy.get().judge(plan);
-            let what = match j.mode {
-                crate::policy::Mode::Auto => "it runs now",
-                crate::policy::Mode::ReviewAfter => "it runs now, and you can undo it afterwards",
-                crate::policy::Mode::ApproveBefore => "it waits for your approval",
-            };
-            format!("{} risk ({}): {what}", j.risk.as_str(), j.rule)
-        });
+        let judged = match planned.as_ref() {
+            Some((plan, _)) => {
+                let policy = self.policy.get();
+                let dns = std::time::Duration::from_secs(2);
+                let facts = crate::orchestrator::gate::facts_of(&self.catalog, &policy, plan, dns).await;
+                let j = policy.judge(plan, &facts);
+                let what = match j.mode {
+                    crate::policy::Mode::Auto => "it runs now",
+                    crate::policy::Mode::ReviewAfter => "it runs now, and you can undo it afterwards",
+                    crate::policy::Mode::ApproveBefore => "it waits for your approval",
+                };
+                Some(format!("{} risk ({}): {what}", j.risk.as_str(), j.rule))
+            }
+            None => None,
+        };
         let (plan, why) = match planned {
             Some((plan, summary)) => (Some(plan), summary),
             None => (None, escalations.last().cloned().unwrap_or_default()),

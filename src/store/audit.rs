@@ -172,6 +172,63 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, StoreError> {
     Ok(Verification { rows: checked, broken: None })
 }
 
+/// The newest row of the chain, if it has one.
+pub async fn head(pool: &SqlitePool) -> Result<Option<super::anchor::Head>, StoreError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetch_optional(pool).await?;
+    Ok(row.map(|(seq, hash)| super::anchor::Head { seq, hash }))
+}
+
+/// Whether the chain holds `head`: the row at its seq, with its hash.
+/// `Err` says how it does not.
+pub async fn holds(pool: &SqlitePool, head: &super::anchor::Head) -> Result<Result<(), String>, StoreError> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT hash FROM audit WHERE seq = ?").bind(head.seq).fetch_optional(pool).await?;
+    Ok(match found {
+        Some((hash,)) if hash == head.hash => Ok(()),
+        Some((hash,)) => {
+            Err(format!("row {} has hash {hash}, but the anchor says {}: the chain was rewritten", head.seq, head.hash))
+        }
+        None => {
+            let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM audit").fetch_one(pool).await?;
+            Err(format!(
+                "the chain ends at row {} but the anchor says it reached row {}: rows were cut off its end",
+                last.unwrap_or(0),
+                head.seq
+            ))
+        }
+    })
+}
+
+/// An intent whose state has no audit row that put it there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unaudited {
+    pub intent: String,
+    pub state: String,
+    /// The state its latest audit row says, if it has one.
+    pub audited: Option<String>,
+}
+
+/// Cross-checks intents against the chain: each intent's current state must
+/// be the one its latest `intent.created` or `intent.state` row records.
+pub async fn unaudited_states(pool: &SqlitePool) -> Result<Vec<Unaudited>, StoreError> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT i.id, i.state, (
+             SELECT CASE a.action WHEN 'intent.created' THEN json_extract(a.detail, '$.state')
+                                  ELSE json_extract(a.detail, '$.to') END
+             FROM audit a WHERE a.subject = i.id AND a.action IN ('intent.created', 'intent.state')
+             ORDER BY a.seq DESC LIMIT 1) AS audited
+         FROM intents i",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, state, audited)| audited.as_deref() != Some(state.as_str()))
+        .map(|(intent, state, audited)| Unaudited { intent, state, audited })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

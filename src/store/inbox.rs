@@ -57,17 +57,10 @@ pub async fn claim(conn: &mut SqliteConnection, at: i64, inbound: &Inbound<'_>) 
     if inserted == 1 {
         return Ok(Claim::New { inbox_id });
     }
-    let (seen_hash, intent_id, reply): (String, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT payload_hash, intent_id, reply FROM inbox WHERE channel = ? AND external_id = ?")
-            .bind(inbound.channel)
-            .bind(inbound.external_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    if seen_hash != hash {
-        return Err(StoreError::IdempotencyConflict(inbound.external_id.to_owned()));
+    match seen_in(&mut *conn, inbound).await? {
+        Some((intent_id, reply)) => Ok(Claim::Seen { intent_id, reply }),
+        None => Err(StoreError::NotFound(format!("inbox event {}", inbound.external_id))),
     }
-    let intent_id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
-    Ok(Claim::Seen { intent_id, reply })
 }
 
 /// Records the reply an inbound event got (when it produced no intent).
@@ -77,23 +70,30 @@ pub async fn answer(conn: &mut SqliteConnection, inbox_id: &str, reply: &str) ->
 }
 
 /// What an event already produced, if it was seen: its intent, or its reply.
-/// A read before the work, so a redelivery does not reason again.
-pub async fn seen(
-    pool: &sqlx::SqlitePool,
-    channel: &str,
-    external_id: &str,
-) -> Result<Option<(Option<IntentId>, Option<String>)>, StoreError> {
-    let row: Option<(Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT intent_id, reply FROM inbox WHERE channel = ? AND external_id = ?")
-            .bind(channel)
-            .bind(external_id)
-            .fetch_optional(pool)
+/// A read before the work, so a redelivery does not reason again. The
+/// replay is bound to who sent what: the same key from another actor, or
+/// with another payload, is a conflict, never the first sender's answer.
+pub async fn seen(pool: &sqlx::SqlitePool, inbound: &Inbound<'_>) -> Result<Option<Produced>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    seen_in(&mut conn, inbound).await
+}
+
+/// What an event produced: its intent, or its reply.
+pub type Produced = (Option<IntentId>, Option<String>);
+
+async fn seen_in(conn: &mut SqliteConnection, inbound: &Inbound<'_>) -> Result<Option<Produced>, StoreError> {
+    let row: Option<(String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT actor, payload_hash, intent_id, reply FROM inbox WHERE channel = ? AND external_id = ?")
+            .bind(inbound.channel)
+            .bind(inbound.external_id)
+            .fetch_optional(&mut *conn)
             .await?;
-    row.map(|(intent_id, reply)| {
-        let id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
-        Ok((id, reply))
-    })
-    .transpose()
+    let Some((actor, hash, intent_id, reply)) = row else { return Ok(None) };
+    if actor != inbound.actor || hash != payload_hash(inbound.payload) {
+        return Err(StoreError::IdempotencyConflict(inbound.external_id.to_owned()));
+    }
+    let intent_id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
+    Ok(Some((intent_id, reply)))
 }
 
 /// Records which intent an inbound event produced.
@@ -123,7 +123,12 @@ mod tests {
         let other = json!({"text": "something else"});
         let reused = Inbound { payload: &other, ..inbound.clone() };
         assert!(matches!(claim(&mut tx, 3, &reused).await, Err(StoreError::IdempotencyConflict(_))));
-        let elsewhere = Inbound { channel: "discord", ..inbound };
+        let elsewhere = Inbound { channel: "discord", ..inbound.clone() };
         assert!(matches!(claim(&mut tx, 4, &elsewhere).await.unwrap(), Claim::New { .. }));
+        let impostor = Inbound { actor: "u2", ..inbound };
+        assert!(
+            matches!(claim(&mut tx, 5, &impostor).await, Err(StoreError::IdempotencyConflict(_))),
+            "another actor reusing the key gets a conflict, not the first sender's answer"
+        );
     }
 }

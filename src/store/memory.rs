@@ -173,20 +173,35 @@ const STOPWORDS: &[&str] = &[
     "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you",
 ];
 
+/// The most terms a word search uses: each term is one more posting list
+/// to merge, so a query cannot be made to cost without bound.
+pub const MAX_QUERY_TERMS: usize = 32;
+/// Longer "words" are cut to this many characters.
+const MAX_TERM_CHARS: usize = 64;
+
 /// The words of a query as an FTS5 expression that cannot be a syntax error:
-/// each word quoted, any of them may match (BM25 ranks those with more).
-/// Stopwords are dropped unless nothing else is left.
+/// each distinct word quoted once, any of them may match (BM25 ranks those
+/// with more), at most [`MAX_QUERY_TERMS`] of them. Stopwords are dropped
+/// unless nothing else is left.
 pub fn fts_query(text: &str) -> Option<String> {
-    let words = words(text);
     let content = content_words(text);
-    let chosen = if content.is_empty() { words } else { content };
-    let quoted: Vec<String> = chosen.iter().map(|w| format!("\"{w}\"")).collect();
+    let chosen = if content.is_empty() { words(text) } else { content };
+    let mut seen = std::collections::HashSet::new();
+    let quoted: Vec<String> = chosen
+        .into_iter()
+        .map(|w| w.chars().take(MAX_TERM_CHARS).collect::<String>())
+        .filter(|w| seen.insert(w.clone()))
+        .take(MAX_QUERY_TERMS)
+        .map(|w| format!("\"{w}\""))
+        .collect();
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
 }
 
 /// A text's words, lower case, split at anything not alphanumeric.
+/// Lowered before it is split: some letters lower to a letter and a mark
+/// (`İ` to `i̇`), and the mark is no part of a word.
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
 }
 
 /// The words that say what a text is about: its words minus stopwords.
@@ -202,7 +217,12 @@ const FAST_CANDIDATES: i64 = 1_000;
 /// The fast path lets FTS5 rank its best `FAST_CANDIDATES` matches on its
 /// own and filters those; only when filtering leaves too few and FTS5 had
 /// more does it rank every match under the filter (the exact path).
-pub async fn lexical(pool: &SqlitePool, query: &str, f: &Filter, limit: u32) -> Result<Vec<(String, f64)>, StoreError> {
+pub async fn lexical(
+    conn: &mut SqliteConnection,
+    query: &str,
+    f: &Filter,
+    limit: u32,
+) -> Result<Vec<(String, f64)>, StoreError> {
     let Some(expr) = fts_query(query) else { return Ok(vec![]) };
     if f.scopes.is_empty() {
         return Ok(vec![]);
@@ -214,7 +234,7 @@ pub async fn lexical(pool: &SqlitePool, query: &str, f: &Filter, limit: u32) -> 
     fast.push(") c JOIN memory m ON m.rowid = c.rowid WHERE 1 = 1");
     push_filter(&mut fast, f);
     fast.push(" ORDER BY c.score LIMIT ").push_bind(limit as i64);
-    let rows = fast.build().fetch_all(pool).await?;
+    let rows = fast.build().fetch_all(&mut *conn).await?;
     let more = rows.first().map_or(true, |r| r.try_get::<i64, _>("n").unwrap_or(0) > FAST_CANDIDATES);
     let rows = if rows.len() < limit as usize && more {
         let mut exact = QueryBuilder::<Sqlite>::new(
@@ -223,7 +243,7 @@ pub async fn lexical(pool: &SqlitePool, query: &str, f: &Filter, limit: u32) -> 
         exact.push_bind(expr);
         push_filter(&mut exact, f);
         exact.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
-        exact.build().fetch_all(pool).await?
+        exact.build().fetch_all(&mut *conn).await?
     } else {
         rows
     };

@@ -8,12 +8,14 @@
 //! next to a running server) waits for the lock up front instead of failing
 //! half-way through a transaction.
 
+pub mod anchor;
 pub mod approvals;
 pub mod audit;
 pub mod breaker;
 pub mod channels;
 pub mod digest;
 mod error;
+pub mod files;
 pub mod inbox;
 pub mod intents;
 pub mod ledger;
@@ -22,12 +24,16 @@ pub mod outbox;
 mod rows;
 pub mod steps;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Durability, StoreConfig};
 
@@ -41,13 +47,22 @@ pub struct Store {
     writer: SqlitePool,
     /// Readers run concurrently with the writer (WAL).
     reader: SqlitePool,
+    /// The task keeping `audit.anchor` (a store on a file only).
+    anchor: Option<Arc<Anchoring>>,
+}
+
+/// The anchor task and how to stop it once its last head is written.
+#[derive(Debug)]
+struct Anchoring {
+    stop: CancellationToken,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database file and runs the migrations.
     pub async fn open(path: &Path, config: &StoreConfig) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.to_owned(), e))?;
+            files::private_dir(dir).map_err(|e| StoreError::Io(dir.to_owned(), e))?;
         }
         let synchronous = match config.durability {
             Durability::Process => SqliteSynchronous::Normal,
@@ -60,10 +75,27 @@ impl Store {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_millis(config.busy_timeout_ms))
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let (hooks, committed) = anchor::Hooks::new();
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |conn, _| {
+                let hooks = hooks.clone();
+                Box::pin(async move { hooks.install(conn).await })
+            })
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader })
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            files::restrict(&file).map_err(|e| StoreError::Io(file.clone(), e))?;
+        }
+        let anchor_path = path.with_file_name(anchor::FILE);
+        let stop = CancellationToken::new();
+        let sync = config.durability == Durability::Power;
+        let task = tokio::spawn(anchor::keep(anchor_path, reader.clone(), committed, sync, stop.clone()));
+        let anchor = Some(Arc::new(Anchoring { stop, task: Mutex::new(Some(task)) }));
+        Ok(Self { writer, reader, anchor })
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -77,7 +109,7 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { writer: pool.clone(), reader: pool })
+        Ok(Self { writer: pool.clone(), reader: pool, anchor: None })
     }
 
     /// Starts a write transaction holding SQLite's write lock from the start.
@@ -95,9 +127,16 @@ impl Store {
         Ok(())
     }
 
-    /// Waits for in-flight queries and closes both pools.
+    /// Waits for in-flight queries, writes the audit anchor's last head,
+    /// and closes both pools.
     pub async fn close(&self) {
         self.writer.close().await;
+        if let Some(a) = &self.anchor {
+            a.stop.cancel();
+            if let Some(task) = a.task.lock().await.take() {
+                let _ = task.await;
+            }
+        }
         self.reader.close().await;
     }
 }

@@ -31,3 +31,14 @@ pub fn init(config: &LogConfig, default_filter: Option<&str>) {
         LogFormat::Json => builder.json().with_current_span(true).try_init(),
     };
 }
+
+/// What a caught panic said, for the log and the failed item's error: the
+/// message when it is text, else a placeholder. At most 500 characters.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    text.chars().take(500).collect()
+}

@@ -7,6 +7,9 @@
 //! `POST /hook/unavailable` always answers 503; `POST /hook/blackhole`
 //! applies and never answers in time; `POST /undo` records a compensation; `GET /status/{key}` is 200 when the
 //! key's effect was applied, 404 when not; `POST /notify` records a notice.
+//! Hostile answers: `POST /hook/retry-after/{value}` and
+//! `POST /notify/retry-after/{value}` answer a 429 with that `Retry-After`
+//! first; `POST /hook/redirect` redirects to `/hook/ok`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -35,6 +38,8 @@ pub struct Tally {
     pub undos: HashMap<String, u32>,
     pub undo_order: Vec<String>,
     pub notices: Vec<serde_json::Value>,
+    /// Notices refused once with a 429 before being taken.
+    pub notices_refused: u32,
 }
 
 /// Which faults to inject, as probabilities per delivery.
@@ -123,6 +128,41 @@ async fn notify(State(inner): State<Arc<Inner>>, axum::Json(v): axum::Json<serde
     StatusCode::OK
 }
 
+/// The first delivery of each key gets a 429 with `Retry-After: {value}`
+/// (whatever it is: `NaN`, `-1`, garbage); later ones apply.
+async fn hook_retry_after(State(inner): State<Arc<Inner>>, Path(value): Path<String>, headers: HeaderMap) -> Response {
+    let key = key_of(&headers);
+    let mut t = inner.tally.lock().unwrap();
+    let n = t.deliveries.entry(key.clone()).or_default();
+    *n += 1;
+    if *n == 1 {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", value)]).into_response();
+    }
+    t.applied.entry(key).or_insert(1);
+    (StatusCode::OK, axum::Json(serde_json::json!({"ok": true}))).into_response()
+}
+
+/// Refuses every other notice with a 429 and `Retry-After: {value}`.
+async fn notify_retry_after(
+    State(inner): State<Arc<Inner>>,
+    Path(value): Path<String>,
+    axum::Json(v): axum::Json<serde_json::Value>,
+) -> Response {
+    let mut t = inner.tally.lock().unwrap();
+    if t.notices_refused <= t.notices.len() as u32 {
+        t.notices_refused += 1;
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", value)]).into_response();
+    }
+    t.notices.push(v);
+    StatusCode::OK.into_response()
+}
+
+/// Answers with a redirect to `/hook/ok`, applying nothing.
+async fn hook_redirect(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    *inner.tally.lock().unwrap().deliveries.entry(key_of(&headers)).or_default() += 1;
+    (StatusCode::TEMPORARY_REDIRECT, [("location", "/hook/ok")]).into_response()
+}
+
 impl Receiver {
     /// Starts the receiver on a free loopback port, in the current runtime.
     pub async fn start(faults: Faults, seed: u64) -> Self {
@@ -135,6 +175,9 @@ impl Receiver {
             .route("/undo", post(undo))
             .route("/status/{key}", get(status))
             .route("/notify", post(notify))
+            .route("/hook/retry-after/{value}", post(hook_retry_after))
+            .route("/notify/retry-after/{value}", post(notify_retry_after))
+            .route("/hook/redirect", post(hook_redirect))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -27,6 +27,9 @@ pub async fn telegram(config: &Config, http: &reqwest::Client) -> Check {
             Some("set STEWARD_TELEGRAM__TOKEN to a token from @BotFather"),
         );
     };
+    if let Some(problem) = config.telegram.webhook_problem() {
+        return check("telegram", Status::Error, problem, Some("set it, or use telegram.mode = \"polling\""));
+    }
     let url = format!("{}/bot{}/getMe", config.telegram.api_url.trim_end_matches('/'), token.expose_secret());
     match http.get(url).send().await {
         Ok(r) if r.status().is_success() => match channel_health(config, "telegram").await {

@@ -44,6 +44,7 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         store(config).await,
         policy(config).await,
         api(config),
+        files(config),
         channels::telegram(config, &http).await,
         channels::discord(config, &http).await,
         llm("llm.fast", &config.llm.fast, &config.llm.prices, &http).await,
@@ -110,7 +111,8 @@ async fn store(config: &Config) -> Check {
 async fn policy(config: &Config) -> Check {
     let loaded = match &config.policy.path {
         None => Ok(Policy::builtin()),
-        Some(path) => crate::policy::read(path).map_err(|e| format!("{} refused: {e}", path.display())),
+        Some(path) => crate::policy::read(path, &crate::adapters::policy_vocabulary())
+            .map_err(|e| format!("{} refused: {e}", path.display())),
     };
     let p = match loaded {
         Ok(p) => p,
@@ -162,6 +164,33 @@ fn api(config: &Config) -> Check {
             Some("set STEWARD_API_TOKEN or http.token_file"),
         ),
     }
+}
+
+/// The data directory and the files holding memory, plans and secrets must
+/// be readable by steward's user only.
+fn files(config: &Config) -> Check {
+    let dir = &config.data_dir;
+    let candidates = [
+        dir.clone(),
+        config.database_path(),
+        dir.join("steward.db-wal"),
+        dir.join("steward.db-shm"),
+        api_token_path(dir),
+        dir.join(crate::store::anchor::FILE),
+    ];
+    let open: Vec<String> = candidates
+        .iter()
+        .filter_map(|p| crate::store::files::too_open(p).map(|mode| format!("{} ({mode:o})", p.display())))
+        .collect();
+    if open.is_empty() {
+        return check("files", Status::Ok, format!("{} and its files are private", dir.display()), None);
+    }
+    check(
+        "files",
+        Status::Warn,
+        format!("readable by others: {}", open.join(", ")),
+        Some(&format!("chmod -R go-rwx {}", dir.display())),
+    )
 }
 
 /// Describes a failed request without its URL, which may embed a token.

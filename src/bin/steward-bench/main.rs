@@ -123,6 +123,18 @@ enum Scenario {
         #[arg(long)]
         faults: bool,
     },
+    /// Runs the input properties (policy, FTS query, Retry-After, headers,
+    /// Telegram and Discord parsing, plans, cron) for N cases each.
+    Fuzz {
+        #[arg(long, default_value_t = 100_000)]
+        cases: u32,
+        /// Only this property (see steward::fuzz::PROPERTIES).
+        #[arg(long)]
+        only: Option<String>,
+        /// Start from this seed (default: a random one).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -140,6 +152,7 @@ fn main() -> ExitCode {
             Scenario::Retrieval { embedder } => memory::retrieval(embedder.into()).await,
             Scenario::Tiers { embedder } => tiers::run(embedder.into()).await,
             Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
+            Scenario::Fuzz { cases, only, seed } => fuzz(cases, only.as_deref(), seed),
         }
     });
     match result {
@@ -152,4 +165,21 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Every property for `cases` cases (each on its own thread); fails when any
+/// property fails, after printing what they all did.
+fn fuzz(cases: u32, only: Option<&str>, seed: Option<u64>) -> anyhow::Result<serde_json::Value> {
+    let chosen: Vec<_> = steward::fuzz::PROPERTIES.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)).collect();
+    anyhow::ensure!(!chosen.is_empty(), "no property named {only:?}");
+    let outcomes: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> =
+            chosen.iter().map(|(name, check)| s.spawn(move || steward::fuzz::run(name, *check, cases, seed))).collect();
+        runs.into_iter().map(|r| r.join().expect("a property thread")).collect()
+    });
+    let failures = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    let line =
+        serde_json::json!({"scenario": "fuzz", "cases_each": cases, "failures": failures, "properties": outcomes});
+    anyhow::ensure!(failures == 0, "{line}");
+    Ok(line)
 }

@@ -45,7 +45,13 @@ struct Noop;
 #[async_trait]
 impl Adapter for Noop {
     fn describe(&self) -> Description {
-        let spec = ActionSpec { name: "run", args_schema: json!({}), can_compensate: true, can_reconcile: true };
+        let spec = ActionSpec {
+            name: "run",
+            args_schema: json!({}),
+            can_compensate: true,
+            can_reconcile: true,
+            destinations: vec![],
+        };
         Description { name: "noop", actions: vec![spec] }
     }
     fn validate(&self, _: &str, _: &Value) -> Result<(), InvalidInput> {

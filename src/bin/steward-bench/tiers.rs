@@ -118,7 +118,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         .collect::<Result<Vec<_>, _>>()?;
     memory.add(&records, &Contract::operator()).await?;
     while memory.index_pending(256).await? > 0 {}
-    let policy = PolicyHandle::load(None).map_err(|(_, e)| anyhow::anyhow!("{e}"))?;
+    let policy = PolicyHandle::new(steward::policy::Policy::builtin());
     let parts = Parts {
         store: store.clone(),
         memory: memory.clone(),

@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use serenity::all::{
-    ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, Message,
-    Ready, ResumedEvent,
+    ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction,
+    InteractionId, Message, Ready, ResumedEvent, UserId,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -154,19 +154,7 @@ impl Discord {
     }
 
     async fn on_interaction(&self, interaction: &Interaction) {
-        let (id, token, user, channel, payload, ack) = match interaction {
-            Interaction::Command(c) => {
-                let text = c.data.options.first().and_then(|o| o.value.as_str()).unwrap_or("").to_owned();
-                let payload = json!({"kind": "command", "name": c.data.name, "text": text, "token": c.token});
-                (c.id, c.token.clone(), c.user.id, c.channel_id, payload, json!({"type": 5}))
-            }
-            Interaction::Component(c) => {
-                let payload = json!({"kind": "button", "data": c.data.custom_id, "token": c.token,
-                                     "message_id": c.message.id.to_string()});
-                (c.id, c.token.clone(), c.user.id, c.channel_id, payload, json!({"type": 6}))
-            }
-            _ => return,
-        };
+        let Some(Pressed { id, token, user, channel, payload, ack }) = pressed(interaction) else { return };
         let event = Event {
             channel: CHANNEL.into(),
             external_id: format!("i:{id}"),
@@ -192,8 +180,38 @@ impl Discord {
     }
 }
 
+/// What an interaction asks, if steward handles it: a slash command or a
+/// button press, with the acknowledgement to send for it.
+pub struct Pressed {
+    pub id: InteractionId,
+    pub token: String,
+    pub user: UserId,
+    pub channel: ChannelId,
+    pub payload: Value,
+    pub ack: Value,
+}
+
+/// Reads an interaction; anything else is `None`. Never panics.
+pub fn pressed(interaction: &Interaction) -> Option<Pressed> {
+    match interaction {
+        Interaction::Command(c) => {
+            let text = c.data.options.first().and_then(|o| o.value.as_str()).unwrap_or("").to_owned();
+            let payload = json!({"kind": "command", "name": c.data.name, "text": text, "token": c.token});
+            let (id, token, user, channel) = (c.id, c.token.clone(), c.user.id, c.channel_id);
+            Some(Pressed { id, token, user, channel, payload, ack: json!({"type": 5}) })
+        }
+        Interaction::Component(c) => {
+            let payload = json!({"kind": "button", "data": c.data.custom_id, "token": c.token,
+                                 "message_id": c.message.id.to_string()});
+            let (id, token, user, channel) = (c.id, c.token.clone(), c.user.id, c.channel_id);
+            Some(Pressed { id, token, user, channel, payload, ack: json!({"type": 6}) })
+        }
+        _ => None,
+    }
+}
+
 /// The text of a mention without the mentions themselves.
-fn strip_mentions(content: &str) -> String {
+pub fn strip_mentions(content: &str) -> String {
     let mut out = String::with_capacity(content.len());
     let mut rest = content;
     while let Some(at) = rest.find("<@") {

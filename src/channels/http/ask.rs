@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +12,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, ApiQuery, idempotency_key};
 use crate::domain::Approver;
-use crate::reasoning::{Inbound, Input, Outcome, ReasoningError};
+use crate::reasoning::{Inbound, Input, Kind, Outcome, ReasoningError};
 use crate::store::ledger::{self, Line};
 use crate::store::now_millis;
 
@@ -33,15 +33,39 @@ pub struct MessageBody {
     pub text: Option<String>,
     /// A button's callback data, as a channel would pass it on.
     pub button: Option<String>,
-    /// Speak as this identity (`channel:id`), as a channel bridge would;
-    /// default `http:api`, the operator.
+    /// Speak as this identity (`channel:id`), as a channel bridge would:
+    /// only one listed under `http.bridge_actors`, never an approver.
+    /// Default `http:api`, the operator.
     pub actor: Option<String>,
 }
+
+/// Who speaks: the token holder (`http:api`, the operator), or an identity
+/// a bridge was allowed to speak as. The token does not lend anyone's right
+/// to approve, so an approver is refused even when listed.
+fn speaker(state: &ApiState, actor: Option<String>) -> Result<Approver, ApiError> {
+    let Some(named) = actor.filter(|a| a != OPERATOR) else { return Ok(Approver::try_from(OPERATOR.to_owned())?) };
+    let actor = Approver::try_from(named)?;
+    let listed = state.bridge_actors.iter().any(|b| b.trim() == actor.to_string());
+    if !listed || actor.is_in(&state.approvers.get()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "actor_not_allowed",
+            format!(
+                "this token may not speak as `{actor}`: list it under http.bridge_actors (approvers cannot be listed), or leave `actor` out"
+            ),
+        ));
+    }
+    Ok(actor)
+}
+
+/// The identity of whoever holds the API token.
+const OPERATOR: &str = "http:api";
 
 /// Send a message through the reasoning tiers. The `Idempotency-Key` header
 /// makes a retry return what the first delivery produced.
 #[utoipa::path(post, path = "/v1/messages", tag = "reasoning", request_body = MessageBody,
-    responses((status = 200, body = Object), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Object), (status = 403, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn message(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -55,10 +79,16 @@ pub async fn message(
     if let Input::Text(t) = &input {
         crate::domain::IntentText::parse(t.clone())?;
     }
-    let actor = Approver::try_from(body.actor.unwrap_or_else(|| "http:api".into()))?;
+    let actor = speaker(&state, body.actor)?;
     let external_id = idempotency_key(&headers)?.unwrap_or_else(|| ulid::Ulid::new().to_string());
     let inbound = Inbound { channel: "http".into(), external_id, actor, input };
-    Ok(Json(state.reasoner.handle(&inbound).await?))
+    let outcome = state.reasoner.handle(&inbound).await?;
+    if outcome.kind == Kind::Limited {
+        let why =
+            if outcome.text.is_empty() { "still over the rate limit; wait a minute".into() } else { outcome.text };
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", why));
+    }
+    Ok(Json(outcome))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -21,6 +21,9 @@ impl From<MemoryError> for ApiError {
             MemoryError::Invalid(m) => ApiError::invalid(m),
             e @ MemoryError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden_scope", e.to_string()),
             MemoryError::Store(e) => e.into(),
+            e @ MemoryError::OverBudget(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "search_over_budget", e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "memory error");
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "memory_unavailable", other.to_string())

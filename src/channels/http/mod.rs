@@ -59,6 +59,8 @@ pub struct ApiState {
     pub reasoner: Arc<crate::reasoning::Reasoner>,
     /// The Telegram channel, for its webhook mode.
     pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
+    /// Identities a bridge may speak as on `/v1/messages` (`http.bridge_actors`).
+    pub bridge_actors: Arc<Vec<String>>,
 }
 
 /// Limits applied to every request.

@@ -25,7 +25,9 @@ use super::Core;
 use super::dispatch::Handle;
 use crate::config::{Config, TelegramConfig, TelegramMode};
 use crate::domain::Approver;
+use crate::reasoning::limits::{Limiter, Verdict};
 use crate::reasoning::{Inbound, Input};
+use crate::store::audit::{self, Entry};
 use crate::store::channels::{self as kept, Event};
 use crate::store::{StoreError, now_millis};
 
@@ -62,11 +64,18 @@ pub struct Telegram {
     bot: Bot,
     config: TelegramConfig,
     core: Core,
+    /// Pairing attempts per stranger: a code cannot be guessed by trying.
+    pairing: Limiter,
 }
+
+/// Pairing attempts one stranger may make per window.
+const PAIRING_ATTEMPTS: u32 = 5;
+const PAIRING_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Telegram {
     pub fn new(bot: Bot, config: &Config, core: Core) -> Arc<Self> {
-        Arc::new(Self { bot, config: config.telegram.clone(), core })
+        let pairing = Limiter::new(PAIRING_ATTEMPTS, PAIRING_WINDOW);
+        Arc::new(Self { bot, config: config.telegram.clone(), core, pairing })
     }
 
     /// Who may talk to steward here: the approvers, which are the users
@@ -215,23 +224,7 @@ impl Telegram {
     /// Takes one update in: pairing, the allowlist, then kept and handed to
     /// its chat's worker. Errors only when the store fails.
     pub async fn admit(&self, update: &Update) -> Result<(), StoreError> {
-        let (user, chat, payload) = match &update.kind {
-            UpdateKind::Message(m) => {
-                let (Some(from), Some(text)) = (m.from.as_ref(), m.text()) else { return Ok(()) };
-                (from.id.0, m.chat.id.0, json!({"kind": "text", "text": text, "message_id": m.id.0}))
-            }
-            UpdateKind::CallbackQuery(q) => {
-                let chat = q.message.as_ref().map_or(q.from.id.0 as i64, |m| m.chat().id.0);
-                let message_id = q.message.as_ref().map(|m| m.id().0);
-                let data = q.data.clone().unwrap_or_default();
-                (
-                    q.from.id.0,
-                    chat,
-                    json!({"kind": "button", "data": data, "callback_id": q.id.0, "message_id": message_id}),
-                )
-            }
-            _ => return Ok(()),
-        };
+        let Some((user, chat, payload)) = said(update) else { return Ok(()) };
         let destination = format!("{CHANNEL}:{chat}");
         if !self.is_allowed(user) {
             return self.stranger(user, &destination, &payload).await;
@@ -259,6 +252,20 @@ impl Telegram {
         }
         let text = payload["text"].as_str().unwrap_or("").trim();
         if let Some(code) = text.strip_prefix("/start").map(str::trim).filter(|c| !c.is_empty()) {
+            match self.pairing.check(&who.to_string(), std::time::Instant::now()) {
+                Verdict::Allow => {}
+                Verdict::Drop => return Ok(()),
+                Verdict::Refuse => {
+                    tracing::warn!(user, "telegram: too many pairing attempts; refusing for a while");
+                    let mut tx = self.core.store.begin().await?;
+                    let detail = json!({"channel": CHANNEL, "attempts": PAIRING_ATTEMPTS});
+                    let entry = Entry { actor: &who.to_string(), action: "pairing.limited", subject: None, detail };
+                    audit::append(&mut tx, now_millis(), &entry).await?;
+                    tx.commit().await?;
+                    let text = "Too many pairing attempts. Wait ten minutes, then ask for a new code.";
+                    return self.core.say(destination, &json!({"kind": "reply", "text": text}), None).await;
+                }
+            }
             let mut tx = self.core.store.begin().await?;
             let paired = kept::pair(&mut tx, CHANNEL, code, &user.to_string(), now_millis()).await?;
             tx.commit().await?;
@@ -271,7 +278,9 @@ impl Telegram {
             }
             tracing::warn!(user, "telegram: a pairing code was wrong, used or expired");
             let wrong = json!({"kind": "reply", "text": "That pairing code is wrong, used or expired. Ask for a new one (steward pair telegram)."});
-            return self.core.say(destination, &wrong, None).await;
+            // One such reply per stranger per window, however many codes they try.
+            let slot = now_millis() / PAIRING_WINDOW.as_millis() as i64;
+            return self.core.say(destination, &wrong, Some(&format!("pair-wrong:{who}:{slot}"))).await;
         }
         tracing::warn!(user, "telegram: refused a message from someone not allowed (not kept)");
         let refusal = json!({"kind": "reply", "text": REFUSAL});
@@ -331,6 +340,27 @@ fn command_text(text: &str) -> String {
         return "help".into();
     }
     format!("/{word} {}", args.trim()).trim_end().to_owned()
+}
+
+/// What an update says, if it is something steward handles: who (user id),
+/// where (chat id), and the kept payload. Text messages and button presses;
+/// everything else is `None`. Never panics, whatever Telegram (or someone
+/// posing as it) sends.
+pub fn said(update: &Update) -> Option<(u64, i64, Value)> {
+    match &update.kind {
+        UpdateKind::Message(m) => {
+            let (from, text) = (m.from.as_ref()?, m.text()?);
+            Some((from.id.0, m.chat.id.0, json!({"kind": "text", "text": text, "message_id": m.id.0})))
+        }
+        UpdateKind::CallbackQuery(q) => {
+            let chat = q.message.as_ref().map_or(q.from.id.0 as i64, |m| m.chat().id.0);
+            let message_id = q.message.as_ref().map(|m| m.id().0);
+            let data = q.data.clone().unwrap_or_default();
+            let payload = json!({"kind": "button", "data": data, "callback_id": q.id.0, "message_id": message_id});
+            Some((q.from.id.0, chat, payload))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,12 @@ pub async fn webhook(tg: &Telegram, headers: &axum::http::HeaderMap, update: &Up
     if tg.config.mode != TelegramMode::Webhook {
         return StatusCode::NOT_FOUND;
     }
-    if let Some(secret) = &tg.config.webhook_secret {
-        let given = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if given != secret.expose_secret() {
-            return StatusCode::UNAUTHORIZED;
-        }
+    // No secret, no webhook: `serve` refuses to start that way, and this
+    // refuses every update should it ever be reached without one.
+    let Some(secret) = &tg.config.webhook_secret else { return StatusCode::UNAUTHORIZED };
+    let given = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if secret.expose_secret().is_empty() || !crate::config::secret_matches(secret, given) {
+        return StatusCode::UNAUTHORIZED;
     }
     match tg.admit(update).await {
         Ok(()) => StatusCode::OK,
