@@ -1,8 +1,8 @@
 //! The Discord channel: serenity connected to a REST and gateway stand-in on
 //! loopback. Slash commands, answers with their sources, "I don't know",
 //! mentions, button approvals with stale and foreign presses, a
-//! collaborator's scope, a forced gateway reconnect and a 429 on message
-//! create.
+//! collaborator's scope, a forced gateway reconnect, a 429 on message
+//! create, and an interaction that can no longer be answered.
 
 #[path = "support/discord.rs"]
 mod discord;
@@ -138,6 +138,31 @@ async fn ask_cites_its_sources_mentions_work_and_unknowns_are_admitted() {
     let a = answer(&d, &i).await;
     assert!(a["content"].as_str().unwrap().starts_with("I don't know"), "{a}");
     assert!(a["embeds"].as_array().is_none_or(|e| e.is_empty()), "no invented sources: {a}");
+    app.stop().await;
+}
+
+/// Guarantee: nothing said is lost after a crash. When steward dies after
+/// keeping an interaction but before its acknowledgement reaches Discord,
+/// Discord never saw the ack, and the interaction can no longer be answered
+/// (editing its reply is 404 Unknown Webhook). The stand-in loses the ack
+/// the same way; the answer must then reach the channel as a message.
+#[tokio::test]
+async fn an_interaction_that_can_no_longer_be_answered_is_answered_in_the_channel() {
+    let d = FakeDiscord::start().await;
+    let app = app(&d, false).await;
+    d.lose_acks(true);
+    let i = d.command(OPERATOR, "pending", None);
+    let reply = d
+        .wait(30, "the answer in the channel", |d| {
+            d.channel_messages()
+                .into_iter()
+                .find(|m| m["content"].as_str().is_some_and(|c| c.contains("Nothing is waiting")))
+        })
+        .await;
+    assert_eq!(reply["channel_id"], CHANNEL.to_string(), "{reply}");
+    let tried = d.answers(&token_of(&i));
+    assert_eq!(tried.len(), 1, "the reply was tried once, then the channel: {tried:?}");
+    assert_eq!(d.channel_messages().len(), 1, "answered once");
     app.stop().await;
 }
 

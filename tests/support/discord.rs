@@ -55,6 +55,12 @@ struct Inner {
     limited: VecDeque<f64>,
     /// Whether to hold dispatches back (as if the socket were down).
     hold: bool,
+    /// Interaction tokens acknowledged; an answer to any other is refused
+    /// with 404 Unknown Webhook, as Discord does.
+    acked: std::collections::HashSet<String>,
+    /// Whether acknowledgements are lost (answered 503 and forgotten), as
+    /// when steward dies before its ack reaches Discord.
+    lose_acks: bool,
 }
 
 #[derive(Clone)]
@@ -155,6 +161,11 @@ impl FakeDiscord {
     /// Holds dispatches back (they are logged and replayed on RESUME).
     pub fn hold(&self, on: bool) {
         self.inner.lock().unwrap().hold = on;
+    }
+
+    /// Loses every acknowledgement from now on (or no longer, with false).
+    pub fn lose_acks(&self, on: bool) {
+        self.inner.lock().unwrap().lose_acks = on;
     }
 
     pub fn rate_limit_next_create(&self, retry_after: f64) {
@@ -280,7 +291,13 @@ async fn rest(State((inner, ws)): State<RestState>, method: Method, uri: Uri, bo
                 .collect();
             Json(json!(out)).into_response()
         }
-        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["interactions", _, token, "callback"]) => {
+            if i.lose_acks {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            i.acked.insert((*token).to_owned());
+            StatusCode::NO_CONTENT.into_response()
+        }
         ("POST", ["channels", channel, "messages"]) => {
             if let Some(after) = i.limited.pop_front() {
                 let r =
@@ -314,6 +331,10 @@ async fn rest(State((inner, ws)): State<RestState>, method: Method, uri: Uri, bo
             Json(m.clone()).into_response()
         }
         ("PATCH", ["webhooks", _, token, "messages", "@original"]) | ("POST", ["webhooks", _, token]) => {
+            if !i.acked.contains(*token) {
+                return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Webhook", "code": 10015})))
+                    .into_response();
+            }
             i.next_id += 1;
             let id = i.next_id;
             let mut m = message(id, CHANNEL, bot, body["content"].as_str().unwrap_or(""));

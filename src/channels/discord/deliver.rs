@@ -101,14 +101,17 @@ impl DiscordDeliver {
         let sent = match sink {
             // The deferred answer is edited into the first part (a button's
             // deferral shows nothing: it gets an ephemeral follow-up).
-            Sink::Interaction { token, ephemeral: false } if i == 0 => {
-                self.http.edit_original_interaction_response(token, &body, vec![]).await
+            Sink::Interaction { token, ephemeral: false, channel } if i == 0 => {
+                let edited = self.http.edit_original_interaction_response(token, &body, vec![]).await;
+                return self.or_in_channel(edited, *channel, false, body).await;
             }
-            Sink::Interaction { token, ephemeral } => {
+            Sink::Interaction { token, ephemeral, channel } => {
+                let plain = body.clone();
                 if *ephemeral {
                     body["flags"] = json!(64);
                 }
-                self.http.create_followup_message(token, &body, vec![]).await
+                let sent = self.http.create_followup_message(token, &body, vec![]).await;
+                return self.or_in_channel(sent, *channel, *ephemeral, plain).await;
             }
             Sink::Channel { channel, reply_to } => {
                 if let (0, Some(to)) = (i, reply_to) {
@@ -119,12 +122,49 @@ impl DiscordDeliver {
         };
         accepted("send", sent)
     }
+
+    /// An interaction Discord no longer knows (never acknowledged because
+    /// steward died before its ack arrived, or past its 15 minutes) cannot
+    /// be answered: the answer goes to the channel as a message instead.
+    /// An ephemeral one is meant for one person only, so it is dropped.
+    async fn or_in_channel(
+        &self,
+        sent: serenity::Result<serenity::all::Message>,
+        channel: ChannelId,
+        ephemeral: bool,
+        body: Value,
+    ) -> Result<String, DeliverError> {
+        let gone = match &sent {
+            Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) => {
+                matches!(r.status_code.as_u16(), 401 | 404)
+            }
+            _ => false,
+        };
+        if !gone {
+            return accepted("answer interaction", sent);
+        }
+        if ephemeral {
+            tracing::warn!("discord: an interaction can no longer be answered; its private answer is dropped");
+            return Ok(String::new());
+        }
+        tracing::warn!(%channel, "discord: an interaction can no longer be answered (it was never acknowledged, or expired); answering in the channel instead");
+        accepted("create message", self.http.send_message(channel, vec![], &body).await)
+    }
 }
 
 /// Where the parts of an answer go.
 enum Sink<'a> {
-    Interaction { token: &'a str, ephemeral: bool },
-    Channel { channel: ChannelId, reply_to: Option<&'a str> },
+    /// An interaction's answer; `channel` is where it goes when the
+    /// interaction can no longer be answered.
+    Interaction {
+        token: &'a str,
+        ephemeral: bool,
+        channel: ChannelId,
+    },
+    Channel {
+        channel: ChannelId,
+        reply_to: Option<&'a str>,
+    },
 }
 
 #[async_trait]
@@ -186,7 +226,7 @@ impl Deliver for DiscordDeliver {
                 let token = payload["token"].as_str().unwrap_or("");
                 let ephemeral = payload["ephemeral"].as_bool().unwrap_or(false);
                 let text = payload["text"].as_str().unwrap_or("");
-                self.parts(key, text, &payload["citations"], &Sink::Interaction { token, ephemeral }).await
+                self.parts(key, text, &payload["citations"], &Sink::Interaction { token, ephemeral, channel }).await
             }
             "reply" => {
                 let reply_to = payload["reply_to"].as_str();
