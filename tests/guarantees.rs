@@ -237,3 +237,44 @@ async fn people_other_than_the_operator_are_rate_limited_with_one_refusal() {
     assert_eq!(limited, 1, "the refusal is audited once");
     app.stop().await;
 }
+
+/// Guarantee: secrets stay secret. A plan names a secret; the value goes
+/// into the request when the step runs and nowhere else: not the intent,
+/// its audit trail, the outbox, the database. A credential written into a
+/// plan is refused, with how to name one instead.
+#[tokio::test]
+async fn a_plan_names_secrets_and_never_holds_their_values() {
+    let recv = Receiver::start(Faults::default(), 6).await;
+    let app = TestApp::spawn_with(|c| {
+        helpers::trust_loopback(c);
+        c.secrets.insert("receiver".into(), "s3cr3t-v4lue-77".to_owned().into());
+    })
+    .await;
+    let named = json!({"headers": {"Authorization": {"$secret": "receiver", "prefix": "Bearer "}}});
+    let id = submit(&app, vec![call(recv.url("/hook/ok"), named)]).await;
+    let shown = app.wait_for(&id, "succeeded").await;
+    assert_eq!(recv.tally().authorization, ["Bearer s3cr3t-v4lue-77"], "the value was sent");
+    assert!(!shown.to_string().contains("s3cr3t"), "{shown:#}");
+
+    for (extra, why) in [
+        (json!({"headers": {"Authorization": "Bearer abcdefgh12345678"}}), "$secret"),
+        (json!({"headers": {"X-Api-Key": "anything-at-all"}}), "$secret"),
+        (json!({"body": {"key": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}}), "$secret"),
+        (json!({"headers": {"Authorization": {"$secret": "nope"}}}), "no secret named `nope`"),
+    ] {
+        let body = json!({"text": "x", "plan": {"steps": [call(recv.url("/hook/ok"), extra.clone())]}});
+        let res = app.post("/v1/intents").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{extra}");
+        let text = res.text().await.unwrap();
+        assert!(text.contains(why) && !text.contains("s3cr3t"), "{extra}: {text}");
+    }
+    let dir = app.stop_keeping_data().await;
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!String::from_utf8_lossy(&stored).contains("s3cr3t"), "the value reached a file in the data directory");
+}

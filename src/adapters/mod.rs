@@ -5,6 +5,7 @@
 
 pub mod email;
 mod note;
+pub mod secrets;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use crate::policy::{StepFacts, Vocabulary};
 
 pub use email::EmailAdapter;
 pub use note::NoteAdapter;
+pub use secrets::Secrets;
 pub use webhook::{WebhookAdapter, WebhookConfig};
 
 /// What an adapter offers, for plan validation and `describe`.

@@ -2,7 +2,8 @@
 //! `Idempotency-Key` header.
 //!
 //! Arguments of action `call`:
-//! - `url` (required), `method` (`POST` by default), `body` (JSON), `headers`;
+//! - `url` (required), `method` (`POST` by default), `body` (JSON), `headers`
+//!   (a credential only as a named secret: `{"$secret": NAME, "prefix": ..}`);
 //! - `status_url`: asked by reconcile; `{key}` in it is replaced by the key.
 //!   200 means the effect happened, 404 that it did not;
 //! - `compensate`: `{url, method, body}`, the request that undoes the call,
@@ -25,6 +26,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::secrets::{self, Secrets, Text};
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
 use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, RetryPolicy, parse_retry_after};
 use crate::store::now_millis;
@@ -45,6 +47,8 @@ impl Default for WebhookConfig {
 
 pub struct WebhookAdapter {
     http: reqwest::Client,
+    /// Named secrets a header may carry; put in only when a request is sent.
+    secrets: Secrets,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,8 +59,9 @@ struct Request {
     method: Option<String>,
     #[serde(default)]
     body: Option<Value>,
+    /// Values written out, or `{"$secret": NAME, "prefix": ...}`.
     #[serde(default)]
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,12 +75,12 @@ struct CallArgs {
     compensate: Option<Request>,
 }
 
-fn parse_args(args: &Value) -> Result<CallArgs, InvalidInput> {
+fn parse_args(args: &Value, secrets: &Secrets) -> Result<CallArgs, InvalidInput> {
     let parsed: CallArgs =
         serde_json::from_value(args.clone()).map_err(|e| InvalidInput::new("args", e.to_string()))?;
-    check_request("args", &parsed.request)?;
+    check_request("args", &parsed.request, secrets)?;
     if let Some(c) = &parsed.compensate {
-        check_request("args.compensate", c)?;
+        check_request("args.compensate", c, secrets)?;
     }
     if let Some(s) = &parsed.status_url {
         check_url("args.status_url", &s.replace("{key}", "k"))?;
@@ -111,8 +116,10 @@ fn method_of(field: &str, r: &Request) -> Result<Method, InvalidInput> {
 const RESERVED_HEADERS: [&str; 4] = ["idempotency-key", "host", "content-length", "transfer-encoding"];
 
 /// Every header must be one HTTP can carry, so a bad name is refused when
-/// the plan is checked, not found out as a failure at run time.
-fn check_headers(field: &str, headers: &BTreeMap<String, String>) -> Result<HeaderMap, InvalidInput> {
+/// the plan is checked, not found out as a failure at run time. A header
+/// that carries credentials must name a secret; the map returned has the
+/// secrets put in, marked sensitive, for sending only.
+fn check_headers(field: &str, headers: &BTreeMap<String, Text>, secrets: &Secrets) -> Result<HeaderMap, InvalidInput> {
     if headers.len() > 64 {
         return Err(InvalidInput::new(format!("{field}.headers"), "at most 64 headers"));
     }
@@ -124,17 +131,29 @@ fn check_headers(field: &str, headers: &BTreeMap<String, String>) -> Result<Head
         if RESERVED_HEADERS.contains(&parsed.as_str()) {
             return Err(InvalidInput::new(&at, "steward sets this header itself; leave it out"));
         }
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| InvalidInput::new(&at, "not a valid HTTP header value (visible ASCII, no line breaks)"))?;
+        value.check(&at, secrets)?;
+        if !value.is_secret() && secrets::credential_header(name) {
+            return Err(InvalidInput::new(
+                &at,
+                "carries a credential, which a plan must not hold; name a secret instead: \
+                 {\"$secret\": \"NAME\", \"prefix\": \"Bearer \"}, with the value in secrets.NAME or secret_files.NAME",
+            ));
+        }
+        let text = value.reveal(secrets).unwrap_or_default();
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            let what = if value.is_secret() { "the secret it names is not" } else { "not" };
+            InvalidInput::new(&at, format!("{what} a valid HTTP header value (visible ASCII, no line breaks)"))
+        })?;
+        value.set_sensitive(true);
         map.insert(parsed, value);
     }
     Ok(map)
 }
 
-fn check_request(field: &str, r: &Request) -> Result<(), InvalidInput> {
+fn check_request(field: &str, r: &Request, secrets: &Secrets) -> Result<(), InvalidInput> {
     check_url(&format!("{field}.url"), &r.url)?;
     method_of(field, r)?;
-    check_headers(field, &r.headers)?;
+    check_headers(field, &r.headers, secrets)?;
     Ok(())
 }
 
@@ -165,12 +184,19 @@ impl WebhookAdapter {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a reqwest client with rustls builds");
-        Self { http }
+        Self { http, secrets: Secrets::default() }
+    }
+
+    /// The named secrets a plan's headers may use.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     async fn send(&self, request: &Request, key: &str) -> Result<Value, AdapterError> {
         let method = method_of("args", request).map_err(|e| AdapterError::Permanent(e.to_string()))?;
-        let headers = check_headers("args", &request.headers).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+        let headers = check_headers("args", &request.headers, &self.secrets)
+            .map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let mut builder = self.http.request(method, &request.url).headers(headers).header("Idempotency-Key", key);
         if let Some(body) = &request.body {
             builder = builder.json(body);
@@ -226,7 +252,10 @@ pub fn description() -> Description {
                     "url": {"type": "string", "format": "uri"},
                     "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
                     "body": {},
-                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "headers": {"type": "object", "additionalProperties": {"oneOf": [
+                        {"type": "string"},
+                        {"type": "object", "required": ["$secret"], "properties": {"$secret": {"type": "string"}, "prefix": {"type": "string"}}}
+                    ]}},
                     "status_url": {"type": "string"},
                     "compensate": {"type": "object", "required": ["url"]}
                 },
@@ -250,11 +279,12 @@ impl Adapter for WebhookAdapter {
     }
 
     fn validate(&self, _action: &str, args: &Value) -> Result<(), InvalidInput> {
-        parse_args(args).map(|_| ())
+        secrets::refuse_written_credentials("args", args)?;
+        parse_args(args, &self.secrets).map(|_| ())
     }
 
     async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
-        let args = parse_args(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+        let args = parse_args(args, &self.secrets).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         self.send(&args.request, key.as_str()).await
     }
 
@@ -265,7 +295,7 @@ impl Adapter for WebhookAdapter {
         args: &Value,
         _result: Option<&Value>,
     ) -> Result<Value, AdapterError> {
-        let args = parse_args(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+        let args = parse_args(args, &self.secrets).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let Some(undo) = &args.compensate else { return Ok(json!({"compensation": "none"})) };
         // The undo request carries its own stable key, so resending it after a
         // timeout is as safe as the receiver's idempotency makes it.
@@ -276,7 +306,9 @@ impl Adapter for WebhookAdapter {
     }
 
     async fn reconcile(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Reconciled {
-        let Ok(args) = parse_args(args) else { return Reconciled::CannotTell("invalid arguments".into()) };
+        let Ok(args) = parse_args(args, &self.secrets) else {
+            return Reconciled::CannotTell("invalid arguments".into());
+        };
         let Some(status_url) = args.status_url else {
             return Reconciled::CannotTell("the call has no status_url to ask".into());
         };

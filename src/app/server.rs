@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
-use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, WebhookAdapter};
+use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, Secrets, WebhookAdapter};
 use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
 use crate::channels::http::{self, ApiState, Limits};
@@ -56,7 +56,10 @@ pub struct Server {
 /// The adapters steward acts through, each with its retry policy.
 pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default()
-        .with(Arc::new(WebhookAdapter::new(&config.adapters.webhook)), config.adapters.webhook.retry.clone())
+        .with(
+            Arc::new(WebhookAdapter::new(&config.adapters.webhook).with_secrets(Secrets::new(config.secrets.clone()))),
+            config.adapters.webhook.retry.clone(),
+        )
         .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone());
     if let Some(email) = EmailAdapter::new(&config.email, store.clone()).map_err(|e| anyhow!("{e}"))? {
         catalog = catalog.with(Arc::new(email), config.email.retry.clone());

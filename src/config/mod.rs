@@ -59,6 +59,11 @@ pub struct Config {
     pub email: EmailConfig,
     /// Scheduled digests (`[[schedules]]`).
     pub schedules: Vec<ScheduleConfig>,
+    /// Named secrets plans may refer to (`{"$secret": NAME}`); best given
+    /// as `STEWARD_SECRETS__NAME` or through `secret_files`.
+    pub secrets: std::collections::BTreeMap<String, SecretString>,
+    /// Named secrets read from files.
+    pub secret_files: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Default for Config {
@@ -82,6 +87,8 @@ impl Default for Config {
             memory: MemoryConfig::default(),
             email: EmailConfig::default(),
             schedules: vec![],
+            secrets: Default::default(),
+            secret_files: Default::default(),
         }
     }
 }
@@ -152,6 +159,21 @@ impl Config {
         secret::resolve("email.password", &mut self.email.password, &self.email.password_file)?;
         secret::resolve("embedding.api_key", &mut self.embedding.api_key, &self.embedding.api_key_file)?;
         secret::resolve("qdrant.api_key", &mut self.qdrant.api_key, &self.qdrant.api_key_file)?;
+        for (name, path) in &self.secret_files {
+            let mut value = self.secrets.remove(name);
+            secret::resolve(&format!("secrets.{name}"), &mut value, &Some(path.clone()))?;
+            self.secrets.extend(value.map(|v| (name.clone(), v)));
+        }
+        for name in self.secrets.keys() {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "`secrets.{name}`: a secret's name is 1 to 64 letters, digits, `_` or `-`"
+                )));
+            }
+        }
         Ok(())
     }
 }

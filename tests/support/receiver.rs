@@ -40,6 +40,8 @@ pub struct Tally {
     pub notices: Vec<serde_json::Value>,
     /// Notices refused once with a 429 before being taken.
     pub notices_refused: u32,
+    /// The Authorization header of each delivery to /hook/ok that had one.
+    pub authorization: Vec<String>,
 }
 
 /// Which faults to inject, as probabilities per delivery.
@@ -70,6 +72,9 @@ fn key_of(headers: &HeaderMap) -> String {
 
 async fn hook_ok(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
     let key = key_of(&headers);
+    if let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        inner.tally.lock().unwrap().authorization.push(auth.to_owned());
+    }
     let roll: f64 = inner.rng.lock().unwrap().r#gen();
     let f = inner.faults;
     let already = {
