@@ -278,3 +278,26 @@ async fn a_plan_names_secrets_and_never_holds_their_values() {
     }
     assert!(!String::from_utf8_lossy(&stored).contains("s3cr3t"), "the value reached a file in the data directory");
 }
+
+/// Guarantee: undo tells the truth. A step whose adapter has no undo is not
+/// "compensated": the intent ends needing the operator, the step says what
+/// to reverse by hand, retrying (which would repeat it) is refused, and the
+/// operator's cancel closes it once done by hand.
+#[tokio::test]
+async fn a_step_that_cannot_be_undone_is_left_to_the_operator_not_called_compensated() {
+    let recv = Receiver::start(Faults::default(), 7).await;
+    let app = TestApp::spawn_with(helpers::trust_loopback).await;
+    let no_undo = call(recv.url("/hook/ok"), json!({}));
+    let id = submit(&app, vec![no_undo, recv.step(true)]).await;
+    let intent = app.wait_for(&id, "needs_attention").await;
+    assert_eq!(intent["steps"][0]["state"], "not_undone", "{intent:#}");
+    let error = intent["steps"][0]["error"].as_str().unwrap();
+    assert!(error.contains("reverse it by hand") && error.contains(&recv.url("/hook/ok")), "{error}");
+    let retry = app.post(&format!("/v1/intents/{id}/retry")).send().await.unwrap();
+    assert_eq!(retry.status(), 409, "a retry would send it again");
+    let cancel = app.post(&format!("/v1/intents/{id}/cancel")).send().await.unwrap();
+    assert_eq!(cancel.status(), 200);
+    app.wait_for(&id, "cancelled").await;
+    assert_eq!(recv.tally().applied.len(), 1, "it ran once, and only once");
+    app.stop().await;
+}

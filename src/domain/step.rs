@@ -42,10 +42,13 @@ pub enum StepState {
     Unknown,
     Compensating,
     Compensated,
+    /// Its intent unwound, but its adapter has no undo for it: the effect
+    /// stands, and the operator reverses it by hand. Never "compensated".
+    NotUndone,
 }
 
 impl StepState {
-    pub const ALL: [StepState; 8] = [
+    pub const ALL: [StepState; 9] = [
         Self::Pending,
         Self::Running,
         Self::RetryScheduled,
@@ -54,6 +57,7 @@ impl StepState {
         Self::Unknown,
         Self::Compensating,
         Self::Compensated,
+        Self::NotUndone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,7 @@ impl StepState {
             Self::Unknown => "unknown",
             Self::Compensating => "compensating",
             Self::Compensated => "compensated",
+            Self::NotUndone => "not_undone",
         }
     }
 }

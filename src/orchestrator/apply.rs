@@ -25,6 +25,9 @@ pub enum Outcome {
     /// Sent, no answer, and reconcile could not tell.
     Unknown(String),
     Compensated(Value),
+    /// Its adapter has no undo for it: the effect stands. Says what to
+    /// reverse by hand.
+    NotUndone(String),
     CompensationFailed(AdapterError),
 }
 
@@ -168,6 +171,15 @@ pub async fn outcome(
             (
                 "compensated",
                 json!({"compensation": result}),
+                StepWrite { state: to, next_attempt_at: None, result: None, error: None, reset_attempts: false },
+                Some(IntentEvent::StepCompensated),
+            )
+        }
+        Outcome::NotUndone(what) => {
+            let to = step_machine::transition(StepState::Compensating, StepEvent::NoUndo).map_err(illegal)?.to;
+            (
+                "not_undone",
+                json!({"error": what}),
                 StepWrite { state: to, next_attempt_at: None, result: None, error: None, reset_attempts: false },
                 Some(IntentEvent::StepCompensated),
             )

@@ -67,6 +67,13 @@ pub async fn retry(store: &Store, id: IntentId, actor: &str) -> Result<IntentSta
             why: "nothing was planned for it, so nothing can run again: ask anew, or cancel it",
         });
     }
+    if states.contains(&StepState::NotUndone) {
+        return Err(ControlError::Refused {
+            id,
+            state,
+            why: "a step of it could not be undone and stands; running it again would repeat it: reverse it by hand, then cancel it",
+        });
+    }
     for (seq, s) in states.iter().enumerate() {
         if let Ok(t) = step_machine::transition(*s, StepEvent::Reset) {
             let w = StepWrite { state: t.to, next_attempt_at: None, result: None, error: None, reset_attempts: true };

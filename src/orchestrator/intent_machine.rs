@@ -81,7 +81,9 @@ fn next_to_compensate(steps: &[StepState]) -> Option<u32> {
 }
 
 /// Undo what ran: compensate the latest completed step, or, with nothing
-/// left to undo and nothing in flight, end in `done`.
+/// left to undo and nothing in flight, end in `done`. A step that could not
+/// be undone makes it end in `needs_attention` instead, so the operator
+/// reverses it by hand; only the operator's own cancel then ends it.
 fn unwind(steps: &[StepState], done: IntentState) -> Result<Transition, Illegal> {
     match next_to_compensate(steps) {
         Some(seq) if steps[seq as usize] == StepState::Succeeded => {
@@ -89,6 +91,9 @@ fn unwind(steps: &[StepState], done: IntentState) -> Result<Transition, Illegal>
         }
         Some(_) => go(S::Compensating, vec![]),
         None if steps.contains(&StepState::Running) => go(S::Compensating, vec![]),
+        None if steps.contains(&StepState::NotUndone) && done != S::Cancelled => {
+            go(S::NeedsAttention, vec![Action::NotifyOperator])
+        }
         None => go(done, vec![]),
     }
 }
@@ -111,6 +116,9 @@ pub fn transition(from: IntentState, event: IntentEvent, steps: &[StepState]) ->
         // Nothing was planned, so there is nothing to run again: the
         // operator asks anew or cancels.
         (S::NeedsAttention, E::Retry) if steps.is_empty() => illegal,
+        // A step that could not be undone stands: running its intent again
+        // would repeat it. The operator reverses it by hand, then cancels.
+        (S::NeedsAttention | S::Failed, E::Retry) if steps.contains(&StepState::NotUndone) => illegal,
         (S::Planned, E::RequireApproval) => go(S::AwaitingApproval, vec![]),
         (S::Planned, E::Admit) | (S::AwaitingApproval, E::Approved) => match next_to_run(steps) {
             Some(seq) => go(S::Running, vec![Action::RunStep(seq)]),
@@ -169,7 +177,8 @@ mod tests {
     use Action::*;
     use IntentEvent as E;
     use StepState::{
-        Compensated as C, Compensating as Cg, Failed as F, Pending as P, Running as R, Succeeded as Ok_, Unknown as U,
+        Compensated as C, Compensating as Cg, Failed as F, NotUndone as N, Pending as P, Running as R,
+        Succeeded as Ok_, Unknown as U,
     };
 
     fn t(from: IntentState, e: IntentEvent, steps: &[StepState]) -> (IntentState, Vec<Action>) {
@@ -191,6 +200,17 @@ mod tests {
         assert_eq!(t(S::Compensating, E::StepCompensated, &[Ok_, C, F]), (S::Compensating, vec![CompensateStep(0)]));
         assert_eq!(t(S::Compensating, E::StepCompensated, &[C, C, F]), (S::Compensated, vec![]));
         assert_eq!(t(S::Running, E::StepFailed, &[F, P, P]), (S::Failed, vec![]), "nothing to undo");
+    }
+
+    #[test]
+    fn a_step_that_could_not_be_undone_leaves_the_intent_to_the_operator() {
+        // Unwinding goes on past it, then ends needing the operator, not
+        // "compensated".
+        assert_eq!(t(S::Compensating, E::StepCompensated, &[Ok_, N, F]), (S::Compensating, vec![CompensateStep(0)]));
+        assert_eq!(t(S::Compensating, E::StepCompensated, &[C, N, F]), (S::NeedsAttention, vec![NotifyOperator]));
+        assert!(transition(S::NeedsAttention, E::Retry, &[C, N, F]).is_err(), "retrying would repeat it");
+        assert_eq!(t(S::NeedsAttention, E::Cancel, &[C, N, F]), (S::Cancelled, vec![]), "reversed by hand, closed");
+        assert_eq!(t(S::Succeeded, E::Undo, &[C, N]).0, S::NeedsAttention);
     }
 
     #[test]

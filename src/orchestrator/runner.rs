@@ -271,6 +271,20 @@ impl Runner {
     }
 }
 
+/// What the operator must reverse by hand for a step with no undo: the
+/// action and every address it reached.
+fn by_hand(c: &Claimed) -> String {
+    let reached: Vec<String> =
+        crate::adapters::destinations_of(&c.planned).into_iter().map(|d| format!("{} {}", d.arg, d.value)).collect();
+    let reached = if reached.is_empty() { String::new() } else { format!(" ({})", reached.join(", ")) };
+    format!(
+        "step {} ({}.{}{reached}) has no undo and was not undone: reverse it by hand, then cancel the intent to close it",
+        c.seq + 1,
+        c.planned.adapter.as_str(),
+        c.planned.action.as_str()
+    )
+}
+
 /// Runs one claimed step (or its undo) and says how it ended. An ambiguous
 /// failure is reconciled at once: the effect is never blindly repeated.
 pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
@@ -286,6 +300,7 @@ pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
     let action = c.planned.action.as_str();
     if c.state == StepState::Compensating {
         return match adapter.compensate(&key, action, &c.planned.args, c.result.as_ref()).await {
+            Ok(v) if v["compensation"] == "none" => Outcome::NotUndone(by_hand(c)),
             Ok(v) => Outcome::Compensated(v),
             Err(e) => Outcome::CompensationFailed(e),
         };

@@ -20,6 +20,8 @@ pub enum StepEvent {
     /// Its intent is unwinding: undo this completed step.
     Compensate,
     Compensated,
+    /// Its adapter has no undo for it.
+    NoUndo,
     /// The operator retries a failed or unknown step (same key).
     Reset,
 }
@@ -49,6 +51,7 @@ pub fn transition(from: StepState, event: StepEvent) -> Result<Transition, Illeg
         (S::Running, E::Unknown) => to(S::Unknown),
         (S::Succeeded, E::Compensate) => to(S::Compensating),
         (S::Compensating, E::Compensated) => to(S::Compensated),
+        (S::Compensating, E::NoUndo) => to(S::NotUndone),
         (S::Failed | S::Unknown, E::Reset) => to(S::Pending),
         // A step that was scheduled but never ran has nothing to undo.
         (S::Pending | S::RetryScheduled, E::Failed { retry_in: None }) => to(S::Failed),
@@ -118,6 +121,7 @@ mod tests {
             E::Unknown,
             E::Compensate,
             E::Compensated,
+            E::NoUndo,
             E::Reset,
         ];
         let mut legal = 0;
@@ -129,10 +133,12 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 12);
-        // Nothing ever leaves `compensated`, and a succeeded step never runs again.
+        assert_eq!(legal, 13);
+        // Nothing ever leaves `compensated` or `not_undone`, and a succeeded
+        // step never runs again.
         for event in events {
             assert!(transition(S::Compensated, event).is_err());
+            assert!(transition(S::NotUndone, event).is_err());
             assert!(transition(S::Succeeded, event).map_or(true, |t| t.to == S::Compensating));
         }
     }
