@@ -301,3 +301,47 @@ async fn a_step_that_cannot_be_undone_is_left_to_the_operator_not_called_compens
     assert_eq!(recv.tally().applied.len(), 1, "it ran once, and only once");
     app.stop().await;
 }
+
+/// Guarantee: forget means forget. Forgetting what was remembered also
+/// scrubs every copy of its text: what the message said in the inbox, the
+/// reply that echoed it, anything queued with it.
+#[tokio::test]
+async fn forgetting_a_record_scrubs_every_copy_of_its_text() {
+    let app = TestApp::spawn().await;
+    let said: Value = app
+        .post("/v1/messages")
+        .json(&json!({"text": "remember that the vault code is 998877 behind the painting"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(said["kind"], "reply", "{said}");
+    let found: Value = app
+        .post("/v1/memory/search")
+        .json(&json!({"query": "vault code 998877"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = found.as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect();
+    assert!(!ids.is_empty(), "{found}");
+    for id in &ids {
+        assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 204);
+    }
+    use sqlx::Connection;
+    let url = format!("sqlite://{}?mode=ro", app.dir.path().join("steward.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for (table, column) in
+        [("inbox", "payload"), ("inbox", "reply"), ("outbox", "payload"), ("memory", "text"), ("audit", "detail")]
+    {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE instr(coalesce({column}, ''), '998877') > 0");
+        let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap();
+        assert_eq!(n, 0, "{table}.{column} still holds the forgotten text");
+    }
+    db.close().await.unwrap();
+    app.stop().await;
+}

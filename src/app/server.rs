@@ -40,6 +40,8 @@ pub struct Server {
     memory: Memory,
     /// Retention rules, and how often to apply them.
     retention: (std::collections::BTreeMap<String, crate::config::RetentionRule>, Duration),
+    /// After how many days copies of text outside memory are scrubbed.
+    copies_days: u64,
     /// How long the HTTP server may take to drain.
     drain_grace: Duration,
     /// The policy file to watch for changes, if there is one.
@@ -171,6 +173,7 @@ impl Server {
             drain_grace,
             memory,
             retention,
+            copies_days: config.memory.copies_days,
             schedules,
             telegram,
             discord,
@@ -206,7 +209,7 @@ impl Server {
         }
         tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
         tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
-        tokio::spawn(prune_chat_events(self.store.clone(), workers.clone()));
+        tokio::spawn(prune_chat_events(self.store.clone(), self.copies_days, workers.clone()));
         let draining = self.draining.clone();
         let http_shutdown = async move {
             shutdown.cancelled().await;
@@ -282,19 +285,30 @@ async fn apply_retention(
     }
 }
 
-/// Forgets handled chat events after a week, hourly.
-async fn prune_chat_events(store: Store, shutdown: CancellationToken) {
+/// Hourly: forgets handled chat events after a week, and scrubs copies of
+/// text (inbox payloads, delivered messages, model answers, decided
+/// approvals past their window) older than `copies_days`.
+async fn prune_chat_events(store: Store, copies_days: u64, shutdown: CancellationToken) {
     const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+    let copies_ms = (copies_days.min(36_500) * 24 * 3600 * 1000) as i64;
     loop {
         let pruned = async {
+            let now = crate::store::now_millis();
             let mut tx = store.begin().await?;
-            let n = crate::store::channels::prune(&mut tx, crate::store::now_millis() - WEEK_MS).await?;
+            let n = crate::store::channels::prune(&mut tx, now - WEEK_MS).await?;
+            let scrubbed = crate::store::scrub::older_than(&mut tx, now - copies_ms, now).await?;
             tx.commit().await?;
-            Ok::<_, crate::store::StoreError>(n)
+            Ok::<_, crate::store::StoreError>((n, scrubbed))
         };
         match pruned.await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(events = n, "forgot handled chat events older than a week"),
+            Ok((n, scrubbed)) => {
+                if n > 0 {
+                    tracing::info!(events = n, "forgot handled chat events older than a week");
+                }
+                if scrubbed.total() > 0 {
+                    tracing::info!(?scrubbed, "scrubbed old copies of text");
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "pruning chat events failed; will retry"),
         }
         tokio::select! {

@@ -262,6 +262,9 @@ pub struct MemoryConfig {
     pub identities: std::collections::BTreeMap<String, ScopeGrant>,
     /// A search that takes longer is cut off and reported.
     pub search_budget_ms: u64,
+    /// Copies of text outside memory (what inbound events said, delivered
+    /// messages, model answers) are scrubbed after this many days.
+    pub copies_days: u64,
 }
 
 impl Default for MemoryConfig {
@@ -272,6 +275,7 @@ impl Default for MemoryConfig {
             retention_every_secs: 3600,
             identities: Default::default(),
             search_budget_ms: 1_000,
+            copies_days: 30,
         }
     }
 }

@@ -147,14 +147,25 @@ impl Memory {
         }
     }
 
-    /// Forgets a record everywhere: SQLite and FTS in one transaction with
-    /// an audit row that keeps no content, then the vector index. Returns
-    /// false if there was no such record.
+    /// Forgets a record everywhere: SQLite and FTS, and every copy of its
+    /// text steward keeps elsewhere (inbox, outbox, approval requests, the
+    /// ledger, notes), in one transaction with an audit row that keeps no
+    /// content; then the vector index. Returns false if there was no such
+    /// record.
     pub async fn forget(&self, id: &str, actor: &str) -> Result<bool, MemoryError> {
         index::point_id(id)?;
         let mut tx = self.store.begin().await?;
+        let text: Option<(String,)> = sqlx::query_as("SELECT text FROM memory WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
         let Some(scope) = rows::delete(&mut tx, id).await? else { return Ok(false) };
-        let detail = json!({"record": id, "scope": scope});
+        let copies = match &text {
+            Some((text,)) => crate::store::scrub::copies_of(&mut tx, text).await?,
+            None => Default::default(),
+        };
+        let detail = json!({"record": id, "scope": scope, "copies_scrubbed": copies.total()});
         audit::append(&mut tx, now_millis(), &Entry { actor, action: "memory.forgotten", subject: Some(id), detail })
             .await?;
         tx.commit().await.map_err(StoreError::from)?;

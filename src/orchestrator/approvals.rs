@@ -2,6 +2,7 @@
 //! escalation, and review windows that lapse.
 
 use serde_json::json;
+use sha2::Digest;
 use sqlx::SqliteConnection;
 
 use super::apply::{self, ACTOR};
@@ -75,8 +76,11 @@ pub async fn decide_in(
         };
         return refused(conn, now, &by, &subject, &approval.id, refusal).await;
     }
+    // The audit log keeps no free text: a comment is kept as its hash (the
+    // approval row has it until retention scrubs it).
+    let comment = ask.comment.map(|c| hex::encode(sha2::Sha256::digest(c.as_bytes())));
     let detail = json!({"approval": approval.id, "kind": approval.kind, "decision": to, "by": by,
-                        "via": ask.approver.channel, "comment": ask.comment, "expires_at": approval.expires_at});
+                        "via": ask.approver.channel, "comment_sha256": comment, "expires_at": approval.expires_at});
     audit::append(
         conn,
         now,

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod memory;
 pub mod outbox;
 mod rows;
+pub mod scrub;
 pub mod steps;
 
 use std::path::{Path, PathBuf};
