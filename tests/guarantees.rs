@@ -342,6 +342,8 @@ async fn forgetting_a_record_scrubs_every_copy_of_its_text() {
         let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap();
         assert_eq!(n, 0, "{table}.{column} still holds the forgotten text");
     }
+    let (queued,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM vector_deletes").fetch_one(&mut db).await.unwrap();
+    assert_eq!(queued, 0, "the vector index confirmed the deletes");
     db.close().await.unwrap();
     app.stop().await;
 }

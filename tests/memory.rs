@@ -168,6 +168,9 @@ async fn retention_archives_rolls_up_and_purges_once() {
         memory.search(&query("2019 offsite"), &Contract::operator()).await.unwrap().iter().all(|h| h.id != ids[2]),
         "purged"
     );
+    // Guarantee: a purged record leaves the rollups that quoted it.
+    assert!(!summary.text.contains("2019 offsite"), "the rollup no longer quotes the purged record: {}", summary.text);
+    assert!(summary.text.contains("Summary of 2 message records"), "{}", summary.text);
 }
 
 #[tokio::test]

@@ -104,9 +104,14 @@ impl Memory {
     /// Embeds and indexes up to `batch` records that have no vector yet.
     /// Returns how many it indexed.
     pub async fn index_pending(&self, batch: u32) -> Result<usize, MemoryError> {
+        // A delete the index refuses stays queued; indexing goes on.
+        let deleted = self.drain_vector_deletes().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the vector index refused queued deletes; retrying later");
+            0
+        });
         let pending = rows::unindexed(self.store.reader(), batch).await?;
         if pending.is_empty() {
-            return Ok(0);
+            return Ok(deleted);
         }
         let texts: Vec<String> = pending.iter().map(|p| p.text.clone()).collect();
         let vectors = self.embedder.embed(&texts).await?;
@@ -165,12 +170,32 @@ impl Memory {
             Some((text,)) => crate::store::scrub::copies_of(&mut tx, text).await?,
             None => Default::default(),
         };
+        rows::queue_vector_deletes(&mut tx, &[id.to_owned()], now_millis()).await?;
         let detail = json!({"record": id, "scope": scope, "copies_scrubbed": copies.total()});
         audit::append(&mut tx, now_millis(), &Entry { actor, action: "memory.forgotten", subject: Some(id), detail })
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        self.index.delete(&[id.to_owned()]).await?;
+        // Forgotten: SQLite is the truth, and search never shows a point
+        // without its row. The point itself goes now, or, should the index
+        // refuse, on a later round of the indexer.
+        if let Err(e) = self.drain_vector_deletes().await {
+            tracing::warn!(error = %e, "the vector index refused a delete; it is queued and will be retried");
+        }
         Ok(true)
+    }
+
+    /// Removes queued points from the vector index; each leaves the queue
+    /// only once the index confirmed it. Returns how many went.
+    pub async fn drain_vector_deletes(&self) -> Result<usize, MemoryError> {
+        let ids = rows::queued_vector_deletes(self.store.reader(), 256).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.index.delete(&ids).await?;
+        let mut tx = self.store.begin().await?;
+        rows::vector_deletes_done(&mut tx, &ids).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(ids.len())
     }
 
     /// The scopes that hold records, for contracts that read everything.

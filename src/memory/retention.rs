@@ -107,11 +107,38 @@ impl Memory {
                 rows::record(&mut tx, &summary).await?;
                 report.summaries += 1;
             }
-            tx.commit().await.map_err(StoreError::from)?;
             let ids: Vec<String> = due.iter().map(|r| r.id.clone()).collect();
-            self.index.delete(&ids).await?;
+            rows::queue_vector_deletes(&mut tx, &ids, now).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            if let Err(e) = self.drain_vector_deletes().await {
+                tracing::warn!(error = %e, "the vector index refused deletes; they are queued and will be retried");
+            }
             report.archived += ids.len();
         }
+    }
+
+    /// A rollup quotes each record it summarises, so a purged record leaves
+    /// its rollups: each is written again from the records it has left, and
+    /// forgotten when none is left.
+    async fn drop_from_rollups(&self, kind: MemoryKind, purged: &str) -> Result<(), MemoryError> {
+        let mut conn = self.store.reader().acquire().await.map_err(StoreError::from)?;
+        let summaries = rows::summaries_of(&mut conn, purged).await?;
+        drop(conn);
+        for id in summaries {
+            let Some(summary) = rows::get_many(self.store.reader(), &[id.clone()]).await?.pop() else { continue };
+            let left: Vec<String> = summary.summary_of.iter().filter(|s| *s != purged).cloned().collect();
+            let records = rows::get_many(self.store.reader(), &left).await?;
+            if records.is_empty() {
+                self.forget(&id, "retention").await?;
+                continue;
+            }
+            let text = rollup(kind, &records.iter().collect::<Vec<_>>());
+            let mut tx = self.store.begin().await?;
+            rows::rewrite_summary(&mut tx, &id, &text, &records.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+                .await?;
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+        Ok(())
     }
 
     async fn purge(&self, kind: MemoryKind, before: Millis, report: &mut Report) -> Result<(), MemoryError> {
@@ -124,6 +151,7 @@ impl Memory {
                 if self.forget(&r.id, "retention").await? {
                     report.purged += 1;
                 }
+                self.drop_from_rollups(kind, &r.id).await?;
             }
         }
     }
