@@ -129,7 +129,9 @@ async fn head_at(reader: &SqlitePool, seq: i64) -> Result<Option<Head>, StoreErr
 /// The anchor file's content: one line, `SEQ:HASH`.
 fn write(path: &Path, head: &Head, sync: bool) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("anchor.tmp");
+    // One temporary file per process: the CLI beside a running server
+    // writes the anchor too, and two writers must not share one.
+    let tmp = path.with_extension(format!("anchor.{}.tmp", std::process::id()));
     let mut file = super::files::private_file(&tmp)?;
     writeln!(file, "{head}")?;
     if sync {
