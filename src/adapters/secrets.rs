@@ -87,6 +87,15 @@ impl Text {
         }
     }
 
+    /// The secret's own value, without its prefix, to blot it out of
+    /// what comes back.
+    pub fn bare(&self, secrets: &Secrets) -> Option<String> {
+        match self {
+            Self::Literal(_) => None,
+            Self::Secret(r) => secrets.0.get(&r.name).map(|v| v.expose_secret().to_owned()),
+        }
+    }
+
     pub fn is_secret(&self) -> bool {
         matches!(self, Self::Secret(_))
     }

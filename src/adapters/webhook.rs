@@ -216,7 +216,14 @@ impl WebhookAdapter {
         match status {
             s if s.is_success() => {
                 let (bytes, truncated) = super::read_limited(response, MAX_RESPONSE_BYTES).await;
-                let text = String::from_utf8_lossy(&bytes);
+                // A service that echoes the request (many do) would hand the
+                // secret back into the stored result: it is blotted out.
+                let mut text = String::from_utf8_lossy(&bytes).into_owned();
+                for value in request.headers.values().filter(|v| v.is_secret()).filter_map(|v| v.bare(&self.secrets)) {
+                    if value.len() >= 4 {
+                        text = text.replace(&value, "[secret]");
+                    }
+                }
                 let body = match serde_json::from_str::<Value>(&text) {
                     Ok(v) if !truncated => v,
                     _ => json!(text.chars().take(4096).collect::<String>()),

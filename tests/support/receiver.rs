@@ -96,7 +96,9 @@ async fn hook_ok(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Respons
     if roll < f.server_error + f.rate_limited + f.hang_after_apply {
         tokio::time::sleep(f.hang).await;
     }
-    (StatusCode::OK, axum::Json(serde_json::json!({"ok": true}))).into_response()
+    // Like many services, it echoes what it was sent (here, the credential).
+    let echo = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (StatusCode::OK, axum::Json(serde_json::json!({"ok": true, "authorization": echo}))).into_response()
 }
 
 async fn hook_fail() -> StatusCode {
