@@ -178,8 +178,7 @@ async fn the_api_token_cannot_speak_as_an_approver_or_an_unlisted_identity() {
         assert_eq!(res.status(), 403, "{refused}");
         assert!(res.text().await.unwrap().contains("bridge_actors"));
     }
-    let found: Value =
-        app.post("/v1/memory/search").json(&json!({"query": "safe code"})).send().await.unwrap().json().await.unwrap();
+    let found = app.call("/v1/memory/search", json!({"query": "safe code"})).await;
     assert!(!found.to_string().contains("1234"), "a refused actor changed nothing: {found}");
     // A listed bridge identity speaks as a collaborator: it may not act.
     let bridged: Value = say("slack:U7").await.unwrap().json().await.unwrap();
@@ -228,12 +227,7 @@ async fn people_other_than_the_operator_are_rate_limited_with_one_refusal() {
     for _ in 0..10 {
         assert_eq!(say(None).await.unwrap().status(), 200, "the operator is never limited");
     }
-    use sqlx::Connection;
-    let url = format!("sqlite://{}?mode=ro", app.dir.path().join("steward.db").display());
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let (limited,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM audit WHERE action = 'rate.limited'").fetch_one(&mut db).await.unwrap();
-    db.close().await.unwrap();
+    let limited = app.count("SELECT COUNT(*) FROM audit WHERE action = 'rate.limited'").await;
     assert_eq!(limited, 1, "the refusal is audited once");
     app.stop().await;
 }
@@ -308,42 +302,21 @@ async fn a_step_that_cannot_be_undone_is_left_to_the_operator_not_called_compens
 #[tokio::test]
 async fn forgetting_a_record_scrubs_every_copy_of_its_text() {
     let app = TestApp::spawn().await;
-    let said: Value = app
-        .post("/v1/messages")
-        .json(&json!({"text": "remember that the vault code is 998877 behind the painting"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let said =
+        app.call("/v1/messages", json!({"text": "remember that the vault code is 998877 behind the painting"})).await;
     assert_eq!(said["kind"], "reply", "{said}");
-    let found: Value = app
-        .post("/v1/memory/search")
-        .json(&json!({"query": "vault code 998877"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found = app.call("/v1/memory/search", json!({"query": "vault code 998877"})).await;
     let ids: Vec<String> = found.as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect();
     assert!(!ids.is_empty(), "{found}");
     for id in &ids {
         assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 204);
     }
-    use sqlx::Connection;
-    let url = format!("sqlite://{}?mode=ro", app.dir.path().join("steward.db").display());
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     for (table, column) in
         [("inbox", "payload"), ("inbox", "reply"), ("outbox", "payload"), ("memory", "text"), ("audit", "detail")]
     {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE instr(coalesce({column}, ''), '998877') > 0");
-        let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&mut db).await.unwrap();
-        assert_eq!(n, 0, "{table}.{column} still holds the forgotten text");
+        assert_eq!(app.count(&sql).await, 0, "{table}.{column} still holds the forgotten text");
     }
-    let (queued,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM vector_deletes").fetch_one(&mut db).await.unwrap();
-    assert_eq!(queued, 0, "the vector index confirmed the deletes");
-    db.close().await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM vector_deletes").await, 0, "the vector index confirmed the deletes");
     app.stop().await;
 }

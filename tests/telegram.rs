@@ -38,17 +38,7 @@ async fn pairing_lets_one_person_in_and_strangers_get_one_polite_refusal() {
     assert!(refusal.text.contains("private assistant"), "{}", refusal.text);
 
     // A code from the CLI, used once.
-    let out = steward()
-        .arg("--data-dir")
-        .arg(app.dir.path())
-        .args(["pair", "telegram"])
-        .env("STEWARD_TELEGRAM__TOKEN", &tg.token)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!stdout.contains(&tg.token), "the token is not printed");
-    let code = stdout.lines().find_map(|l| l.strip_prefix("Pairing code: ")).unwrap().trim().to_owned();
+    let code = pairing_code(&app, &tg);
 
     tg.message(501, "/start WRONG234");
     let wrong = tg.nth_to(501, 1).await;
@@ -102,15 +92,7 @@ async fn pairing_attempts_are_limited_and_wrong_codes_answered_once() {
     }
     tg.wait(20, "the refusal", |t| t.sent_to(503).into_iter().find(|s| s.text.contains("Too many pairing attempts")))
         .await;
-    let out = steward()
-        .arg("--data-dir")
-        .arg(app.dir.path())
-        .args(["pair", "telegram"])
-        .env("STEWARD_TELEGRAM__TOKEN", &tg.token)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let code = stdout.lines().find_map(|l| l.strip_prefix("Pairing code: ")).unwrap().trim().to_owned();
+    let code = pairing_code(&app, &tg);
     tg.message(503, &format!("/start {code}"));
     tg.wait(20, "every update confirmed", |t| (t.unconfirmed() == 0).then_some(())).await;
     // A paired user's round trip would flush the outbox; here, wait for it.
@@ -126,6 +108,21 @@ async fn pairing_attempts_are_limited_and_wrong_codes_answered_once() {
         .unwrap();
     assert_eq!(paired, 1);
     store.close().await;
+}
+
+/// A pairing code from `steward pair telegram`, which must not print the token.
+fn pairing_code(app: &TestApp, tg: &FakeTelegram) -> String {
+    let out = steward()
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .args(["pair", "telegram"])
+        .env("STEWARD_TELEGRAM__TOKEN", &tg.token)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!stdout.contains(&tg.token), "the token is not printed");
+    stdout.lines().find_map(|l| l.strip_prefix("Pairing code: ")).unwrap().trim().to_owned()
 }
 
 /// A round trip through the paired user's chat, so everything queued before

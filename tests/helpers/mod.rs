@@ -82,6 +82,22 @@ impl TestApp {
         self.client.delete(self.url(path)).bearer_auth(TOKEN)
     }
 
+    /// POSTs `body` as JSON to `path` and returns the JSON answer.
+    pub async fn call(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        self.post(path).json(&body).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// A number the server's database answers, read-only beside the
+    /// running server (`SELECT COUNT(*) ...`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}?mode=ro", self.dir.path().join("steward.db").display());
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut db).await.unwrap();
+        db.close().await.unwrap();
+        n
+    }
+
     /// An intent as `GET /v1/intents/{id}` shows it.
     pub async fn intent(&self, id: &str) -> serde_json::Value {
         self.get(&format!("/v1/intents/{id}")).send().await.unwrap().json().await.unwrap()
