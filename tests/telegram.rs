@@ -95,8 +95,13 @@ async fn pairing_attempts_are_limited_and_wrong_codes_answered_once() {
     let code = pairing_code(&app, &tg);
     tg.message(503, &format!("/start {code}"));
     tg.wait(20, "every update confirmed", |t| (t.unconfirmed() == 0).then_some(())).await;
-    // A paired user's round trip would flush the outbox; here, wait for it.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Replies are queued before an update is confirmed: once nothing is
+    // left to send, everything the stranger will ever get has been sent.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.count("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the outbox never emptied");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let said: Vec<String> = tg.sent_to(503).into_iter().map(|s| s.text).collect();
     assert_eq!(said.len(), 2, "one wrong-code reply and one refusal: {said:#?}");
     assert!(said[0].contains("wrong, used or expired") && said[1].contains("Too many pairing attempts"));

@@ -170,7 +170,7 @@ impl Memory {
             Some((text,)) => crate::store::scrub::copies_of(&mut tx, text).await?,
             None => Default::default(),
         };
-        rows::queue_vector_deletes(&mut tx, &[id.to_owned()], now_millis()).await?;
+        crate::store::vector_deletes::queue(&mut tx, &[id.to_owned()], now_millis()).await?;
         let detail = json!({"record": id, "scope": scope, "copies_scrubbed": copies.total()});
         audit::append(&mut tx, now_millis(), &Entry { actor, action: "memory.forgotten", subject: Some(id), detail })
             .await?;
@@ -187,13 +187,13 @@ impl Memory {
     /// Removes queued points from the vector index; each leaves the queue
     /// only once the index confirmed it. Returns how many went.
     pub async fn drain_vector_deletes(&self) -> Result<usize, MemoryError> {
-        let ids = rows::queued_vector_deletes(self.store.reader(), 256).await?;
+        let ids = crate::store::vector_deletes::queued(self.store.reader(), 256).await?;
         if ids.is_empty() {
             return Ok(0);
         }
         self.index.delete(&ids).await?;
         let mut tx = self.store.begin().await?;
-        rows::vector_deletes_done(&mut tx, &ids).await?;
+        crate::store::vector_deletes::done(&mut tx, &ids).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ids.len())
     }

@@ -108,7 +108,7 @@ impl Memory {
                 report.summaries += 1;
             }
             let ids: Vec<String> = due.iter().map(|r| r.id.clone()).collect();
-            rows::queue_vector_deletes(&mut tx, &ids, now).await?;
+            crate::store::vector_deletes::queue(&mut tx, &ids, now).await?;
             tx.commit().await.map_err(StoreError::from)?;
             if let Err(e) = self.drain_vector_deletes().await {
                 tracing::warn!(error = %e, "the vector index refused deletes; they are queued and will be retried");

@@ -13,6 +13,7 @@ mod apply;
 pub mod approvals;
 mod config;
 pub mod control;
+mod execute;
 pub mod gate;
 pub mod intent_machine;
 pub mod outbox;

@@ -15,12 +15,12 @@ use futures_util::FutureExt;
 use serde_json::json;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use super::apply::{self, ACTOR, Outcome};
+use super::execute::execute;
 use super::intent_machine::IntentEvent;
 use super::{OrchestratorConfig, approvals, gate, recovery};
-use crate::adapters::{AdapterError, Catalog, Reconciled};
+use crate::adapters::{AdapterError, Catalog};
 use crate::domain::{IntentId, StepState};
 use crate::policy::{Policy, PolicyHandle};
 use crate::store::approvals as approvals_store;
@@ -271,64 +271,10 @@ impl Runner {
     }
 }
 
-/// What the operator must reverse by hand for a step with no undo: the
-/// action and every address it reached.
-fn by_hand(c: &Claimed) -> String {
-    let reached: Vec<String> =
-        crate::adapters::destinations_of(&c.planned).into_iter().map(|d| format!("{} {}", d.arg, d.value)).collect();
-    let reached = if reached.is_empty() { String::new() } else { format!(" ({})", reached.join(", ")) };
-    format!(
-        "step {} ({}.{}{reached}) has no undo and was not undone: reverse it by hand, then cancel the intent to close it",
-        c.seq + 1,
-        c.planned.adapter.as_str(),
-        c.planned.action.as_str()
-    )
-}
-
-/// Runs one claimed step (or its undo) and says how it ended. An ambiguous
-/// failure is reconciled at once: the effect is never blindly repeated.
-pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
-    let Some((adapter, _)) = catalog.get(c.planned.adapter.as_str()) else {
-        let err = AdapterError::Permanent(format!("adapter `{}` is not configured", c.planned.adapter.as_str()));
-        return if c.state == StepState::Compensating {
-            Outcome::CompensationFailed(err)
-        } else {
-            Outcome::Failed(err)
-        };
-    };
-    let key = crate::domain::IdempotencyKey::for_step(c.intent_id, c.seq);
-    let action = c.planned.action.as_str();
-    if c.state == StepState::Compensating {
-        return match adapter.compensate(&key, action, &c.planned.args, c.result.as_ref()).await {
-            Ok(v) if v["compensation"] == "none" => Outcome::NotUndone(by_hand(c)),
-            Ok(v) => Outcome::Compensated(v),
-            Err(e) => Outcome::CompensationFailed(e),
-        };
-    }
-    if c.deadline.is_some_and(|d| now_millis() >= d) {
-        return Outcome::Failed(AdapterError::Permanent("the step's deadline passed before it could run".into()));
-    }
-    let span = tracing::info_span!("step", intent_id = %c.intent_id, step = c.seq, attempt = c.attempts);
-    let run = async {
-        match adapter.execute(&key, action, &c.planned.args).await {
-            Ok(v) => Outcome::Succeeded(v),
-            Err(AdapterError::Ambiguous(why)) => match adapter.reconcile(&key, action, &c.planned.args).await {
-                Reconciled::Happened(v) => Outcome::Succeeded(json!({"reconciled": v})),
-                Reconciled::NotHappened => {
-                    Outcome::Failed(AdapterError::Transient(format!("{why}; reconcile says it did not happen")))
-                }
-                Reconciled::CannotTell(more) => Outcome::Unknown(format!("{why}; reconcile cannot tell: {more}")),
-            },
-            Err(e) => Outcome::Failed(e),
-        }
-    };
-    run.instrument(span).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::{ActionSpec, Adapter, Description};
+    use crate::adapters::{ActionSpec, Adapter, Description, Reconciled};
     use crate::domain::{IdempotencyKey, Intent, IntentState, IntentText, InvalidInput, Plan, PlannedStep, Provenance};
     use crate::store::intents;
     use async_trait::async_trait;

@@ -304,36 +304,6 @@ pub async fn unindex_all(conn: &mut SqliteConnection) -> Result<u64, StoreError>
         .rows_affected())
 }
 
-/// Queues points for removal from the vector index, in the caller's
-/// transaction (see [`drain`](crate::memory::Memory::drain_vector_deletes)).
-pub async fn queue_vector_deletes(conn: &mut SqliteConnection, ids: &[String], now: Millis) -> Result<(), StoreError> {
-    for id in ids {
-        sqlx::query("INSERT INTO vector_deletes (id, queued_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Points waiting to leave the vector index, oldest first.
-pub async fn queued_vector_deletes(pool: &SqlitePool, limit: u32) -> Result<Vec<String>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM vector_deletes ORDER BY queued_at, id LIMIT ?")
-        .bind(limit as i64)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
-/// The index confirmed these deletes.
-pub async fn vector_deletes_done(conn: &mut SqliteConnection, ids: &[String]) -> Result<(), StoreError> {
-    for id in ids {
-        sqlx::query("DELETE FROM vector_deletes WHERE id = ?").bind(id).execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 /// Rollup summaries that summarise `id`: they quote it, so they go with it.
 pub async fn summaries_of(conn: &mut SqliteConnection, id: &str) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as(

@@ -24,6 +24,7 @@ pub mod outbox;
 mod rows;
 pub mod scrub;
 pub mod steps;
+pub mod vector_deletes;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
