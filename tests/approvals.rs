@@ -5,11 +5,13 @@ mod helpers;
 #[path = "support/receiver.rs"]
 mod receiver;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use helpers::TestApp;
 use receiver::{Faults, Receiver};
 use serde_json::{Value, json};
+use steward::domain::{Clock, ManualClock, SharedClock, SystemClock};
 
 const POLICY: &str = r#"
 default_risk = "high"
@@ -44,19 +46,25 @@ fn policy(expiry_secs: u64) -> String {
 
 async fn app(recv: &Receiver, policy_text: &str, adjust: impl FnOnce(&mut steward::config::Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    start(recv, dir, policy_text, adjust).await
+    start(recv, dir, policy_text, SystemClock::shared(), adjust).await
+}
+
+/// A clock the test moves, from the time now.
+fn manual_clock() -> Arc<ManualClock> {
+    ManualClock::at(chrono::Utc::now().timestamp_millis())
 }
 
 async fn start(
     recv: &Receiver,
     dir: tempfile::TempDir,
     policy_text: &str,
+    clock: SharedClock,
     adjust: impl FnOnce(&mut steward::config::Config),
 ) -> TestApp {
     let path = dir.path().join("policy.toml");
     std::fs::write(&path, policy_text).unwrap();
     let notify = format!("webhook:{}", recv.url("/notify"));
-    TestApp::spawn_in(dir, move |c| {
+    TestApp::spawn_clocked(dir, clock, move |c| {
         c.policy.path = Some(path);
         c.policy.reload_secs = 1;
         c.adapters.webhook.retry.initial_ms = 10;
@@ -157,16 +165,18 @@ async fn someone_not_on_the_allowlist_cannot_decide() {
 #[tokio::test]
 async fn an_approval_that_expires_while_steward_is_down_denies_after_the_restart() {
     let recv = Receiver::start(Faults::default(), 3).await;
-    let app = app(&recv, &policy(1), |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = manual_clock();
+    let app = start(&recv, dir, &policy(3600), clock.clone(), |_| {}).await;
     let id = submit(&app, "pay before the weekend", plan(&recv, "/hook/ok", "pay")).await;
     app.wait_for(&id, "awaiting_approval").await;
     let a = approval_for(&app, &id, "").await;
     let expires_at = a["request"]["expires_at"].as_i64().unwrap();
+    assert_eq!(expires_at, clock.now() + 3_600_000, "an hour from steward's now");
     let dir = app.stop_keeping_data().await;
-    while chrono::Utc::now().timestamp_millis() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let app = start(&recv, dir, &policy(1), |_| {}).await;
+    // Down for the whole hour, and a moment more.
+    clock.set(expires_at + 1);
+    let app = start(&recv, dir, &policy(3600), clock.clone(), |_| {}).await;
     app.wait_for(&id, "expired").await;
     let closed = approval_for(&app, &id, "?state=expired").await;
     let res = decide(&app, closed["id"].as_str().unwrap(), "approve").await;
@@ -262,24 +272,36 @@ async fn a_broken_policy_file_is_refused_and_the_old_policy_stays_in_force() {
 #[tokio::test]
 async fn reminders_and_escalations_go_through_the_outbox() {
     let recv = Receiver::start(Faults::default(), 7).await;
-    let text = policy(3600).replace(
+    let text = policy(24 * 3600).replace(
         "reping_secs = 3600",
-        &format!("reping_secs = 1\nescalate_after_secs = 1\nescalate_to = \"webhook:{}\"", recv.url("/notify")),
+        &format!("reping_secs = 3600\nescalate_after_secs = 7200\nescalate_to = \"webhook:{}\"", recv.url("/notify")),
     );
-    let app = app(&recv, &text, |_| {}).await;
+    let clock = manual_clock();
+    let app = start(&recv, tempfile::tempdir().unwrap(), &text, clock.clone(), |_| {}).await;
     let id = submit(&app, "pay", plan(&recv, "/hook/ok", "pay")).await;
     app.wait_for(&id, "awaiting_approval").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let kinds: Vec<String> =
-            recv.tally().notices.iter().map(|n| n["kind"].as_str().unwrap_or("").to_owned()).collect();
-        if ["approval_request", "approval_reminder", "approval_escalation"].iter().all(|k| kinds.iter().any(|x| x == k))
-        {
-            break;
+    let kinds = || -> Vec<String> {
+        recv.tally().notices.iter().map(|n| n["kind"].as_str().unwrap_or("").to_owned()).collect()
+    };
+    let wait_for = |want: &'static [&'static str]| async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = kinds();
+            if want.iter().all(|k| got.iter().any(|x| x == k)) {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "waiting for {want:?}; notices so far: {got:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(Instant::now() < deadline, "notices so far: {kinds:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    wait_for(&["approval_request"]).await;
+    // An hour on by steward's clock: one reminder, no escalation yet.
+    clock.advance(Duration::from_secs(3600));
+    let got = wait_for(&["approval_request", "approval_reminder"]).await;
+    assert!(!got.iter().any(|k| k == "approval_escalation"), "{got:?}");
+    // Two hours on: escalated.
+    clock.advance(Duration::from_secs(3600));
+    wait_for(&["approval_request", "approval_reminder", "approval_escalation"]).await;
     app.stop().await;
 }
 

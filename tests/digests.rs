@@ -15,7 +15,7 @@ use helpers::TestApp;
 use serde_json::{Value, json};
 use smtp::{SmtpSink, header};
 use steward::config::{Config, ScheduleConfig, SmtpSecurity, WhenEmpty};
-use steward::domain::RetryPolicy;
+use steward::domain::{ManualClock, RetryPolicy};
 use steward::schedules::{self, Outcome};
 use steward::store::Store;
 
@@ -83,11 +83,19 @@ async fn a_send_keeps_its_message_id_across_a_retry() {
 #[tokio::test]
 async fn an_interrupted_send_is_unknown_and_never_resent() {
     let sink = SmtpSink::start("hang");
-    let app = app_with(&sink, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let clock = ManualClock::at(Utc::now().timestamp_millis());
+    let app = TestApp::spawn_clocked(dir, clock.clone(), |c| with_email(c, &sink, &path)).await;
     let id = send(&app, "ops@example.com").await;
     let i = app.wait_for(&id, "needs_attention").await;
     assert_eq!(i["steps"][0]["state"], "unknown", "{i}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A day later by steward's clock: no retry, no lease, nothing that
+    // could send it again is left.
+    clock.advance(Duration::from_secs(24 * 3600));
+    assert_eq!(app.count(helpers::ARMED_STEP_TIMERS).await, 0, "no timer could resend it");
+    let after = app.get(&format!("/v1/intents/{id}")).send().await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(after["state"], "needs_attention", "{after}");
     assert_eq!(sink.messages().len(), 1, "not sent again blindly");
     app.stop().await;
 }
@@ -302,7 +310,14 @@ async fn a_digest_interrupted_by_a_crash_is_neither_resent_nor_refired() {
     let envs = [("STEWARD_CONFIG", config.to_str().unwrap()), ("STEWARD_API_TOKEN", helpers::TOKEN)];
     let mut first = helpers::ServeProcess::start(&data, &envs);
     sink.wait_for(1);
-    std::thread::sleep(Duration::from_millis(300));
+    // The message is in and its answer never comes: steward is waiting on
+    // a running step when it is killed.
+    let db = data.join("steward.db");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while helpers::count_in(&db, "SELECT COUNT(*) FROM steps WHERE state = 'running'").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the send never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     first.signal("KILL");
     first.wait_exit();
 
@@ -319,7 +334,7 @@ async fn a_digest_interrupted_by_a_crash_is_neither_resent_nor_refired() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(page["items"][0]["text"].as_str().unwrap().contains("morning digest"), "{page}");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(helpers::count_in(&db, helpers::ARMED_STEP_TIMERS).await, 0, "no timer could resend it");
     assert_eq!(sink.messages().len(), 1, "never resent");
     let runs = helpers::run_in(dir.path(), &["--config", config.to_str().unwrap(), "schedules", "list"]);
     assert!(helpers::stdout(&runs).contains("morning"), "{}", helpers::stderr(&runs));

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use steward::config::{Config, EmbeddingBackend, RetentionRule, ScopeGrant};
-use steward::domain::{Approver, MemoryKind, MemoryProvenance, NewMemory, Scope};
+use steward::domain::{Actor, MemoryKind, MemoryProvenance, NewMemory, Scope};
 use steward::memory::{self, Contract, Memory, Query};
 use steward::store::Store;
 
@@ -49,7 +49,7 @@ async fn a_group_member_never_retrieves_another_members_private_scope() {
     memory.add(&records, &Contract::operator()).await.unwrap();
     let approvers = vec!["telegram:1".to_owned()];
     let grant = ScopeGrant { read: vec!["team".into()], write: vec!["team".into()] };
-    let alice = Contract::for_identity(&Approver::new("telegram", "2"), &approvers, Some(&grant));
+    let alice = Contract::for_identity(&Actor::new("telegram", "2"), &approvers, Some(&grant));
     let seen: Vec<String> = memory
         .search(&query("salary review raise"), &alice)
         .await
@@ -63,7 +63,7 @@ async fn a_group_member_never_retrieves_another_members_private_scope() {
     assert!(memory.search(&asking, &alice).await.unwrap().is_empty(), "asking for another's scope yields nothing");
     let err = memory.add(&[note("sneaky", "user:telegram:3", 0)], &alice).await.unwrap_err();
     assert!(err.to_string().contains("not allowed to write to scope `user:telegram:3`"), "{err}");
-    let operator = Contract::for_identity(&Approver::new("telegram", "1"), &approvers, None);
+    let operator = Contract::for_identity(&Actor::new("telegram", "1"), &approvers, None);
     assert_eq!(memory.search(&query("salary"), &operator).await.unwrap().len(), 5);
 }
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
 use crate::config::{EmailConfig, SmtpSecurity};
 use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput};
-use crate::store::{Store, now_millis};
+use crate::store::Store;
 
 pub struct EmailAdapter {
     store: Store,
@@ -175,7 +175,7 @@ impl EmailAdapter {
             .bind(to.join(", "))
             .bind(&mail.subject)
             .bind(response)
-            .bind(now_millis())
+            .bind(self.store.now())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

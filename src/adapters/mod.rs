@@ -22,7 +22,7 @@ use crate::policy::{StepFacts, Vocabulary};
 pub use email::EmailAdapter;
 pub use note::NoteAdapter;
 pub use secrets::Secrets;
-pub use webhook::{WebhookAdapter, WebhookConfig};
+pub use webhook::WebhookAdapter;
 
 /// What an adapter offers, for plan validation and `describe`.
 #[derive(Debug, Clone, Serialize)]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
 use crate::domain::{IdempotencyKey, InvalidInput};
-use crate::store::{Store, now_millis};
+use crate::store::Store;
 
 pub struct NoteAdapter {
     store: Store,
@@ -67,7 +67,7 @@ impl Adapter for NoteAdapter {
         .bind(key.as_str())
         .bind(intent_of(key))
         .bind(text)
-        .bind(now_millis())
+        .bind(self.store.now())
         .execute(&mut *tx)
         .await
         .map_err(transient)?;

@@ -28,22 +28,9 @@ use serde_json::{Value, json};
 
 use super::secrets::{self, Secrets, Text};
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
-use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, RetryPolicy, parse_retry_after};
+use crate::config::WebhookConfig;
+use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, parse_retry_after};
 use crate::store::now_millis;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// How long one request may take before its outcome counts as unknown.
-    pub timeout_ms: u64,
-    pub retry: RetryPolicy,
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        Self { timeout_ms: 10_000, retry: RetryPolicy::default() }
-    }
-}
 
 pub struct WebhookAdapter {
     http: reqwest::Client,

@@ -8,13 +8,13 @@ use chrono::{TimeZone, Utc};
 use super::intents::open_existing;
 use super::print_json;
 use crate::config::Config;
-use crate::domain::{ApprovalState, Approver, Decision, Risk};
+use crate::domain::{Actor, ApprovalState, Decision, Risk};
 use crate::orchestrator::approvals::{self, Ask, DecideError};
 use crate::store::approvals::{Filter, list as list_approvals};
 
-fn me() -> Approver {
+fn me() -> Actor {
     let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "operator".into());
-    Approver::new("cli", &user)
+    Actor::new("cli", &user)
 }
 
 fn when(ms: i64) -> String {

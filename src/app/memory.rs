@@ -13,7 +13,6 @@ use super::{lock_data_dir, print_json};
 use crate::config::Config;
 use crate::domain::{MemoryKind, MemoryProvenance, NewMemory, Scope};
 use crate::memory::{self, Contract, Memory, Query};
-use crate::store::now_millis;
 
 async fn open(config: &Config) -> anyhow::Result<(Memory, std::fs::File)> {
     let lock = lock_data_dir(config).context("stop `steward serve` first, or use its HTTP API (/v1/memory)")?;
@@ -35,7 +34,7 @@ pub async fn add(
 ) -> anyhow::Result<ExitCode> {
     let (memory, _lock) = open(config).await?;
     let provenance = MemoryProvenance { actor: "cli".into(), channel: "cli".into(), ..Default::default() };
-    let mut record = NewMemory::new(kind, text, Scope::parse(scope)?, provenance, now_millis())?;
+    let mut record = NewMemory::new(kind, text, Scope::parse(scope)?, provenance, memory.clock().now())?;
     record.tags = tags;
     let ids = memory.add(&[record], &Contract::operator()).await?;
     if json {

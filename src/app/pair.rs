@@ -7,7 +7,7 @@ use anyhow::Context;
 use rand::Rng;
 
 use crate::config::Config;
-use crate::store::{Store, channels, now_millis};
+use crate::store::{Store, channels};
 
 /// How long a code is valid.
 pub const VALID_MS: i64 = 10 * 60 * 1000;
@@ -33,7 +33,7 @@ pub async fn pair(config: &Config, channel: &str) -> anyhow::Result<ExitCode> {
     let path = config.database_path();
     let store = Store::open(&path, &config.store).await.with_context(|| format!("cannot open {}", path.display()))?;
     let code = new_code();
-    let now = now_millis();
+    let now = store.now();
     let mut tx = store.begin().await?;
     channels::new_pairing_code(&mut tx, channel, &code, now, now + VALID_MS).await?;
     tx.commit().await?;

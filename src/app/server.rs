@@ -19,6 +19,7 @@ use crate::channels::discord::{Discord, DiscordDeliver};
 use crate::channels::http::{self, ApiState, Limits};
 use crate::channels::telegram::{Telegram, TelegramDeliver};
 use crate::config::Config;
+use crate::domain::{SharedClock, SystemClock};
 use crate::memory::Memory;
 use crate::orchestrator::Runner;
 use crate::orchestrator::outbox::OutboxWorker;
@@ -84,11 +85,24 @@ impl Server {
     /// Locks the data directory, opens the store, resolves the API token and
     /// binds `addr` (or the configured address).
     pub async fn build(config: &Config, addr: Option<SocketAddr>) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, addr, SystemClock::shared()).await
+    }
+
+    /// The server with its time from `clock`: every timer, expiry, schedule
+    /// and stamp of every component reads it. Tests drive a manual one.
+    pub async fn build_with_clock(
+        config: &Config,
+        addr: Option<SocketAddr>,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let addr = addr.unwrap_or(config.http.addr);
         let token = token::resolve(config, addr)?;
         let lock = lock_data_dir(config)?;
         let db = config.database_path();
-        let store = Store::open(&db, &config.store).await.with_context(|| format!("cannot open {}", db.display()))?;
+        let store = Store::open(&db, &config.store)
+            .await
+            .with_context(|| format!("cannot open {}", db.display()))?
+            .with_clock(clock);
         let metrics = Arc::new(Metrics::default());
         let catalog = catalog(config, &store)?;
         let available = crate::schedules::Available {
@@ -271,7 +285,7 @@ async fn apply_retention(
     shutdown: CancellationToken,
 ) {
     loop {
-        match memory.apply_retention(&rules, crate::store::now_millis()).await {
+        match memory.apply_retention(&rules, memory.clock().now()).await {
             Ok(r) if r.archived + r.purged > 0 => {
                 tracing::info!(archived = r.archived, purged = r.purged, "memory retention applied")
             }
@@ -280,7 +294,7 @@ async fn apply_retention(
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = memory.clock().sleep(every) => {}
         }
     }
 }
@@ -293,7 +307,7 @@ async fn prune_chat_events(store: Store, copies_days: u64, shutdown: Cancellatio
     let copies_ms = (copies_days.min(36_500) * 24 * 3600 * 1000) as i64;
     loop {
         let pruned = async {
-            let now = crate::store::now_millis();
+            let now = store.now();
             let mut tx = store.begin().await?;
             let n = crate::store::channels::prune(&mut tx, now - WEEK_MS).await?;
             let scrubbed = crate::store::scrub::older_than(&mut tx, now - copies_ms, now).await?;
@@ -313,7 +327,7 @@ async fn prune_chat_events(store: Store, copies_days: u64, shutdown: Cancellatio
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = store.clock().sleep(Duration::from_secs(3600)) => {}
         }
     }
 }

@@ -7,13 +7,10 @@
 use serde_json::Value;
 
 use super::text::clip;
-use crate::domain::{ApprovalKind, ApprovalState, Risk};
+use crate::domain::{ApprovalKind, ApprovalState, Millis, Press, Risk, Verb};
 use crate::reasoning::when;
 use crate::store::approvals::{self, Approval, Filter};
-use crate::store::{Store, StoreError, now_millis};
-
-/// The kinds of outbox notice that show an approval card.
-pub const CARD_KINDS: [&str; 4] = ["approval_request", "approval_reminder", "approval_escalation", "review"];
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Card {
@@ -42,8 +39,8 @@ pub enum Style {
     Neutral,
 }
 
-fn button(label: impl Into<String>, verb: &str, token: &str, style: Style) -> Button {
-    Button { label: label.into(), data: format!("{verb}:{token}"), style }
+fn button(label: impl Into<String>, verb: Verb, token: &str, style: Style) -> Button {
+    Button { label: label.into(), data: Press::new(verb, token).data(), style }
 }
 
 /// How a closed approval ended, for the edited card.
@@ -65,7 +62,7 @@ pub fn outcome_line(a: &Approval) -> Option<String> {
 
 /// The card of an approval as it stands now. `low_batch` is how many
 /// low-risk requests an "Approve all" press on it would approve.
-pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize) -> Card {
+pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize, now: Millis) -> Card {
     let r = &a.request;
     let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
     let review = a.kind == ApprovalKind::ReviewAfter;
@@ -108,17 +105,23 @@ pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize) -> Card {
         details.push(format!("Policy {v}"));
     }
     let closed = outcome_line(a);
-    let open = closed.is_none() && a.expires_at > now_millis();
+    let open = closed.is_none() && a.expires_at > now;
     let mut buttons = Vec::new();
     if open {
         let (yes, no) = if review { ("Keep", "Undo") } else { ("Approve", "Reject") };
-        let mut row = vec![button(yes, "a", &a.token, Style::Go), button(no, "r", &a.token, Style::Stop)];
+        let mut row =
+            vec![button(yes, Verb::Approve, &a.token, Style::Go), button(no, Verb::Reject, &a.token, Style::Stop)];
         if !expanded {
-            row.push(button("Details", "d", &a.token, Style::Neutral));
+            row.push(button("Details", Verb::Details, &a.token, Style::Neutral));
         }
         buttons.push(row);
         if !review && a.risk == Risk::Low && low_batch > 1 {
-            buttons.push(vec![button(format!("Approve all {low_batch} low-risk"), "L", &a.token, Style::Go)]);
+            buttons.push(vec![button(
+                format!("Approve all {low_batch} low-risk"),
+                Verb::ApproveAllLow,
+                &a.token,
+                Style::Go,
+            )]);
         }
     }
     Card { title, lines, details, expanded, closed, buttons }
@@ -166,24 +169,11 @@ pub async fn low_batch(store: &Store, a: &Approval) -> Result<usize, StoreError>
         .count())
 }
 
-/// A notice that is not a card, as plain text.
-pub fn notice_text(payload: &Value) -> String {
-    let kind = payload["kind"].as_str().unwrap_or("");
-    match kind {
-        "needs_attention" => format!(
-            "Needs your attention: intent {}\n{}",
-            payload["intent_id"].as_str().unwrap_or("?"),
-            payload["why"].as_str().map(str::to_owned).unwrap_or_else(|| payload["why"].to_string())
-        ),
-        "digest" => payload["text"].as_str().unwrap_or("").to_owned(),
-        _ => format!("{kind}: {}", clip(&payload.to_string(), 1500)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::IntentId;
+    use crate::store::now_millis;
     use serde_json::json;
 
     fn approval(risk: Risk, kind: ApprovalKind) -> Approval {
@@ -196,22 +186,26 @@ mod tests {
     #[test]
     fn an_open_card_has_its_verbs_and_a_closed_one_none() {
         let mut a = approval(Risk::Low, ApprovalKind::ApproveBefore);
-        let card = approval_card(&a, false, 3);
+        let card = approval_card(&a, false, 3, now_millis());
         let data: Vec<&str> = card.buttons.iter().flatten().map(|b| b.data.split(':').next().unwrap()).collect();
         assert_eq!(data, ["a", "r", "d", "L"]);
         assert!(card.buttons.iter().flatten().all(|b| b.data.len() <= 64), "fits Telegram's callback data");
-        assert_eq!(approval_card(&a, true, 1).buttons[0].len(), 2, "expanded: no Details; alone: no batch");
+        assert_eq!(
+            approval_card(&a, true, 1, now_millis()).buttons[0].len(),
+            2,
+            "expanded: no Details; alone: no batch"
+        );
         a.state = ApprovalState::Approved;
         a.decided_by = Some("telegram:1".into());
         a.decided_at = Some(0);
-        let card = approval_card(&a, false, 3);
+        let card = approval_card(&a, false, 3, now_millis());
         assert!(card.buttons.is_empty());
         assert!(card.closed.unwrap().starts_with("✅ Approved by telegram:1"));
     }
 
     #[test]
     fn a_review_card_offers_keep_and_undo() {
-        let card = approval_card(&approval(Risk::Medium, ApprovalKind::ReviewAfter), false, 0);
+        let card = approval_card(&approval(Risk::Medium, ApprovalKind::ReviewAfter), false, 0, now_millis());
         let labels: Vec<&str> = card.buttons[0].iter().map(|b| b.label.as_str()).collect();
         assert_eq!(labels, ["Keep", "Undo", "Details"]);
         assert!(card.details.iter().any(|d| d.contains("webhook.post")));
@@ -237,7 +231,7 @@ mod tests {
         let mut a = approval(Risk::High, ApprovalKind::ApproveBefore);
         a.request["steps"][0]["destinations"] = json!(destinations);
         a.request["steps"][0]["args"] = step.args.clone();
-        let card = approval_card(&a, false, 0);
+        let card = approval_card(&a, false, 0, now_millis());
         for shown in ["https://pay.example/charge", "https://pay.example/status/{key}", "http://169.254.169.254/undo"] {
             assert!(card.lines.iter().any(|l| l.contains(shown)), "{shown} is on the card: {:#?}", card.lines);
         }

@@ -23,17 +23,15 @@ pub mod text;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::domain::{Approver, Approvers};
+use crate::domain::{Actor, Approvers, Command, Outbound, Press};
 use crate::orchestrator::approvals::{Ask, DecideError, decide};
-use crate::reasoning::rules::{self, Command};
 use crate::reasoning::{Inbound, Reasoner};
 use crate::store::channels::{self, Event};
-use crate::store::{Store, StoreError, now_millis, outbox};
+use crate::store::{Store, StoreError, outbox};
 use dispatch::Dispatcher;
 
 /// Who may decide approvals: the configured approvers, the users each
@@ -73,7 +71,7 @@ impl Core {
 
     /// Whether this channel's user `id` may act and decide.
     pub fn is_approver(&self, id: &str) -> bool {
-        Approver::new(self.channel, id).is_in(&self.approvers.get())
+        Actor::new(self.channel, id).is_in(&self.approvers.get())
     }
 
     /// Starts the dispatcher (once) and hands it the events kept but not
@@ -99,7 +97,7 @@ impl Core {
     /// Keeps an event; returns it when it is new (a redelivery returns `None`).
     pub async fn keep(&self, event: Event) -> Result<Option<Event>, StoreError> {
         let mut tx = self.store.begin().await?;
-        let new = channels::keep(&mut tx, &event, now_millis()).await?;
+        let new = channels::keep(&mut tx, &event, self.store.now()).await?;
         tx.commit().await?;
         Ok(new.then_some(event))
     }
@@ -129,7 +127,7 @@ impl Core {
         event: &Event,
         inbound: &Inbound,
         destination: &str,
-        render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Value>,
+        render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Outbound>,
     ) -> anyhow::Result<()> {
         let outcome = self.reasoner.handle(inbound).await?;
         if outcome.kind == crate::reasoning::Kind::Limited && outcome.text.is_empty() {
@@ -140,8 +138,8 @@ impl Core {
     }
 
     /// Queues `messages` to `destination` and marks the event done, at once.
-    pub async fn finish(&self, event: &Event, destination: &str, messages: &[Value]) -> anyhow::Result<()> {
-        let now = now_millis();
+    pub async fn finish(&self, event: &Event, destination: &str, messages: &[Outbound]) -> anyhow::Result<()> {
+        let now = self.store.now();
         let mut tx = self.store.begin().await?;
         for (i, m) in messages.iter().enumerate() {
             let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
@@ -153,10 +151,18 @@ impl Core {
         Ok(())
     }
 
+    /// A kept event that does not read as what this channel keeps (a row
+    /// from another version, or edited by hand): logged and closed with no
+    /// answer, so it never blocks its conversation.
+    pub async fn unreadable(&self, event: &Event, why: &serde_json::Error) -> anyhow::Result<()> {
+        tracing::error!(channel = %event.channel, event = %event.external_id, error = %why, "a kept chat event is unreadable; closing it unanswered");
+        self.finish(event, "", &[]).await
+    }
+
     /// Queues one message outside any event (a refusal, a pairing welcome).
-    pub async fn say(&self, destination: &str, message: &Value, dedup: Option<&str>) -> Result<(), StoreError> {
+    pub async fn say(&self, destination: &str, message: &Outbound, dedup: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        outbox::enqueue(&mut tx, destination, message, dedup, now_millis()).await?;
+        outbox::enqueue(&mut tx, destination, message, dedup, self.store.now()).await?;
         tx.commit().await?;
         self.outbox.notify_one();
         Ok(())
@@ -167,7 +173,7 @@ impl Core {
         let channel = self.channel;
         let done = async {
             let mut tx = self.store.begin().await?;
-            channels::report(&mut tx, channel, state, detail, now_millis()).await?;
+            channels::report(&mut tx, channel, state, detail, self.store.now()).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         };
@@ -178,8 +184,8 @@ impl Core {
 
     /// A button press by someone who may not decide: refused by the
     /// approval itself (which audits the refusal), so the reason is its own.
-    pub async fn refuse_press(&self, who: &Approver, data: &str) -> Result<String, StoreError> {
-        let Some(Command::Decide { target, decision, .. }) = rules::button(data) else {
+    pub async fn refuse_press(&self, who: &Actor, data: &str) -> Result<String, StoreError> {
+        let Some(Command::Decide { target, decision, .. }) = Press::parse(data).ok().and_then(|p| p.command()) else {
             return Ok("Only the operator can use these buttons.".into());
         };
         let ask = Ask { approval: &target, decision, approver: who, comment: None };

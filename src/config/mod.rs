@@ -17,15 +17,14 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
-pub use crate::orchestrator::OrchestratorConfig;
 pub use channels::{DiscordConfig, TelegramConfig, TelegramMode};
 pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::matches as secret_matches;
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
-    LogFormat, MemoryConfig, NoteConfig, NotifyConfig, PolicyConfig, Price, QdrantConfig, QdrantMode, ReasoningConfig,
-    RetentionRule, ScopeGrant, StoreConfig, TierConfig,
+    LogFormat, MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, Price, QdrantConfig,
+    QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TierConfig, WebhookConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.

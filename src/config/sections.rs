@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::adapters::WebhookConfig;
 use crate::domain::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
@@ -359,5 +358,39 @@ pub struct ApprovalsConfig {
 impl Default for ApprovalsConfig {
     fn default() -> Self {
         Self { approvers: vec!["http:api".into(), "cli:*".into()] }
+    }
+}
+
+/// The orchestrator's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrchestratorConfig {
+    /// How long a claimed step is leased. It must exceed every adapter's
+    /// timeout: a lease that runs out means the runner died mid-step.
+    pub lease_secs: u64,
+    /// Steps executing at once.
+    pub max_in_flight: usize,
+    /// Steps claimed, and outcomes committed, per transaction at most.
+    pub batch: u32,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        Self { lease_secs: 120, max_in_flight: 64, batch: 256 }
+    }
+}
+
+/// The webhook adapter's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// How long one request may take before its outcome counts as unknown.
+    pub timeout_ms: u64,
+    pub retry: RetryPolicy,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self { timeout_ms: 10_000, retry: RetryPolicy::default() }
     }
 }

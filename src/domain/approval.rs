@@ -102,20 +102,22 @@ impl FromStr for Decision {
     }
 }
 
-/// Who decides: a channel identity such as `telegram:123456` or `http:api`.
+/// Whoever says something to steward, a stranger as much as the operator:
+/// a channel identity such as `telegram:123456` or `http:api`. Whether they
+/// may decide is asked of the [`Approvers`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Approver {
+pub struct Actor {
     pub channel: String,
     pub id: String,
 }
 
-impl Approver {
+impl Actor {
     pub fn new(channel: &str, id: &str) -> Self {
         Self { channel: channel.to_owned(), id: id.to_owned() }
     }
 
-    /// Whether an allowlist entry (`channel:id`, or `channel:*`) names this approver.
+    /// Whether an allowlist entry (`channel:id`, or `channel:*`) names them.
     pub fn is_in(&self, allowlist: &[String]) -> bool {
         allowlist.iter().any(|entry| match entry.split_once(':') {
             Some((ch, "*")) => ch == self.channel,
@@ -131,6 +133,11 @@ impl Approver {
 pub struct Approvers(std::sync::Arc<std::sync::RwLock<std::sync::Arc<Vec<String>>>>);
 
 impl Approvers {
+    /// Whether `actor` may decide approvals (and act) right now.
+    pub fn admit(&self, actor: &Actor) -> bool {
+        actor.is_in(&self.get())
+    }
+
     pub fn new(entries: Vec<String>) -> Self {
         Self(std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(entries))))
     }
@@ -151,13 +158,13 @@ impl Approvers {
     }
 }
 
-impl fmt::Display for Approver {
+impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.channel, self.id)
     }
 }
 
-impl TryFrom<String> for Approver {
+impl TryFrom<String> for Actor {
     type Error = InvalidInput;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         match s.split_once(':') {
@@ -167,8 +174,8 @@ impl TryFrom<String> for Approver {
     }
 }
 
-impl From<Approver> for String {
-    fn from(a: Approver) -> String {
+impl From<Actor> for String {
+    fn from(a: Actor) -> String {
         a.to_string()
     }
 }
@@ -195,10 +202,10 @@ mod tests {
     #[test]
     fn allowlists_match_exact_ids_and_whole_channels() {
         let list = vec!["telegram:42".to_owned(), "cli:*".to_owned()];
-        assert!(Approver::new("telegram", "42").is_in(&list));
-        assert!(!Approver::new("telegram", "43").is_in(&list));
-        assert!(Approver::new("cli", "alice").is_in(&list));
-        assert!(!Approver::new("discord", "42").is_in(&list));
+        assert!(Actor::new("telegram", "42").is_in(&list));
+        assert!(!Actor::new("telegram", "43").is_in(&list));
+        assert!(Actor::new("cli", "alice").is_in(&list));
+        assert!(!Actor::new("discord", "42").is_in(&list));
     }
 
     #[test]
@@ -207,6 +214,6 @@ mod tests {
         assert_eq!(Decision::Reject.outcome(ApprovalKind::ReviewAfter), ApprovalState::Undone);
         assert_eq!("undo".parse::<Decision>().unwrap(), Decision::Reject);
         assert!("maybe".parse::<Decision>().is_err());
-        assert!(Approver::try_from("nocolon".to_owned()).is_err());
+        assert!(Actor::try_from("nocolon".to_owned()).is_err());
     }
 }

@@ -1,24 +1,33 @@
-//! Pure types and rules of steward: intents, steps, provenance and risk.
+//! Pure types and rules of steward: intents, steps, provenance and risk,
+//! and the conversation's edge: what people say ([`Input`]) and what
+//! steward says back ([`Outbound`]).
 //!
-//! Nothing here does I/O. Everything that crosses the edge (HTTP bodies, CLI
-//! arguments, rows read back from SQLite) is parsed into these types once, so
-//! the rest of the crate can trust them: an intent id is always a ULID, a plan
-//! always has its steps numbered 0..n, a terminal state never has a next step.
+//! Nothing here does I/O (but [`SystemClock`] reads the system's clock).
+//! Everything that crosses the edge (HTTP bodies, CLI arguments, rows read
+//! back from SQLite) is parsed into these types once, so the rest of the
+//! crate can trust them: an intent id is always a ULID, a plan always has its
+//! steps numbered 0..n, a terminal state never has a next step.
 
 mod approval;
+mod clock;
+mod command;
 mod destination;
 mod intent;
 mod memory;
+mod outbound;
 mod plan;
 mod provenance;
 mod retry;
 mod risk;
 mod step;
 
-pub use approval::{ApprovalKind, ApprovalState, Approver, Approvers, Decision, Refusal};
+pub use approval::{Actor, ApprovalKind, ApprovalState, Approvers, Decision, Refusal};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock, idle};
+pub use command::{Command, HELP, Input, Press, Verb};
 pub use destination::{Destination, DestinationArg, DestinationKind, destinations, lookup};
 pub use intent::{Intent, IntentId, IntentState, IntentText};
 pub use memory::{MemoryKind, MemoryProvenance, MemoryRecord, NewMemory, Scope};
+pub use outbound::{Citation, DigestMessage, Notice, Occasion, Outbound};
 pub use plan::{Identifier, Plan, PlannedStep};
 pub use provenance::Provenance;
 pub use retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};

@@ -4,7 +4,7 @@
 //! another person's private scope, because nobody is granted `user:*` but
 //! the operator.
 
-use crate::domain::{Approver, Scope};
+use crate::domain::{Actor, Scope};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contract {
@@ -26,7 +26,7 @@ impl Contract {
     /// The contract of a channel identity: approvers are the operator; anyone
     /// else gets what the config grants plus their own private scope, and
     /// reads `public`.
-    pub fn for_identity(who: &Approver, approvers: &[String], granted: Option<&crate::config::ScopeGrant>) -> Self {
+    pub fn for_identity(who: &Actor, approvers: &[String], granted: Option<&crate::config::ScopeGrant>) -> Self {
         if who.is_in(approvers) {
             return Self::operator();
         }
@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn a_group_member_reads_public_and_their_own_scope_only() {
         let approvers = vec!["telegram:1".to_owned()];
-        let alice = Contract::for_identity(&Approver::new("telegram", "2"), &approvers, None);
+        let alice = Contract::for_identity(&Actor::new("telegram", "2"), &approvers, None);
         let bob_private = Scope::user("telegram", "3");
         assert!(alice.can_read(&Scope::parse("public").unwrap()));
         assert!(alice.can_read(&Scope::user("telegram", "2")));
@@ -82,14 +82,14 @@ mod tests {
         assert!(!alice.can_read(&Scope::parse("operator").unwrap()));
         let asked = alice.readable(&[bob_private.clone(), Scope::parse("public").unwrap()], &[]);
         assert_eq!(asked, [Scope::parse("public").unwrap()], "asking for another's scope yields nothing of it");
-        let op = Contract::for_identity(&Approver::new("telegram", "1"), &approvers, None);
+        let op = Contract::for_identity(&Actor::new("telegram", "1"), &approvers, None);
         assert!(op.can_read(&bob_private) && op.can_write(&Scope::parse("team").unwrap()));
     }
 
     #[test]
     fn grants_add_scopes_but_never_everything() {
         let grant = crate::config::ScopeGrant { read: vec!["team".into(), "*".into()], write: vec!["team".into()] };
-        let c = Contract::for_identity(&Approver::new("discord", "9"), &[], Some(&grant));
+        let c = Contract::for_identity(&Actor::new("discord", "9"), &[], Some(&grant));
         assert!(c.can_read(&Scope::parse("team").unwrap()) && c.can_write(&Scope::parse("team").unwrap()));
         assert!(!c.reads_everything());
     }

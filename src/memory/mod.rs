@@ -27,7 +27,7 @@ pub use search::{Hit, Query, Scores};
 
 use crate::domain::{InvalidInput, NewMemory, Scope};
 use crate::store::audit::{self, Entry};
-use crate::store::{Store, StoreError, memory as rows, now_millis};
+use crate::store::{Store, StoreError, memory as rows};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -69,6 +69,11 @@ pub struct Memory {
 impl Memory {
     pub fn new(store: Store, embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, time_weight: f64) -> Self {
         Self { store, embedder, index, time_weight, search_budget: DEFAULT_SEARCH_BUDGET }
+    }
+
+    /// The clock of the store memory lives in.
+    pub fn clock(&self) -> &crate::domain::SharedClock {
+        self.store.clock()
     }
 
     /// Cuts every search off after `budget`.
@@ -129,7 +134,7 @@ impl Memory {
         self.index.upsert(points).await?;
         let ids: Vec<String> = pending.into_iter().map(|p| p.id).collect();
         let mut tx = self.store.begin().await?;
-        rows::mark_indexed(&mut tx, &ids, now_millis()).await?;
+        rows::mark_indexed(&mut tx, &ids, self.store.now()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ids.len())
     }
@@ -170,10 +175,14 @@ impl Memory {
             Some((text,)) => crate::store::scrub::copies_of(&mut tx, text).await?,
             None => Default::default(),
         };
-        crate::store::vector_deletes::queue(&mut tx, &[id.to_owned()], now_millis()).await?;
+        crate::store::vector_deletes::queue(&mut tx, &[id.to_owned()], self.store.now()).await?;
         let detail = json!({"record": id, "scope": scope, "copies_scrubbed": copies.total()});
-        audit::append(&mut tx, now_millis(), &Entry { actor, action: "memory.forgotten", subject: Some(id), detail })
-            .await?;
+        audit::append(
+            &mut tx,
+            self.store.now(),
+            &Entry { actor, action: "memory.forgotten", subject: Some(id), detail },
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         // Forgotten: SQLite is the truth, and search never shows a point
         // without its row. The point itself goes now, or, should the index

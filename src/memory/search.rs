@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::index::IndexFilter;
 use super::{Contract, Memory, MemoryError};
 use crate::domain::{MemoryKind, MemoryProvenance, Millis, Scope};
+use crate::store::StoreError;
 use crate::store::memory::{self as rows, Filter};
-use crate::store::{StoreError, now_millis};
 
 /// RRF's constant: ranks deep in either list still count, a little.
 const RRF_K: f64 = 60.0;
@@ -147,7 +147,13 @@ impl Memory {
             return Ok(vec![]);
         }
         let depth = (limit * 4).max(50);
-        let filter = Filter { scopes: scopes.clone(), kinds: q.kinds.clone(), since: q.since, until: q.until };
+        let filter = Filter {
+            scopes: scopes.clone(),
+            kinds: q.kinds.clone(),
+            since: q.since,
+            until: q.until,
+            all_scopes: !known.is_empty(),
+        };
         let mut scores: HashMap<String, Scores> = HashMap::new();
         let deadline = Instant::now() + self.search_budget;
         if mode != Mode::Vector {
@@ -182,7 +188,7 @@ impl Memory {
             }
         }
         let ids: Vec<String> = scores.keys().cloned().collect();
-        let now = now_millis();
+        let now = self.store.now();
         let mut hits: Vec<Hit> = rows::get_many(self.store.reader(), &ids)
             .await?
             .into_iter()

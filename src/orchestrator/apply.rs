@@ -1,15 +1,16 @@
 //! Performing what the state machines decide, inside the caller's
 //! transaction: step writes, intent transitions with their audit rows, and
-//! the actions that follow (schedule a step, start an undo, tell the operator).
+//! every action that follows. What a transition stands on is read before it
+//! is decided; after, this file only performs: it decides nothing itself.
 
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
-use super::gate;
-use super::intent_machine::{self, Action, IntentEvent};
+use super::intent_machine::{self, Action, IntentEvent, Standing};
+use super::requests;
 use super::step_machine::{self, StepEvent};
 use crate::adapters::AdapterError;
-use crate::domain::{ApprovalState, IntentId, IntentState, Millis, RetryPolicy, StepState};
+use crate::domain::{IntentId, IntentState, Millis, Notice, Outbound, RetryPolicy, StepState};
 use crate::store::audit::{self, Entry};
 use crate::store::steps::{self, Claimed, StepWrite};
 use crate::store::{StoreError, approvals, intents, memory, outbox};
@@ -42,9 +43,9 @@ pub async fn intent_event(
     actor: &str,
     why: Value,
 ) -> Result<bool, StoreError> {
-    let from = steps::intent_state(conn, id).await?;
+    let (from, review_window_ms) = intents::standing(conn, id).await?;
     let states = steps::states(conn, id).await?;
-    let transition = match intent_machine::transition(from, event, &states) {
+    let transition = match intent_machine::decide(from, event, Standing { steps: &states, review_window_ms }) {
         Ok(t) => t,
         Err(refused) => {
             tracing::debug!(intent_id = %id, %refused, "event not applied");
@@ -54,32 +55,19 @@ pub async fn intent_event(
     if transition.to != from && !intents::transition(conn, id, from, transition.to, now, actor, why.clone()).await? {
         return Ok(false);
     }
-    if transition.to != from && (transition.to.is_terminal() || transition.to == IntentState::Compensating) {
-        // Steps that never ran will not run now: drop their timers, so a
-        // past-due retry of an unwound intent cannot keep waking the runner.
-        steps::disarm(conn, id).await?;
-    }
-    if from == IntentState::AwaitingApproval && transition.to != IntentState::Running {
-        // Whatever still waits for a decision on this intent is moot now.
-        let (to, reason) = match event {
-            IntentEvent::DeadlinePassed => (ApprovalState::Expired, "the intent's deadline passed"),
-            _ => (ApprovalState::Superseded, "the intent was cancelled"),
-        };
-        for a in approvals::pending_for(conn, id).await? {
-            approvals::close(conn, &a.id, to, reason, now).await?;
-        }
-    }
-    if transition.to.is_terminal() && transition.to != from {
-        let intent = intents::load(conn, id).await?;
-        memory::record(conn, &memory::outcome(&intent, transition.to, now)).await?;
-    }
-    if transition.to == IntentState::Succeeded {
-        if let Some(window) = intents::review_window(conn, id).await? {
-            gate::open_review(conn, id, window, now).await?;
-        }
-    }
     for action in transition.actions {
         match action {
+            Action::DisarmTimers => steps::disarm(conn, id).await?,
+            Action::CloseApprovals { state, reason } => {
+                for a in approvals::pending_for(conn, id).await? {
+                    approvals::close(conn, &a.id, state, reason, now).await?;
+                }
+            }
+            Action::RecordOutcome(state) => {
+                let intent = intents::load(conn, id).await?;
+                memory::record(conn, &memory::outcome(&intent, state, now)).await?;
+            }
+            Action::OpenReview { window_ms } => requests::open_review(conn, id, window_ms, now).await?,
             Action::RunStep(seq) => steps::schedule(conn, id, seq, StepState::Pending, now).await?,
             Action::CompensateStep(seq) => {
                 let to = step_machine::transition(StepState::Succeeded, StepEvent::Compensate)
@@ -95,7 +83,8 @@ pub async fn intent_event(
                 steps::write(conn, id, seq, &w).await?;
             }
             Action::NotifyOperator => {
-                let notice = json!({"kind": "needs_attention", "intent_id": id.to_string(), "why": why});
+                let why = why.as_str().map_or_else(|| why.to_string(), str::to_owned);
+                let notice = Outbound::Notice(Notice::NeedsAttention { intent_id: id.to_string(), why });
                 outbox::enqueue(conn, "operator", &notice, None, now).await?;
             }
         }
@@ -188,19 +177,15 @@ pub async fn outcome(
             let unit: f64 = rand::random();
             let retry_in =
                 step_machine::retry_after(retry, c.attempts, err.is_retryable(), err.retry_after(), None, now, unit);
-            let next = retry_in.map(|d| now + d.as_millis() as i64);
+            let t = step_machine::transition(StepState::Compensating, StepEvent::CompensationFailed { retry_in })
+                .map_err(illegal)?;
+            let next = t.retry_in.map(|d| now + d.as_millis() as i64);
             let event = if next.is_some() { None } else { Some(IntentEvent::CompensationFailed) };
             let name = if next.is_some() { "compensation_retry" } else { "compensation_failed" };
             (
                 name,
                 json!({"error": err.to_string()}),
-                StepWrite {
-                    state: StepState::Compensating,
-                    next_attempt_at: next,
-                    result: None,
-                    error: None,
-                    reset_attempts: false,
-                },
+                StepWrite { state: t.to, next_attempt_at: next, result: None, error: None, reset_attempts: false },
                 event,
             )
         }

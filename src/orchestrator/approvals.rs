@@ -7,11 +7,11 @@ use sqlx::SqliteConnection;
 
 use super::apply::{self, ACTOR};
 use super::intent_machine::IntentEvent;
-use crate::domain::{ApprovalKind, ApprovalState, Approver, Decision, Millis, Refusal};
+use crate::domain::{Actor, ApprovalKind, ApprovalState, Decision, Millis, Occasion, Outbound, Refusal};
 use crate::policy::Policy;
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
-use crate::store::{Store, StoreError, intents, memory, now_millis, outbox};
+use crate::store::{Store, StoreError, intents, memory, outbox};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -28,7 +28,7 @@ pub struct Ask<'a> {
     /// The approval's id, or the token a channel button carries.
     pub approval: &'a str,
     pub decision: Decision,
-    pub approver: &'a Approver,
+    pub approver: &'a Actor,
     pub comment: Option<&'a str>,
 }
 
@@ -40,7 +40,7 @@ pub struct Ask<'a> {
 /// not at all: a store error part-way rolls everything back. A refusal
 /// commits, since its audit row is what it changes.
 pub async fn decide(store: &Store, ask: &Ask<'_>, approvers: &[String]) -> Result<Approval, DecideError> {
-    let now = now_millis();
+    let now = store.now();
     let mut tx = store.begin().await?;
     let outcome = decide_in(&mut tx, ask, approvers, now).await;
     if let Err(DecideError::Store(e)) = outcome {
@@ -148,11 +148,15 @@ pub async fn tick(conn: &mut SqliteConnection, policy: &Policy, now: Millis, lim
     }
     for (a, escalate) in approvals::due_ping(conn, now, limit).await? {
         let level = policy.level(a.risk);
-        let notice =
-            json!({"kind": "approval_reminder", "approval_id": a.id, "pings": a.pings + 1, "request": a.request});
+        let occasion = Occasion::Reminder { pings: a.pings + 1 };
+        let notice = Outbound::Card { approval_id: a.id.clone(), occasion, request: a.request.clone() };
         outbox::enqueue(conn, "operator", &notice, Some(&format!("ping-{}-{}", a.id, a.pings + 1)), now).await?;
         if let (true, Some(dest)) = (escalate, &level.escalate_to) {
-            let notice = json!({"kind": "approval_escalation", "approval_id": a.id, "request": a.request});
+            let notice = Outbound::Card {
+                approval_id: a.id.clone(),
+                occasion: Occasion::Escalation,
+                request: a.request.clone(),
+            };
             outbox::enqueue(conn, dest, &notice, Some(&format!("escalate-{}", a.id)), now).await?;
         }
         approvals::pinged(conn, &a.id, now + (level.reping_secs.max(1) * 1000) as i64, escalate).await?;
@@ -185,7 +189,7 @@ mod tests {
         intents::create(&store, intent, None).await.unwrap();
         let policy = Policy::parse(POLICY).unwrap();
         let mut tx = store.begin().await.unwrap();
-        super::super::gate::admit(&mut tx, id, &policy, &[], None, now_millis()).await.unwrap();
+        super::super::gate::admit(&mut tx, id, &policy, &[], None, store.now()).await.unwrap();
         let approval = approvals::pending_for(&mut tx, id).await.unwrap().remove(0);
         sqlx::query(
             "CREATE TRIGGER refuse_decisions BEFORE INSERT ON audit WHEN NEW.action = 'approval.decided'
@@ -195,7 +199,7 @@ mod tests {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        let me = Approver::new("cli", "me");
+        let me = Actor::new("cli", "me");
         let ask = Ask { approval: &approval.id, decision: Decision::Approve, approver: &me, comment: None };
         let result = decide(&store, &ask, &["cli:*".to_owned()]).await;
         assert!(matches!(result, Err(DecideError::Store(_))), "{result:?}");

@@ -8,7 +8,7 @@ use super::intent_machine::IntentEvent;
 use super::step_machine::{self, StepEvent};
 use crate::domain::{IntentId, IntentState, StepState};
 use crate::store::steps::{self, StepWrite};
-use crate::store::{Store, StoreError, now_millis};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -38,7 +38,7 @@ pub async fn cancel(store: &Store, id: IntentId, actor: &str) -> Result<IntentSt
         return Err(ControlError::Refused { id, state, why: "there is nothing left to cancel" });
     }
     let mut tx = store.begin().await?;
-    apply::intent_event(&mut tx, id, IntentEvent::Cancel, now_millis(), actor, json!("cancelled by the operator"))
+    apply::intent_event(&mut tx, id, IntentEvent::Cancel, store.now(), actor, json!("cancelled by the operator"))
         .await?;
     let after = steps::intent_state(&mut tx, id).await?;
     tx.commit().await.map_err(StoreError::from)?;
@@ -57,7 +57,7 @@ pub async fn retry(store: &Store, id: IntentId, actor: &str) -> Result<IntentSta
             why: "only a failed intent or one that needs attention can be retried",
         });
     }
-    let now = now_millis();
+    let now = store.now();
     let mut tx = store.begin().await?;
     let states = steps::states(&mut tx, id).await?;
     if states.is_empty() {

@@ -7,8 +7,7 @@ use tracing::Instrument;
 
 use super::apply::Outcome;
 use crate::adapters::{AdapterError, Catalog, Reconciled};
-use crate::domain::StepState;
-use crate::store::now_millis;
+use crate::domain::{Millis, StepState};
 use crate::store::steps::Claimed;
 
 /// What the operator must reverse by hand for a step with no undo: the
@@ -27,7 +26,8 @@ fn by_hand(c: &Claimed) -> String {
 
 /// Runs one claimed step (or its undo) and says how it ended. An ambiguous
 /// failure is reconciled at once: the effect is never blindly repeated.
-pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
+/// `now` is when it was handed out: past its deadline, it does not run.
+pub(super) async fn execute(catalog: &Catalog, c: &Claimed, now: Millis) -> Outcome {
     let Some((adapter, _)) = catalog.get(c.planned.adapter.as_str()) else {
         let err = AdapterError::Permanent(format!("adapter `{}` is not configured", c.planned.adapter.as_str()));
         return if c.state == StepState::Compensating {
@@ -45,7 +45,7 @@ pub(super) async fn execute(catalog: &Catalog, c: &Claimed) -> Outcome {
             Err(e) => Outcome::CompensationFailed(e),
         };
     }
-    if c.deadline.is_some_and(|d| now_millis() >= d) {
+    if c.deadline.is_some_and(|d| now >= d) {
         return Outcome::Failed(AdapterError::Permanent("the step's deadline passed before it could run".into()));
     }
     let span = tracing::info_span!("step", intent_id = %c.intent_id, step = c.seq, attempt = c.attempts);

@@ -8,14 +8,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::SqliteConnection;
 
 use super::apply::{self, ACTOR};
 use super::intent_machine::IntentEvent;
+use super::requests;
 use crate::adapters::Catalog;
-use crate::domain::{ApprovalKind, IdempotencyKey, Intent, IntentId, Millis, Plan};
-use crate::policy::{Judgement, Mode, Policy, StepFacts};
+use crate::domain::{ApprovalKind, IntentId, Millis, Occasion, Outbound, Plan};
+use crate::policy::{Mode, Policy, StepFacts};
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
 use crate::store::intents::{self, Judged};
@@ -52,60 +53,6 @@ pub async fn assisted(
         }));
     }
     Ok(None)
-}
-
-/// Each step as a person deciding about it needs it: what it does, where
-/// it reaches (every destination, always), its arguments, its risk and the
-/// rule that set it, its key, and how it would be undone.
-fn steps_view(intent: &Intent, judged: &[(crate::domain::Risk, String)]) -> Vec<Value> {
-    let steps = intent.plan.as_ref().map(|p| p.steps()).unwrap_or_default();
-    steps
-        .iter()
-        .enumerate()
-        .map(|(seq, s)| {
-            let compensation = match s.args.get("compensate") {
-                Some(c) => json!(c),
-                None if s.adapter.as_str() == "note" => json!("delete the note"),
-                None if s.adapter.as_str() == "email" && s.args.get("correction").is_some() => {
-                    json!("send the correction as a reply")
-                }
-                None => json!("none: this step cannot be undone"),
-            };
-            let destinations: Vec<Value> = crate::adapters::destinations_of(s)
-                .into_iter()
-                .map(|d| json!({"arg": d.arg, "value": d.value}))
-                .collect();
-            json!({
-                "seq": seq,
-                "adapter": s.adapter.as_str(),
-                "action": s.action.as_str(),
-                "destinations": destinations,
-                "args": s.args,
-                "risk": judged.get(seq).map(|(r, _)| r.as_str()),
-                "rule": judged.get(seq).map(|(_, r)| r.as_str()),
-                "idempotency_key": IdempotencyKey::for_step(intent.id, seq as u32).as_str(),
-                "compensation": compensation,
-            })
-        })
-        .collect()
-}
-
-/// Everything an approver needs to decide without opening anything else.
-fn request(intent: &Intent, judgement: &Judgement, rule: &str, expires_at: Millis) -> Value {
-    let steps = steps_view(intent, &judgement.steps);
-    json!({
-        "intent_id": intent.id.to_string(),
-        "summary": intent.text.as_str(),
-        "asked_by": intent.provenance.actor,
-        "channel": intent.provenance.channel,
-        "reason": intent.provenance.reason,
-        "risk": judgement.risk.as_str(),
-        "rule": rule,
-        "steps": steps,
-        "cost_estimate": {"model_usd": 0.0, "actions": steps.len()},
-        "expires_at": expires_at,
-        "policy_version": judgement.policy_version,
-    })
 }
 
 /// What the policy needs to know of each step of these planned intents:
@@ -184,41 +131,13 @@ pub async fn admit(
         return Ok(());
     }
     let expires_at = now + (level.expiry_secs * 1000) as i64;
-    let request = request(&intent, &judgement, &rule, expires_at);
+    let request = requests::approval(&intent, &judgement, &rule, expires_at);
     let approval = Approval::pending(id, ApprovalKind::ApproveBefore, judgement.risk, &rule, request, now, expires_at);
     let escalate_at = level.escalate_to.as_ref().map(|_| now + (level.escalate_after_secs * 1000) as i64);
     approvals::insert(conn, &approval, Some(now + (level.reping_secs * 1000) as i64), escalate_at).await?;
     apply::intent_event(conn, id, IntentEvent::RequireApproval, now, ACTOR, detail).await?;
-    let notice = json!({"kind": "approval_request", "approval_id": approval.id, "request": approval.request});
+    let notice =
+        Outbound::Card { approval_id: approval.id.clone(), occasion: Occasion::Request, request: approval.request };
     outbox::enqueue(conn, "operator", &notice, Some(&format!("approval-{}", approval.id)), now).await?;
-    Ok(())
-}
-
-/// Opens the review of an intent judged review-after once it succeeded.
-pub async fn open_review(
-    conn: &mut SqliteConnection,
-    id: IntentId,
-    window_ms: i64,
-    now: Millis,
-) -> Result<(), StoreError> {
-    let intent = intents::load(conn, id).await?;
-    // What ran, where it reached, and how each step would be undone: the
-    // review shows the actions themselves, not just how many there were.
-    let n = intent.plan.as_ref().map_or(0, |p| p.steps().len());
-    let judged = vec![(intent.risk, "review-after".to_owned()); n];
-    let request = json!({
-        "intent_id": id.to_string(),
-        "summary": intent.text.as_str(),
-        "asked_by": intent.provenance.actor,
-        "channel": intent.provenance.channel,
-        "risk": intent.risk,
-        "undo_until": now + window_ms,
-        "steps": steps_view(&intent, &judged),
-    });
-    let approval =
-        Approval::pending(id, ApprovalKind::ReviewAfter, intent.risk, "review-after", request, now, now + window_ms);
-    approvals::insert(conn, &approval, None, None).await?;
-    let notice = json!({"kind": "review", "approval_id": approval.id, "request": approval.request});
-    outbox::enqueue(conn, "operator", &notice, Some(&format!("review-{}", approval.id)), now).await?;
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! The intent state machine as a pure function:
-//! `(state, event, step states) -> (new state, actions)`. No I/O; the runner
-//! performs the actions. Refused transitions are errors, never guesses.
+//! `(state, event, what it stands on) -> (new state, actions)`. No I/O;
+//! `apply` performs the actions, every one of them: the machine decides
+//! every effect of a transition, down to the timers it disarms. Refused
+//! transitions are errors, never guesses.
 
-use crate::domain::{IntentState, StepState};
+use crate::domain::{ApprovalState, IntentState, StepState};
 
 use IntentState as S;
 
@@ -34,7 +36,7 @@ pub enum IntentEvent {
     Escalate,
 }
 
-/// What the runner must do after a transition.
+/// What must be done after a transition, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Make step `seq` due now.
@@ -43,6 +45,51 @@ pub enum Action {
     CompensateStep(u32),
     /// Tell the operator (through the outbox) that the intent needs them.
     NotifyOperator,
+    /// Steps that never ran will not run now: drop their timers, so a
+    /// past-due retry of an unwound intent cannot keep waking the runner.
+    DisarmTimers,
+    /// Whatever still waits for a decision on the intent is moot: close it.
+    CloseApprovals { state: ApprovalState, reason: &'static str },
+    /// Keep how the intent ended in memory.
+    RecordOutcome(IntentState),
+    /// It ran and was judged review-after: open its review, with undo
+    /// possible for `window_ms`.
+    OpenReview { window_ms: i64 },
+}
+
+/// What a transition stands on besides the intent's state, read before it
+/// is decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing<'a> {
+    pub steps: &'a [StepState],
+    /// The review window of an intent judged review-after.
+    pub review_window_ms: Option<i64>,
+}
+
+/// The whole transition: the new state, and every effect it has.
+pub fn decide(from: IntentState, event: IntentEvent, on: Standing<'_>) -> Result<Transition, Illegal> {
+    let t = transition(from, event, on.steps)?;
+    let moved = t.to != from;
+    let mut actions = Vec::new();
+    if moved && (t.to.is_terminal() || t.to == S::Compensating) {
+        actions.push(Action::DisarmTimers);
+    }
+    if from == S::AwaitingApproval && t.to != S::Running {
+        actions.push(match event {
+            IntentEvent::DeadlinePassed => {
+                Action::CloseApprovals { state: ApprovalState::Expired, reason: "the intent's deadline passed" }
+            }
+            _ => Action::CloseApprovals { state: ApprovalState::Superseded, reason: "the intent was cancelled" },
+        });
+    }
+    if moved && t.to.is_terminal() {
+        actions.push(Action::RecordOutcome(t.to));
+    }
+    if let (true, S::Succeeded, Some(window_ms)) = (moved, t.to, on.review_window_ms) {
+        actions.push(Action::OpenReview { window_ms });
+    }
+    actions.extend(t.actions);
+    Ok(Transition { to: t.to, actions })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,5 +342,35 @@ mod tests {
         }
         // The legal pairs listed in `transition`, counted once each.
         assert_eq!(legal, 25);
+    }
+
+    fn d(from: IntentState, e: IntentEvent, steps: &[StepState], review: Option<i64>) -> Vec<Action> {
+        decide(from, e, Standing { steps, review_window_ms: review }).unwrap_or_else(|err| panic!("{err}")).actions
+    }
+
+    #[test]
+    fn every_effect_of_a_transition_is_an_action() {
+        // Running on: nothing but the next step.
+        assert_eq!(d(S::Running, E::StepSucceeded, &[Ok_, P], None), [RunStep(1)]);
+        // Done: remembered; judged review-after, its review opens.
+        assert_eq!(d(S::Running, E::StepSucceeded, &[Ok_], None), [DisarmTimers, RecordOutcome(S::Succeeded)]);
+        assert_eq!(
+            d(S::Running, E::StepSucceeded, &[Ok_], Some(60_000)),
+            [DisarmTimers, RecordOutcome(S::Succeeded), OpenReview { window_ms: 60_000 }]
+        );
+        // Unwinding: timers dropped before the undo starts.
+        assert_eq!(d(S::Running, E::Cancel, &[Ok_, P], None), [DisarmTimers, CompensateStep(0)]);
+        // A waiting approval is closed with the reason, whichever way the
+        // intent left the wait.
+        let expired = CloseApprovals { state: ApprovalState::Expired, reason: "the intent's deadline passed" };
+        assert_eq!(
+            d(S::AwaitingApproval, E::DeadlinePassed, &[P], None),
+            [DisarmTimers, expired, RecordOutcome(S::Expired)]
+        );
+        let moot = CloseApprovals { state: ApprovalState::Superseded, reason: "the intent was cancelled" };
+        assert_eq!(d(S::AwaitingApproval, E::Cancel, &[P], None), [DisarmTimers, moot, RecordOutcome(S::Cancelled)]);
+        assert_eq!(d(S::AwaitingApproval, E::Approved, &[P], None), [RunStep(0)], "approved: nothing to close");
+        // Needing the operator is not an end: nothing is recorded yet.
+        assert_eq!(d(S::Running, E::StepUnknown, &[U], None), [NotifyOperator]);
     }
 }

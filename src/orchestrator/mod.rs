@@ -11,16 +11,15 @@
 
 mod apply;
 pub mod approvals;
-mod config;
 pub mod control;
 mod execute;
 pub mod gate;
 pub mod intent_machine;
 pub mod outbox;
 mod recovery;
+mod requests;
 mod runner;
 pub mod step_machine;
 
 pub use apply::intent_event as apply_event;
-pub use config::OrchestratorConfig;
 pub use runner::{Runner, RunnerHandle};

@@ -17,7 +17,7 @@ use crate::adapters::{Catalog, Reconciled};
 use crate::domain::{IdempotencyKey, IntentId, Millis, StepState};
 use crate::store::audit::{self, Entry};
 use crate::store::steps::{self, Claimed};
-use crate::store::{Store, StoreError, now_millis};
+use crate::store::{Store, StoreError};
 
 enum Found {
     Outcome(Outcome),
@@ -63,7 +63,7 @@ pub async fn recover(
     for c in &orphans {
         found.push(inspect(catalog, c).await);
     }
-    let now = now_millis();
+    let now = store.now();
     let mut tx = store.begin().await?;
     for (c, f) in orphans.iter().zip(found) {
         match f {

@@ -19,17 +19,20 @@ use tokio_util::sync::CancellationToken;
 use super::apply::{self, ACTOR, Outcome};
 use super::execute::execute;
 use super::intent_machine::IntentEvent;
-use super::{OrchestratorConfig, approvals, gate, recovery};
+use super::{approvals, gate, recovery};
 use crate::adapters::{AdapterError, Catalog};
-use crate::domain::{IntentId, StepState};
+use crate::config::OrchestratorConfig;
+use crate::domain::{IntentId, Millis, StepState, idle};
 use crate::policy::{Policy, PolicyHandle};
 use crate::store::approvals as approvals_store;
 use crate::store::steps::{self, Claimed};
-use crate::store::{Store, StoreError, now_millis};
+use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 
 /// The longest the runner sleeps without looking at the database.
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// The pause before looking again when a timer is due but not taken.
+const DUE_PAUSE: Duration = Duration::from_millis(1);
 /// The pause after a failed round (a locked or unreachable database).
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// How long the policy waits for a destination's name to resolve.
@@ -146,11 +149,14 @@ impl Runner {
                     }
                 }
             }
-            let wait = self.next_wait().await.unwrap_or(ERROR_BACKOFF);
+            let (next, poll) = match self.next_timer().await {
+                Ok(next) => (next, IDLE_RECHECK),
+                Err(_) => (None, ERROR_BACKOFF),
+            };
             tokio::select! {
                 _ = self.handle.notify.notified() => {}
                 done = done_rx.recv() => finished.extend(done),
-                _ = tokio::time::sleep(wait) => {}
+                _ = idle(&**self.store.clock(), next, DUE_PAUSE, poll) => {}
                 _ = shutdown.cancelled(), if !stopping => {}
             }
         }
@@ -159,7 +165,7 @@ impl Runner {
     /// One housekeeping transaction: admit planned intents, expire those past
     /// their deadline, and claim due steps up to `capacity`.
     async fn tick(&self, capacity: u32, in_flight: &HashSet<(IntentId, u32)>) -> Result<Vec<Claimed>, StoreError> {
-        let now = now_millis();
+        let now = self.store.now();
         let expired = steps::leased_until(self.store.reader(), now).await?;
         if expired.iter().any(|c| !in_flight.contains(&(c.intent_id, c.seq))) {
             recovery::recover(&self.store, &self.catalog, in_flight, now).await?;
@@ -203,11 +209,12 @@ impl Runner {
 
     fn spawn(&self, claimed: Claimed, permits: Arc<Semaphore>, done: mpsc::UnboundedSender<Done>) {
         let catalog = self.catalog.clone();
+        let now = self.store.now();
         tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
             // A panicking adapter fails its step; the step's slot comes back
             // and the runner goes on.
-            let outcome = match AssertUnwindSafe(execute(&catalog, &claimed)).catch_unwind().await {
+            let outcome = match AssertUnwindSafe(execute(&catalog, &claimed, now)).catch_unwind().await {
                 Ok(outcome) => outcome,
                 Err(panic) => {
                     let why = crate::telemetry::panic_message(&*panic);
@@ -232,7 +239,7 @@ impl Runner {
         finished: &mut Vec<Done>,
         in_flight: &mut HashSet<(IntentId, u32)>,
     ) -> Result<(), StoreError> {
-        let now = now_millis();
+        let now = self.store.now();
         while !finished.is_empty() {
             let n = finished.len().min(self.config.batch.max(1) as usize);
             let mut tx = self.store.begin().await?;
@@ -255,18 +262,13 @@ impl Runner {
         Ok(())
     }
 
-    async fn next_wait(&self) -> Result<Duration, StoreError> {
-        let now = now_millis();
+    /// The earliest timer, of steps and of approvals, on the store's clock.
+    async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
         let steps = steps::next_timer(self.store.reader()).await?;
         let approvals = approvals_store::next_timer(self.store.reader()).await?;
-        let next = match (steps, approvals) {
+        Ok(match (steps, approvals) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        };
-        Ok(match next {
-            Some(at) if at <= now => Duration::from_millis(1),
-            Some(at) => Duration::from_millis((at - now) as u64).min(IDLE_RECHECK),
-            None => IDLE_RECHECK,
         })
     }
 }

@@ -22,6 +22,11 @@ pub enum StepEvent {
     Compensated,
     /// Its adapter has no undo for it.
     NoUndo,
+    /// Undoing it failed; `retry_in` is set when another attempt is allowed.
+    /// Without one the step stays compensating, for the operator.
+    CompensationFailed {
+        retry_in: Option<Duration>,
+    },
     /// The operator retries a failed or unknown step (same key).
     Reset,
 }
@@ -52,6 +57,7 @@ pub fn transition(from: StepState, event: StepEvent) -> Result<Transition, Illeg
         (S::Succeeded, E::Compensate) => to(S::Compensating),
         (S::Compensating, E::Compensated) => to(S::Compensated),
         (S::Compensating, E::NoUndo) => to(S::NotUndone),
+        (S::Compensating, E::CompensationFailed { retry_in }) => Ok(Transition { to: S::Compensating, retry_in }),
         (S::Failed | S::Unknown, E::Reset) => to(S::Pending),
         // A step that was scheduled but never ran has nothing to undo.
         (S::Pending | S::RetryScheduled, E::Failed { retry_in: None }) => to(S::Failed),
@@ -95,6 +101,17 @@ mod tests {
         assert_eq!(transition(S::Running, E::Succeeded).unwrap().to, S::Succeeded);
         assert_eq!(transition(S::Succeeded, E::Compensate).unwrap().to, S::Compensating);
         assert_eq!(transition(S::Compensating, E::Compensated).unwrap().to, S::Compensated);
+        let d = Duration::from_millis(5);
+        assert_eq!(
+            transition(S::Compensating, E::CompensationFailed { retry_in: Some(d) }).unwrap(),
+            Transition { to: S::Compensating, retry_in: Some(d) },
+            "a failed undo is tried again"
+        );
+        assert_eq!(
+            transition(S::Compensating, E::CompensationFailed { retry_in: None }).unwrap(),
+            Transition { to: S::Compensating, retry_in: None },
+            "and then left for the operator, still to undo"
+        );
     }
 
     #[test]
@@ -122,6 +139,8 @@ mod tests {
             E::Compensate,
             E::Compensated,
             E::NoUndo,
+            E::CompensationFailed { retry_in: None },
+            E::CompensationFailed { retry_in: Some(Duration::ZERO) },
             E::Reset,
         ];
         let mut legal = 0;
@@ -133,7 +152,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 13);
+        assert_eq!(legal, 15);
         // Nothing ever leaves `compensated` or `not_undone`, and a succeeded
         // step never runs again.
         for event in events {

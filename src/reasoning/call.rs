@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::llm::{self, Model};
 use super::roles::{ModelTier, Role};
 use super::{Inbound, Reasoner, ReasoningError};
-use crate::store::{breaker, ledger, now_millis};
+use crate::store::{breaker, ledger};
 
 impl Reasoner {
     fn model(&self, tier: ModelTier) -> Option<&std::sync::Arc<Model>> {
@@ -31,7 +31,7 @@ impl Reasoner {
                 "no {name} model is configured (set llm.{name}.base_url and llm.{name}.model, then restart)"
             )));
         }
-        let now = now_millis();
+        let now = self.store.now();
         let policy = self.policy.get();
         let spent = ledger::spent_on_day(self.store.reader(), now).await?;
         let budget = policy.budgets.model_spend_per_day;
@@ -107,7 +107,7 @@ async fn call_and_record<T: DeserializeOwned>(
         tracing::warn!(role = %role.name, model = %model.name, outcome, detail = detail.as_deref().unwrap_or(""), "model call gave nothing usable");
     }
     let call = ledger::Call {
-        at: now_millis(),
+        at: store.now(),
         tier,
         role: role.name.clone(),
         role_version: role.version.clone(),

@@ -6,12 +6,12 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::rules::{Command, HELP};
 use super::{Inbound, Outcome, Reasoner, ReasoningError};
 use crate::digest::render;
 use crate::domain::{
     ApprovalKind, ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Risk, Scope,
 };
+use crate::domain::{Command, HELP};
 use crate::orchestrator::approvals::{Ask, DecideError, decide_in};
 use crate::orchestrator::control::{self, ControlError};
 use crate::store::approvals::{self, Filter};
@@ -51,7 +51,7 @@ impl Reasoner {
             Command::Status => (reply(self.status().await?), Effect::None),
             Command::Pending => (reply(self.pending().await?), Effect::None),
             Command::Digest => {
-                let now = crate::store::now_millis();
+                let now = self.store.now();
                 let d = crate::digest::build(&self.store, "now", now - 86_400_000, now, false).await?;
                 let tz = chrono_tz::Tz::UTC;
                 let text = if d.is_empty() { render::one_line(&d, tz) } else { render::text(&d, tz) };
@@ -75,7 +75,7 @@ impl Reasoner {
                     why: Some("asked to remember".into()),
                     ..Default::default()
                 };
-                match NewMemory::new(MemoryKind::Note, &fact, scope.clone(), provenance, crate::store::now_millis()) {
+                match NewMemory::new(MemoryKind::Note, &fact, scope.clone(), provenance, self.store.now()) {
                     Ok(m) => (reply(format!("Noted (in {}).", scope.as_str())), Effect::Remember(m)),
                     Err(e) => (reply(format!("I cannot keep that: {e}")), Effect::None),
                 }
@@ -171,7 +171,7 @@ impl Reasoner {
     }
 
     async fn status(&self) -> Result<String, ReasoningError> {
-        let now = crate::store::now_millis();
+        let now = self.store.now();
         let counts = intents::count_by_state(&self.store).await?;
         let mut lines = vec!["Status".to_owned()];
         let active: Vec<String> =

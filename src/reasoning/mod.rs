@@ -1,7 +1,8 @@
 //! The reasoning pipeline: every inbound request is answered at the cheapest
 //! tier that can answer with confidence, and escalated otherwise.
 //!
-//! - tier 0, [`rules`]: commands, button payloads, the exact answer cache;
+//! - tier 0: commands and button presses (parsed where they came in, see
+//!   [`crate::domain::Command`]) and the exact answer cache;
 //! - tier 1, semantic: one embedding, then the intent [`router`], the
 //!   semantic answer [`cache`] and extractive answers from memory;
 //! - tier 2, the fast model: classify and extract a one-step action, or
@@ -24,7 +25,6 @@ mod pipeline;
 mod plan;
 pub mod roles;
 pub mod router;
-pub mod rules;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,13 +35,13 @@ use serde_json::json;
 
 use crate::adapters::Catalog;
 use crate::config::{Config, ReasoningConfig, ScopeGrant};
-use crate::domain::{Approver, Approvers, IntentId, IntentState};
+use crate::domain::{Actor, Approvers, IntentId, IntentState};
 use crate::memory::{Contract, Memory, MemoryError};
 use crate::orchestrator::RunnerHandle;
 use crate::policy::PolicyHandle;
 use crate::store::audit::{self, Entry};
 use crate::store::inbox::{self, Claim};
-use crate::store::{Store, StoreError, now_millis};
+use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 use cache::AnswerCache;
 use limits::{Limiter, Verdict};
@@ -60,24 +60,15 @@ pub struct Inbound {
     /// `Idempotency-Key`); a redelivery with the same id is answered from
     /// the inbox and creates nothing new.
     pub external_id: String,
-    pub actor: Approver,
+    pub actor: Actor,
     pub input: Input,
 }
 
-#[derive(Debug, Clone)]
-pub enum Input {
-    Text(String),
-    /// A button's callback data.
-    Button(String),
-}
+pub use crate::domain::Input;
 
-impl Input {
-    fn payload(&self) -> serde_json::Value {
-        match self {
-            Self::Text(t) => json!({"text": t}),
-            Self::Button(b) => json!({"button": b}),
-        }
-    }
+/// What the inbox keeps of an input: its JSON, which the replay check hashes.
+fn payload(input: &Input) -> serde_json::Value {
+    serde_json::to_value(input).unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,16 +85,7 @@ pub enum Kind {
     Limited,
 }
 
-/// Where an answer came from: enough for a person to find and trust it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Citation {
-    pub id: String,
-    /// RFC 3339.
-    pub date: String,
-    pub who: String,
-    pub channel: String,
-    pub quote: String,
-}
+pub use crate::domain::Citation;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -222,17 +204,17 @@ impl Reasoner {
     }
 
     /// Whether `who` is the operator (an approver), who may ask for actions.
-    fn acts(&self, who: &Approver) -> bool {
+    fn acts(&self, who: &Actor) -> bool {
         who.is_in(&self.approvers.get())
     }
 
-    fn contract(&self, who: &Approver) -> Contract {
+    fn contract(&self, who: &Actor) -> Contract {
         Contract::for_identity(who, &self.approvers.get(), self.identities.get(&who.to_string()))
     }
 
     /// Answers one inbound request.
     pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
-        let payload = inbound.input.payload();
+        let payload = payload(&inbound.input);
         let actor = inbound.actor.to_string();
         let ib = inbox::Inbound {
             channel: &inbound.channel,
@@ -269,7 +251,7 @@ impl Reasoner {
             let mut tx = self.store.begin().await?;
             let detail = json!({"channel": inbound.channel, "per_minute": self.config.messages_per_minute});
             let entry = Entry { actor: &who, action: "rate.limited", subject: Some(&who), detail };
-            audit::append(&mut tx, now_millis(), &entry).await?;
+            audit::append(&mut tx, self.store.now(), &entry).await?;
             tx.commit().await.map_err(StoreError::from)?;
             outcome.text =
                 "You are sending messages faster than I can take them. Please wait a minute, then try again.".into();
@@ -300,8 +282,8 @@ impl Reasoner {
         outcome: Outcome,
         effect: commands::Effect,
     ) -> Result<Outcome, ReasoningError> {
-        let now = now_millis();
-        let payload = inbound.input.payload();
+        let now = self.store.now();
+        let payload = payload(&inbound.input);
         let ib = inbox::Inbound {
             channel: &inbound.channel,
             external_id: &inbound.external_id,

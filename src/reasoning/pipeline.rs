@@ -6,8 +6,8 @@ use super::commands::Effect;
 use super::plan::Reading;
 use super::roles::ModelTier;
 use super::router::Route;
-use super::rules::{self, Command};
 use super::{Inbound, Input, Outcome, Reasoner, ReasoningError};
+use crate::domain::Command;
 
 /// Words a question starts with: a request that is not routed anywhere and
 /// starts with one of these (or ends with `?`) is looked up before it is
@@ -35,22 +35,22 @@ pub fn looks_multi_step(text: &str) -> bool {
 impl Reasoner {
     pub(super) async fn reason(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
         // Tier 0: buttons, commands, the exact cache.
+        // Commands and presses were parsed where they came in.
         let text = match &inbound.input {
-            Input::Button(payload) => {
-                let Some(cmd) = rules::button(payload) else {
-                    let o = Outcome::reply(0, "That button is not one of mine, or it is malformed.", 1.0);
+            Input::Press(press) => {
+                let Some(cmd) = press.command() else {
+                    let o = Outcome::reply(0, "Details are shown on the card itself.", 1.0);
                     return self.commit_reply(inbound, o, Effect::None).await;
                 };
                 return self.command(inbound, cmd, 0).await;
             }
+            Input::Command(Command::Ask(q)) => q.trim().to_owned(),
+            Input::Command(cmd) => return self.command(inbound, cmd.clone(), 0).await,
             Input::Text(t) => t.trim().to_owned(),
         };
-        let text = match rules::parse(&text) {
-            Some(Command::Ask(q)) => q,
-            Some(cmd) => return self.command(inbound, cmd, 0).await,
-            None if text.is_empty() => return self.command(inbound, Command::Help, 0).await,
-            None => text,
-        };
+        if text.is_empty() {
+            return self.command(inbound, Command::Help, 0).await;
+        }
         let contract = self.contract(&inbound.actor);
         let reader = reader_key(&contract);
         if let Some(hit) = self.cached(&text, &reader, None).await? {

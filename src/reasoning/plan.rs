@@ -14,8 +14,8 @@ use super::{Inbound, Kind, Outcome, Reasoner, ReasoningError};
 use crate::domain::{Intent, IntentText, Plan, PlannedStep, Provenance};
 use crate::memory::Hit;
 use crate::orchestrator::intent_machine::IntentEvent;
+use crate::store::StoreError;
 use crate::store::intents::{self, Created};
-use crate::store::{StoreError, now_millis};
 
 #[cfg(test)]
 mod tests {
@@ -286,10 +286,10 @@ impl Reasoner {
             None => (None, escalations.last().cloned().unwrap_or_default()),
         };
         provenance.reason = Some(why.clone()).filter(|w| !w.is_empty());
-        let now = now_millis();
+        let now = self.store.now();
         let intent = Intent::new(text, provenance, plan, now);
         let planned = intent.plan.is_some();
-        let payload = inbound.input.payload();
+        let payload = super::payload(&inbound.input);
         let actor = inbound.actor.to_string();
         let ib = crate::store::inbox::Inbound {
             channel: &inbound.channel,

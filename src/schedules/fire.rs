@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 use super::{Destination, GRACE_MS, Schedule};
 use crate::config::WhenEmpty;
 use crate::digest::{self, render};
-use crate::domain::{Intent, IntentId, IntentText, Millis, Plan, PlannedStep, Provenance};
+use crate::domain::{DigestMessage, Intent, IntentId, IntentText, Millis, Outbound, Plan, PlannedStep, Provenance};
 use crate::store::{Store, StoreError, intents, outbox};
 
 const DAY_MS: i64 = 86_400_000;
@@ -159,11 +159,14 @@ async fn deliver(
             Ok(Outcome::Sent { intent_id: Some(intent.id) })
         }
         Destination::Outbox(destination) => {
-            let payload = json!({
-                "kind": "digest", "schedule": s.name, "period": key, "catch_up": d.catch_up,
-                "subject": subject, "text": text,
-                "telegram_html": if d.is_empty() { render::escape(&text) } else { render::telegram(d, tz) },
-                "discord_embed": render::discord(d, tz),
+            let payload = Outbound::Digest(DigestMessage {
+                schedule: s.name.clone(),
+                period: key.to_owned(),
+                catch_up: d.catch_up,
+                subject,
+                telegram_html: if d.is_empty() { render::escape(&text) } else { render::telegram(d, tz) },
+                text,
+                discord_embed: render::discord(d, tz),
             });
             outbox::enqueue(conn, destination, &payload, Some(&format!("digest:{}:{key}", s.name)), now).await?;
             Ok(Outcome::Sent { intent_id: None })

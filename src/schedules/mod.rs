@@ -174,7 +174,7 @@ pub async fn run(
         return;
     }
     loop {
-        let now = Utc::now();
+        let now = utc(store.now());
         match tick(&store, &schedules, now).await {
             Ok(fired) if !fired.is_empty() => {
                 runner.wake();
@@ -183,14 +183,11 @@ pub async fn run(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "firing schedules failed; will retry"),
         }
-        let next = schedules.iter().filter_map(|s| s.next_after(now)).map(|t| t.with_timezone(&Utc)).min();
-        let wait = next
-            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
-            .unwrap_or(std::time::Duration::from_secs(30))
-            .min(std::time::Duration::from_secs(30));
+        let next = schedules.iter().filter_map(|s| s.next_after(now)).map(|t| t.timestamp_millis()).min();
+        let (pause, poll) = (std::time::Duration::from_millis(50), std::time::Duration::from_secs(30));
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
+            _ = crate::domain::idle(&**store.clock(), next, pause, poll) => {}
         }
     }
 }

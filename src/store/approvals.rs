@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::StoreError;
-use crate::domain::{ApprovalKind, ApprovalState, IntentId, Millis, Risk};
+use crate::domain::{ApprovalKind, ApprovalState, IntentId, Millis, Outbound, Risk};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Approval {
@@ -182,7 +182,7 @@ pub async fn decide(
 /// (or timer) decided.
 async fn closed(conn: &mut SqliteConnection, id: &str, did: bool, now: Millis) -> Result<bool, StoreError> {
     if did {
-        let notice = serde_json::json!({"kind": "approval_closed", "approval_id": id});
+        let notice = Outbound::CardClosed { approval_id: id.to_owned() };
         super::outbox::enqueue(conn, "operator", &notice, Some(&format!("closed-{id}")), now).await?;
     }
     Ok(did)

@@ -185,12 +185,16 @@ pub async fn record_judgement(conn: &mut SqliteConnection, id: IntentId, j: &Jud
 }
 
 /// The review window of an intent judged review-after, if it was.
-pub async fn review_window(conn: &mut SqliteConnection, id: IntentId) -> Result<Option<i64>, StoreError> {
-    let (w,): (Option<i64>,) = sqlx::query_as("SELECT review_window_ms FROM intents WHERE id = ?")
-        .bind(id.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(w)
+/// What an intent's next transition stands on: its state, and its review
+/// window when it was judged review-after.
+pub async fn standing(conn: &mut SqliteConnection, id: IntentId) -> Result<(IntentState, Option<i64>), StoreError> {
+    let (state, window): (String, Option<i64>) =
+        sqlx::query_as("SELECT state, review_window_ms FROM intents WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("intent {id}")))?;
+    Ok((state.parse().map_err(|e| StoreError::corrupt("intents", e))?, window))
 }
 
 pub async fn get(store: &Store, id: IntentId) -> Result<Option<Intent>, StoreError> {

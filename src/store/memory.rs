@@ -140,6 +140,9 @@ pub struct Filter {
     pub kinds: Vec<MemoryKind>,
     pub since: Option<Millis>,
     pub until: Option<Millis>,
+    /// `scopes` is every scope there is: the reader may read all of it.
+    /// Only then may FTS5 rank matches before the filter runs.
+    pub all_scopes: bool,
 }
 
 fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
@@ -217,6 +220,9 @@ const FAST_CANDIDATES: i64 = 1_000;
 /// The fast path lets FTS5 rank its best `FAST_CANDIDATES` matches on its
 /// own and filters those; only when filtering leaves too few and FTS5 had
 /// more does it rank every match under the filter (the exact path).
+/// A reader who may not read every scope always takes the exact path: the
+/// scope filter runs before BM25, so no record the reader cannot read is
+/// ever scored for them (nor costs them time).
 pub async fn lexical(
     conn: &mut SqliteConnection,
     query: &str,
@@ -227,6 +233,9 @@ pub async fn lexical(
     if f.scopes.is_empty() {
         return Ok(vec![]);
     }
+    if !f.all_scopes {
+        return ranked_under(conn, expr, f, limit).await;
+    }
     let mut fast = QueryBuilder::<Sqlite>::new(
         "SELECT m.id, c.score, c.n FROM (SELECT rowid, rank AS score, COUNT(*) OVER () AS n FROM memory_fts WHERE memory_fts MATCH ",
     );
@@ -236,18 +245,31 @@ pub async fn lexical(
     fast.push(" ORDER BY c.score LIMIT ").push_bind(limit as i64);
     let rows = fast.build().fetch_all(&mut *conn).await?;
     let more = rows.first().map_or(true, |r| r.try_get::<i64, _>("n").unwrap_or(0) > FAST_CANDIDATES);
-    let rows = if rows.len() < limit as usize && more {
-        let mut exact = QueryBuilder::<Sqlite>::new(
-            "SELECT m.id, bm25(memory_fts) AS score FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
-        );
-        exact.push_bind(expr);
-        push_filter(&mut exact, f);
-        exact.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
-        exact.build().fetch_all(&mut *conn).await?
-    } else {
-        rows
-    };
-    // BM25 is lower for better matches; flip it so higher is better.
+    if rows.len() < limit as usize && more {
+        return ranked_under(conn, expr, f, limit).await;
+    }
+    best_first(&rows)
+}
+
+/// The exact path: every match that passes the filter, and only those,
+/// ranked by BM25 (SQLite evaluates the result column after the WHERE).
+async fn ranked_under(
+    conn: &mut SqliteConnection,
+    expr: String,
+    f: &Filter,
+    limit: u32,
+) -> Result<Vec<(String, f64)>, StoreError> {
+    let mut exact = QueryBuilder::<Sqlite>::new(
+        "SELECT m.id, bm25(memory_fts) AS score FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
+    );
+    exact.push_bind(expr);
+    push_filter(&mut exact, f);
+    exact.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
+    best_first(&exact.build().fetch_all(&mut *conn).await?)
+}
+
+/// BM25 is lower for better matches; flipped so higher is better.
+fn best_first(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<(String, f64)>, StoreError> {
     rows.iter().map(|r| Ok((r.try_get("id")?, -r.try_get::<f64, _>("score")?))).collect()
 }
 

@@ -38,6 +38,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Durability, StoreConfig};
+use crate::domain::{Millis, SharedClock, SystemClock};
 
 pub use error::StoreError;
 
@@ -51,6 +52,8 @@ pub struct Store {
     reader: SqlitePool,
     /// The task keeping `audit.anchor` (a store on a file only).
     anchor: Option<Arc<Anchoring>>,
+    /// Where every component that shares this store takes its time from.
+    clock: SharedClock,
 }
 
 /// The anchor task and how to stop it once its last head is written.
@@ -97,7 +100,7 @@ impl Store {
         let sync = config.durability == Durability::Power;
         let task = tokio::spawn(anchor::keep(anchor_path, reader.clone(), committed, sync, stop.clone()));
         let anchor = Some(Arc::new(Anchoring { stop, task: Mutex::new(Some(task)) }));
-        Ok(Self { writer, reader, anchor })
+        Ok(Self { writer, reader, anchor, clock: SystemClock::shared() })
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -111,7 +114,23 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { writer: pool.clone(), reader: pool, anchor: None })
+        Ok(Self { writer: pool.clone(), reader: pool, anchor: None, clock: SystemClock::shared() })
+    }
+
+    /// The same store, read with another clock (a test's manual one).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock of everything that shares this store.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The time now, by the store's clock, in the stored format.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     /// Starts a write transaction holding SQLite's write lock from the start.
@@ -143,7 +162,9 @@ impl Store {
     }
 }
 
-/// The current time in the stored format.
+/// The system's wall clock, in the stored format: for comparing with
+/// another party's clock (an HTTP date), and for code with no store at
+/// hand. steward's own time is [`Store::now`].
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -6,13 +6,15 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use ulid::Ulid;
 
 use super::StoreError;
-use crate::domain::Millis;
+use crate::domain::{Millis, Outbound};
 
 #[derive(Debug, Clone)]
 pub struct Item {
     pub id: String,
     pub destination: String,
-    pub payload: serde_json::Value,
+    /// The message, or why the stored row is not one (the worker gives up
+    /// on such a row, with that reason, instead of stopping on it).
+    pub message: Result<Outbound, String>,
     pub attempts: u32,
 }
 
@@ -21,7 +23,7 @@ pub struct Item {
 pub async fn enqueue(
     conn: &mut SqliteConnection,
     destination: &str,
-    payload: &serde_json::Value,
+    message: &Outbound,
     dedup_key: Option<&str>,
     now: Millis,
 ) -> Result<bool, StoreError> {
@@ -31,7 +33,7 @@ pub async fn enqueue(
     )
     .bind(Ulid::new().to_string())
     .bind(destination)
-    .bind(payload.to_string())
+    .bind(serde_json::to_string(message).map_err(|e| StoreError::corrupt("outbox", e))?)
     .bind(now)
     .bind(dedup_key)
     .bind(now)
@@ -71,7 +73,7 @@ pub async fn claim_due(
             Ok(Item {
                 id: r.try_get("id")?,
                 destination: r.try_get("destination")?,
-                payload: serde_json::from_str(&payload).map_err(|e| StoreError::corrupt("outbox", e))?,
+                message: serde_json::from_str(&payload).map_err(|e| format!("not a message steward can send: {e}")),
                 attempts: r.try_get::<i64, _>("attempts")? as u32,
             })
         })
@@ -145,7 +147,10 @@ pub async fn next_due(pool: &SqlitePool) -> Result<Option<Millis>, StoreError> {
 mod tests {
     use super::*;
     use crate::store::Store;
-    use serde_json::json;
+
+    fn n(item: &Item) -> String {
+        item.message.as_ref().unwrap().text()
+    }
 
     #[tokio::test]
     async fn one_destination_gets_its_messages_in_order_even_behind_a_retry() {
@@ -153,15 +158,14 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         // Queued within one millisecond: order is the queue's, not the ids'.
         for n in 0..3 {
-            enqueue(&mut tx, "telegram:1", &json!({"n": n}), None, 10).await.unwrap();
+            enqueue(&mut tx, "telegram:1", &Outbound::reply(n.to_string()), None, 10).await.unwrap();
         }
-        enqueue(&mut tx, "telegram:2", &json!({"n": 9}), None, 10).await.unwrap();
+        enqueue(&mut tx, "telegram:2", &Outbound::reply("9"), None, 10).await.unwrap();
         let first = claim_due(&mut tx, 10, 1_000, 32).await.unwrap();
-        let got: Vec<(String, i64)> =
-            first.iter().map(|i| (i.destination.clone(), i.payload["n"].as_i64().unwrap())).collect();
+        let got: Vec<(String, String)> = first.iter().map(|i| (i.destination.clone(), n(i))).collect();
         assert_eq!(
             got,
-            [("telegram:1".to_owned(), 0), ("telegram:2".to_owned(), 9)],
+            [("telegram:1".to_owned(), "0".to_owned()), ("telegram:2".to_owned(), "9".to_owned())],
             "one per destination, the oldest"
         );
         // The head waits for a retry: nothing behind it goes first.
@@ -169,10 +173,10 @@ mod tests {
         mark_sent(&mut tx, &first[1].id, "m", 10).await.unwrap();
         assert!(claim_due(&mut tx, 20, 1_000, 32).await.unwrap().is_empty());
         let again = claim_due(&mut tx, 500, 1_500, 32).await.unwrap();
-        assert_eq!(again[0].payload["n"], 0);
+        assert_eq!(n(&again[0]), "0");
         // A refused message stops holding up the rest.
         mark_failed(&mut tx, &again[0].id, "400").await.unwrap();
         let next = claim_due(&mut tx, 600, 1_600, 32).await.unwrap();
-        assert_eq!(next[0].payload["n"], 1);
+        assert_eq!(n(&next[0]), "1");
     }
 }

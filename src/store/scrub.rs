@@ -141,9 +141,8 @@ mod tests {
             let ib = Inbound { channel: "telegram", external_id: id, actor: "telegram:1", payload };
             inbox::claim(&mut tx, 1, &ib).await.unwrap();
         }
-        outbox::enqueue(&mut tx, "log:x", &json!({"kind": "reply", "text": format!("Noted: {secret}")}), None, 1)
-            .await
-            .unwrap();
+        let noted = crate::domain::Outbound::reply(format!("Noted: {secret}"));
+        outbox::enqueue(&mut tx, "log:x", &noted, None, 1).await.unwrap();
         sqlx::query("INSERT INTO notes (key, intent_id, text, created_at) VALUES ('k', 'i', ?, 1)")
             .bind(format!("{secret}."))
             .execute(&mut *tx)

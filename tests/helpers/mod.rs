@@ -33,6 +33,21 @@ pub fn trust_loopback(config: &mut Config) {
     config.policy.path = Some(path);
 }
 
+/// A read-only count against a server's database, while it runs.
+pub async fn count_in(db: &Path, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut db).await.unwrap();
+    db.close().await.unwrap();
+    n
+}
+
+/// Timers that could still make a step run (a retry, a lease to recover):
+/// with none armed, nothing can be sent again, however long one waits.
+pub const ARMED_STEP_TIMERS: &str =
+    "SELECT COUNT(*) FROM steps WHERE next_attempt_at IS NOT NULL OR lease_until IS NOT NULL";
+
 /// The real server, in-process, on 127.0.0.1:0 with a temp data dir.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -53,13 +68,23 @@ impl TestApp {
 
     /// The server on an existing data directory: a restart.
     pub async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_clocked(dir, steward::domain::SystemClock::shared(), adjust).await
+    }
+
+    /// The server with its time from `clock`: a test moves a manual clock
+    /// past a timer instead of sleeping until it fires.
+    pub async fn spawn_clocked(
+        dir: tempfile::TempDir,
+        clock: steward::domain::SharedClock,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         init_test_log();
         let mut config = Config::defaults_in(dir.path());
         config.http.token = Some(SecretString::from(TOKEN));
         // The model is loaded only by the tests about memory.
         config.embedding.backend = steward::config::EmbeddingBackend::Hash;
         adjust(&mut config);
-        let server = Server::build(&config, Some("127.0.0.1:0".parse().unwrap())).await.unwrap();
+        let server = Server::build_with_clock(&config, Some("127.0.0.1:0".parse().unwrap()), clock).await.unwrap();
         let addr = server.local_addr();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(server.run(shutdown.clone()));
@@ -90,12 +115,7 @@ impl TestApp {
     /// A number the server's database answers, read-only beside the
     /// running server (`SELECT COUNT(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}?mode=ro", self.dir.path().join("steward.db").display());
-        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut db).await.unwrap();
-        db.close().await.unwrap();
-        n
+        count_in(&self.dir.path().join("steward.db"), sql).await
     }
 
     /// An intent as `GET /v1/intents/{id}` shows it.

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use steward::adapters::{Catalog, NoteAdapter};
 use steward::config::{OrchestratorConfig, StoreConfig};
-use steward::domain::{Approver, Decision, Intent, IntentText, Plan, PlannedStep, Provenance, RetryPolicy};
+use steward::domain::{Actor, Decision, Intent, IntentText, Plan, PlannedStep, Provenance, RetryPolicy};
 use steward::orchestrator::approvals::{self, Ask, DecideError};
 use steward::orchestrator::{Runner, control};
 use steward::policy::{Policy, PolicyHandle};
@@ -181,10 +181,10 @@ async fn press(
             _ => token.as_str(),
         };
         let approver = if rng.gen_bool(0.2) {
-            Approver::new("telegram", "666")
+            Actor::new("telegram", "666")
         } else {
             let who = &allow[rng.gen_range(0..allow.len())];
-            Approver::try_from(who.clone()).unwrap()
+            Actor::try_from(who.clone()).unwrap()
         };
         let decision = if rng.gen_bool(0.7) { Decision::Approve } else { Decision::Reject };
         let ask = Ask { approval: target, decision, approver: &approver, comment: None };

@@ -14,7 +14,7 @@ use super::{api_token_path, print_json};
 use crate::config::{Config, EmbeddingBackend, QdrantMode, TierConfig};
 use crate::memory::embed::{find_minilm, model_hint};
 use crate::policy::Policy;
-use crate::store::{Store, breaker, now_millis};
+use crate::store::{Store, breaker};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,7 +130,7 @@ async fn policy(config: &Config) -> Check {
     if db.exists() {
         if let Ok(store) = Store::open(&db, &config.store).await {
             let cooldown = (p.breaker.cooldown_secs * 1000) as i64;
-            let open = breaker::open_now(store.reader(), cooldown, now_millis()).await.ok().flatten();
+            let open = breaker::open_now(store.reader(), cooldown, store.now()).await.ok().flatten();
             store.close().await;
             if let Some(why) = open {
                 let detail = format!("assisted mode: circuit breaker open ({why}); everything waits for approval");

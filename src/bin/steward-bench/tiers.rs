@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use steward::config::{Config, EmbeddingBackend};
-use steward::domain::{Approver, MemoryKind, MemoryProvenance, NewMemory, Scope};
+use steward::domain::{Actor, MemoryKind, MemoryProvenance, NewMemory, Scope};
 use steward::memory::{self, Contract, eval};
 use steward::orchestrator::RunnerHandle;
 use steward::policy::PolicyHandle;
@@ -140,8 +140,8 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         let inbound = Inbound {
             channel: "telegram".into(),
             external_id: format!("bench-{n}"),
-            actor: Approver::new("telegram", "1"),
-            input: Input::Text(item.text.clone()),
+            actor: Actor::new("telegram", "1"),
+            input: Input::from_text(&item.text),
         };
         let t = Instant::now();
         let outcome = reasoner.handle(&inbound).await?;

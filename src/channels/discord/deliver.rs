@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use serenity::all::{ChannelId, Http, HttpError, MessageId};
 
 use super::{channel_id, render};
-use crate::channels::cards::{self, CARD_KINDS};
+use crate::channels::cards;
 use crate::channels::text::{char_len, split};
+use crate::domain::{Citation, Outbound};
 use crate::orchestrator::outbox::{Deliver, DeliverError};
 use crate::store::{Store, channels};
 
@@ -71,12 +72,18 @@ impl DiscordDeliver {
     async fn card(&self, approval: &str, expanded: bool) -> Result<Option<Value>, DeliverError> {
         let Some(a) = cards::load(&self.store, approval).await.map_err(store_err)? else { return Ok(None) };
         let batch = cards::low_batch(&self.store, &a).await.map_err(store_err)?;
-        Ok(Some(render::card(&cards::approval_card(&a, expanded, batch))))
+        Ok(Some(render::card(&cards::approval_card(&a, expanded, batch, self.store.now()))))
     }
 
     /// Sends `text` in parts to `sink`, resuming after the parts a failed
     /// attempt already sent; the sources go with the last part.
-    async fn parts(&self, key: &str, text: &str, citations: &Value, sink: &Sink<'_>) -> Result<String, DeliverError> {
+    async fn parts(
+        &self,
+        key: &str,
+        text: &str,
+        citations: &[Citation],
+        sink: &Sink<'_>,
+    ) -> Result<String, DeliverError> {
         let text = if text.trim().is_empty() { "(nothing to say)" } else { text };
         let parts = split(text, render::MAX_CONTENT, char_len);
         let start = self.progress.lock().unwrap_or_else(|p| p.into_inner()).get(key).copied().unwrap_or(0);
@@ -173,31 +180,24 @@ impl Deliver for DiscordDeliver {
         super::CHANNEL
     }
 
-    async fn deliver(&self, target: &str, payload: &Value, key: &str) -> Result<String, DeliverError> {
+    async fn deliver(&self, target: &str, message: &Outbound, key: &str) -> Result<String, DeliverError> {
         let Some(channel) = channel_id(target) else {
             return Err(DeliverError::Permanent(format!("`discord:{target}` is not a channel id (a number)")));
         };
-        let kind = payload["kind"].as_str().unwrap_or("");
         let http = &self.http;
-        match kind {
-            k if CARD_KINDS.contains(&k) => {
-                let approval = payload["approval_id"].as_str().unwrap_or("");
-                let Some(body) = self.card(approval, false).await? else {
-                    return Err(DeliverError::Permanent(format!("no approval {approval}")));
+        match message {
+            Outbound::Card { approval_id, .. } => {
+                let Some(body) = self.card(approval_id, false).await? else {
+                    return Err(DeliverError::Permanent(format!("no approval {approval_id}")));
                 };
                 accepted("create message", http.send_message(channel, vec![], &body).await)
             }
-            "approval_closed" => {
-                let approval = payload["approval_id"].as_str().unwrap_or("");
-                let shown = channels::cards(
-                    self.store.reader(),
-                    &format!("{}:{target}", super::CHANNEL),
-                    approval,
-                    &CARD_KINDS,
-                )
-                .await
-                .map_err(store_err)?;
-                if let Some(body) = self.card(approval, false).await? {
+            Outbound::CardClosed { approval_id } => {
+                let destination = format!("{}:{target}", super::CHANNEL);
+                let shown = channels::cards(self.store.reader(), &destination, approval_id, &Outbound::CARD_KINDS)
+                    .await
+                    .map_err(store_err)?;
+                if let Some(body) = self.card(approval_id, false).await? {
                     for id in shown.iter().filter_map(|m| m.parse::<u64>().ok()) {
                         match http.edit_message(channel, MessageId::new(id), &body, vec![]).await {
                             Ok(_) => {}
@@ -210,36 +210,35 @@ impl Deliver for DiscordDeliver {
                 }
                 Ok(format!("edited {}", shown.len()))
             }
-            "card_details" => {
-                let token = payload["approval_id"].as_str().unwrap_or("");
-                let Some(id) = payload["message_id"].as_str().and_then(|m| m.parse::<u64>().ok()) else {
-                    return Err(DeliverError::Permanent("card_details without a card".into()));
+            Outbound::CardDetails { approval_id, message_id } => {
+                let Some(id) = message_id.parse::<u64>().ok().filter(|id| *id != 0) else {
+                    return Err(DeliverError::Permanent(format!("`{message_id}` is not a Discord message id")));
                 };
-                if let Some(body) = self.card(token, true).await? {
+                if let Some(body) = self.card(approval_id, true).await? {
                     http.edit_message(channel, MessageId::new(id), &body, vec![])
                         .await
                         .map_err(|e| classify("edit message", e))?;
                 }
                 Ok(id.to_string())
             }
-            "followup" => {
-                let token = payload["token"].as_str().unwrap_or("");
-                let ephemeral = payload["ephemeral"].as_bool().unwrap_or(false);
-                let text = payload["text"].as_str().unwrap_or("");
-                self.parts(key, text, &payload["citations"], &Sink::Interaction { token, ephemeral, channel }).await
+            Outbound::Followup { token, text, ephemeral, citations } => {
+                let sink = Sink::Interaction { token, ephemeral: *ephemeral, channel };
+                self.parts(key, text, citations, &sink).await
             }
-            "reply" => {
-                let reply_to = payload["reply_to"].as_str();
-                let text = payload["text"].as_str().unwrap_or("");
-                self.parts(key, text, &payload["citations"], &Sink::Channel { channel, reply_to }).await
+            Outbound::Reply { text, citations, reply_to } => {
+                let sink = Sink::Channel { channel, reply_to: reply_to.as_deref() };
+                self.parts(key, text, citations, &sink).await
             }
-            "digest" if payload["discord_embed"].is_object() => {
-                let body = json!({"embeds": [payload["discord_embed"]], "allowed_mentions": {"parse": []}});
+            Outbound::Digest(d) if d.discord_embed.is_object() => {
+                let body = json!({"embeds": [d.discord_embed], "allowed_mentions": {"parse": []}});
                 accepted("create message", http.send_message(channel, vec![], &body).await)
             }
-            _ => {
-                let text = cards::notice_text(payload);
-                self.parts(key, &text, &Value::Null, &Sink::Channel { channel, reply_to: None }).await
+            // A press's toast is Telegram's: Discord's presses are answered
+            // by their acknowledgement and follow-ups.
+            Outbound::CallbackAnswer { .. } => Ok(String::new()),
+            Outbound::Digest(_) | Outbound::Notice(_) => {
+                let sink = Sink::Channel { channel, reply_to: None };
+                self.parts(key, &message.text(), &[], &sink).await
             }
         }
     }

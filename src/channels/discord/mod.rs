@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use serenity::all::{
     ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction,
@@ -25,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 use super::Core;
 use super::dispatch::Handle;
 use crate::config::{Config, DiscordConfig};
-use crate::domain::Approver;
-use crate::reasoning::{Inbound, Input};
+use crate::domain::{Actor, Citation, Command, Input, Outbound, Press, Verb};
+use crate::reasoning::Inbound;
 use crate::store::channels::Event;
 
 pub use deliver::DiscordDeliver;
@@ -146,7 +147,7 @@ impl Discord {
             external_id: format!("m:{}", msg.id),
             conversation: msg.channel_id.to_string(),
             actor: msg.author.id.to_string(),
-            payload: json!({"kind": "mention", "text": text, "message_id": msg.id.to_string(), "channel_id": msg.channel_id.to_string()}),
+            payload: kept(&Said::Mention { text, message_id: msg.id.to_string() }),
         };
         if let Err(e) = self.core.admit(event).await {
             tracing::error!(error = %e, "discord: cannot keep a mention");
@@ -154,13 +155,13 @@ impl Discord {
     }
 
     async fn on_interaction(&self, interaction: &Interaction) {
-        let Some(Pressed { id, token, user, channel, payload, ack }) = pressed(interaction) else { return };
+        let Some(Pressed { id, token, user, channel, said, ack }) = pressed(interaction) else { return };
         let event = Event {
             channel: CHANNEL.into(),
             external_id: format!("i:{id}"),
             conversation: channel.to_string(),
             actor: user.to_string(),
-            payload,
+            payload: kept(&said),
         };
         // Kept, then acknowledged (Discord shows "thinking" until the answer
         // replaces it), then handled: the answer never races the ack. A
@@ -187,8 +188,31 @@ pub struct Pressed {
     pub token: String,
     pub user: UserId,
     pub channel: ChannelId,
-    pub payload: Value,
+    pub said: Said,
     pub ack: Value,
+}
+
+/// What a kept event said: a mention, a slash command or a button press,
+/// with what the answer needs (the interaction's token, the message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Said {
+    Mention { text: String, message_id: String },
+    Command { name: String, text: String, token: String },
+    Button { data: String, token: String, message_id: String },
+}
+
+/// Where an answer goes.
+enum Answer {
+    /// A reply to the mention with this message id.
+    Reply(String),
+    /// The interaction's answer; an ephemeral one only its presser sees.
+    Interaction { token: String, ephemeral: bool },
+}
+
+/// A kept event's payload: `Said` as JSON, which cannot fail.
+fn kept(said: &Said) -> Value {
+    serde_json::to_value(said).unwrap_or_default()
 }
 
 /// Reads an interaction; anything else is `None`. Never panics.
@@ -196,15 +220,18 @@ pub fn pressed(interaction: &Interaction) -> Option<Pressed> {
     match interaction {
         Interaction::Command(c) => {
             let text = c.data.options.first().and_then(|o| o.value.as_str()).unwrap_or("").to_owned();
-            let payload = json!({"kind": "command", "name": c.data.name, "text": text, "token": c.token});
+            let said = Said::Command { name: c.data.name.clone(), text, token: c.token.clone() };
             let (id, token, user, channel) = (c.id, c.token.clone(), c.user.id, c.channel_id);
-            Some(Pressed { id, token, user, channel, payload, ack: json!({"type": 5}) })
+            Some(Pressed { id, token, user, channel, said, ack: json!({"type": 5}) })
         }
         Interaction::Component(c) => {
-            let payload = json!({"kind": "button", "data": c.data.custom_id, "token": c.token,
-                                 "message_id": c.message.id.to_string()});
+            let said = Said::Button {
+                data: c.data.custom_id.clone(),
+                token: c.token.clone(),
+                message_id: c.message.id.to_string(),
+            };
             let (id, token, user, channel) = (c.id, c.token.clone(), c.user.id, c.channel_id);
-            Some(Pressed { id, token, user, channel, payload, ack: json!({"type": 6}) })
+            Some(Pressed { id, token, user, channel, said, ack: json!({"type": 6}) })
         }
         _ => None,
     }
@@ -254,53 +281,64 @@ impl EventHandler for Gateway {
 impl Handle for Discord {
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let destination = format!("{CHANNEL}:{}", event.conversation);
-        let p = &event.payload;
+        let said: Said = match serde_json::from_value(event.payload.clone()) {
+            Ok(said) => said,
+            Err(e) => return self.core.unreadable(event, &e).await,
+        };
         let user: u64 = event.actor.parse().unwrap_or(0);
-        let who = Approver::new(CHANNEL, &event.actor);
+        let who = Actor::new(CHANNEL, &event.actor);
         let operator = self.core.is_approver(&event.actor);
-        let token = p["token"].clone();
-        let followup = |text: &str, ephemeral: bool| json!({"kind": "followup", "token": token, "text": text, "ephemeral": ephemeral});
-        let input = match p["kind"].as_str().unwrap_or("") {
-            "button" => {
-                let data = p["data"].as_str().unwrap_or("");
+        let followup = |token: &str, text: &str, ephemeral: bool, citations: Vec<Citation>| Outbound::Followup {
+            token: token.to_owned(),
+            text: text.to_owned(),
+            ephemeral,
+            citations,
+        };
+        // Where the answer goes: a reply to a mention, an interaction's
+        // answer (private for a press) otherwise.
+        let (input, answer_to) = match said {
+            Said::Button { data, token, message_id } => {
                 if !operator {
-                    let why = self.core.refuse_press(&who, data).await?;
+                    let why = self.core.refuse_press(&who, &data).await?;
                     tracing::warn!(user, "discord: refused a button press from someone who may not decide");
-                    return self.core.finish(event, &destination, &[followup(&why, true)]).await;
+                    return self.core.finish(event, &destination, &[followup(&token, &why, true, vec![])]).await;
                 }
-                if let Some(token) = data.strip_prefix("d:") {
-                    let edit = json!({"kind": "card_details", "approval_id": token, "message_id": p["message_id"]});
-                    return self.core.finish(event, &destination, &[edit]).await;
-                }
-                Input::Button(data.to_owned())
-            }
-            "command" => {
-                let text = p["text"].as_str().unwrap_or("");
-                match p["name"].as_str().unwrap_or("") {
-                    "remember" if !operator => {
-                        let no = followup("Only the operator can add to memory; you can /ask questions.", true);
+                let press = match Press::parse(&data) {
+                    Ok(press) => press,
+                    Err(e) => {
+                        let no = followup(&token, &e.reason, true, vec![]);
                         return self.core.finish(event, &destination, &[no]).await;
                     }
-                    "remember" => Input::Text(format!("remember that {text}")),
-                    "pending" => Input::Text("pending".into()),
-                    "digest" => Input::Text("digest".into()),
-                    _ => Input::Text(format!("ask {text}")),
+                };
+                if press.verb == Verb::Details {
+                    let edit = Outbound::CardDetails { approval_id: press.token, message_id };
+                    return self.core.finish(event, &destination, &[edit]).await;
                 }
+                (Input::Press(press), Answer::Interaction { token, ephemeral: true })
             }
-            _ => Input::Text(format!("ask {}", p["text"].as_str().unwrap_or(""))),
+            Said::Command { name, text, token } => {
+                let command = match name.as_str() {
+                    "remember" if !operator => {
+                        let no = "Only the operator can add to memory; you can /ask questions.";
+                        return self.core.finish(event, &destination, &[followup(&token, no, true, vec![])]).await;
+                    }
+                    "remember" => Command::remember(&text),
+                    "pending" => Command::Pending,
+                    "digest" => Command::Digest,
+                    _ => Command::ask(&text),
+                };
+                (Input::Command(command), Answer::Interaction { token, ephemeral: false })
+            }
+            Said::Mention { text, message_id } => (Input::Command(Command::ask(&text)), Answer::Reply(message_id)),
         };
         let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
-        let kind = p["kind"].as_str().unwrap_or("").to_owned();
-        let reply_to = p["message_id"].clone();
         self.core
             .answer(event, &inbound, &destination, |o| {
-                let mut m = match kind.as_str() {
-                    "mention" => json!({"kind": "reply", "text": o.text, "reply_to": reply_to}),
-                    "button" => followup(&o.text, true),
-                    _ => followup(&o.text, false),
-                };
-                m["citations"] = json!(o.citations);
-                vec![m]
+                let (text, citations) = (o.text.clone(), o.citations.clone());
+                vec![match answer_to {
+                    Answer::Reply(to) => Outbound::Reply { text, citations, reply_to: Some(to) },
+                    Answer::Interaction { token, ephemeral } => followup(&token, &text, ephemeral, citations),
+                }]
             })
             .await
     }

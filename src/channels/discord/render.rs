@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::channels::cards::{Card, Style};
 use crate::channels::text::clip;
+use crate::domain::Citation;
 
 pub const MAX_CONTENT: usize = 2000;
 const MAX_DESCRIPTION: usize = 4096;
@@ -52,16 +53,15 @@ pub fn card(card: &Card) -> Value {
 }
 
 /// An answer's sources as an embed: date, who, channel and a short quote.
-pub fn sources(citations: &Value) -> Option<Value> {
+pub fn sources(citations: &[Citation]) -> Option<Value> {
     let fields: Vec<Value> = citations
-        .as_array()?
         .iter()
         .take(10)
         .map(|c| {
-            let date = c["date"].as_str().unwrap_or("").get(..10).unwrap_or("");
+            let date = c.date.get(..10).unwrap_or(&c.date);
             json!({
-                "name": clip(&format!("{date} · {} · {}", c["who"].as_str().unwrap_or("?"), c["channel"].as_str().unwrap_or("?")), 256),
-                "value": clip(&format!("“{}”", c["quote"].as_str().unwrap_or("")), MAX_FIELD),
+                "name": clip(&format!("{date} · {} · {}", c.who, c.channel), 256),
+                "value": clip(&format!("“{}”", c.quote), MAX_FIELD),
             })
         })
         .collect();
@@ -95,10 +95,16 @@ mod tests {
 
     #[test]
     fn sources_name_date_who_channel_and_quote() {
-        let cites = json!([{"id": "x", "date": "2026-11-01T10:00:00Z", "who": "telegram:1", "channel": "telegram", "quote": "we chose the blue plan"}]);
+        let cites = [Citation {
+            id: "x".into(),
+            date: "2026-11-01T10:00:00Z".into(),
+            who: "telegram:1".into(),
+            channel: "telegram".into(),
+            quote: "we chose the blue plan".into(),
+        }];
         let e = sources(&cites).unwrap();
         assert_eq!(e["fields"][0]["name"], "2026-11-01 · telegram:1 · telegram");
         assert_eq!(e["fields"][0]["value"], "“we chose the blue plan”");
-        assert!(sources(&json!([])).is_none());
+        assert!(sources(&[]).is_none());
     }
 }

@@ -13,14 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, ApiQuery};
-use crate::domain::{ApprovalState, Approver, Decision, InvalidInput, Refusal, Risk};
+use crate::domain::{Actor, ApprovalState, Decision, InvalidInput, Refusal, Risk};
 use crate::orchestrator::approvals::{self as decide_mod, Ask, DecideError};
+use crate::store::StoreError;
 use crate::store::approvals::{self, Approval, Filter};
-use crate::store::{StoreError, now_millis};
 
 /// The identity of whoever holds the API token.
-fn caller() -> Approver {
-    Approver::new("http", "api")
+fn caller() -> Actor {
+    Actor::new("http", "api")
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -203,7 +203,7 @@ async fn decide_many(
     comment: Option<&str>,
 ) -> Result<BatchResult, ApiError> {
     let approver = caller();
-    let now = now_millis();
+    let now = state.store.now();
     let mut tx = state.store.begin().await?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {

@@ -11,10 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, ApiQuery, idempotency_key};
-use crate::domain::Approver;
+use crate::domain::{Actor, Press};
 use crate::reasoning::{Inbound, Input, Kind, Outcome, ReasoningError};
 use crate::store::ledger::{self, Line};
-use crate::store::now_millis;
 
 impl From<ReasoningError> for ApiError {
     fn from(e: ReasoningError) -> Self {
@@ -42,9 +41,9 @@ pub struct MessageBody {
 /// Who speaks: the token holder (`http:api`, the operator), or an identity
 /// a bridge was allowed to speak as. The token does not lend anyone's right
 /// to approve, so an approver is refused even when listed.
-fn speaker(state: &ApiState, actor: Option<String>) -> Result<Approver, ApiError> {
-    let Some(named) = actor.filter(|a| a != OPERATOR) else { return Ok(Approver::try_from(OPERATOR.to_owned())?) };
-    let actor = Approver::try_from(named)?;
+fn speaker(state: &ApiState, actor: Option<String>) -> Result<Actor, ApiError> {
+    let Some(named) = actor.filter(|a| a != OPERATOR) else { return Ok(Actor::try_from(OPERATOR.to_owned())?) };
+    let actor = Actor::try_from(named)?;
     let listed = state.bridge_actors.iter().any(|b| b.trim() == actor.to_string());
     if !listed || actor.is_in(&state.approvers.get()) {
         return Err(ApiError::new(
@@ -72,13 +71,13 @@ pub async fn message(
     ApiJson(body): ApiJson<MessageBody>,
 ) -> Result<Json<Outcome>, ApiError> {
     let input = match (body.text, body.button) {
-        (Some(t), None) => Input::Text(t),
-        (None, Some(b)) => Input::Button(b),
+        (Some(t), None) => {
+            crate::domain::IntentText::parse(t.clone())?;
+            Input::from_text(&t)
+        }
+        (None, Some(b)) => Input::Press(Press::parse(&b)?),
         _ => return Err(ApiError::invalid("give exactly one of `text` and `button`")),
     };
-    if let Input::Text(t) = &input {
-        crate::domain::IntentText::parse(t.clone())?;
-    }
     let actor = speaker(&state, body.actor)?;
     let external_id = idempotency_key(&headers)?.unwrap_or_else(|| ulid::Ulid::new().to_string());
     let inbound = Inbound { channel: "http".into(), external_id, actor, input };
@@ -122,8 +121,8 @@ pub async fn summarise(
     since: Option<DateTime<Utc>>,
     budget: f64,
 ) -> Result<Costs, crate::store::StoreError> {
-    let now = now_millis();
-    let since = since.unwrap_or_else(|| Utc::now() - chrono::Duration::days(7));
+    let now = store.now();
+    let since = since.unwrap_or_else(|| crate::schedules::utc(now) - chrono::Duration::days(7));
     let by_day = ledger::summary(store.reader(), since.timestamp_millis()).await?;
     Ok(Costs {
         since,

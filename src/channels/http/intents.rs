@@ -9,11 +9,11 @@ use super::ApiState;
 use super::error::ApiError;
 use super::views::{ControlResult, CreateIntent, IntentPage, IntentView, ListQuery, StepView};
 use crate::adapters::Catalog;
-use crate::domain::{Intent, IntentId, IntentText, InvalidInput, Provenance};
+use crate::domain::{Intent, IntentId, IntentText, InvalidInput, Millis, Provenance};
 use crate::orchestrator::control::{self, ControlError};
+use crate::store::audit;
 use crate::store::inbox::Inbound;
 use crate::store::intents::{self, Created, ListFilter};
-use crate::store::{audit, now_millis};
 
 /// `Json` whose rejections are API errors.
 #[derive(FromRequest)]
@@ -44,12 +44,12 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
     Ok(Some(key.to_owned()))
 }
 
-fn parse_intent(body: CreateIntent, catalog: &Catalog) -> Result<Intent, InvalidInput> {
+fn parse_intent(body: CreateIntent, catalog: &Catalog, now: Millis) -> Result<Intent, InvalidInput> {
     let text = IntentText::parse(body.text)?;
     let plan = body.plan.map(|p| p.parse(catalog)).transpose()?;
     let mut provenance = Provenance::operator("http", API_ACTOR);
     provenance.reason = body.reason.filter(|r| !r.trim().is_empty());
-    let mut intent = Intent::new(text, provenance, plan, now_millis());
+    let mut intent = Intent::new(text, provenance, plan, now);
     intent.deadline = body.deadline.map(|d| d.timestamp_millis());
     Ok(intent)
 }
@@ -77,7 +77,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let body: CreateIntent = serde_json::from_value(raw.clone()).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let intent = parse_intent(body, &state.catalog)?;
+    let intent = parse_intent(body, &state.catalog, state.store.now())?;
     let external_id = key.clone().unwrap_or_else(|| intent.id.to_string());
     let inbound = Inbound { channel: "http", external_id: &external_id, actor: API_ACTOR, payload: &raw };
     let (status, id) = match intents::create(&state.store, intent, Some(&inbound)).await? {

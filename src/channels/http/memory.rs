@@ -11,9 +11,8 @@ use utoipa::ToSchema;
 use super::ApiState;
 use super::error::ApiError;
 use super::intents::ApiJson;
-use crate::domain::{InvalidInput, MemoryKind, MemoryProvenance, NewMemory, Scope};
+use crate::domain::{InvalidInput, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
 use crate::memory::{Contract, Hit, MemoryError, Query};
-use crate::store::now_millis;
 
 impl From<MemoryError> for ApiError {
     fn from(e: MemoryError) -> Self {
@@ -61,12 +60,12 @@ pub struct Added {
     pub ids: Vec<String>,
 }
 
-fn parse(i: usize, r: RecordBody) -> Result<NewMemory, InvalidInput> {
+fn parse(i: usize, r: RecordBody, now: Millis) -> Result<NewMemory, InvalidInput> {
     let at = |e: InvalidInput| InvalidInput::new(format!("records[{i}].{}", e.field), e.reason);
     let kind = r.kind.as_deref().unwrap_or("note").parse::<MemoryKind>().map_err(at)?;
     let scope = Scope::parse(r.scope.as_deref().unwrap_or("operator")).map_err(at)?;
     let provenance = MemoryProvenance { actor: "api".into(), channel: "http".into(), why: r.why, ..Default::default() };
-    let mut m = NewMemory::new(kind, &r.text, scope, provenance, now_millis()).map_err(at)?;
+    let mut m = NewMemory::new(kind, &r.text, scope, provenance, now).map_err(at)?;
     m.tags = r.tags;
     if let Some(meta) = r.meta {
         if !meta.is_object() {
@@ -91,7 +90,8 @@ pub async fn add(
     if bodies.is_empty() || bodies.len() > 1000 {
         return Err(ApiError::invalid("records: send 1 to 1000 records"));
     }
-    let records = bodies.into_iter().enumerate().map(|(i, r)| parse(i, r)).collect::<Result<Vec<_>, _>>()?;
+    let now = state.store.now();
+    let records = bodies.into_iter().enumerate().map(|(i, r)| parse(i, r, now)).collect::<Result<Vec<_>, _>>()?;
     let ids = state.memory.add(&records, &Contract::operator()).await?;
     Ok((StatusCode::CREATED, Json(Added { ids })))
 }

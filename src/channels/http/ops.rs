@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::ApiState;
 use crate::domain::IntentState;
-use crate::store::{breaker, intents, now_millis, outbox};
+use crate::store::{breaker, intents, outbox};
 use crate::telemetry::Gauge;
 
 /// Alive: the process answers.
@@ -27,7 +27,7 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     };
     let draining = state.draining.is_cancelled();
     let cooldown = (state.policy.get().breaker.cooldown_secs * 1000) as i64;
-    let assisted = breaker::open_now(state.store.reader(), cooldown, now_millis()).await.ok().flatten();
+    let assisted = breaker::open_now(state.store.reader(), cooldown, state.store.now()).await.ok().flatten();
     let ready = store == "ok" && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     // A chat channel that cannot receive (a 409 polling conflict, say)
@@ -64,7 +64,7 @@ pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         })
         .collect();
     let mut gauges = gauges;
-    if let Ok((pending, oldest_ms)) = outbox::lag(state.store.reader(), now_millis()).await {
+    if let Ok((pending, oldest_ms)) = outbox::lag(state.store.reader(), state.store.now()).await {
         let lag = oldest_ms as f64 / 1000.0;
         gauges.push(Gauge {
             name: "steward_outbox_pending",

@@ -10,15 +10,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQueryId, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use super::render;
-use crate::channels::cards::{self, CARD_KINDS};
-use crate::channels::text::{html_to_plain, split, utf16_len};
+use crate::channels::cards;
+use crate::channels::text::{escape_html, html_to_plain, split, utf16_len};
+use crate::domain::Outbound;
 use crate::orchestrator::outbox::{Deliver, DeliverError};
 use crate::store::{Store, channels};
 
@@ -159,7 +159,7 @@ impl TelegramDeliver {
         let store = |e: crate::store::StoreError| DeliverError::Transient(e.to_string());
         let Some(a) = cards::load(&self.store, approval).await.map_err(store)? else { return Ok(None) };
         let batch = cards::low_batch(&self.store, &a).await.map_err(store)?;
-        Ok(Some(render::card(&cards::approval_card(&a, expanded, batch))))
+        Ok(Some(render::card(&cards::approval_card(&a, expanded, batch, self.store.now()))))
     }
 }
 
@@ -169,43 +169,39 @@ impl Deliver for TelegramDeliver {
         super::CHANNEL
     }
 
-    async fn deliver(&self, target: &str, payload: &Value, key: &str) -> Result<String, DeliverError> {
+    async fn deliver(&self, target: &str, message: &Outbound, key: &str) -> Result<String, DeliverError> {
         let chat = chat(target)?;
-        let kind = payload["kind"].as_str().unwrap_or("");
-        match kind {
-            k if CARD_KINDS.contains(&k) => {
-                let approval = payload["approval_id"].as_str().unwrap_or("");
-                let Some((html, kb)) = self.card(approval, false).await? else {
-                    return Err(DeliverError::Permanent(format!("no approval {approval}")));
+        match message {
+            Outbound::Card { approval_id, .. } => {
+                let Some((html, kb)) = self.card(approval_id, false).await? else {
+                    return Err(DeliverError::Permanent(format!("no approval {approval_id}")));
                 };
                 Ok(self.send(chat, &html, kb).await?.to_string())
             }
-            "approval_closed" => {
-                let approval = payload["approval_id"].as_str().unwrap_or("");
+            Outbound::CardClosed { approval_id } => {
                 let destination = format!("{}:{target}", super::CHANNEL);
-                let shown = channels::cards(self.store.reader(), &destination, approval, &CARD_KINDS)
+                let shown = channels::cards(self.store.reader(), &destination, approval_id, &Outbound::CARD_KINDS)
                     .await
                     .map_err(|e| DeliverError::Transient(e.to_string()))?;
-                if let Some((html, _)) = self.card(approval, false).await? {
+                if let Some((html, _)) = self.card(approval_id, false).await? {
                     for id in shown.iter().filter_map(|m| m.parse::<i32>().ok()) {
                         self.edit(chat, MessageId(id), &html, None).await?;
                     }
                 }
                 Ok(format!("edited {}", shown.len()))
             }
-            "card_details" => {
-                let (Some(token), Some(id)) = (payload["approval_id"].as_str(), payload["message_id"].as_i64()) else {
-                    return Err(DeliverError::Permanent("card_details without a card".into()));
+            Outbound::CardDetails { approval_id, message_id } => {
+                let Ok(id) = message_id.parse::<i32>() else {
+                    return Err(DeliverError::Permanent(format!("`{message_id}` is not a Telegram message id")));
                 };
-                if let Some((html, kb)) = self.card(token, true).await? {
-                    self.edit(chat, MessageId(id as i32), &html, kb).await?;
+                if let Some((html, kb)) = self.card(approval_id, true).await? {
+                    self.edit(chat, MessageId(id), &html, kb).await?;
                 }
                 Ok(id.to_string())
             }
-            "callback_answer" => {
-                let id = payload["callback_id"].as_str().unwrap_or("").to_owned();
-                let text: String = payload["text"].as_str().unwrap_or("").chars().take(200).collect();
-                let mut req = self.bot.answer_callback_query(CallbackQueryId(id));
+            Outbound::CallbackAnswer { callback_id, text } => {
+                let text: String = text.chars().take(200).collect();
+                let mut req = self.bot.answer_callback_query(CallbackQueryId(callback_id.clone()));
                 if !text.is_empty() {
                     req = req.text(text);
                 }
@@ -217,19 +213,11 @@ impl Deliver for TelegramDeliver {
                     Err(e) => Err(classify("answerCallbackQuery", e)),
                 }
             }
-            "reply" => {
-                let html = render::reply(payload["text"].as_str().unwrap_or(""), &payload["citations"]);
-                self.send_parts(chat, &html, key).await
+            Outbound::Reply { text, citations, .. } | Outbound::Followup { text, citations, .. } => {
+                self.send_parts(chat, &render::reply(text, citations), key).await
             }
-            "digest" => {
-                let html = payload["telegram_html"].as_str().map(str::to_owned);
-                let html = html.unwrap_or_else(|| crate::channels::text::escape_html(&cards::notice_text(payload)));
-                self.send_parts(chat, &html, key).await
-            }
-            _ => {
-                let html = crate::channels::text::escape_html(&cards::notice_text(payload));
-                self.send_parts(chat, &html, key).await
-            }
+            Outbound::Digest(d) => self.send_parts(chat, &d.telegram_html, key).await,
+            Outbound::Notice(_) => self.send_parts(chat, &escape_html(&message.text()), key).await,
         }
     }
 }

@@ -14,7 +14,8 @@ mod webhook;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use teloxide::payloads::{GetUpdatesSetters, SetWebhookSetters};
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, BotCommand, UpdateKind};
@@ -24,12 +25,12 @@ use tokio_util::sync::CancellationToken;
 use super::Core;
 use super::dispatch::Handle;
 use crate::config::{Config, TelegramConfig, TelegramMode};
-use crate::domain::Approver;
+use crate::domain::{Actor, Input, Outbound, Press, Verb};
+use crate::reasoning::Inbound;
 use crate::reasoning::limits::{Limiter, Verdict};
-use crate::reasoning::{Inbound, Input};
+use crate::store::StoreError;
 use crate::store::audit::{self, Entry};
 use crate::store::channels::{self as kept, Event};
-use crate::store::{StoreError, now_millis};
 
 pub use deliver::TelegramDeliver;
 pub use webhook::webhook;
@@ -224,17 +225,17 @@ impl Telegram {
     /// Takes one update in: pairing, the allowlist, then kept and handed to
     /// its chat's worker. Errors only when the store fails.
     pub async fn admit(&self, update: &Update) -> Result<(), StoreError> {
-        let Some((user, chat, payload)) = said(update) else { return Ok(()) };
+        let Some((user, chat, said)) = said(update) else { return Ok(()) };
         let destination = format!("{CHANNEL}:{chat}");
         if !self.is_allowed(user) {
-            return self.stranger(user, &destination, &payload).await;
+            return self.stranger(user, &destination, &said).await;
         }
         let event = Event {
             channel: CHANNEL.into(),
             external_id: update.id.0.to_string(),
             conversation: chat.to_string(),
             actor: user.to_string(),
-            payload,
+            payload: serde_json::to_value(&said).map_err(|e| StoreError::corrupt("channel_inbound", e))?,
         };
         self.core.admit(event).await
     }
@@ -242,15 +243,17 @@ impl Telegram {
     /// Someone not allowed: `/start CODE` may pair them; a button press is
     /// refused with the reason (and audited); anything else gets one polite
     /// refusal per person, and nothing they sent is kept.
-    async fn stranger(&self, user: u64, destination: &str, payload: &Value) -> Result<(), StoreError> {
-        let who = Approver::new(CHANNEL, &user.to_string());
-        if payload["kind"] == "button" {
-            let why = self.core.refuse_press(&who, payload["data"].as_str().unwrap_or("")).await?;
-            tracing::warn!(user, "telegram: refused a button press from someone not allowed");
-            let answer = json!({"kind": "callback_answer", "callback_id": payload["callback_id"], "text": why});
-            return self.core.say(destination, &answer, None).await;
-        }
-        let text = payload["text"].as_str().unwrap_or("").trim();
+    async fn stranger(&self, user: u64, destination: &str, said: &Said) -> Result<(), StoreError> {
+        let who = Actor::new(CHANNEL, &user.to_string());
+        let text = match said {
+            Said::Button { data, callback_id, .. } => {
+                let why = self.core.refuse_press(&who, data).await?;
+                tracing::warn!(user, "telegram: refused a button press from someone not allowed");
+                let answer = Outbound::CallbackAnswer { callback_id: callback_id.clone(), text: why };
+                return self.core.say(destination, &answer, None).await;
+            }
+            Said::Text { text, .. } => text.trim(),
+        };
         if let Some(code) = text.strip_prefix("/start").map(str::trim).filter(|c| !c.is_empty()) {
             match self.pairing.check(&who.to_string(), std::time::Instant::now()) {
                 Verdict::Allow => {}
@@ -260,70 +263,104 @@ impl Telegram {
                     let mut tx = self.core.store.begin().await?;
                     let detail = json!({"channel": CHANNEL, "attempts": PAIRING_ATTEMPTS});
                     let entry = Entry { actor: &who.to_string(), action: "pairing.limited", subject: None, detail };
-                    audit::append(&mut tx, now_millis(), &entry).await?;
+                    audit::append(&mut tx, self.core.store.now(), &entry).await?;
                     tx.commit().await?;
                     let text = "Too many pairing attempts. Wait ten minutes, then ask for a new code.";
-                    return self.core.say(destination, &json!({"kind": "reply", "text": text}), None).await;
+                    return self.core.say(destination, &Outbound::reply(text), None).await;
                 }
             }
             let mut tx = self.core.store.begin().await?;
-            let paired = kept::pair(&mut tx, CHANNEL, code, &user.to_string(), now_millis()).await?;
+            let paired = kept::pair(&mut tx, CHANNEL, code, &user.to_string(), self.core.store.now()).await?;
             tx.commit().await?;
             if paired {
                 self.core.approvers.add(who.to_string());
                 tracing::info!(user, "telegram: paired a new user");
-                let welcome =
-                    json!({"kind": "reply", "text": format!("Paired: you are {who}. Send /help to see what I do.")});
+                let welcome = Outbound::reply(format!("Paired: you are {who}. Send /help to see what I do."));
                 return self.core.say(destination, &welcome, Some(&format!("paired:{who}"))).await;
             }
             tracing::warn!(user, "telegram: a pairing code was wrong, used or expired");
-            let wrong = json!({"kind": "reply", "text": "That pairing code is wrong, used or expired. Ask for a new one (steward pair telegram)."});
+            let wrong = Outbound::reply(
+                "That pairing code is wrong, used or expired. Ask for a new one (steward pair telegram).",
+            );
             // One such reply per stranger per window, however many codes they try.
-            let slot = now_millis() / PAIRING_WINDOW.as_millis() as i64;
+            let slot = self.core.store.now() / PAIRING_WINDOW.as_millis() as i64;
             return self.core.say(destination, &wrong, Some(&format!("pair-wrong:{who}:{slot}"))).await;
         }
         tracing::warn!(user, "telegram: refused a message from someone not allowed (not kept)");
-        let refusal = json!({"kind": "reply", "text": REFUSAL});
+        let refusal = Outbound::reply(REFUSAL);
         self.core.say(destination, &refusal, Some(&format!("refused:{who}"))).await
     }
 
     /// A Details press: the card expanded in place.
-    async fn details(&self, event: &Event, destination: &str) -> anyhow::Result<()> {
-        let token = event.payload["data"].as_str().unwrap_or("").trim_start_matches("d:").to_owned();
-        let answer = json!({"kind": "callback_answer", "callback_id": event.payload["callback_id"], "text": ""});
-        let edit = json!({"kind": "card_details", "approval_id": token, "message_id": event.payload["message_id"]});
+    async fn details(
+        &self,
+        event: &Event,
+        destination: &str,
+        press: Press,
+        callback_id: String,
+        message_id: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let answer = Outbound::CallbackAnswer { callback_id, text: String::new() };
+        let Some(message_id) = message_id else {
+            // A press on a message Telegram no longer shows: nothing to expand.
+            return self.core.finish(event, destination, &[answer]).await;
+        };
+        let edit = Outbound::CardDetails { approval_id: press.token, message_id: message_id.to_string() };
         self.core.finish(event, destination, &[answer, edit]).await
     }
+}
+
+/// What a kept update said: a text message or a button press, with what
+/// the answer needs (the press's callback, the card's message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Said {
+    Text {
+        text: String,
+        #[serde(default)]
+        message_id: Option<i64>,
+    },
+    Button {
+        data: String,
+        callback_id: String,
+        #[serde(default)]
+        message_id: Option<i64>,
+    },
 }
 
 #[async_trait]
 impl Handle for Telegram {
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let destination = format!("{CHANNEL}:{}", event.conversation);
-        let p = &event.payload;
-        let input = if p["kind"] == "button" {
-            let data = p["data"].as_str().unwrap_or("");
-            if data.starts_with("d:") {
-                return self.details(event, &destination).await;
-            }
-            Input::Button(data.to_owned())
-        } else {
-            Input::Text(command_text(p["text"].as_str().unwrap_or("")))
+        let said: Said = match serde_json::from_value(event.payload.clone()) {
+            Ok(said) => said,
+            Err(e) => return self.core.unreadable(event, &e).await,
+        };
+        let (input, callback) = match said {
+            Said::Button { data, callback_id, message_id } => match Press::parse(&data) {
+                Ok(press) if press.verb == Verb::Details => {
+                    return self.details(event, &destination, press, callback_id, message_id).await;
+                }
+                Ok(press) => (Input::Press(press), Some(callback_id)),
+                Err(e) => {
+                    let answer = Outbound::CallbackAnswer { callback_id, text: e.reason };
+                    return self.core.finish(event, &destination, &[answer]).await;
+                }
+            },
+            Said::Text { text, .. } => (Input::from_text(&command_text(&text)), None),
         };
         let inbound = Inbound {
             channel: CHANNEL.into(),
             external_id: event.external_id.clone(),
-            actor: Approver::new(CHANNEL, &event.actor),
+            actor: Actor::new(CHANNEL, &event.actor),
             input,
         };
-        let callback = p["callback_id"].clone();
         self.core
             .answer(event, &inbound, &destination, |o| {
-                if callback.is_null() {
-                    vec![json!({"kind": "reply", "text": o.text, "citations": o.citations})]
-                } else {
-                    vec![json!({"kind": "callback_answer", "callback_id": callback, "text": o.text})]
-                }
+                vec![match callback {
+                    None => Outbound::Reply { text: o.text.clone(), citations: o.citations.clone(), reply_to: None },
+                    Some(callback_id) => Outbound::CallbackAnswer { callback_id, text: o.text.clone() },
+                }]
             })
             .await
     }
@@ -343,21 +380,20 @@ fn command_text(text: &str) -> String {
 }
 
 /// What an update says, if it is something steward handles: who (user id),
-/// where (chat id), and the kept payload. Text messages and button presses;
+/// where (chat id), and what they said. Text messages and button presses;
 /// everything else is `None`. Never panics, whatever Telegram (or someone
 /// posing as it) sends.
-pub fn said(update: &Update) -> Option<(u64, i64, Value)> {
+pub fn said(update: &Update) -> Option<(u64, i64, Said)> {
     match &update.kind {
         UpdateKind::Message(m) => {
             let (from, text) = (m.from.as_ref()?, m.text()?);
-            Some((from.id.0, m.chat.id.0, json!({"kind": "text", "text": text, "message_id": m.id.0})))
+            Some((from.id.0, m.chat.id.0, Said::Text { text: text.to_owned(), message_id: Some(i64::from(m.id.0)) }))
         }
         UpdateKind::CallbackQuery(q) => {
             let chat = q.message.as_ref().map_or(q.from.id.0 as i64, |m| m.chat().id.0);
-            let message_id = q.message.as_ref().map(|m| m.id().0);
+            let message_id = q.message.as_ref().map(|m| i64::from(m.id().0));
             let data = q.data.clone().unwrap_or_default();
-            let payload = json!({"kind": "button", "data": data, "callback_id": q.id.0, "message_id": message_id});
-            Some((q.from.id.0, chat, payload))
+            Some((q.from.id.0, chat, Said::Button { data, callback_id: q.id.0.clone(), message_id }))
         }
         _ => None,
     }

@@ -4,6 +4,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::channels::cards::Card;
 use crate::channels::text::escape_html;
+use crate::domain::Citation;
 
 /// The card as HTML (Telegram's subset: `<b>`, `<i>`) and its keyboard.
 pub fn card(card: &Card) -> (String, Option<InlineKeyboardMarkup>) {
@@ -31,19 +32,18 @@ pub fn card(card: &Card) -> (String, Option<InlineKeyboardMarkup>) {
 }
 
 /// A reply with its citations under it, as HTML.
-pub fn reply(text: &str, citations: &serde_json::Value) -> String {
+pub fn reply(text: &str, citations: &[Citation]) -> String {
     let mut html = escape_html(text);
     let cites: Vec<String> = citations
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .map(|c| {
-            let date = c["date"].as_str().unwrap_or("").get(..10).unwrap_or("");
+            let date = c.date.get(..10).unwrap_or(&c.date);
             format!(
-                "• {date} · {} · {}: “{}”",
-                escape_html(c["who"].as_str().unwrap_or("?")),
-                escape_html(c["channel"].as_str().unwrap_or("?")),
-                escape_html(c["quote"].as_str().unwrap_or(""))
+                "• {} · {} · {}: “{}”",
+                escape_html(date),
+                escape_html(&c.who),
+                escape_html(&c.channel),
+                escape_html(&c.quote)
             )
         })
         .collect();

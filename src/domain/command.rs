@@ -1,12 +1,38 @@
-//! Tier 0: the explicit command grammar and button payloads. Pure parsing:
-//! no model, no embedding, no I/O. A text that is not a command is left to
-//! the later tiers; a text that starts like a command but is malformed gets
-//! its usage back instead of being guessed at.
+//! What a person says to steward, parsed once where it comes in: the
+//! command grammar (typed, or as a slash command), the buttons on approval
+//! cards, or free text for the reasoning tiers. Pure parsing: no model, no
+//! embedding, no I/O. A text that starts like a command but is malformed
+//! gets its usage back instead of being guessed at.
 
-use crate::domain::Decision;
+use serde::Serialize;
+
+use super::{Decision, InvalidInput};
+
+/// What a person said: free text, a command, or a button press.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// Free text, for the reasoning tiers to read.
+    Text(String),
+    Command(Command),
+    Press(Press),
+}
+
+impl Input {
+    /// Typed text: the command the grammar reads in it, or free text.
+    pub fn from_text(text: &str) -> Self {
+        let text = text.trim();
+        match Command::parse(text) {
+            Some(c) => Self::Command(c),
+            None if text.is_empty() => Self::Command(Command::Help),
+            None => Self::Text(text.to_owned()),
+        }
+    }
+}
 
 /// A command a person typed, or a button they pressed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     Help,
     Status,
@@ -46,27 +72,99 @@ pub const HELP: &str = "Commands:
   ask …                   ask about the workspace
 Anything else is read as a question or a request.";
 
-/// The button payloads channels put on approval cards: `a:TOKEN` approves,
-/// `r:TOKEN` rejects, `L:TOKEN` approves the low-risk batch up to that card.
-/// A token is 32 hex digits, unguessable, so a payload fits Telegram's 64
-/// bytes and cannot be forged for another approval. (`d:TOKEN`, Details, is
-/// a view the channel answers itself.)
-pub fn button(payload: &str) -> Option<Command> {
-    let (verb, token) = payload.split_once(':')?;
-    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let decision = match verb {
-        "a" => Decision::Approve,
-        "r" => Decision::Reject,
-        "L" => return Some(Command::ApproveAllLow(Some(token.to_owned()))),
-        _ => return None,
-    };
-    Some(Command::Decide { target: token.to_owned(), decision, comment: None })
+/// A press of a button on an approval card. Its data, `VERB:TOKEN`, is what
+/// the card carries: `a:` approves, `r:` rejects, `L:` approves the low-risk
+/// batch up to that card, `d:` shows the card's details. A token is 32 hex
+/// digits, unguessable, so the data fits Telegram's 64 bytes and cannot be
+/// forged for another approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Press {
+    pub verb: Verb,
+    pub token: String,
 }
 
-/// Parses `text` as a command, or returns `None` when it is free text.
-pub fn parse(text: &str) -> Option<Command> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verb {
+    Approve,
+    Reject,
+    ApproveAllLow,
+    /// A view: the channel expands the card itself.
+    Details,
+}
+
+impl Press {
+    pub fn new(verb: Verb, token: &str) -> Self {
+        Self { verb, token: token.to_owned() }
+    }
+
+    pub fn parse(data: &str) -> Result<Self, InvalidInput> {
+        let bad = || InvalidInput::new("button", "that button is not one of mine, or it is malformed");
+        let (verb, token) = data.split_once(':').ok_or_else(bad)?;
+        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let verb = match verb {
+            "a" => Verb::Approve,
+            "r" => Verb::Reject,
+            "L" => Verb::ApproveAllLow,
+            "d" => Verb::Details,
+            _ => return Err(bad()),
+        };
+        Ok(Self { verb, token: token.to_owned() })
+    }
+
+    /// The data the button carries.
+    pub fn data(&self) -> String {
+        let verb = match self.verb {
+            Verb::Approve => "a",
+            Verb::Reject => "r",
+            Verb::ApproveAllLow => "L",
+            Verb::Details => "d",
+        };
+        format!("{verb}:{}", self.token)
+    }
+
+    /// What the press asks for; `None` for Details, a view.
+    pub fn command(&self) -> Option<Command> {
+        let decide = |decision| Command::Decide { target: self.token.clone(), decision, comment: None };
+        match self.verb {
+            Verb::Approve => Some(decide(Decision::Approve)),
+            Verb::Reject => Some(decide(Decision::Reject)),
+            Verb::ApproveAllLow => Some(Command::ApproveAllLow(Some(self.token.clone()))),
+            Verb::Details => None,
+        }
+    }
+}
+
+impl Command {
+    /// A question for the reasoning tiers; its usage when there is none.
+    pub fn ask(question: &str) -> Self {
+        match question.trim() {
+            "" => Self::Usage("ask QUESTION"),
+            q => Self::Ask(q.to_owned()),
+        }
+    }
+
+    /// A fact to keep (a leading "that" is no part of it); its usage when
+    /// there is none.
+    pub fn remember(fact: &str) -> Self {
+        let fact = fact.trim();
+        let fact = fact.strip_prefix("that ").unwrap_or(fact).trim();
+        if fact.is_empty() || fact == "that" {
+            Self::Usage("remember that …")
+        } else {
+            Self::Remember(fact.to_owned())
+        }
+    }
+
+    /// Parses `text` as a command, or returns `None` when it is free text.
+    pub fn parse(text: &str) -> Option<Self> {
+        parse(text)
+    }
+}
+
+fn parse(text: &str) -> Option<Command> {
     let text = text.trim();
     // Slash commands as channels send them: `/approve@steward_bot 01J…`.
     let body = text.strip_prefix('/').unwrap_or(text);
@@ -110,10 +208,7 @@ pub fn parse(text: &str) -> Option<Command> {
         }
         "cancel" if slash || id_and_comment(rest).is_some() => one_id(Command::Cancel, "cancel INTENT_ID"),
         "retry" if slash || id_and_comment(rest).is_some() => one_id(Command::Retry, "retry INTENT_ID"),
-        "remember" => {
-            let fact = rest.strip_prefix("that ").unwrap_or(rest).trim();
-            if fact.is_empty() { Command::Usage("remember that …") } else { Command::Remember(fact.to_owned()) }
-        }
+        "remember" => Command::remember(rest),
         "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
         "ask" => Command::Usage("ask QUESTION"),
         _ if slash => Command::Help,
@@ -181,13 +276,28 @@ mod tests {
     #[test]
     fn buttons_carry_a_verb_and_a_token() {
         let token = "0123456789abcdef0123456789abcdef";
+        let command = |data: &str| Press::parse(data).ok().and_then(|p| p.command());
         assert_eq!(
-            button(&format!("a:{token}")),
+            command(&format!("a:{token}")),
             Some(Command::Decide { target: token.into(), decision: Decision::Approve, comment: None })
         );
         assert!(format!("r:{token}").len() <= 64);
-        assert_eq!(button(&format!("L:{token}")), Some(Command::ApproveAllLow(Some(token.to_owned()))));
-        assert_eq!(button("a:short"), None);
-        assert_eq!(button(&format!("x:{token}")), None);
+        assert_eq!(command(&format!("L:{token}")), Some(Command::ApproveAllLow(Some(token.to_owned()))));
+        assert_eq!(Press::parse(&format!("d:{token}")).unwrap().verb, Verb::Details);
+        assert!(Press::parse("a:short").is_err());
+        assert!(Press::parse(&format!("x:{token}")).is_err());
+        for verb in [Verb::Approve, Verb::Reject, Verb::ApproveAllLow, Verb::Details] {
+            let p = Press::new(verb, token);
+            assert_eq!(Press::parse(&p.data()).unwrap(), p, "a card's data reads back as its press");
+        }
+    }
+
+    #[test]
+    fn typed_text_is_a_command_or_free_text() {
+        assert_eq!(Input::from_text(" /pending "), Input::Command(Command::Pending));
+        assert_eq!(Input::from_text(""), Input::Command(Command::Help));
+        assert_eq!(Input::from_text("what is due?"), Input::Text("what is due?".into()));
+        assert_eq!(Command::ask("  "), Command::Usage("ask QUESTION"));
+        assert_eq!(serde_json::to_value(Input::Text("x".into())).unwrap(), serde_json::json!({"text": "x"}));
     }
 }
