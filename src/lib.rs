@@ -5,30 +5,42 @@
 //! everything is recorded in a hash-chained audit log. The modules, from the
 //! bottom up (dependencies point down this list):
 //!
-//! - [`domain`]: pure types and rules (intents, steps, provenance, risk). No I/O.
+//! - [`domain`]: pure types and rules: intents, steps, plans, approvals,
+//!   actors, risk; what people say ([`domain::Input`]) and what steward says
+//!   back ([`domain::Outbound`]); the [`domain::Clock`].
 //! - [`config`]: layered configuration (defaults, `steward.toml`, `STEWARD_*`)
-//!   with secrets that never print.
-//! - [`store`]: SQLite through sqlx: migrations, the inbox, intents and steps,
-//!   and the audit chain.
-//! - [`telemetry`]: the tracing subscriber and the Prometheus metrics.
+//!   with secrets that never print; every section's type.
+//! - [`store`]: SQLite through sqlx: migrations, one repository file per
+//!   table group, the clock components share, the anchored audit chain.
+//! - [`telemetry`]: the tracing subscriber, the Prometheus metrics, and the
+//!   JSON log read back per intent.
 //! - [`policy`]: the risk policy: rules over a step's arguments and every
 //!   destination it may reach (names resolved first), levels, budgets.
-//! - [`adapters`]: how steward acts on the world (webhook, email, note), each
-//!   effect keyed for idempotency, with compensate and reconcile; each action
-//!   declares which of its arguments are destinations.
-//! - [`orchestrator`]: the intent and step state machines (pure) and the
-//!   runner that performs them: leases, retries, deadlines, compensation,
-//!   recovery, and the outbox.
 //! - [`memory`]: records with provenance in SQLite + FTS5, embedders (local
 //!   MiniLM, OpenAI-compatible, hashing), vector indexes (embedded Qdrant,
 //!   Qdrant server), hybrid search, contracts and retention.
-//! - [`channels`]: the ways in and out; for now the HTTP API (axum).
+//! - [`digest`]: digests, exceptions first, rendered for each destination.
+//! - [`adapters`]: how steward acts on the world (webhook, email, note), each
+//!   effect keyed for idempotency, with compensate and reconcile; each action
+//!   declares which of its arguments are destinations.
+//! - [`orchestrator`]: the intent and step state machines (pure; every
+//!   effect an action) and what performs them: the gate, approvals and
+//!   decisions, the runner with leases, retries, deadlines, compensation and
+//!   recovery.
+//! - [`schedules`]: recurring digests, fired once per period.
+//! - [`reasoning`]: the tiers that answer a request or make it an intent.
+//! - [`channels`]: Telegram and Discord, and the outbox that delivers every
+//!   [`domain::Outbound`].
+//! - [`api`]: the HTTP API (axum), over the same services.
 //! - [`app`]: builds the components from the config, runs them until a
 //!   shutdown signal, and implements the CLI's commands.
 //! - [`fuzz`]: properties of everything read from outside, run on random
 //!   input in the tests and by `steward-bench fuzz`.
+//!
+//! `docs/ARCHITECTURE.md` has the flow and the invariants.
 
 pub mod adapters;
+pub mod api;
 pub mod app;
 pub mod channels;
 pub mod config;

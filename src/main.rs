@@ -206,6 +206,10 @@ enum IntentsCommand {
         id: IntentId,
         #[arg(long)]
         json: bool,
+        /// A log file `serve` wrote with `log.format = "json"`: its lines
+        /// about this intent are printed too.
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
     },
     /// Cancel an intent; a running one undoes what already ran.
     Cancel { id: IntentId },
@@ -260,7 +264,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Intents(IntentsCommand::List { state, limit, json }) => {
             app::intents::list(&config, state, limit, json).await
         }
-        Command::Intents(IntentsCommand::Show { id, json }) => app::intents::show(&config, id, json).await,
+        Command::Intents(IntentsCommand::Show { id, json, log }) => {
+            app::intents::show(&config, id, json, log.as_deref()).await
+        }
         Command::Intents(IntentsCommand::Cancel { id }) => app::intents::cancel(&config, id).await,
         Command::Intents(IntentsCommand::Retry { id }) => app::intents::retry(&config, id).await,
         Command::Audit(AuditCommand::Verify { json, anchor }) => app::audit::verify(&config, json, &anchor).await,

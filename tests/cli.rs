@@ -204,6 +204,65 @@ async fn intents_can_be_cancelled_and_shown_from_the_cli() {
     assert!(stderr(&unknown).contains("not found"), "{}", stderr(&unknown));
 }
 
+/// Tracing: with the JSON log on, `intents show --log` prints what was
+/// logged about that intent (its spans carry its id), and nothing else.
+#[tokio::test]
+async fn intents_show_prints_the_log_lines_of_its_intent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log_path = dir.path().join("serve.log");
+    let envs = [("STEWARD_API_TOKEN", TOKEN), ("STEWARD_LOG__FORMAT", "json"), ("RUST_LOG", "steward=debug")];
+    let serve = ServeProcess::start_logging(&data, &envs, std::fs::File::create(&log_path).unwrap());
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for text in ["note one", "note two"] {
+        let plan = serde_json::json!({"steps": [{"adapter": "note", "action": "write", "args": {"text": text}}]});
+        let created: serde_json::Value = client
+            .post(format!("http://{}/v1/intents", serve.addr))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"text": text, "plan": plan}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for id in &ids {
+        loop {
+            let i: serde_json::Value = client
+                .get(format!("http://{}/v1/intents/{id}", serve.addr))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if i["state"].as_str().is_some_and(|s| s != "planned" && s != "running") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{i}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    drop(serve);
+    let log = log_path.to_str().unwrap();
+    let shown = run_in(dir.path(), &["intents", "show", &ids[0], "--log", log, "--json"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    let lines = shown["log"].as_array().unwrap();
+    assert!(!lines.is_empty(), "the intent's lines are found: {shown}");
+    let text = serde_json::to_string(lines).unwrap();
+    assert!(text.contains("step outcome recorded") && text.contains(&ids[0]), "{text}");
+    assert!(!text.contains(&ids[1]), "another intent's lines are not its: {text}");
+    let missing = run_in(dir.path(), &["intents", "show", &ids[0], "--log", "/nonexistent/serve.log"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read the log"), "{}", stderr(&missing));
+}
+
 #[test]
 fn memory_commands_add_search_reindex_and_forget() {
     let dir = tempfile::tempdir().unwrap();

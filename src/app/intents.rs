@@ -1,5 +1,6 @@
 //! `steward intents list|show|cancel|retry`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -11,6 +12,7 @@ use crate::domain::{IntentId, IntentState};
 use crate::orchestrator::control;
 use crate::store::intents::{self, ListFilter};
 use crate::store::{Store, audit};
+use crate::telemetry::trail;
 
 /// Opens the database the server uses; it must exist already, so a typo in
 /// `--data-dir` does not silently create an empty one.
@@ -41,13 +43,29 @@ pub async fn list(config: &Config, state: Option<IntentState>, limit: u32, json:
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn show(config: &Config, id: IntentId, json: bool) -> anyhow::Result<ExitCode> {
+/// The most log lines `show --log` prints.
+const MAX_LOG_LINES: usize = 500;
+
+/// An intent, its steps and timeline; with `log` (a file `serve` wrote with
+/// `log.format = "json"`), the log lines about it too.
+pub async fn show(config: &Config, id: IntentId, json: bool, log: Option<&Path>) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
     let intent = intents::get(&store, id).await?.with_context(|| format!("intent {id} not found"))?;
     let steps = intents::steps(&store, id).await?;
     let trail = audit::for_subject(store.reader(), &id.to_string()).await?;
+    let lines = match log {
+        Some(path) => {
+            let file = std::fs::File::open(path).with_context(|| format!("cannot read the log {}", path.display()))?;
+            Some(trail::about_intent(std::io::BufReader::new(file), &id.to_string(), MAX_LOG_LINES)?)
+        }
+        None => None,
+    };
     if json {
-        print_json(&serde_json::json!({ "intent": intent, "steps": steps, "timeline": trail }))?;
+        let mut shown = serde_json::json!({ "intent": intent, "steps": steps, "timeline": trail });
+        if let Some(lines) = &lines {
+            shown["log"] = serde_json::json!(lines);
+        }
+        print_json(&shown)?;
         return Ok(ExitCode::SUCCESS);
     }
     let p = &intent.provenance;
@@ -78,6 +96,12 @@ pub async fn show(config: &Config, id: IntentId, json: bool) -> anyhow::Result<E
     println!("timeline:");
     for r in &trail {
         println!("  #{:<6} {}  {:<16} by {}  {}", r.seq, when(r.at), r.action, r.actor, r.detail);
+    }
+    if let Some(lines) = &lines {
+        println!("log ({} lines):", lines.len());
+        for line in lines {
+            println!("  {}", trail::render(line));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

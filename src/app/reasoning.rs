@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::intents::open_existing;
 use super::print_json;
-use crate::channels::http::ask::summarise;
+use crate::api::ask::summarise;
 use crate::config::Config;
 use crate::policy::PolicyHandle;
 use crate::reasoning::load_roles;

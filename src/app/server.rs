@@ -14,15 +14,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::token;
 use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, Secrets, WebhookAdapter};
+use crate::api::{self, ApiState, Limits};
 use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
-use crate::channels::http::{self, ApiState, Limits};
+use crate::channels::outbox::OutboxWorker;
 use crate::channels::telegram::{Telegram, TelegramDeliver};
 use crate::config::Config;
 use crate::domain::{SharedClock, SystemClock};
 use crate::memory::Memory;
 use crate::orchestrator::Runner;
-use crate::orchestrator::outbox::OutboxWorker;
 use crate::policy::PolicyHandle;
 use crate::reasoning::Reasoner;
 use crate::store::Store;
@@ -143,13 +143,27 @@ impl Server {
                 if let Some(problem) = config.telegram.webhook_problem() {
                     return Err(anyhow!(problem));
                 }
-                let core = Core::new("telegram", store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier());
+                let core = Core::new(
+                    "telegram",
+                    store.clone(),
+                    reasoner.clone(),
+                    approvers.clone(),
+                    runner.handle(),
+                    outbox.notifier(),
+                );
                 Some(Telegram::new(bot, config, core))
             }
             None => None,
         };
         let discord = discord_http.map(|http| {
-            let core = Core::new("discord", store.clone(), reasoner.clone(), approvers.clone(), outbox.notifier());
+            let core = Core::new(
+                "discord",
+                store.clone(),
+                reasoner.clone(),
+                approvers.clone(),
+                runner.handle(),
+                outbox.notifier(),
+            );
             Discord::new(http, config, core)
         });
         let state = ApiState {
@@ -162,7 +176,6 @@ impl Server {
             approvers,
             memory: memory.clone(),
             reasoner,
-            telegram: telegram.clone(),
             bridge_actors: Arc::new(config.http.bridge_actors.clone()),
         };
         let watch =
@@ -171,7 +184,7 @@ impl Server {
             body_bytes: config.http.body_limit_bytes,
             timeout: Duration::from_secs(config.http.request_timeout_secs),
         };
-        let router = http::router(state, token, limits);
+        let router = api::router(state, token, limits, crate::channels::telegram::routes(telegram.clone()));
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let drain_grace = limits.timeout;
         let retention =

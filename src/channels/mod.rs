@@ -1,22 +1,25 @@
-//! The ways in and out of steward: the HTTP API, Telegram and Discord.
+//! The chat channels, Telegram and Discord, and the outbox that delivers
+//! everything steward says.
 //!
-//! A chat channel keeps each inbound event in the store before it tells the
-//! platform it arrived, hands it to one worker per conversation (so a chat
-//! is answered in order), turns it into a reasoning [`Inbound`] and queues
-//! the answer in the outbox in the transaction that marks the event done.
-//! What steward says to a chat is delivered by the channel's `Deliver`.
+//! A chat channel keeps each platform event in the store before it tells
+//! the platform it arrived, hands it to one worker per conversation (so a
+//! chat is answered in order), parses it once into a typed [`Inbound`]
+//! (text, a command, a button press) and queues the typed
+//! [`Outbound`] answer in the transaction that marks the event done.
 //!
-//! The boundary a chat channel implements is that pair: [`dispatch::Handle`]
-//! for what comes in (one kept event at a time) and the outbox's `Deliver`
-//! for what goes out; [`Core`] is what they share, and [`cards`] renders
-//! approval cards once for both platforms.
+//! The boundary a channel implements is that pair: [`dispatch::Handle`] for
+//! what comes in (one kept event at a time) and [`outbox::Deliver`] for what
+//! goes out, matched on the `Outbound`; [`Core`] is what they share, and
+//! [`cards`] renders approval cards once for both platforms. The orchestrator,
+//! the gate and the schedules only queue `Outbound`s in the store; the
+//! [`outbox::OutboxWorker`] here sends them.
 //!
 //! [`Inbound`]: crate::reasoning::Inbound
 
 pub mod cards;
 pub mod discord;
 pub mod dispatch;
-pub mod http;
+pub mod outbox;
 pub mod telegram;
 pub mod text;
 
@@ -28,10 +31,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::{Actor, Approvers, Command, Outbound, Press};
+use crate::orchestrator::RunnerHandle;
 use crate::orchestrator::approvals::{Ask, DecideError, decide};
+use crate::orchestrator::decisions;
 use crate::reasoning::{Inbound, Reasoner};
 use crate::store::channels::{self, Event};
-use crate::store::{Store, StoreError, outbox};
+use crate::store::{Store, StoreError, outbox as queued};
 use dispatch::Dispatcher;
 
 /// Who may decide approvals: the configured approvers, the users each
@@ -47,12 +52,14 @@ pub async fn approvers(config: &Config, store: &Store) -> Result<Approvers, Stor
 }
 
 /// What every chat channel shares: the store, reasoning, who may decide,
-/// the outbox's wake-up, and the dispatcher of its kept events.
+/// the runner's and the outbox's wake-ups, and the dispatcher of its kept
+/// events.
 pub struct Core {
     pub channel: &'static str,
     pub store: Store,
     pub reasoner: Arc<Reasoner>,
     pub approvers: Approvers,
+    runner: RunnerHandle,
     outbox: Arc<Notify>,
     /// Set when the channel runs; events kept before are resumed then.
     dispatcher: OnceLock<Arc<Dispatcher>>,
@@ -64,9 +71,10 @@ impl Core {
         store: Store,
         reasoner: Arc<Reasoner>,
         approvers: Approvers,
+        runner: RunnerHandle,
         outbox: Arc<Notify>,
     ) -> Self {
-        Self { channel, store, reasoner, approvers, outbox, dispatcher: OnceLock::new() }
+        Self { channel, store, reasoner, approvers, runner, outbox, dispatcher: OnceLock::new() }
     }
 
     /// Whether this channel's user `id` may act and decide.
@@ -137,15 +145,59 @@ impl Core {
         self.finish(event, destination, &render(&outcome)).await
     }
 
+    /// An operator's press of a card's button: decided, answered (`render`
+    /// says how, on this platform) and the event marked done, all in one
+    /// transaction, so a redelivered press can never decide twice. A press
+    /// goes straight to the decision: there is nothing to reason about.
+    pub async fn press(
+        &self,
+        event: &Event,
+        destination: &str,
+        who: &Actor,
+        press: &Press,
+        render: impl FnOnce(String) -> Vec<Outbound>,
+    ) -> anyhow::Result<()> {
+        let now = self.store.now();
+        let approvers = self.approvers.get();
+        let mut tx = self.store.begin().await?;
+        let text = match press.command() {
+            Some(Command::Decide { target, decision, comment }) => {
+                decisions::by_reference(&mut tx, &target, decision, comment.as_deref(), who, &approvers, now)
+                    .await?
+                    .text
+            }
+            Some(Command::ApproveAllLow(until)) => {
+                decisions::low_batch(&self.store, &mut tx, until.as_deref(), who, &approvers, now).await?
+            }
+            _ => "Details are shown on the card itself.".to_owned(),
+        };
+        self.queue(&mut tx, event, destination, &render(text), now).await?;
+        tx.commit().await?;
+        self.runner.wake();
+        self.outbox.notify_one();
+        Ok(())
+    }
+
+    async fn queue(
+        &self,
+        tx: &mut crate::store::Tx,
+        event: &Event,
+        destination: &str,
+        messages: &[Outbound],
+        now: crate::domain::Millis,
+    ) -> Result<(), StoreError> {
+        for (i, m) in messages.iter().enumerate() {
+            let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
+            queued::enqueue(tx, destination, m, Some(&key), now).await?;
+        }
+        channels::done(tx, &event.channel, &event.external_id, now).await
+    }
+
     /// Queues `messages` to `destination` and marks the event done, at once.
     pub async fn finish(&self, event: &Event, destination: &str, messages: &[Outbound]) -> anyhow::Result<()> {
         let now = self.store.now();
         let mut tx = self.store.begin().await?;
-        for (i, m) in messages.iter().enumerate() {
-            let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
-            outbox::enqueue(&mut tx, destination, m, Some(&key), now).await?;
-        }
-        channels::done(&mut tx, &event.channel, &event.external_id, now).await?;
+        self.queue(&mut tx, event, destination, messages, now).await?;
         tx.commit().await?;
         self.outbox.notify_one();
         Ok(())
@@ -162,7 +214,7 @@ impl Core {
     /// Queues one message outside any event (a refusal, a pairing welcome).
     pub async fn say(&self, destination: &str, message: &Outbound, dedup: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        outbox::enqueue(&mut tx, destination, message, dedup, self.store.now()).await?;
+        queued::enqueue(&mut tx, destination, message, dedup, self.store.now()).await?;
         tx.commit().await?;
         self.outbox.notify_one();
         Ok(())

@@ -35,6 +35,7 @@ pub enum Outcome {
 /// Applies `event` to an intent if its state allows it. Returns whether the
 /// intent moved. A refused event is logged, not an error: the intent has
 /// moved on (say, cancelled while a step was in flight).
+#[tracing::instrument(name = "intent", skip(conn, id, why), fields(intent_id = %id))]
 pub async fn intent_event(
     conn: &mut SqliteConnection,
     id: IntentId,
@@ -55,6 +56,7 @@ pub async fn intent_event(
     if transition.to != from && !intents::transition(conn, id, from, transition.to, now, actor, why.clone()).await? {
         return Ok(false);
     }
+    tracing::debug!(%from, to = %transition.to, actions = ?transition.actions, "intent moved");
     for action in transition.actions {
         match action {
             Action::DisarmTimers => steps::disarm(conn, id).await?,
@@ -101,6 +103,7 @@ fn step_audit(outcome: &str, c: &Claimed, detail: Value) -> (String, Value) {
 }
 
 /// Records a claimed step's outcome and moves its intent accordingly.
+#[tracing::instrument(name = "outcome", skip_all, fields(intent_id = %c.intent_id, step = c.seq, attempt = c.attempts))]
 pub async fn outcome(
     conn: &mut SqliteConnection,
     c: &Claimed,
@@ -193,6 +196,7 @@ pub async fn outcome(
     let error_text = detail.get("error").and_then(Value::as_str).map(str::to_owned);
     let write = StepWrite { error: error_text.as_deref(), ..write };
     steps::write(conn, c.intent_id, c.seq, &write).await?;
+    tracing::debug!(outcome = name, error = write.error.unwrap_or(""), "step outcome recorded");
     let (action, detail) = step_audit(name, c, detail);
     let subject = c.intent_id.to_string();
     audit::append(conn, now, &Entry { actor: ACTOR, action: &action, subject: Some(&subject), detail: detail.clone() })

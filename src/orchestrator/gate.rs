@@ -92,6 +92,7 @@ pub async fn facts_of(catalog: &Catalog, policy: &Policy, plan: &Plan, dns_timeo
 
 /// Judges a planned intent, given what [`gather`] found out about its
 /// steps, and lets it run or sends it for approval.
+#[tracing::instrument(name = "admit", skip_all, fields(intent_id = %id))]
 pub async fn admit(
     conn: &mut SqliteConnection,
     id: IntentId,

@@ -12,10 +12,10 @@
 mod apply;
 pub mod approvals;
 pub mod control;
+pub mod decisions;
 mod execute;
 pub mod gate;
 pub mod intent_machine;
-pub mod outbox;
 mod recovery;
 mod requests;
 mod runner;

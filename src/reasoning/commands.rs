@@ -8,12 +8,10 @@ use sqlx::SqliteConnection;
 
 use super::{Inbound, Outcome, Reasoner, ReasoningError};
 use crate::digest::render;
-use crate::domain::{
-    ApprovalKind, ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Risk, Scope,
-};
+use crate::domain::{ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
 use crate::domain::{Command, HELP};
-use crate::orchestrator::approvals::{Ask, DecideError, decide_in};
 use crate::orchestrator::control::{self, ControlError};
+use crate::orchestrator::decisions;
 use crate::store::approvals::{self, Filter};
 use crate::store::memory::{self, OPERATOR_SCOPE};
 use crate::store::{intents, ledger};
@@ -99,50 +97,28 @@ impl Reasoner {
                 memory::record(conn, &m).await?;
             }
             Effect::Decide { target, decision, comment } => {
-                // An intent id stands for its pending approval.
-                let approval = match (approvals::get(conn, &target).await?, target.parse::<IntentId>()) {
-                    (None, Ok(intent)) => approvals::pending_for(conn, intent).await?.into_iter().next().map(|a| a.id),
-                    _ => None,
+                let who = &inbound.actor;
+                let d = decisions::by_reference(
+                    conn,
+                    &target,
+                    decision,
+                    comment.as_deref(),
+                    who,
+                    &self.approvers.get(),
+                    now,
+                )
+                .await?;
+                if d.intent_id.is_some() {
+                    self.runner.wake();
                 }
-                .unwrap_or(target);
-                let ask = Ask { approval: &approval, decision, approver: &inbound.actor, comment: comment.as_deref() };
-                outcome.text = match decide_in(conn, &ask, &self.approvers.get(), now).await {
-                    Ok(a) => {
-                        outcome.intent_id = Some(a.intent_id);
-                        self.runner.wake();
-                        format!("{} by {}.", decided(a.state), inbound.actor)
-                    }
-                    Err(DecideError::Refused(r)) => format!("Not decided: {r}."),
-                    Err(DecideError::Store(e)) => return Err(e.into()),
-                };
+                outcome.text = d.text;
+                outcome.intent_id = d.intent_id;
             }
             Effect::ApproveAllLow(until) => {
-                let waiting = approvals::list(self.store.reader(), &pending_filter()).await?;
-                let cutoff = match until {
-                    Some(token) => approvals::get(conn, &token).await?.map_or(Millis::MIN, |a| a.requested_at),
-                    None => Millis::MAX,
-                };
-                let (mut approved, mut refused) = (0, Vec::new());
-                let batch = waiting.iter().filter(|a| {
-                    a.risk == Risk::Low && a.kind == ApprovalKind::ApproveBefore && a.requested_at <= cutoff
-                });
-                for a in batch {
-                    let ask =
-                        Ask { approval: &a.id, decision: Decision::Approve, approver: &inbound.actor, comment: None };
-                    match decide_in(conn, &ask, &self.approvers.get(), now).await {
-                        Ok(_) => approved += 1,
-                        Err(DecideError::Refused(r)) => refused.push(r.to_string()),
-                        Err(DecideError::Store(e)) => return Err(e.into()),
-                    }
-                }
+                let who = &inbound.actor;
+                outcome.text =
+                    decisions::low_batch(&self.store, conn, until.as_deref(), who, &self.approvers.get(), now).await?;
                 self.runner.wake();
-                outcome.text = match (approved, refused.first()) {
-                    (0, None) => "No low-risk request is waiting.".to_owned(),
-                    (n, None) => {
-                        format!("Approved {n} low-risk request{} by {}.", if n == 1 { "" } else { "s" }, inbound.actor)
-                    }
-                    (n, Some(why)) => format!("Approved {n}; {} refused: {why}.", refused.len()),
-                };
             }
         }
         Ok(outcome)
@@ -218,13 +194,4 @@ impl Reasoner {
 
 fn pending_filter() -> Filter {
     Filter { state: Some(ApprovalState::Pending), ..Default::default() }
-}
-
-fn decided(state: ApprovalState) -> &'static str {
-    match state {
-        ApprovalState::Approved => "Approved",
-        ApprovalState::Rejected => "Rejected",
-        ApprovalState::Confirmed => "Confirmed",
-        _ => "Undone",
-    }
 }

@@ -213,6 +213,8 @@ impl Reasoner {
     }
 
     /// Answers one inbound request.
+    #[tracing::instrument(name = "reason", skip_all, fields(channel = %inbound.channel, event = %inbound.external_id,
+        actor = %inbound.actor, tier, intent_id))]
     pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
         let payload = payload(&inbound.input);
         let actor = inbound.actor.to_string();
@@ -231,6 +233,11 @@ impl Reasoner {
             }
         }
         let outcome = self.reason(inbound).await?;
+        let span = tracing::Span::current();
+        span.record("tier", outcome.tier);
+        if let Some(id) = outcome.intent_id {
+            span.record("intent_id", tracing::field::display(id));
+        }
         self.metrics.inc("steward_requests_total", &[("tier", tier_label(outcome.tier))]);
         Ok(outcome)
     }

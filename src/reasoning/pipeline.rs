@@ -164,6 +164,7 @@ impl Reasoner {
 
     /// Tier 2 for a question: the researcher, or, with no model, the
     /// operator (a collaborator is told plainly that nobody knows yet).
+    #[tracing::instrument(name = "tier", skip_all, fields(tier = 2, role = "researcher"))]
     async fn answer_with_model(
         &self,
         inbound: &Inbound,

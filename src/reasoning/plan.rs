@@ -166,6 +166,7 @@ impl Reasoner {
     }
 
     /// Tier 2: the executor reads a request to act.
+    #[tracing::instrument(name = "tier", skip_all, fields(tier = 2, role = "executor"))]
     pub(super) async fn execute_reading(
         &self,
         inbound: &Inbound,
@@ -220,6 +221,7 @@ impl Reasoner {
     }
 
     /// Tier 3: the planner writes a plan; `qa` checks it; one repair.
+    #[tracing::instrument(name = "tier", skip_all, fields(tier = 3, role = "planner"))]
     pub(super) async fn plan(
         &self,
         inbound: &Inbound,

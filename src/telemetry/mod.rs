@@ -2,6 +2,7 @@
 //! the config) and the process's Prometheus metrics.
 
 mod metrics;
+pub mod trail;
 
 use std::io::IsTerminal;
 

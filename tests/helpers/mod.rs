@@ -188,13 +188,18 @@ impl ServeProcess {
     /// Starts `serve --addr 127.0.0.1:0` and waits (up to 60 s) for the
     /// `listening on http://ADDR` line.
     pub fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+        Self::start_logging(data_dir, envs, Stdio::null())
+    }
+
+    /// The same, its log (stderr) going to `log`.
+    pub fn start_logging(data_dir: &Path, envs: &[(&str, &str)], log: impl Into<Stdio>) -> Self {
         let mut child = steward()
             .arg("--data-dir")
             .arg(data_dir)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();

@@ -14,9 +14,9 @@ use serenity::all::{ChannelId, Http, HttpError, MessageId};
 
 use super::{channel_id, render};
 use crate::channels::cards;
+use crate::channels::outbox::{Deliver, DeliverError};
 use crate::channels::text::{char_len, split};
 use crate::domain::{Citation, Outbound};
-use crate::orchestrator::outbox::{Deliver, DeliverError};
 use crate::store::{Store, channels};
 
 pub struct DiscordDeliver {

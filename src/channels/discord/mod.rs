@@ -279,6 +279,7 @@ impl EventHandler for Gateway {
 
 #[async_trait]
 impl Handle for Discord {
+    #[tracing::instrument(name = "chat", skip_all, fields(channel = CHANNEL, chat = %event.conversation, event = %event.external_id))]
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let destination = format!("{CHANNEL}:{}", event.conversation);
         let said: Said = match serde_json::from_value(event.payload.clone()) {
@@ -314,7 +315,8 @@ impl Handle for Discord {
                     let edit = Outbound::CardDetails { approval_id: press.token, message_id };
                     return self.core.finish(event, &destination, &[edit]).await;
                 }
-                (Input::Press(press), Answer::Interaction { token, ephemeral: true })
+                let answer = |text: String| vec![followup(&token, &text, true, vec![])];
+                return self.core.press(event, &destination, &who, &press, answer).await;
             }
             Said::Command { name, text, token } => {
                 let command = match name.as_str() {

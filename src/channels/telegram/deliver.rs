@@ -17,9 +17,9 @@ use teloxide::{ApiError, RequestError};
 
 use super::render;
 use crate::channels::cards;
+use crate::channels::outbox::{Deliver, DeliverError};
 use crate::channels::text::{escape_html, html_to_plain, split, utf16_len};
 use crate::domain::Outbound;
-use crate::orchestrator::outbox::{Deliver, DeliverError};
 use crate::store::{Store, channels};
 
 /// Telegram's limit on a message's text, in UTF-16 units after markup.

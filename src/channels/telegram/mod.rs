@@ -33,7 +33,7 @@ use crate::store::audit::{self, Entry};
 use crate::store::channels::{self as kept, Event};
 
 pub use deliver::TelegramDeliver;
-pub use webhook::webhook;
+pub use webhook::{routes, webhook};
 
 pub const CHANNEL: &str = "telegram";
 
@@ -330,37 +330,37 @@ pub enum Said {
 
 #[async_trait]
 impl Handle for Telegram {
+    #[tracing::instrument(name = "chat", skip_all, fields(channel = CHANNEL, chat = %event.conversation, event = %event.external_id))]
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let destination = format!("{CHANNEL}:{}", event.conversation);
         let said: Said = match serde_json::from_value(event.payload.clone()) {
             Ok(said) => said,
             Err(e) => return self.core.unreadable(event, &e).await,
         };
-        let (input, callback) = match said {
-            Said::Button { data, callback_id, message_id } => match Press::parse(&data) {
-                Ok(press) if press.verb == Verb::Details => {
-                    return self.details(event, &destination, press, callback_id, message_id).await;
-                }
-                Ok(press) => (Input::Press(press), Some(callback_id)),
-                Err(e) => {
-                    let answer = Outbound::CallbackAnswer { callback_id, text: e.reason };
-                    return self.core.finish(event, &destination, &[answer]).await;
-                }
-            },
-            Said::Text { text, .. } => (Input::from_text(&command_text(&text)), None),
+        let who = Actor::new(CHANNEL, &event.actor);
+        let text = match said {
+            Said::Button { data, callback_id, message_id } => {
+                return match Press::parse(&data) {
+                    Ok(press) if press.verb == Verb::Details => {
+                        self.details(event, &destination, press, callback_id, message_id).await
+                    }
+                    Ok(press) => {
+                        let answer = |text| vec![Outbound::CallbackAnswer { callback_id, text }];
+                        self.core.press(event, &destination, &who, &press, answer).await
+                    }
+                    Err(e) => {
+                        let answer = Outbound::CallbackAnswer { callback_id, text: e.reason };
+                        self.core.finish(event, &destination, &[answer]).await
+                    }
+                };
+            }
+            Said::Text { text, .. } => text,
         };
-        let inbound = Inbound {
-            channel: CHANNEL.into(),
-            external_id: event.external_id.clone(),
-            actor: Actor::new(CHANNEL, &event.actor),
-            input,
-        };
+        let input = Input::from_text(&command_text(&text));
+        let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
         self.core
             .answer(event, &inbound, &destination, |o| {
-                vec![match callback {
-                    None => Outbound::Reply { text: o.text.clone(), citations: o.citations.clone(), reply_to: None },
-                    Some(callback_id) => Outbound::CallbackAnswer { callback_id, text: o.text.clone() },
-                }]
+                vec![Outbound::Reply { text: o.text.clone(), citations: o.citations.clone(), reply_to: None }]
             })
             .await
     }

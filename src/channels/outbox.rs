@@ -216,6 +216,7 @@ impl OutboxWorker {
 
     /// Delivers one message. A deliverer that panics fails that message for
     /// good (it would panic again); the worker and every other message go on.
+    #[tracing::instrument(name = "deliver", skip_all, fields(destination = %item.destination, message = %item.id))]
     async fn deliver_one(&self, item: &outbox::Item) -> Result<String, DeliverError> {
         let (kind, target) = item.destination.split_once(':').unwrap_or((item.destination.as_str(), ""));
         let Some(d) = self.deliverers.get(kind) else {

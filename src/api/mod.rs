@@ -1,6 +1,8 @@
-//! The HTTP API (axum): `/v1` routes behind a bearer token, operational
-//! routes (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) open.
-//! Every error is JSON, bodies are size-limited and requests time out.
+//! The HTTP API (axum): a front end over the same services the chat
+//! channels use. `/v1` routes behind a bearer token, operational routes
+//! (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) open; the channels
+//! that take webhooks (Telegram) mount their own routes beside these. Every
+//! error is JSON, bodies are size-limited and requests time out.
 
 mod approvals;
 pub mod ask;
@@ -57,8 +59,6 @@ pub struct ApiState {
     pub memory: Memory,
     /// The reasoning tiers, for `/v1/messages`.
     pub reasoner: Arc<crate::reasoning::Reasoner>,
-    /// The Telegram channel, for its webhook mode.
-    pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
     /// Identities a bridge may speak as on `/v1/messages` (`http.bridge_actors`).
     pub bridge_actors: Arc<Vec<String>>,
 }
@@ -70,7 +70,9 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
-pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
+/// The API's routes, with `channels`' own routes (webhooks) beside them,
+/// under the same limits.
+pub fn router(state: ApiState, token: SecretString, limits: Limits, channels: Router) -> Router {
     let v1 = Router::new()
         .route("/intents", get(intents::list).post(intents::create))
         .route("/intents/{id}", get(intents::show))
@@ -90,13 +92,14 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
-        .route("/telegram/webhook", post(telegram_webhook))
         .nest("/v1", v1)
+        .with_state(state.clone())
+        .merge(channels)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn_with_state(state, count_requests))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(
             ServiceBuilder::new()
@@ -105,20 +108,6 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits) -> Router {
                 }))
                 .timeout(limits.timeout),
         )
-        .with_state(state)
-}
-
-/// Telegram's webhook: authenticated by the secret token Telegram echoes,
-/// not by the API's bearer token.
-async fn telegram_webhook(
-    State(state): State<ApiState>,
-    headers: axum::http::HeaderMap,
-    Json(update): Json<teloxide::types::Update>,
-) -> StatusCode {
-    match &state.telegram {
-        Some(tg) => crate::channels::telegram::webhook(tg, &headers, &update).await,
-        None => StatusCode::NOT_FOUND,
-    }
 }
 
 async fn count_requests(State(state): State<ApiState>, request: Request, next: Next) -> Response {
