@@ -213,6 +213,29 @@ async fn a_plan_that_fails_twice_is_never_run_and_goes_to_the_operator() {
     app.stop().await;
 }
 
+/// Guarantee: a model server cannot make steward read without end. An
+/// answer over the limit is refused unread, counted, and the request goes
+/// on to the operator; the next answer is read as usual.
+#[tokio::test]
+async fn a_model_answer_over_the_size_limit_is_refused_not_read() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_with(|c| {
+        with_models(c, &llm);
+        c.llm.deep.base_url = None;
+    })
+    .await;
+    let over = steward::reasoning::llm::MAX_ANSWER_BYTES + 1024;
+    llm.push(Reply::Garbage(format!("{{\"pad\": \"{}\"}}", "x".repeat(over))));
+    let o = say(&app, "jot down that the server talks too much").await;
+    assert_eq!(o["intent_state"], "needs_attention", "{o}");
+    let refused = "SELECT COUNT(*) FROM model_calls WHERE outcome = 'invalid_output' AND detail LIKE '%larger than%'";
+    assert_eq!(app.count(refused).await, 1, "counted, with the reason");
+    let action = Reply::json(json!({"kind": "action", "confidence": 0.9, "summary": "n", "step": note_step("x")}));
+    llm.push(action);
+    assert_eq!(say(&app, "make a note that the server calmed down").await["tier"], 2);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn model_faults_are_retried_or_counted_and_never_crash() {
     let llm = ScriptedLlm::start().await;

@@ -1,31 +1,40 @@
-//! The model client: async-openai against any OpenAI-compatible endpoint,
-//! one per tier, with its own base URL, model, key, timeout, max tokens and
-//! temperature. 429 and 5xx are retried with exponential backoff (the
-//! library's, bounded here); a role's timeout bounds the whole call.
+//! The model client: async-openai's chat completion types against any
+//! OpenAI-compatible endpoint, one per tier, with its own base URL, model,
+//! key, timeout, max tokens and temperature. 429 and 5xx are retried with
+//! growing pauses (a `Retry-After` honoured), never past the role's
+//! timeout, which bounds the whole call. The answer is read up to
+//! [`MAX_ANSWER_BYTES`]: a server that sends more is refused, not read.
 //! Structured output is parsed strictly: prose around the JSON, truncated
 //! JSON and wrong types are failures to count, never panics.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
 use async_openai::types::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    CreateChatCompletionRequest, FinishReason, ResponseFormat,
+    CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason, ResponseFormat,
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use super::roles::ModelTier;
+use crate::adapters::read_limited;
 use crate::config::{Price, TierConfig};
-use crate::memory::embed::openai::endpoint;
+use crate::domain::parse_retry_after;
+use crate::store::now_millis;
+
+/// The most of a model's answer that is read. A chat completion of the
+/// sizes steward asks for is a few kilobytes; this leaves room for servers
+/// that echo the prompt or add logprobs.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// One tier's model.
 pub struct Model {
     pub tier: ModelTier,
     pub name: String,
-    client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    /// `BASE_URL/chat/completions`.
+    url: String,
+    key: Option<SecretString>,
     max_tokens: u32,
     temperature: f32,
     price: Price,
@@ -76,20 +85,12 @@ impl Model {
         };
         let timeout = Duration::from_secs(config.timeout_secs.max(1));
         let http = reqwest::Client::builder().timeout(timeout).build().ok()?;
-        // 429 and 5xx: retry with growing pauses, but never past the timeout.
-        let backoff = backoff::ExponentialBackoff {
-            initial_interval: Duration::from_millis(200),
-            max_interval: Duration::from_secs(5),
-            max_elapsed_time: Some(timeout),
-            ..Default::default()
-        };
-        let key = config.api_key.as_ref().map(|k| k.expose_secret().to_owned());
-        let client =
-            Client::with_config(endpoint(base_url, key.as_deref())).with_http_client(http).with_backoff(backoff);
         Some(Self {
             tier,
             name: name.clone(),
-            client,
+            http,
+            url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
+            key: config.api_key.clone(),
             max_tokens: config.max_tokens,
             temperature: config.temperature,
             price: prices.get(name).copied().unwrap_or_default(),
@@ -115,13 +116,9 @@ impl Model {
             response_format: Some(ResponseFormat::JsonObject),
             ..Default::default()
         };
-        let response = match tokio::time::timeout(sla, self.client.chat().create(request)).await {
+        let response = match tokio::time::timeout(sla, self.post(&request, sla)).await {
             Err(_) => return Err(CallError::Timeout(sla.as_secs())),
-            Ok(Err(OpenAIError::Reqwest(e))) if e.is_timeout() => return Err(CallError::Timeout(sla.as_secs())),
-            Ok(Err(OpenAIError::JSONDeserialize(e, _))) => return Err(CallError::Garbage(e.to_string())),
-            Ok(Err(OpenAIError::Reqwest(e))) => return Err(CallError::Http(e.without_url().to_string())),
-            Ok(Err(e)) => return Err(CallError::Http(e.to_string())),
-            Ok(Ok(r)) => r,
+            Ok(r) => r?,
         };
         let Some(choice) = response.choices.into_iter().next() else {
             return Err(CallError::Garbage("no choices".into()));
@@ -133,6 +130,54 @@ impl Model {
             None => (estimate_tokens(system) + estimate_tokens(user), estimate_tokens(&text)),
         };
         Ok(Completion { text, tokens_in, tokens_out, truncated: choice.finish_reason == Some(FinishReason::Length) })
+    }
+}
+
+impl Model {
+    /// Posts the request; 429 and 5xx are tried again after a pause that
+    /// grows (or the one the server asks for), while the pause still ends
+    /// within `sla`.
+    async fn post(
+        &self,
+        request: &CreateChatCompletionRequest,
+        sla: Duration,
+    ) -> Result<CreateChatCompletionResponse, CallError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(200);
+        loop {
+            let mut req = self.http.post(&self.url).json(request);
+            if let Some(key) = &self.key {
+                req = req.bearer_auth(key.expose_secret());
+            }
+            let r = match req.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => return Err(CallError::Timeout(sla.as_secs())),
+                Err(e) => return Err(CallError::Http(e.without_url().to_string())),
+            };
+            let status = r.status();
+            if status.as_u16() == 429 || status.is_server_error() {
+                let asked = r.headers().get("retry-after").and_then(|v| v.to_str().ok());
+                let wait = asked.and_then(|v| parse_retry_after(v, now_millis())).unwrap_or(pause);
+                if started.elapsed() + wait >= sla {
+                    return Err(CallError::Http(format!("HTTP {status}, and no time left to try again")));
+                }
+                tokio::time::sleep(wait).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+            let (body, cut) = read_limited(r, MAX_ANSWER_BYTES).await;
+            if cut {
+                return Err(CallError::Garbage(format!(
+                    "the answer is larger than {} MiB; it was not read",
+                    MAX_ANSWER_BYTES >> 20
+                )));
+            }
+            if !status.is_success() {
+                let said: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+                return Err(CallError::Http(format!("HTTP {status}: {said}")));
+            }
+            return serde_json::from_slice(&body).map_err(|e| CallError::Garbage(e.to_string()));
+        }
     }
 }
 
