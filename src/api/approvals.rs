@@ -44,7 +44,7 @@ pub struct ApprovalView {
     /// Everything needed to decide: summary, who asked, steps with arguments,
     /// risk and rule, cost estimate, compensation plan, expiry, keys.
     #[schema(value_type = Object)]
-    pub request: serde_json::Value,
+    pub request: crate::domain::ApprovalRequest,
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub decided_by: Option<String>,

@@ -30,7 +30,7 @@ pub async fn list(config: &Config, state: ApprovalState, json: bool) -> anyhow::
         println!("no {state} approvals");
     } else {
         for a in &found {
-            let summary = a.request.get("summary").and_then(|s| s.as_str()).unwrap_or("");
+            let summary = &a.request.summary;
             println!(
                 "{}  {:<6} {:<9} expires {}  rule: {}  {}",
                 a.id,

@@ -4,10 +4,8 @@
 //! embed with buttons; both read the approval's state when they render, so a
 //! card queued before a decision is shown already decided.
 
-use serde_json::Value;
-
 use super::text::clip;
-use crate::domain::{ApprovalKind, ApprovalState, Millis, Press, Risk, Verb};
+use crate::domain::{ApprovalKind, ApprovalRequest, ApprovalState, Millis, Press, Risk, Verb};
 use crate::reasoning::when;
 use crate::store::approvals::{self, Approval, Filter};
 use crate::store::{Store, StoreError};
@@ -64,17 +62,16 @@ pub fn outcome_line(a: &Approval) -> Option<String> {
 /// low-risk requests an "Approve all" press on it would approve.
 pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize, now: Millis) -> Card {
     let r = &a.request;
-    let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
     let review = a.kind == ApprovalKind::ReviewAfter;
     let title = if review {
         format!("Done, for your review · {} risk", a.risk.as_str())
     } else {
         format!("Approval needed · {} risk", a.risk.as_str())
     };
-    let mut lines = vec![clip(&text("summary"), 600)];
-    let asked = text("asked_by");
+    let summary = if r.scrubbed { "(its text was forgotten)" } else { r.summary.as_str() };
+    let mut lines = vec![clip(summary, 600)];
+    let (asked, via) = (&r.asked_by, &r.channel);
     if !asked.is_empty() {
-        let via = text("channel");
         lines.push(if via.is_empty() { format!("Asked by {asked}") } else { format!("Asked by {asked} via {via}") });
     }
     if !a.rule.is_empty() {
@@ -87,21 +84,16 @@ pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize, now: Millis
     });
     lines.extend(reaches(r));
     let mut details = Vec::new();
-    for step in r["steps"].as_array().into_iter().flatten() {
-        let seq = step["seq"].as_u64().unwrap_or(0) + 1;
-        let args = clip(&step["args"].to_string(), 300);
-        details.push(format!(
-            "{seq}. {}.{} {args} ({} risk)",
-            step["adapter"].as_str().unwrap_or("?"),
-            step["action"].as_str().unwrap_or("?"),
-            step["risk"].as_str().unwrap_or("?"),
-        ));
-        if let Some(undo) = step["compensation"].as_str() {
+    for step in &r.steps {
+        let args = clip(&step.args.to_string(), 300);
+        let risk = step.risk.as_deref().unwrap_or("unjudged");
+        details.push(format!("{}. {}.{} {args} ({risk} risk)", step.seq + 1, step.adapter, step.action));
+        if let Some(undo) = step.compensation.as_str() {
             details.push(format!("   undo: {}", clip(undo, 200)));
         }
     }
     details.push(format!("Intent {}", a.intent_id));
-    if let Some(v) = r["policy_version"].as_str() {
+    if let Some(v) = &r.policy_version {
         details.push(format!("Policy {v}"));
     }
     let closed = outcome_line(a);
@@ -133,15 +125,18 @@ const MAX_DESTINATIONS: usize = 10;
 /// Where the steps reach, one line per destination, always on the card
 /// (never only under Details, and never crowded out by a large body): what
 /// each step does and every address it may touch, its undo included.
-fn reaches(request: &Value) -> Vec<String> {
+fn reaches(request: &ApprovalRequest) -> Vec<String> {
     let mut lines = Vec::new();
-    let steps = request["steps"].as_array().map(Vec::as_slice).unwrap_or_default();
-    for step in steps {
-        let seq = step["seq"].as_u64().unwrap_or(0) + 1;
-        let what = format!("{}.{}", step["adapter"].as_str().unwrap_or("?"), step["action"].as_str().unwrap_or("?"));
-        for d in step["destinations"].as_array().into_iter().flatten() {
-            let (arg, value) = (d["arg"].as_str().unwrap_or("?"), d["value"].as_str().unwrap_or("?"));
-            lines.push(format!("{seq}. {what} → {arg}: {}", clip(value, 200)));
+    for step in &request.steps {
+        for d in &step.destinations {
+            lines.push(format!(
+                "{}. {}.{} → {}: {}",
+                step.seq + 1,
+                step.adapter,
+                step.action,
+                d.arg,
+                clip(&d.value, 200)
+            ));
         }
     }
     if lines.len() > MAX_DESTINATIONS {
@@ -177,9 +172,11 @@ mod tests {
     use serde_json::json;
 
     fn approval(risk: Risk, kind: ApprovalKind) -> Approval {
-        let request = json!({"summary": "Pay <ACME> & co", "asked_by": "telegram:1", "channel": "telegram",
+        let request = serde_json::from_value(json!({"intent_id": "I", "summary": "Pay <ACME> & co",
+            "asked_by": "telegram:1", "channel": "telegram",
             "steps": [{"seq": 0, "adapter": "webhook", "action": "post", "args": {"url": "http://x"}, "risk": "high",
-                       "compensation": "none: this step cannot be undone"}], "policy_version": "abc"});
+                       "compensation": "none: this step cannot be undone"}], "policy_version": "abc"}))
+        .unwrap();
         Approval::pending(IntentId::new(), kind, risk, "amount_over_100", request, now_millis(), now_millis() + 60_000)
     }
 
@@ -224,13 +221,13 @@ mod tests {
                    "compensate": {"url": "http://169.254.169.254/undo"}}),
         )
         .unwrap();
-        let destinations: Vec<_> = crate::adapters::destinations_of(&step)
+        let destinations = crate::adapters::destinations_of(&step)
             .into_iter()
-            .map(|d| json!({"arg": d.arg, "value": d.value}))
+            .map(|d| crate::domain::DestinationView { arg: d.arg, value: d.value })
             .collect();
         let mut a = approval(Risk::High, ApprovalKind::ApproveBefore);
-        a.request["steps"][0]["destinations"] = json!(destinations);
-        a.request["steps"][0]["args"] = step.args.clone();
+        a.request.steps[0].destinations = destinations;
+        a.request.steps[0].args = step.args.clone();
         let card = approval_card(&a, false, 0, now_millis());
         for shown in ["https://pay.example/charge", "https://pay.example/status/{key}", "http://169.254.169.254/undo"] {
             assert!(card.lines.iter().any(|l| l.contains(shown)), "{shown} is on the card: {:#?}", card.lines);

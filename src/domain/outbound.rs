@@ -11,6 +11,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use super::ApprovalRequest;
+
 /// Where an answer came from: enough for a person to find and trust it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
@@ -83,7 +85,7 @@ pub enum Outbound {
     Card {
         approval_id: String,
         occasion: Occasion,
-        request: Value,
+        request: ApprovalRequest,
     },
     /// The card shown as `message_id`, expanded in place (Details).
     CardDetails {
@@ -137,13 +139,9 @@ impl Outbound {
                 parts.push(clip(text));
             }
             Self::Card { approval_id, request, .. } => {
-                if let Some(intent) = request["intent_id"].as_str() {
-                    parts.push(format!("intent_id={intent}"));
-                }
+                parts.push(format!("intent_id={}", request.intent_id));
                 parts.push(format!("approval_id={approval_id}"));
-                if let Some(s) = request["summary"].as_str() {
-                    parts.push(clip(s));
-                }
+                parts.push(clip(&request.summary));
             }
             Self::CardDetails { approval_id, .. } | Self::CardClosed { approval_id } => {
                 parts.push(format!("approval_id={approval_id}"));
@@ -163,11 +161,10 @@ impl Outbound {
     pub fn text(&self) -> String {
         match self {
             Self::Reply { text, .. } | Self::Followup { text, .. } | Self::CallbackAnswer { text, .. } => text.clone(),
-            Self::Card { approval_id, request, .. } => format!(
-                "{}: {} (approval {approval_id})",
-                self.kind(),
-                request["summary"].as_str().unwrap_or("an approval is waiting")
-            ),
+            Self::Card { approval_id, request, .. } => {
+                let about = if request.scrubbed { "(its text was forgotten)" } else { request.summary.as_str() };
+                format!("{}: {about} (approval {approval_id})", self.kind())
+            }
             Self::CardDetails { approval_id, .. } | Self::CardClosed { approval_id } => {
                 format!("{}: approval {approval_id}", self.kind())
             }
@@ -206,23 +203,23 @@ enum Wire {
     ApprovalRequest {
         approval_id: String,
         #[serde(default)]
-        request: Value,
+        request: ApprovalRequest,
     },
     ApprovalReminder {
         approval_id: String,
         pings: u32,
         #[serde(default)]
-        request: Value,
+        request: ApprovalRequest,
     },
     ApprovalEscalation {
         approval_id: String,
         #[serde(default)]
-        request: Value,
+        request: ApprovalRequest,
     },
     Review {
         approval_id: String,
         #[serde(default)]
-        request: Value,
+        request: ApprovalRequest,
     },
     CardDetails {
         approval_id: String,
@@ -330,10 +327,10 @@ mod tests {
             json!({"kind": "reply", "text": "hi", "reply_to": "42"}),
             json!({"kind": "followup", "token": "t", "text": "x", "ephemeral": true}),
             json!({"kind": "callback_answer", "callback_id": "c", "text": ""}),
-            json!({"kind": "approval_request", "approval_id": "A", "request": {"summary": "s"}}),
-            json!({"kind": "approval_reminder", "approval_id": "A", "pings": 2, "request": {}}),
-            json!({"kind": "approval_escalation", "approval_id": "A", "request": {}}),
-            json!({"kind": "review", "approval_id": "A", "request": {}}),
+            json!({"kind": "approval_request", "approval_id": "A", "request": {"intent_id": "I", "summary": "s"}}),
+            json!({"kind": "approval_reminder", "approval_id": "A", "pings": 2, "request": {"intent_id": "I"}}),
+            json!({"kind": "approval_escalation", "approval_id": "A", "request": {"intent_id": "I"}}),
+            json!({"kind": "review", "approval_id": "A", "request": {"intent_id": "I", "scrubbed": 1}}),
             json!({"kind": "card_details", "approval_id": "tok", "message_id": 17}),
             json!({"kind": "card_details", "approval_id": "tok", "message_id": "1234567890123"}),
             json!({"kind": "approval_closed", "approval_id": "A"}),
@@ -371,7 +368,9 @@ mod tests {
         let card = Outbound::Card {
             approval_id: "01A".into(),
             occasion: Occasion::Request,
-            request: json!({"intent_id": "01I", "summary": "pay Globex", "steps": [{"args": {"token": "sk-live-123"}}]}),
+            request: serde_json::from_value(json!({"intent_id": "01I", "summary": "pay Globex",
+                "steps": [{"seq": 0, "adapter": "webhook", "action": "call", "args": {"token": "sk-live-123"}}]}))
+            .unwrap(),
         };
         assert_eq!(card.summary(), "approval_request intent_id=01I approval_id=01A “pay Globex”");
         assert!(!card.summary().contains("sk-live"));

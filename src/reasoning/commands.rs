@@ -181,7 +181,7 @@ impl Reasoner {
         }
         let mut lines = vec![format!("{} waiting, oldest first:", waiting.len())];
         for a in waiting.iter().take(20) {
-            let summary = a.request["summary"].as_str().unwrap_or("");
+            let summary = &a.request.summary;
             lines.push(format!("• {} [{} risk] {summary} (expires {})", a.id, a.risk.as_str(), when(a.expires_at)));
         }
         if waiting.len() > 20 {

@@ -267,8 +267,9 @@ impl Reasoner {
     }
 
     async fn duplicate(&self, (intent, reply): (Option<IntentId>, Option<String>)) -> Result<Outcome, ReasoningError> {
-        let mut outcome = match reply.as_deref().map(serde_json::from_str::<serde_json::Value>) {
-            Some(Ok(v)) => Outcome::reply(v["tier"].as_u64().unwrap_or(0) as u8, v["text"].as_str().unwrap_or(""), 1.0),
+        // A reply scrubbed by `forget` or retention no longer reads as one.
+        let mut outcome = match reply.as_deref().map(serde_json::from_str::<StoredReply>) {
+            Some(Ok(r)) => Outcome::reply(r.tier, r.text, 1.0),
             _ => Outcome::reply(0, "This request was handled already.", 1.0),
         };
         outcome.kind = Kind::Duplicate;
@@ -306,11 +307,23 @@ impl Reasoner {
             }
         };
         let outcome = self.perform(&mut tx, inbound, outcome, effect, now).await?;
-        let stored = json!({"tier": outcome.tier, "text": outcome.text});
-        inbox::answer(&mut tx, &inbox_id, &stored.to_string()).await?;
+        let stored = StoredReply { tier: outcome.tier, text: outcome.text.clone() };
+        inbox::answer(
+            &mut tx,
+            &inbox_id,
+            &serde_json::to_string(&stored).map_err(|e| StoreError::corrupt("inbox", e))?,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(outcome)
     }
+}
+
+/// The reply an inbox row keeps, for a redelivery to be answered with.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredReply {
+    tier: u8,
+    text: String,
 }
 
 fn limited_channel(channel: &str) -> &'static str {

@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::StoreError;
-use crate::domain::{ApprovalKind, ApprovalState, IntentId, Millis, Outbound, Risk};
+use crate::domain::{ApprovalKind, ApprovalRequest, ApprovalState, IntentId, Millis, Outbound, Risk};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Approval {
@@ -17,7 +17,7 @@ pub struct Approval {
     pub state: ApprovalState,
     pub risk: Risk,
     pub rule: String,
-    pub request: serde_json::Value,
+    pub request: ApprovalRequest,
     pub requested_at: Millis,
     pub expires_at: Millis,
     pub pings: u32,
@@ -36,7 +36,7 @@ impl Approval {
         kind: ApprovalKind,
         risk: Risk,
         rule: &str,
-        request: serde_json::Value,
+        request: ApprovalRequest,
         now: Millis,
         expires_at: Millis,
     ) -> Self {
@@ -112,7 +112,7 @@ pub async fn insert(
     .bind(kind_str(a.kind))
     .bind(a.risk.as_str())
     .bind(&a.rule)
-    .bind(a.request.to_string())
+    .bind(serde_json::to_string(&a.request).map_err(|e| StoreError::corrupt("approvals", e))?)
     .bind(a.requested_at)
     .bind(a.expires_at)
     .bind(next_ping_at)

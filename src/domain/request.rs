@@ -1,0 +1,116 @@
+//! What an approval asks, as the person deciding sees it: stored with the
+//! approval, sent on its cards and notices, returned by the API. Typed, so
+//! a card never shows a silent blank for a field steward wrote itself; a
+//! request whose text was forgotten says so.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::{Millis, Risk};
+
+/// An approval's request (before it runs) or review (after).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub intent_id: String,
+    /// What the intent is about, in the asker's words.
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub asked_by: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    /// The policy rule that set the risk (approval requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<StepView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_estimate: Option<CostEstimate>,
+    /// When an approval request is denied for want of a decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Millis>,
+    /// Until when a review can still undo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_until: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
+    /// Its text was forgotten (`forget`, or retention): only the ids remain.
+    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "flag")]
+    pub scrubbed: bool,
+}
+
+/// One step as a person deciding about it needs it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepView {
+    pub seq: u32,
+    pub adapter: String,
+    pub action: String,
+    /// Every address the step may reach, its undo's included.
+    #[serde(default)]
+    pub destinations: Vec<DestinationView>,
+    #[serde(default)]
+    pub args: Value,
+    #[serde(default)]
+    pub risk: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: String,
+    /// How it would be undone: the compensating call, or words.
+    #[serde(default)]
+    pub compensation: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DestinationView {
+    pub arg: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    pub model_usd: f64,
+    pub actions: usize,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `true`, or `1` as SQLite's `json_object` writes it.
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => b,
+        Value::Number(n) => n.as_i64() != Some(0),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stored_requests_read_back_scrubbed_ones_too() {
+        let stored = json!({"intent_id": "I", "summary": "Pay", "asked_by": "telegram:1", "channel": "telegram",
+            "reason": null, "risk": "high", "rule": "amount", "expires_at": 5, "policy_version": "v1",
+            "cost_estimate": {"model_usd": 0.0, "actions": 1},
+            "steps": [{"seq": 0, "adapter": "webhook", "action": "call", "args": {"url": "http://x"},
+                       "destinations": [{"arg": "url", "value": "http://x"}], "risk": "high", "rule": "amount",
+                       "idempotency_key": "k", "compensation": "none: this step cannot be undone"}]});
+        let r: ApprovalRequest = serde_json::from_value(stored).unwrap();
+        assert_eq!(
+            (r.summary.as_str(), r.risk, r.steps[0].destinations[0].value.as_str()),
+            ("Pay", Some(Risk::High), "http://x")
+        );
+        let again: ApprovalRequest = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(again, r);
+        let scrubbed: ApprovalRequest = serde_json::from_value(json!({"intent_id": "I", "scrubbed": 1})).unwrap();
+        assert!(scrubbed.scrubbed && scrubbed.summary.is_empty());
+    }
+}
