@@ -213,40 +213,14 @@ async fn intents_show_prints_the_log_lines_of_its_intent() {
     let log_path = dir.path().join("serve.log");
     let envs = [("STEWARD_API_TOKEN", TOKEN), ("STEWARD_LOG__FORMAT", "json"), ("RUST_LOG", "steward=debug")];
     let serve = ServeProcess::start_logging(&data, &envs, std::fs::File::create(&log_path).unwrap());
-    let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for text in ["note one", "note two"] {
         let plan = serde_json::json!({"steps": [{"adapter": "note", "action": "write", "args": {"text": text}}]});
-        let created: serde_json::Value = client
-            .post(format!("http://{}/v1/intents", serve.addr))
-            .bearer_auth(TOKEN)
-            .json(&serde_json::json!({"text": text, "plan": plan}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = serve.call("/v1/intents", serde_json::json!({"text": text, "plan": plan})).await;
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     for id in &ids {
-        loop {
-            let i: serde_json::Value = client
-                .get(format!("http://{}/v1/intents/{id}", serve.addr))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if i["state"].as_str().is_some_and(|s| s != "planned" && s != "running") {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "{i}");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        serve.wait_for(id, "succeeded").await;
     }
     drop(serve);
     let log = log_path.to_str().unwrap();

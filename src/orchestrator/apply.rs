@@ -196,7 +196,7 @@ pub async fn outcome(
     let error_text = detail.get("error").and_then(Value::as_str).map(str::to_owned);
     let write = StepWrite { error: error_text.as_deref(), ..write };
     steps::write(conn, c.intent_id, c.seq, &write).await?;
-    tracing::debug!(outcome = name, error = write.error.unwrap_or(""), "step outcome recorded");
+    tracing::debug!(outcome = name, error = ?write.error, "step outcome recorded");
     let (action, detail) = step_audit(name, c, detail);
     let subject = c.intent_id.to_string();
     audit::append(conn, now, &Entry { actor: ACTOR, action: &action, subject: Some(&subject), detail: detail.clone() })

@@ -48,6 +48,22 @@ pub async fn count_in(db: &Path, sql: &str) -> i64 {
 pub const ARMED_STEP_TIMERS: &str =
     "SELECT COUNT(*) FROM steps WHERE next_attempt_at IS NOT NULL OR lease_until IS NOT NULL";
 
+/// Polls an intent (`fetch` reads it) until it is in `state`, for 20 s.
+async fn wait_for_state<F: std::future::Future<Output = serde_json::Value>>(
+    state: &str,
+    fetch: impl Fn() -> F,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let intent = fetch().await;
+        if intent["state"] == state {
+            return intent;
+        }
+        assert!(std::time::Instant::now() < deadline, "intent never reached {state}: {intent:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The real server, in-process, on 127.0.0.1:0 with a temp data dir.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -125,15 +141,7 @@ impl TestApp {
 
     /// Polls until the intent reaches `state` (20 s at most).
     pub async fn wait_for(&self, id: &str, state: &str) -> serde_json::Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let intent = self.intent(id).await;
-            if intent["state"] == state {
-                return intent;
-            }
-            assert!(std::time::Instant::now() < deadline, "intent never reached {state}: {intent:#}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_state(state, || self.intent(id)).await
     }
 
     pub async fn stop(self) {
@@ -218,6 +226,24 @@ impl ServeProcess {
             .parse()
             .unwrap();
         Self { child, addr, data_dir: data_dir.to_owned() }
+    }
+
+    /// A JSON `POST` to the API with the test token.
+    pub async fn call(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("http://{}{path}", self.addr);
+        let client = reqwest::Client::new();
+        client.post(url).bearer_auth(TOKEN).json(&body).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// An intent as `GET /v1/intents/{id}` shows it.
+    pub async fn intent(&self, id: &str) -> serde_json::Value {
+        let url = format!("http://{}/v1/intents/{id}", self.addr);
+        reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Waits (up to 20 s) for an intent to reach `state`.
+    pub async fn wait_for(&self, id: &str, state: &str) -> serde_json::Value {
+        wait_for_state(state, || self.intent(id)).await
     }
 
     pub fn signal(&self, name: &str) {
