@@ -66,7 +66,9 @@ async fn pairing_lets_one_person_in_and_strangers_get_one_polite_refusal() {
         .fetch_one(store.reader())
         .await
         .unwrap();
-    let (kept,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM channel_inbound WHERE actor IN ('666', '502')")
+    let (kept,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM inbox WHERE event IS NOT NULL AND actor IN ('telegram:666', 'telegram:502')",
+    )
         .fetch_one(store.reader())
         .await
         .unwrap();

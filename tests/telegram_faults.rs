@@ -187,7 +187,7 @@ async fn a_crash_mid_conversation_loses_nothing_and_does_nothing_twice() {
             .unwrap();
         assert_eq!(count, 1, "crate {n:02} remembered exactly once");
     }
-    let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM channel_inbound WHERE done_at IS NULL")
+    let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM inbox WHERE event IS NOT NULL AND done_at IS NULL")
         .fetch_one(store.reader())
         .await
         .unwrap();

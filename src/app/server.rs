@@ -322,7 +322,7 @@ async fn prune_chat_events(store: Store, copies_days: u64, shutdown: Cancellatio
         let pruned = async {
             let now = store.now();
             let mut tx = store.begin().await?;
-            let n = crate::store::channels::prune(&mut tx, now - WEEK_MS).await?;
+            let n = crate::store::inbox::prune(&mut tx, now - WEEK_MS).await?;
             let scrubbed = crate::store::scrub::older_than(&mut tx, now - copies_ms, now).await?;
             tx.commit().await?;
             Ok::<_, crate::store::StoreError>((n, scrubbed))

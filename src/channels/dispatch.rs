@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::store::channels::Event;
+use crate::store::inbox::Event;
 
 /// Handles one kept event and marks it done. An error leaves it open: the
 /// worker tries again, then at the next start.

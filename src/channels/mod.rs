@@ -35,7 +35,8 @@ use crate::orchestrator::RunnerHandle;
 use crate::orchestrator::approvals::{Ask, DecideError, decide};
 use crate::orchestrator::decisions;
 use crate::reasoning::{Inbound, Reasoner};
-use crate::store::channels::{self, Event};
+use crate::store::channels;
+use crate::store::inbox::{self, Event};
 use crate::store::{Store, StoreError, outbox as queued};
 use dispatch::Dispatcher;
 
@@ -88,7 +89,7 @@ impl Core {
         let weak = Arc::downgrade(handler) as Weak<dyn dispatch::Handle>;
         let dispatcher = self.dispatcher.get_or_init(|| Dispatcher::new(weak, shutdown.clone())).clone();
         let channel = self.channel;
-        match channels::open_events(self.store.reader(), channel).await {
+        match inbox::open_events(self.store.reader(), channel).await {
             Ok(open) => {
                 if !open.is_empty() {
                     tracing::info!(%channel, events = open.len(), "resuming chat events kept before the last stop");
@@ -105,7 +106,7 @@ impl Core {
     /// Keeps an event; returns it when it is new (a redelivery returns `None`).
     pub async fn keep(&self, event: Event) -> Result<Option<Event>, StoreError> {
         let mut tx = self.store.begin().await?;
-        let new = channels::keep(&mut tx, &event, self.store.now()).await?;
+        let new = inbox::keep(&mut tx, &event, self.store.now()).await?;
         tx.commit().await?;
         Ok(new.then_some(event))
     }
@@ -190,7 +191,7 @@ impl Core {
             let key = format!("reply:{}:{}:{i}", event.channel, event.external_id);
             queued::enqueue(tx, destination, m, Some(&key), now).await?;
         }
-        channels::done(tx, &event.channel, &event.external_id, now).await
+        inbox::done(tx, &event.channel, &event.external_id, now).await
     }
 
     /// Queues `messages` to `destination` and marks the event done, at once.

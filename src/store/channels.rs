@@ -1,90 +1,12 @@
-//! What the chat channels keep: inbound events before they are handled,
-//! people added by pairing, one-time pairing codes, each connection's health,
-//! and where an approval's card was shown.
+//! What the chat channels keep beside the inbox: people added by pairing,
+//! one-time pairing codes, each connection's health, and where an
+//! approval's card was shown.
 
 use sha2::{Digest, Sha256};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::StoreError;
 use crate::domain::Millis;
-
-/// An inbound chat event, as kept until it is handled.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub channel: String,
-    pub external_id: String,
-    /// The chat or channel it came from: handled in order within it.
-    pub conversation: String,
-    pub actor: String,
-    pub payload: serde_json::Value,
-}
-
-/// Keeps an event. Returns whether it is new (a redelivery is not).
-pub async fn keep(conn: &mut SqliteConnection, e: &Event, now: Millis) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO channel_inbound (channel, external_id, conversation, actor, payload, received_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id) DO NOTHING",
-    )
-    .bind(&e.channel)
-    .bind(&e.external_id)
-    .bind(&e.conversation)
-    .bind(&e.actor)
-    .bind(e.payload.to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Marks an event handled.
-pub async fn done(
-    conn: &mut SqliteConnection,
-    channel: &str,
-    external_id: &str,
-    now: Millis,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE channel_inbound SET done_at = ? WHERE channel = ? AND external_id = ?")
-        .bind(now)
-        .bind(channel)
-        .bind(external_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// Forgets handled events received before `before`. They only matter while
-/// a platform may deliver them again (Telegram keeps unconfirmed updates for
-/// a day; a Discord RESUME replays minutes), and they hold message text that
-/// memory retention and `forget` do not reach.
-pub async fn prune(conn: &mut SqliteConnection, before: Millis) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM channel_inbound WHERE done_at IS NOT NULL AND received_at < ?")
-        .bind(before)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
-}
-
-/// Events of a channel not yet handled, oldest first: what a restart resumes.
-pub async fn open_events(pool: &SqlitePool, channel: &str) -> Result<Vec<Event>, StoreError> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT external_id, conversation, actor, payload FROM channel_inbound
-         WHERE channel = ? AND done_at IS NULL ORDER BY received_at, rowid",
-    )
-    .bind(channel)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(external_id, conversation, actor, payload)| {
-            Ok(Event {
-                channel: channel.to_owned(),
-                external_id,
-                conversation,
-                actor,
-                payload: serde_json::from_str(&payload).map_err(|e| StoreError::corrupt("channel_inbound", e))?,
-            })
-        })
-        .collect()
-}
 
 /// Everyone pairing added, as approver entries (`telegram:123`).
 pub async fn all_paired(pool: &SqlitePool) -> Result<Vec<String>, StoreError> {
@@ -230,29 +152,6 @@ mod tests {
         assert!(!pair(&mut tx, "telegram", "LATE7777", "44", 2_000).await.unwrap(), "expired");
         tx.commit().await.unwrap();
         assert_eq!(all_paired(store.reader()).await.unwrap(), vec!["telegram:42"]);
-    }
-
-    #[tokio::test]
-    async fn only_handled_old_events_are_pruned() {
-        let store = Store::in_memory().await.unwrap();
-        let mut tx = store.begin().await.unwrap();
-        let event = |id: &str| Event {
-            channel: "telegram".into(),
-            external_id: id.into(),
-            conversation: "1".into(),
-            actor: "1".into(),
-            payload: serde_json::json!({"text": "hi"}),
-        };
-        keep(&mut tx, &event("old-done"), 10).await.unwrap();
-        keep(&mut tx, &event("old-open"), 10).await.unwrap();
-        keep(&mut tx, &event("new-done"), 100).await.unwrap();
-        done(&mut tx, "telegram", "old-done", 11).await.unwrap();
-        done(&mut tx, "telegram", "new-done", 101).await.unwrap();
-        assert_eq!(prune(&mut tx, 50).await.unwrap(), 1);
-        tx.commit().await.unwrap();
-        let open: Vec<String> =
-            open_events(store.reader(), "telegram").await.unwrap().into_iter().map(|e| e.external_id).collect();
-        assert_eq!(open, ["old-open"], "an unhandled event is never pruned");
     }
 
     #[tokio::test]

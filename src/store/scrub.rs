@@ -47,8 +47,10 @@ pub async fn copies_of(conn: &mut SqliteConnection, text: &str) -> Result<Report
     let json = in_json(text);
     let mut r = Report::default();
     r.inbox = sqlx::query(
-        "UPDATE inbox SET payload = '{}', reply = NULL
-         WHERE instr(payload, ?1) > 0 OR instr(coalesce(reply, ''), ?1) > 0",
+        "UPDATE inbox SET payload = iif(payload IS NULL, NULL, '{}'), reply = NULL,
+             event = iif(done_at IS NULL, event, '{}')
+         WHERE instr(coalesce(payload, ''), ?1) > 0 OR instr(coalesce(reply, ''), ?1) > 0
+            OR (done_at IS NOT NULL AND instr(coalesce(event, ''), ?1) > 0)",
     )
     .bind(&json)
     .execute(&mut *conn)
@@ -90,7 +92,10 @@ pub async fn copies_of(conn: &mut SqliteConnection, text: &str) -> Result<Report
 pub async fn older_than(conn: &mut SqliteConnection, before: Millis, now: Millis) -> Result<Report, StoreError> {
     let mut r = Report::default();
     r.inbox = sqlx::query(
-        "UPDATE inbox SET payload = '{}', reply = NULL WHERE received_at < ? AND (payload != '{}' OR reply IS NOT NULL)",
+        "UPDATE inbox SET payload = iif(payload IS NULL, NULL, '{}'), reply = NULL,
+             event = iif(done_at IS NULL, event, '{}')
+         WHERE received_at < ?
+           AND (payload != '{}' OR reply IS NOT NULL OR (done_at IS NOT NULL AND event != '{}'))",
     )
     .bind(before)
     .execute(&mut *conn)
@@ -138,8 +143,19 @@ mod tests {
         let said = json!({"text": format!("remember that {secret}")});
         let other = json!({"text": "something else entirely, kept"});
         for (id, payload) in [("1", &said), ("2", &other)] {
+            // What the platform said is kept with the event, and handled.
+            let actor = crate::domain::Actor::new("telegram", "1");
+            let event = inbox::Event {
+                channel: "telegram".into(),
+                external_id: id.into(),
+                conversation: "1".into(),
+                actor,
+                said: json!({"kind": "text", "said": payload}),
+            };
+            inbox::keep(&mut tx, &event, 1).await.unwrap();
             let ib = Inbound { channel: "telegram", external_id: id, actor: "telegram:1", payload };
             inbox::claim(&mut tx, 1, &ib).await.unwrap();
+            inbox::done(&mut tx, "telegram", id, 1).await.unwrap();
         }
         let noted = crate::domain::Outbound::reply(format!("Noted: {secret}"));
         outbox::enqueue(&mut tx, "log:x", &noted, None, 1).await.unwrap();
@@ -152,6 +168,8 @@ mod tests {
         assert_eq!((r.inbox, r.outbox, r.notes), (1, 1, 1), "{r:?}");
         tx.commit().await.unwrap();
         assert_eq!(count(&store, "SELECT COUNT(*) FROM inbox WHERE payload LIKE '%4711%'").await, 0);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM inbox WHERE event LIKE '%4711%'").await, 0);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM inbox WHERE event LIKE '%kept%'").await, 1);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM inbox WHERE payload LIKE '%kept%'").await, 1);
         assert_eq!(
             count(&store, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%4711%' OR state = 'pending'").await,

@@ -28,7 +28,7 @@ use super::dispatch::Handle;
 use crate::config::{Config, DiscordConfig};
 use crate::domain::{Actor, Citation, Command, Input, Outbound, Press, Verb};
 use crate::reasoning::Inbound;
-use crate::store::channels::Event;
+use crate::store::inbox::Event;
 
 pub use deliver::DiscordDeliver;
 
@@ -146,8 +146,8 @@ impl Discord {
             channel: CHANNEL.into(),
             external_id: format!("m:{}", msg.id),
             conversation: msg.channel_id.to_string(),
-            actor: msg.author.id.to_string(),
-            payload: kept(&Said::Mention { text, message_id: msg.id.to_string() }),
+            actor: Actor::new(CHANNEL, &msg.author.id.to_string()),
+            said: kept(&Said::Mention { text, message_id: msg.id.to_string() }),
         };
         if let Err(e) = self.core.admit(event).await {
             tracing::error!(error = %e, "discord: cannot keep a mention");
@@ -160,8 +160,8 @@ impl Discord {
             channel: CHANNEL.into(),
             external_id: format!("i:{id}"),
             conversation: channel.to_string(),
-            actor: user.to_string(),
-            payload: kept(&said),
+            actor: Actor::new(CHANNEL, &user.to_string()),
+            said: kept(&said),
         };
         // Kept, then acknowledged (Discord shows "thinking" until the answer
         // replaces it), then handled: the answer never races the ack. A
@@ -282,13 +282,12 @@ impl Handle for Discord {
     #[tracing::instrument(name = "chat", skip_all, fields(channel = CHANNEL, chat = %event.conversation, event = %event.external_id))]
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let destination = format!("{CHANNEL}:{}", event.conversation);
-        let said: Said = match serde_json::from_value(event.payload.clone()) {
+        let said: Said = match serde_json::from_value(event.said.clone()) {
             Ok(said) => said,
             Err(e) => return self.core.unreadable(event, &e).await,
         };
-        let user: u64 = event.actor.parse().unwrap_or(0);
-        let who = Actor::new(CHANNEL, &event.actor);
-        let operator = self.core.is_approver(&event.actor);
+        let who = event.actor.clone();
+        let operator = self.core.approvers.admit(&who);
         let followup = |token: &str, text: &str, ephemeral: bool, citations: Vec<Citation>| Outbound::Followup {
             token: token.to_owned(),
             text: text.to_owned(),
@@ -301,7 +300,7 @@ impl Handle for Discord {
             Said::Button { data, token, message_id } => {
                 if !operator {
                     let why = self.core.refuse_press(&who, &data).await?;
-                    tracing::warn!(user, "discord: refused a button press from someone who may not decide");
+                    tracing::warn!(user = %who.id, "discord: refused a button press from someone who may not decide");
                     return self.core.finish(event, &destination, &[followup(&token, &why, true, vec![])]).await;
                 }
                 let press = match Press::parse(&data) {

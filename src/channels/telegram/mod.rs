@@ -30,7 +30,8 @@ use crate::reasoning::Inbound;
 use crate::reasoning::limits::{Limiter, Verdict};
 use crate::store::StoreError;
 use crate::store::audit::{self, Entry};
-use crate::store::channels::{self as kept, Event};
+use crate::store::channels as kept;
+use crate::store::inbox::Event;
 
 pub use deliver::TelegramDeliver;
 use said::command_text;
@@ -236,8 +237,8 @@ impl Telegram {
             channel: CHANNEL.into(),
             external_id: update.id.0.to_string(),
             conversation: chat.to_string(),
-            actor: user.to_string(),
-            payload: serde_json::to_value(&said).map_err(|e| StoreError::corrupt("channel_inbound", e))?,
+            actor: Actor::new(CHANNEL, &user.to_string()),
+            said: serde_json::to_value(&said).map_err(|e| StoreError::corrupt("inbox", e))?,
         };
         self.core.admit(event).await
     }
@@ -317,11 +318,11 @@ impl Handle for Telegram {
     #[tracing::instrument(name = "chat", skip_all, fields(channel = CHANNEL, chat = %event.conversation, event = %event.external_id))]
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let destination = format!("{CHANNEL}:{}", event.conversation);
-        let said: Said = match serde_json::from_value(event.payload.clone()) {
+        let said: Said = match serde_json::from_value(event.said.clone()) {
             Ok(said) => said,
             Err(e) => return self.core.unreadable(event, &e).await,
         };
-        let who = Actor::new(CHANNEL, &event.actor);
+        let who = event.actor.clone();
         let text = match said {
             Said::Button { data, callback_id, message_id } => {
                 return match Press::parse(&data) {
