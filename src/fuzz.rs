@@ -25,7 +25,7 @@ pub const CI_SEED: u64 = 0x5eed_0013;
 
 /// One property's run.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Outcome {
+pub struct PropertyRun {
     pub property: &'static str,
     pub cases: u32,
     pub millis: u128,
@@ -50,7 +50,7 @@ pub const PROPERTIES: &[(&str, Property)] = &[
 /// Runs one property for `cases` cases, from `seed` when given (the tests
 /// use a fixed one, so a failure there is reproducible), else from a
 /// random one.
-pub fn run(property: &'static str, check: Property, cases: u32, seed: Option<u64>) -> Outcome {
+pub fn run(property: &'static str, check: Property, cases: u32, seed: Option<u64>) -> PropertyRun {
     let config = Config { cases, failure_persistence: None, max_shrink_iters: 2_000, ..Config::default() };
     let mut runner = match seed {
         Some(seed) => {
@@ -61,7 +61,7 @@ pub fn run(property: &'static str, check: Property, cases: u32, seed: Option<u64
     };
     let started = Instant::now();
     let failure = check(&mut runner).err();
-    Outcome { property, cases, millis: started.elapsed().as_millis(), failure }
+    PropertyRun { property, cases, millis: started.elapsed().as_millis(), failure }
 }
 
 fn outcome<T: std::fmt::Debug>(r: Result<(), proptest::test_runner::TestError<T>>) -> Result<(), String> {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use smtp::{SmtpSink, header};
 use steward::config::{Config, ScheduleConfig, SmtpSecurity, WhenEmpty};
 use steward::domain::{ManualClock, RetryPolicy};
-use steward::schedules::{self, Outcome};
+use steward::schedules::{self, Firing};
 use steward::store::Store;
 
 /// Email runs unattended in these tests: the policy makes it low risk.
@@ -205,7 +205,7 @@ async fn a_period_fires_once_even_across_a_restart_and_a_second_process() {
     let p = s.next_after(t("2026-11-25T07:59:00Z")).unwrap();
     assert_eq!(
         schedules::fire(&store, &s, Some(p), false, t("2026-11-25T08:00:02Z")).await.unwrap().outcome,
-        Outcome::AlreadyFired
+        Firing::AlreadyFired
     );
     store.close().await;
     // A restart (the store reopened) finds the run recorded.
@@ -268,7 +268,7 @@ async fn an_empty_digest_is_skipped_or_one_line_as_configured() {
     let skip = schedule("0 8 * * *", "UTC", WhenEmpty::Skip);
     schedules::tick(&store, &[skip.clone()], t("2026-11-25T07:00:00Z")).await.unwrap();
     let fired = schedules::tick(&store, &[skip], t("2026-11-25T08:00:01Z")).await.unwrap();
-    assert_eq!(fired[0].outcome, Outcome::Skipped);
+    assert_eq!(fired[0].outcome, Firing::Skipped);
     assert!(digests(&store).await.is_empty(), "nothing sent");
     assert_eq!(runs(&store).await[0].2, "skipped", "but the period is recorded: it will not fire again");
 

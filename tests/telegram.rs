@@ -69,9 +69,9 @@ async fn pairing_lets_one_person_in_and_strangers_get_one_polite_refusal() {
     let (kept,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM inbox WHERE event IS NOT NULL AND actor IN ('telegram:666', 'telegram:502')",
     )
-        .fetch_one(store.reader())
-        .await
-        .unwrap();
+    .fetch_one(store.reader())
+    .await
+    .unwrap();
     let (remembered,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM memory WHERE text LIKE '%secret plan%' OR text LIKE '%who are you%'")
             .fetch_one(store.reader())

@@ -14,7 +14,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, ApiQuery};
 use crate::domain::{Actor, ApprovalState, Decision, InvalidInput, Refusal, Risk};
-use crate::orchestrator::approvals::{self as decide_mod, Ask, DecideError};
+use crate::orchestrator::decisions::{self as decide_mod, Ask, DecideError};
 use crate::store::StoreError;
 use crate::store::approvals::{self, Approval, Filter};
 

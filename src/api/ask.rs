@@ -12,7 +12,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, ApiQuery, idempotency_key};
 use crate::domain::{Actor, Press};
-use crate::reasoning::{Inbound, Input, Kind, Outcome, ReasoningError};
+use crate::reasoning::{Answer, Inbound, Input, Kind, ReasoningError};
 use crate::store::ledger::{self, Line};
 
 impl From<ReasoningError> for ApiError {
@@ -69,7 +69,7 @@ pub async fn message(
     State(state): State<ApiState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<MessageBody>,
-) -> Result<Json<Outcome>, ApiError> {
+) -> Result<Json<Answer>, ApiError> {
     let input = match (body.text, body.button) {
         (Some(t), None) => {
             crate::domain::IntentText::parse(t.clone())?;

@@ -9,7 +9,7 @@ use super::intents::open_existing;
 use super::print_json;
 use crate::config::Config;
 use crate::domain::{Actor, ApprovalState, Decision, Risk};
-use crate::orchestrator::approvals::{self, Ask, DecideError};
+use crate::orchestrator::decisions::{self, Ask, DecideError};
 use crate::store::approvals::{Filter, list as list_approvals};
 
 fn me() -> Actor {
@@ -49,7 +49,7 @@ pub async fn decide(config: &Config, id: &str, decision: Decision, comment: Opti
     let store = open_existing(config).await?;
     let approver = me();
     let ask = Ask { approval: id, decision, approver: &approver, comment };
-    match approvals::decide(&store, &ask, &config.approvals.approvers).await {
+    match decisions::decide(&store, &ask, &config.approvals.approvers).await {
         Ok(a) => {
             println!("approval {} is now {} (by {approver}); a running server acts on it within 5 s", a.id, a.state);
             Ok(ExitCode::SUCCESS)
@@ -68,7 +68,7 @@ pub async fn approve_all(config: &Config, risk: Option<Risk>, comment: Option<&s
     let (mut decided, mut refused) = (0, 0);
     for a in &pending {
         let ask = Ask { approval: &a.id, decision: Decision::Approve, approver: &approver, comment };
-        match approvals::decide(&store, &ask, &config.approvals.approvers).await {
+        match decisions::decide(&store, &ask, &config.approvals.approvers).await {
             Ok(_) => decided += 1,
             Err(DecideError::Refused(r)) => {
                 refused += 1;

@@ -105,7 +105,7 @@ pub async fn send(config: &Config, name: Option<&str>) -> anyhow::Result<ExitCod
     };
     let fired = schedules::fire(&store, schedule, None, false, Utc::now()).await?;
     let how = match fired.outcome {
-        schedules::Outcome::Sent { intent_id: Some(id) } => format!(" as intent {id}"),
+        schedules::Firing::Sent { intent_id: Some(id) } => format!(" as intent {id}"),
         _ => String::new(),
     };
     println!(

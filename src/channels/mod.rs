@@ -32,8 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::domain::{Actor, Approvers, Command, Outbound, Press};
 use crate::orchestrator::RunnerHandle;
-use crate::orchestrator::approvals::{Ask, DecideError, decide};
-use crate::orchestrator::decisions;
+use crate::orchestrator::decisions::{self, Ask, DecideError, decide};
 use crate::reasoning::{Inbound, Reasoner};
 use crate::store::channels;
 use crate::store::inbox::{self, Event};
@@ -136,7 +135,7 @@ impl Core {
         event: &Event,
         inbound: &Inbound,
         destination: &str,
-        render: impl FnOnce(&crate::reasoning::Outcome) -> Vec<Outbound>,
+        render: impl FnOnce(&crate::reasoning::Answer) -> Vec<Outbound>,
     ) -> anyhow::Result<()> {
         let outcome = self.reasoner.handle(inbound).await?;
         if outcome.kind == crate::reasoning::Kind::Limited && outcome.text.is_empty() {

@@ -20,7 +20,7 @@ pub const ACTOR: &str = "orchestrator";
 
 /// How one claimed step ended.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum StepEnd {
     Succeeded(Value),
     Failed(AdapterError),
     /// Sent, no answer, and reconcile could not tell.
@@ -107,13 +107,13 @@ fn step_audit(outcome: &str, c: &Claimed, detail: Value) -> (String, Value) {
 pub async fn outcome(
     conn: &mut SqliteConnection,
     c: &Claimed,
-    outcome: Outcome,
+    outcome: StepEnd,
     retry: &RetryPolicy,
     now: Millis,
 ) -> Result<(), StoreError> {
     let illegal = |e: step_machine::Illegal| StoreError::corrupt("steps", e);
     let (name, detail, write, event) = match &outcome {
-        Outcome::Succeeded(result) => {
+        StepEnd::Succeeded(result) => {
             let to = step_machine::transition(StepState::Running, StepEvent::Succeeded).map_err(illegal)?.to;
             (
                 "succeeded",
@@ -128,7 +128,7 @@ pub async fn outcome(
                 Some(IntentEvent::StepSucceeded),
             )
         }
-        Outcome::Failed(err) => {
+        StepEnd::Failed(err) => {
             let unit: f64 = rand::random();
             // An intent that is no longer running (cancelled or past its
             // deadline while this attempt was in flight) does not retry: the
@@ -149,7 +149,7 @@ pub async fn outcome(
                 event,
             )
         }
-        Outcome::Unknown(why) => {
+        StepEnd::Unknown(why) => {
             let to = step_machine::transition(StepState::Running, StepEvent::Unknown).map_err(illegal)?.to;
             (
                 "unknown",
@@ -158,7 +158,7 @@ pub async fn outcome(
                 Some(IntentEvent::StepUnknown),
             )
         }
-        Outcome::Compensated(result) => {
+        StepEnd::Compensated(result) => {
             let to = step_machine::transition(StepState::Compensating, StepEvent::Compensated).map_err(illegal)?.to;
             (
                 "compensated",
@@ -167,7 +167,7 @@ pub async fn outcome(
                 Some(IntentEvent::StepCompensated),
             )
         }
-        Outcome::NotUndone(what) => {
+        StepEnd::NotUndone(what) => {
             let to = step_machine::transition(StepState::Compensating, StepEvent::NoUndo).map_err(illegal)?.to;
             (
                 "not_undone",
@@ -176,7 +176,7 @@ pub async fn outcome(
                 Some(IntentEvent::StepCompensated),
             )
         }
-        Outcome::CompensationFailed(err) => {
+        StepEnd::CompensationFailed(err) => {
             let unit: f64 = rand::random();
             let retry_in =
                 step_machine::retry_after(retry, c.attempts, err.is_retryable(), err.retry_after(), None, now, unit);
@@ -228,11 +228,11 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         intent_event(&mut tx, id, IntentEvent::Admit, 2, ACTOR, json!(null)).await.unwrap();
         let first = steps::claim_due(&mut tx, 3, 1_000, 10).await.unwrap().remove(0);
-        outcome(&mut tx, &first, Outcome::Succeeded(json!({})), &RetryPolicy::default(), 4).await.unwrap();
+        outcome(&mut tx, &first, StepEnd::Succeeded(json!({})), &RetryPolicy::default(), 4).await.unwrap();
         let second = steps::claim_due(&mut tx, 5, 1_000, 10).await.unwrap().remove(0);
         assert_eq!(second.seq, 1);
         intent_event(&mut tx, id, IntentEvent::Cancel, 6, "me", json!(null)).await.unwrap();
-        let failed = Outcome::Failed(AdapterError::Transient("503".into()));
+        let failed = StepEnd::Failed(AdapterError::Transient("503".into()));
         outcome(&mut tx, &second, failed, &RetryPolicy::default(), 7).await.unwrap();
         assert_eq!(steps::states(&mut tx, id).await.unwrap(), [StepState::Compensating, StepState::Failed]);
         assert_eq!(steps::intent_state(&mut tx, id).await.unwrap(), IntentState::Compensating);
@@ -263,7 +263,7 @@ mod timer_tests {
         let mut tx = store.begin().await.unwrap();
         intent_event(&mut tx, id, IntentEvent::Admit, 2, ACTOR, json!(null)).await.unwrap();
         let claimed = steps::claim_due(&mut tx, 3, 1_000, 10).await.unwrap().remove(0);
-        let failed = Outcome::Failed(AdapterError::Transient("503".into()));
+        let failed = StepEnd::Failed(AdapterError::Transient("503".into()));
         outcome(&mut tx, &claimed, failed, &RetryPolicy::default(), 4).await.unwrap();
         assert_eq!(steps::states(&mut tx, id).await.unwrap(), [StepState::RetryScheduled]);
         intent_event(&mut tx, id, IntentEvent::Cancel, 5, "me", json!(null)).await.unwrap();

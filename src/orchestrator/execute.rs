@@ -5,7 +5,7 @@
 use serde_json::json;
 use tracing::Instrument;
 
-use super::apply::Outcome;
+use super::apply::StepEnd;
 use crate::adapters::{AdapterError, Catalog, Reconciled};
 use crate::domain::{Millis, StepState};
 use crate::store::steps::Claimed;
@@ -27,39 +27,39 @@ fn by_hand(c: &Claimed) -> String {
 /// Runs one claimed step (or its undo) and says how it ended. An ambiguous
 /// failure is reconciled at once: the effect is never blindly repeated.
 /// `now` is when it was handed out: past its deadline, it does not run.
-pub(super) async fn execute(catalog: &Catalog, c: &Claimed, now: Millis) -> Outcome {
+pub(super) async fn execute(catalog: &Catalog, c: &Claimed, now: Millis) -> StepEnd {
     let Some((adapter, _)) = catalog.get(c.planned.adapter.as_str()) else {
         let err = AdapterError::Permanent(format!("adapter `{}` is not configured", c.planned.adapter.as_str()));
         return if c.state == StepState::Compensating {
-            Outcome::CompensationFailed(err)
+            StepEnd::CompensationFailed(err)
         } else {
-            Outcome::Failed(err)
+            StepEnd::Failed(err)
         };
     };
     let key = crate::domain::IdempotencyKey::for_step(c.intent_id, c.seq);
     let action = c.planned.action.as_str();
     if c.state == StepState::Compensating {
         return match adapter.compensate(&key, action, &c.planned.args, c.result.as_ref()).await {
-            Ok(v) if v["compensation"] == "none" => Outcome::NotUndone(by_hand(c)),
-            Ok(v) => Outcome::Compensated(v),
-            Err(e) => Outcome::CompensationFailed(e),
+            Ok(v) if v["compensation"] == "none" => StepEnd::NotUndone(by_hand(c)),
+            Ok(v) => StepEnd::Compensated(v),
+            Err(e) => StepEnd::CompensationFailed(e),
         };
     }
     if c.deadline.is_some_and(|d| now >= d) {
-        return Outcome::Failed(AdapterError::Permanent("the step's deadline passed before it could run".into()));
+        return StepEnd::Failed(AdapterError::Permanent("the step's deadline passed before it could run".into()));
     }
     let span = tracing::info_span!("step", intent_id = %c.intent_id, step = c.seq, attempt = c.attempts);
     let run = async {
         match adapter.execute(&key, action, &c.planned.args).await {
-            Ok(v) => Outcome::Succeeded(v),
+            Ok(v) => StepEnd::Succeeded(v),
             Err(AdapterError::Ambiguous(why)) => match adapter.reconcile(&key, action, &c.planned.args).await {
-                Reconciled::Happened(v) => Outcome::Succeeded(json!({"reconciled": v})),
+                Reconciled::Happened(v) => StepEnd::Succeeded(json!({"reconciled": v})),
                 Reconciled::NotHappened => {
-                    Outcome::Failed(AdapterError::Transient(format!("{why}; reconcile says it did not happen")))
+                    StepEnd::Failed(AdapterError::Transient(format!("{why}; reconcile says it did not happen")))
                 }
-                Reconciled::CannotTell(more) => Outcome::Unknown(format!("{why}; reconcile cannot tell: {more}")),
+                Reconciled::CannotTell(more) => StepEnd::Unknown(format!("{why}; reconcile cannot tell: {more}")),
             },
-            Err(e) => Outcome::Failed(e),
+            Err(e) => StepEnd::Failed(e),
         }
     };
     run.instrument(span).await

@@ -10,10 +10,10 @@
 //! affordable. Timers are database rows, so they survive restarts.
 
 mod apply;
-pub mod approvals;
 pub mod control;
 pub mod decisions;
 mod execute;
+pub mod expiry;
 pub mod gate;
 pub mod intent_machine;
 mod recovery;

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::apply::{self, ACTOR, Outcome};
+use super::apply::{self, ACTOR, StepEnd};
 use crate::adapters::{Catalog, Reconciled};
 use crate::domain::{IdempotencyKey, IntentId, Millis, StepState};
 use crate::store::audit::{self, Entry};
@@ -20,7 +20,7 @@ use crate::store::steps::{self, Claimed};
 use crate::store::{Store, StoreError};
 
 enum Found {
-    Outcome(Outcome),
+    StepEnd(StepEnd),
     Requeue(&'static str),
 }
 
@@ -29,16 +29,16 @@ async fn inspect(catalog: &Catalog, c: &Claimed) -> Found {
         return Found::Requeue("step.compensation_interrupted");
     }
     let Some((adapter, _)) = catalog.get(c.planned.adapter.as_str()) else {
-        return Found::Outcome(Outcome::Unknown(format!(
+        return Found::StepEnd(StepEnd::Unknown(format!(
             "adapter `{}` is not configured; cannot reconcile",
             c.planned.adapter.as_str()
         )));
     };
     let key = IdempotencyKey::for_step(c.intent_id, c.seq);
     match adapter.reconcile(&key, c.planned.action.as_str(), &c.planned.args).await {
-        Reconciled::Happened(v) => Found::Outcome(Outcome::Succeeded(json!({"reconciled": v}))),
+        Reconciled::Happened(v) => Found::StepEnd(StepEnd::Succeeded(json!({"reconciled": v}))),
         Reconciled::NotHappened => Found::Requeue("step.interrupted"),
-        Reconciled::CannotTell(why) => Found::Outcome(Outcome::Unknown(format!("interrupted by a restart; {why}"))),
+        Reconciled::CannotTell(why) => Found::StepEnd(StepEnd::Unknown(format!("interrupted by a restart; {why}"))),
     }
 }
 
@@ -67,7 +67,7 @@ pub async fn recover(
     let mut tx = store.begin().await?;
     for (c, f) in orphans.iter().zip(found) {
         match f {
-            Found::Outcome(outcome) => {
+            Found::StepEnd(outcome) => {
                 let retry = catalog.get(c.planned.adapter.as_str()).map(|(_, r)| r.clone()).unwrap_or_default();
                 apply::outcome(&mut tx, c, outcome, &retry, now).await?;
             }

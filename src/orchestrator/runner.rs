@@ -16,10 +16,10 @@ use serde_json::json;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{self, ACTOR, Outcome};
+use super::apply::{self, ACTOR, StepEnd};
 use super::execute::execute;
 use super::intent_machine::IntentEvent;
-use super::{approvals, gate, recovery};
+use super::{expiry, gate, recovery};
 use crate::adapters::{AdapterError, Catalog};
 use crate::config::OrchestratorConfig;
 use crate::domain::{IntentId, Millis, StepState, idle};
@@ -66,7 +66,7 @@ pub struct Runner {
 
 struct Done {
     claimed: Claimed,
-    outcome: Outcome,
+    outcome: StepEnd,
 }
 
 impl Runner {
@@ -187,7 +187,7 @@ impl Runner {
                 gate::admit(&mut tx, id, &policy, &facts[&id], assisted.as_ref(), now).await?;
             }
         }
-        approvals::tick(&mut tx, &self.policy.get(), now, self.config.batch).await?;
+        expiry::tick(&mut tx, &self.policy.get(), now, self.config.batch).await?;
         for (id, _) in steps::past_deadline(&mut tx, now, self.config.batch).await? {
             apply::intent_event(&mut tx, id, IntentEvent::DeadlinePassed, now, ACTOR, json!("deadline passed")).await?;
         }
@@ -221,9 +221,9 @@ impl Runner {
                     tracing::error!(intent_id = %claimed.intent_id, step = claimed.seq, panic = %why, "a step panicked; it fails");
                     let err = AdapterError::Permanent(format!("the adapter panicked: {why}"));
                     if claimed.state == StepState::Compensating {
-                        Outcome::CompensationFailed(err)
+                        StepEnd::CompensationFailed(err)
                     } else {
-                        Outcome::Failed(err)
+                        StepEnd::Failed(err)
                     }
                 }
             };
@@ -250,7 +250,7 @@ impl Runner {
             }
             tx.commit().await?;
             for d in finished.drain(..n) {
-                if matches!(d.outcome, Outcome::Failed(ref e) if e.is_retryable()) {
+                if matches!(d.outcome, StepEnd::Failed(ref e) if e.is_retryable()) {
                     self.metrics.inc("steward_step_retries_total", &[]);
                 }
                 in_flight.remove(&(d.claimed.intent_id, d.claimed.seq));

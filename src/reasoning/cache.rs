@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::Outcome;
+use super::Answer;
 use super::router::cosine;
 use crate::domain::MemoryRecord;
 
@@ -22,7 +22,7 @@ pub struct Entry {
     question: String,
     reader: String,
     vector: Option<Vec<f32>>,
-    pub outcome: Outcome,
+    pub outcome: Answer,
     pub cited: Vec<String>,
     pub digest: String,
     at: Instant,
@@ -86,7 +86,7 @@ impl AnswerCache {
         }
     }
 
-    pub fn insert(&self, question: &str, reader: &str, vector: Option<Vec<f32>>, outcome: Outcome, digest: String) {
+    pub fn insert(&self, question: &str, reader: &str, vector: Option<Vec<f32>>, outcome: Answer, digest: String) {
         let cited = outcome.citations.iter().map(|c| c.id.clone()).collect();
         let mut entries = self.entries();
         if entries.len() >= CAPACITY {

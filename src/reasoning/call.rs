@@ -2,26 +2,65 @@
 //! within the day's budget, breaker closed), the call, the ledger row, and
 //! strict parsing of what came back.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
 use super::llm::{self, Model};
-use super::roles::{ModelTier, Role};
-use super::{Inbound, Reasoner, ReasoningError};
-use crate::store::{breaker, ledger};
+use super::roles::{ModelTier, Role, Roles};
+use super::{Inbound, ReasoningError};
+use crate::config::Config;
+use crate::policy::PolicyHandle;
+use crate::store::{Store, breaker, ledger};
+use crate::telemetry::Metrics;
 
-impl Reasoner {
-    fn model(&self, tier: ModelTier) -> Option<&std::sync::Arc<Model>> {
+/// The two models, the roles that prompt them, and what every call needs:
+/// the budget and the breaker (policy), the ledger (store), the counters.
+pub(super) struct Models {
+    fast: Option<Arc<Model>>,
+    deep: Option<Arc<Model>>,
+    roles: Roles,
+    store: Store,
+    policy: PolicyHandle,
+    metrics: Arc<Metrics>,
+}
+
+impl Models {
+    pub fn new(config: &Config, roles: Roles, store: Store, policy: PolicyHandle, metrics: Arc<Metrics>) -> Self {
+        Self {
+            fast: Model::new(ModelTier::Fast, &config.llm.fast, &config.llm.prices).map(Arc::new),
+            deep: Model::new(ModelTier::Deep, &config.llm.deep, &config.llm.prices).map(Arc::new),
+            roles,
+            store,
+            policy,
+            metrics,
+        }
+    }
+
+    pub fn roles(&self) -> &Roles {
+        &self.roles
+    }
+
+    pub fn role(&self, name: &str) -> &Role {
+        self.roles.get(name)
+    }
+
+    fn model(&self, tier: ModelTier) -> Option<&Arc<Model>> {
         match tier {
             ModelTier::Fast => self.fast.as_ref(),
             ModelTier::Deep => self.deep.as_ref(),
         }
     }
 
+    /// The configured model's name for `tier`, if any.
+    pub fn name(&self, tier: ModelTier) -> Option<&str> {
+        self.model(tier).map(|m| m.name.as_str())
+    }
+
     /// Why `tier`'s model cannot be called now, in words for the operator
     /// that say what would change it; `None` when it can.
-    pub(super) async fn unavailable(&self, tier: ModelTier) -> Result<Option<String>, ReasoningError> {
+    pub async fn unavailable(&self, tier: ModelTier) -> Result<Option<String>, ReasoningError> {
         let name = match tier {
             ModelTier::Fast => "fast",
             ModelTier::Deep => "deep",
@@ -58,7 +97,7 @@ impl Reasoner {
     /// The call and its ledger row run in a task of their own: a request
     /// that is cancelled or times out while the model works still leaves
     /// the row, since the call costs money either way.
-    pub(super) async fn ask<T: DeserializeOwned + Send + 'static>(
+    pub async fn ask<T: DeserializeOwned + Send + 'static>(
         &self,
         role: &Role,
         user: &str,

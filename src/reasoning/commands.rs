@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::{Inbound, Outcome, Reasoner, ReasoningError};
+use super::roles::ModelTier;
+use super::{Answer, Inbound, Reasoner, ReasoningError};
 use crate::digest::render;
 use crate::domain::{ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
 use crate::domain::{Command, HELP};
@@ -34,12 +35,12 @@ pub fn when(at: Millis) -> String {
 }
 
 impl Reasoner {
-    pub(super) async fn command(&self, inbound: &Inbound, cmd: Command, tier: u8) -> Result<Outcome, ReasoningError> {
-        let reply = |text: String| Outcome::reply(tier, text, 1.0);
+    pub(super) async fn command(&self, inbound: &Inbound, cmd: Command, tier: u8) -> Result<Answer, ReasoningError> {
+        let reply = |text: String| Answer::reply(tier, text, 1.0);
         // What is running, waiting and spent is the operator's business: a
         // collaborator (a guild member who may only ask) does not see it.
         let operators_only = matches!(cmd, Command::Status | Command::Pending | Command::Digest);
-        if operators_only && !self.acts(&inbound.actor) {
+        if operators_only && !self.people.acts(&inbound.actor) {
             let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
             return self.commit_reply(inbound, o, Effect::None).await;
         }
@@ -62,7 +63,7 @@ impl Reasoner {
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
             Command::Remember(fact) => {
-                let scope = if self.acts(&inbound.actor) {
+                let scope = if self.people.acts(&inbound.actor) {
                     Scope::parse(OPERATOR_SCOPE).expect("a valid scope")
                 } else {
                     Scope::user(&inbound.actor.channel, &inbound.actor.id)
@@ -87,10 +88,10 @@ impl Reasoner {
         &self,
         conn: &mut SqliteConnection,
         inbound: &Inbound,
-        mut outcome: Outcome,
+        mut outcome: Answer,
         effect: Effect,
         now: Millis,
-    ) -> Result<Outcome, ReasoningError> {
+    ) -> Result<Answer, ReasoningError> {
         match effect {
             Effect::None => {}
             Effect::Remember(m) => {
@@ -104,7 +105,7 @@ impl Reasoner {
                     decision,
                     comment.as_deref(),
                     who,
-                    &self.approvers.get(),
+                    &self.people.approvers(),
                     now,
                 )
                 .await?;
@@ -117,7 +118,8 @@ impl Reasoner {
             Effect::ApproveAllLow(until) => {
                 let who = &inbound.actor;
                 outcome.text =
-                    decisions::low_batch(&self.store, conn, until.as_deref(), who, &self.approvers.get(), now).await?;
+                    decisions::low_batch(&self.store, conn, until.as_deref(), who, &self.people.approvers(), now)
+                        .await?;
                 self.runner.wake();
             }
         }
@@ -125,7 +127,7 @@ impl Reasoner {
     }
 
     async fn control(&self, inbound: &Inbound, id: &str, cancel: bool) -> Result<String, ReasoningError> {
-        if !self.acts(&inbound.actor) {
+        if !self.people.acts(&inbound.actor) {
             return Ok("Only the operator can cancel or retry intents.".into());
         }
         let actor = &inbound.actor.to_string();
@@ -167,8 +169,8 @@ impl Reasoner {
         let spent = ledger::spent_on_day(self.store.reader(), now).await?;
         lines.push(format!(
             "Models: fast {}, deep {}; spent today ${spent:.4} of ${:.2}",
-            self.fast.as_ref().map_or("not configured", |m| m.name.as_str()),
-            self.deep.as_ref().map_or("not configured", |m| m.name.as_str()),
+            self.models.name(ModelTier::Fast).unwrap_or("not configured"),
+            self.models.name(ModelTier::Deep).unwrap_or("not configured"),
             policy.budgets.model_spend_per_day
         ));
         Ok(lines.join("\n"))

@@ -15,7 +15,6 @@
 //! the breaker open) a request that needs one becomes an intent in
 //! `needs_attention` and the operator is told why; it is never an error.
 
-mod answer;
 mod cache;
 mod call;
 mod commands;
@@ -23,10 +22,11 @@ pub mod limits;
 pub mod llm;
 mod pipeline;
 mod plan;
+mod recall;
 pub mod roles;
 pub mod router;
+mod who;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,9 +34,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::adapters::Catalog;
-use crate::config::{Config, ReasoningConfig, ScopeGrant};
+use crate::config::{Config, ReasoningConfig};
 use crate::domain::{Actor, Approvers, IntentId, IntentState};
-use crate::memory::{Contract, Memory, MemoryError};
+use crate::memory::{Memory, MemoryError};
 use crate::orchestrator::RunnerHandle;
 use crate::policy::PolicyHandle;
 use crate::store::audit::{self, Entry};
@@ -44,10 +44,12 @@ use crate::store::inbox::{self, Claim};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 use cache::AnswerCache;
-use limits::{Limiter, Verdict};
-use llm::Model;
-use roles::{ModelTier, Roles};
+use call::Models;
+use limits::Verdict;
+use recall::Recall;
+use roles::Roles;
 use router::Router;
+use who::People;
 
 pub use commands::when;
 pub use roles::{Role, RoleError};
@@ -88,7 +90,7 @@ pub enum Kind {
 pub use crate::domain::Citation;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct Answer {
     pub kind: Kind,
     /// The tier that answered: 0–3.
     pub tier: u8,
@@ -108,7 +110,7 @@ pub struct Outcome {
     pub escalations: Vec<String>,
 }
 
-impl Outcome {
+impl Answer {
     fn reply(tier: u8, text: impl Into<String>, confidence: f32) -> Self {
         Self {
             kind: Kind::Reply,
@@ -135,24 +137,23 @@ pub enum ReasoningError {
     Setup(String),
 }
 
-/// The pipeline and everything it reads.
+/// The pipeline, by what each tier reads.
 pub struct Reasoner {
-    store: Store,
-    memory: Memory,
+    /// Who is asking: may they act, what may they read, are they over
+    /// their rate limit.
+    people: People,
+    /// Tier 1: the embedder and memory, the router, the answer cache.
+    recall: Recall,
+    /// Tiers 2 and 3: the models, their roles, the budget and the ledger.
+    models: Models,
+    /// What a plan may use, and how the policy judges it.
     catalog: Catalog,
     policy: PolicyHandle,
-    approvers: Approvers,
-    identities: BTreeMap<String, ScopeGrant>,
-    roles: Roles,
-    router: Router,
-    fast: Option<Arc<Model>>,
-    deep: Option<Arc<Model>>,
-    cache: AnswerCache,
-    config: ReasoningConfig,
+    /// The inbox claim, and the intents and replies committed with it.
+    store: Store,
     runner: RunnerHandle,
     metrics: Arc<Metrics>,
-    /// Messages per identity per minute, for everyone but the operator.
-    limiter: Limiter,
+    config: ReasoningConfig,
 }
 
 /// What the pipeline needs from the running server.
@@ -180,42 +181,29 @@ impl Reasoner {
         let roles = load_roles(r).map_err(|e| ReasoningError::Setup(e.to_string()))?;
         let intents = router::load(r.prompts_dir.as_deref()).map_err(ReasoningError::Setup)?;
         let router = Router::build(intents, parts.memory.embedder(), r.route_threshold).await?;
+        let cache = AnswerCache::new(Duration::from_secs(r.cache_ttl_secs), r.cache_similarity);
+        let (store, metrics) = (parts.store, parts.metrics);
         Ok(Self {
-            fast: Model::new(ModelTier::Fast, &config.llm.fast, &config.llm.prices).map(Arc::new),
-            deep: Model::new(ModelTier::Deep, &config.llm.deep, &config.llm.prices).map(Arc::new),
-            cache: AnswerCache::new(Duration::from_secs(r.cache_ttl_secs), r.cache_similarity),
-            identities: config.memory.identities.clone(),
-            config: r.clone(),
-            roles,
-            router,
-            store: parts.store,
-            memory: parts.memory,
+            people: People::new(parts.approvers, config.memory.identities.clone(), r.messages_per_minute),
+            recall: Recall::new(store.clone(), parts.memory, router, cache, r.answer_threshold),
+            models: Models::new(config, roles, store.clone(), parts.policy.clone(), metrics.clone()),
             catalog: parts.catalog,
             policy: parts.policy,
-            approvers: parts.approvers,
+            store,
             runner: parts.runner,
-            metrics: parts.metrics,
-            limiter: Limiter::new(r.messages_per_minute, Duration::from_secs(60)),
+            metrics,
+            config: r.clone(),
         })
     }
 
     pub fn roles(&self) -> &Roles {
-        &self.roles
-    }
-
-    /// Whether `who` is the operator (an approver), who may ask for actions.
-    fn acts(&self, who: &Actor) -> bool {
-        who.is_in(&self.approvers.get())
-    }
-
-    fn contract(&self, who: &Actor) -> Contract {
-        Contract::for_identity(who, &self.approvers.get(), self.identities.get(&who.to_string()))
+        self.models.roles()
     }
 
     /// Answers one inbound request.
     #[tracing::instrument(name = "reason", skip_all, fields(channel = %inbound.channel, event = %inbound.external_id,
         actor = %inbound.actor, tier, intent_id))]
-    pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
+    pub async fn handle(&self, inbound: &Inbound) -> Result<Answer, ReasoningError> {
         let payload = payload(&inbound.input);
         let actor = inbound.actor.to_string();
         let ib = inbox::Inbound {
@@ -227,10 +215,8 @@ impl Reasoner {
         if let Some(seen) = inbox::seen(self.store.reader(), &ib).await? {
             return self.duplicate(seen).await;
         }
-        if !self.acts(&inbound.actor) {
-            if let Some(limited) = self.limit(inbound).await? {
-                return Ok(limited);
-            }
+        if let Some(limited) = self.limit(inbound).await? {
+            return Ok(limited);
         }
         let outcome = self.reason(inbound).await?;
         let span = tracing::Span::current();
@@ -244,16 +230,16 @@ impl Reasoner {
 
     /// Past the identity's rate limit: the first message gets a polite
     /// refusal, audited; the rest of the burst gets nothing.
-    async fn limit(&self, inbound: &Inbound) -> Result<Option<Outcome>, ReasoningError> {
-        let who = inbound.actor.to_string();
-        let verdict = self.limiter.check(&who, std::time::Instant::now());
+    async fn limit(&self, inbound: &Inbound) -> Result<Option<Answer>, ReasoningError> {
+        let verdict = self.people.admit_message(&inbound.actor);
         if verdict == Verdict::Allow {
             return Ok(None);
         }
         self.metrics.inc("steward_rate_limited_total", &[("channel", limited_channel(&inbound.channel))]);
-        let mut outcome = Outcome::reply(0, "", 1.0);
+        let mut outcome = Answer::reply(0, "", 1.0);
         outcome.kind = Kind::Limited;
         if verdict == Verdict::Refuse {
+            let who = inbound.actor.to_string();
             tracing::warn!(actor = %who, channel = %inbound.channel, "rate limit reached; refusing once");
             let mut tx = self.store.begin().await?;
             let detail = json!({"channel": inbound.channel, "per_minute": self.config.messages_per_minute});
@@ -266,11 +252,11 @@ impl Reasoner {
         Ok(Some(outcome))
     }
 
-    async fn duplicate(&self, (intent, reply): (Option<IntentId>, Option<String>)) -> Result<Outcome, ReasoningError> {
+    async fn duplicate(&self, (intent, reply): (Option<IntentId>, Option<String>)) -> Result<Answer, ReasoningError> {
         // A reply scrubbed by `forget` or retention no longer reads as one.
         let mut outcome = match reply.as_deref().map(serde_json::from_str::<StoredReply>) {
-            Some(Ok(r)) => Outcome::reply(r.tier, r.text, 1.0),
-            _ => Outcome::reply(0, "This request was handled already.", 1.0),
+            Some(Ok(r)) => Answer::reply(r.tier, r.text, 1.0),
+            _ => Answer::reply(0, "This request was handled already.", 1.0),
         };
         outcome.kind = Kind::Duplicate;
         if let Some(id) = intent {
@@ -287,9 +273,9 @@ impl Reasoner {
     async fn commit_reply(
         &self,
         inbound: &Inbound,
-        outcome: Outcome,
+        outcome: Answer,
         effect: commands::Effect,
-    ) -> Result<Outcome, ReasoningError> {
+    ) -> Result<Answer, ReasoningError> {
         let now = self.store.now();
         let payload = payload(&inbound.input);
         let ib = inbox::Inbound {

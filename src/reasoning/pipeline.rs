@@ -1,13 +1,14 @@
 //! The order of the tiers: each one answers if it can, or says why not and
 //! hands the request on.
 
-use super::answer::{DONT_KNOW, reader_key};
 use super::commands::Effect;
 use super::plan::Reading;
+use super::recall::{DONT_KNOW, reader_key};
 use super::roles::ModelTier;
-use super::router::Route;
-use super::{Inbound, Input, Outcome, Reasoner, ReasoningError};
+use super::router::{Route, Routed};
+use super::{Answer, Inbound, Input, Reasoner, ReasoningError};
 use crate::domain::Command;
+use crate::memory::{Contract, Hit};
 
 /// Words a question starts with: a request that is not routed anywhere and
 /// starts with one of these (or ends with `?`) is looked up before it is
@@ -32,161 +33,231 @@ pub fn looks_multi_step(text: &str) -> bool {
     joins >= 2
 }
 
+/// A request on its way up the tiers: what it says, what its asker may
+/// read, its one embedding and route, and why each passed tier did not
+/// answer.
+struct Request<'a> {
+    inbound: &'a Inbound,
+    text: String,
+    contract: Contract,
+    /// The contract as a cache key: cached answers never cross it.
+    reader: String,
+    vector: Vec<f32>,
+    routed: Option<Routed<'a>>,
+    escalations: Vec<String>,
+}
+
+impl Request<'_> {
+    fn route(&self) -> Option<Route> {
+        self.routed.map(|r| r.intent.route)
+    }
+
+    /// A question (routed to recall, or worded as one): looked up before it
+    /// could be read as a request to act.
+    fn asks(&self) -> bool {
+        let route = self.route();
+        route == Some(Route::Recall) || (route.is_none() && looks_like_question(&self.text))
+    }
+
+    /// The outcome, with the router's intent it was routed to.
+    fn named(&self, mut outcome: Answer) -> Answer {
+        outcome.route = self.routed.map(|r| r.intent.name.clone());
+        outcome
+    }
+
+    fn escalations(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.escalations)
+    }
+}
+
+/// What a tier did with a request: answered it, or passed it on.
+enum Flow<T> {
+    Answered(Answer),
+    Passed(T),
+}
+
 impl Reasoner {
-    pub(super) async fn reason(&self, inbound: &Inbound) -> Result<Outcome, ReasoningError> {
-        // Tier 0: buttons, commands, the exact cache.
-        // Commands and presses were parsed where they came in.
+    /// The cascade: each tier answers if it can, or says why not and passes
+    /// the request up.
+    pub(super) async fn reason(&self, inbound: &Inbound) -> Result<Answer, ReasoningError> {
+        let text = match self.tier0(inbound).await? {
+            Flow::Answered(outcome) => return Ok(outcome),
+            Flow::Passed(text) => text,
+        };
+        let mut request = self.read(inbound, text).await?;
+        let outcome = match self.tier1(&mut request).await? {
+            Flow::Answered(outcome) => outcome,
+            Flow::Passed(()) => match self.tier2(&mut request).await? {
+                Flow::Answered(outcome) => outcome,
+                Flow::Passed(()) => self.tier3(&mut request).await?,
+            },
+        };
+        Ok(request.named(outcome))
+    }
+
+    /// Tier 0: presses and commands (parsed where they came in), and the
+    /// exact answer cache.
+    async fn tier0(&self, inbound: &Inbound) -> Result<Flow<String>, ReasoningError> {
         let text = match &inbound.input {
             Input::Press(press) => {
-                let Some(cmd) = press.command() else {
-                    let o = Outcome::reply(0, "Details are shown on the card itself.", 1.0);
-                    return self.commit_reply(inbound, o, Effect::None).await;
+                let outcome = match press.command() {
+                    Some(cmd) => self.command(inbound, cmd, 0).await?,
+                    None => {
+                        let o = Answer::reply(0, "Details are shown on the card itself.", 1.0);
+                        self.commit_reply(inbound, o, Effect::None).await?
+                    }
                 };
-                return self.command(inbound, cmd, 0).await;
+                return Ok(Flow::Answered(outcome));
             }
             Input::Command(Command::Ask(q)) => q.trim().to_owned(),
-            Input::Command(cmd) => return self.command(inbound, cmd.clone(), 0).await,
+            Input::Command(cmd) => return Ok(Flow::Answered(self.command(inbound, cmd.clone(), 0).await?)),
             Input::Text(t) => t.trim().to_owned(),
         };
         if text.is_empty() {
-            return self.command(inbound, Command::Help, 0).await;
+            return Ok(Flow::Answered(self.command(inbound, Command::Help, 0).await?));
         }
-        let contract = self.contract(&inbound.actor);
-        let reader = reader_key(&contract);
-        if let Some(hit) = self.cached(&text, &reader, None).await? {
-            return self.commit_reply(inbound, hit, Effect::None).await;
+        let reader = reader_key(&self.people.contract(&inbound.actor));
+        match self.recall.cached(&text, &reader, None).await? {
+            Some(hit) => Ok(Flow::Answered(self.commit_reply(inbound, hit, Effect::None).await?)),
+            None => Ok(Flow::Passed(text)),
         }
+    }
 
-        // Tier 1: embed once; route; the semantic cache; memory.
-        let vector = self.memory.embedder().embed(std::slice::from_ref(&text)).await?.pop().unwrap_or_default();
-        let routed = self.router.route(&vector);
-        let route = routed.map(|r| r.intent.route);
-        let route_name = routed.map(|r| r.intent.name.clone());
-        let named = |mut o: Outcome| {
-            o.route = route_name.clone();
-            o
-        };
-        if let Some(r) = routed {
-            match (r.intent.route, r.intent.command.as_deref(), &r.intent.reply) {
+    /// Tier 1 begins: the request's one embedding, and the router's intent.
+    async fn read<'a>(&'a self, inbound: &'a Inbound, text: String) -> Result<Request<'a>, ReasoningError> {
+        let contract = self.people.contract(&inbound.actor);
+        let vector = self.recall.embed(&text).await?;
+        Ok(Request {
+            inbound,
+            reader: reader_key(&contract),
+            contract,
+            routed: self.recall.route(&vector),
+            vector,
+            text,
+            escalations: vec![],
+        })
+    }
+
+    /// Tier 1: a routed command or chat line; a question answered from the
+    /// semantic cache or memory (or, failing that, by the researcher); and
+    /// the refusal of a request to act from someone who may not.
+    async fn tier1(&self, r: &mut Request<'_>) -> Result<Flow<()>, ReasoningError> {
+        let inbound = r.inbound;
+        if let Some(routed) = r.routed {
+            match (routed.intent.route, routed.intent.command.as_deref(), &routed.intent.reply) {
                 (Route::Command, Some(command), _) => {
                     let cmd = match command {
                         "status" => Command::Status,
                         "pending" => Command::Pending,
                         _ => Command::Help,
                     };
-                    return Ok(named(self.command(inbound, cmd, 1).await?));
+                    return Ok(Flow::Answered(self.command(inbound, cmd, 1).await?));
                 }
                 (Route::Chat, _, Some(reply)) => {
-                    let o = named(Outcome::reply(1, reply.clone(), r.similarity));
-                    return self.commit_reply(inbound, o, Effect::None).await;
+                    let o = Answer::reply(1, reply.clone(), routed.similarity);
+                    return Ok(Flow::Answered(self.commit_reply(inbound, o, Effect::None).await?));
                 }
                 _ => {}
             }
         }
-        let mut escalations = Vec::new();
-        let asks = route == Some(Route::Recall) || (route.is_none() && looks_like_question(&text));
-        if asks {
-            if let Some(hit) = self.cached(&text, &reader, Some(&vector)).await? {
-                return self.commit_reply(inbound, named(hit), Effect::None).await;
+        if r.asks() {
+            if let Some(hit) = self.recall.cached(&r.text, &r.reader, Some(&r.vector)).await? {
+                return Ok(Flow::Answered(self.commit_reply(inbound, hit, Effect::None).await?));
             }
-            let hits = self.retrieve(&text, &vector, &contract).await?;
-            if let Some(o) = self.extract(&text, &hits) {
-                let o = named(o);
-                self.remember_answer(&text, &reader, &vector, &o).await?;
-                return self.commit_reply(inbound, o, Effect::None).await;
+            let hits = self.recall.retrieve(&r.text, &r.vector, &r.contract).await?;
+            if let Some(o) = self.recall.extract(&r.text, &hits) {
+                let o = r.named(o);
+                self.recall.remember_answer(&r.text, &r.reader, &r.vector, &o).await?;
+                return Ok(Flow::Answered(self.commit_reply(inbound, o, Effect::None).await?));
             }
-            escalations.push("no record answers it confidently".to_owned());
-            return self.answer_with_model(inbound, &text, &reader, &vector, &hits, escalations).await.map(named);
+            r.escalations.push("no record answers it confidently".to_owned());
+            return Ok(Flow::Answered(self.answer_with_model(r, &hits).await?));
         }
-
         // Acting is the operator's alone.
-        if !self.acts(&inbound.actor) {
-            let o = Outcome::reply(
-                1,
-                "Only the operator can ask me to act; I can answer questions about the workspace.",
-                1.0,
-            );
-            return self.commit_reply(inbound, named(o), Effect::None).await;
+        if !self.people.acts(&inbound.actor) {
+            let no = "Only the operator can ask me to act; I can answer questions about the workspace.";
+            return Ok(Flow::Answered(self.commit_reply(inbound, Answer::reply(1, no, 1.0), Effect::None).await?));
         }
-        if route == Some(Route::Goal) || looks_multi_step(&text) {
-            escalations.push("a multi-step goal".to_owned());
-        } else {
-            // Tier 2: the executor reads it.
-            escalations.push(match route {
-                Some(_) => "routed as a one-step action: its arguments need the fast model".to_owned(),
-                None => "no intent is near enough".to_owned(),
-            });
-            if let Some(why) = self.unavailable(ModelTier::Fast).await? {
-                escalations.push(why);
-                return self
-                    .create_intent(inbound, &text, self.roles.get("executor"), None, 1, escalations)
-                    .await
-                    .map(named);
-            }
-            let hint = routed.and_then(|r| r.intent.adapter.as_deref());
-            match self.execute_reading(inbound, &text, hint).await? {
-                Ok(Reading::Action(plan, summary)) => {
-                    let role = self.roles.get("executor");
-                    return self
-                        .create_intent(inbound, &text, role, Some((plan, summary)), 2, escalations)
-                        .await
-                        .map(named);
-                }
-                Ok(Reading::Question) => {
-                    escalations.push("the fast model read it as a question".to_owned());
-                    let hits = self.retrieve(&text, &vector, &contract).await?;
-                    return self
-                        .answer_with_model(inbound, &text, &reader, &vector, &hits, escalations)
-                        .await
-                        .map(named);
-                }
-                Ok(Reading::Escalate(why)) => escalations.push(why),
-                Err(why) => escalations.push(format!("the fast model gave no usable answer: {why}")),
-            }
-        }
+        Ok(Flow::Passed(()))
+    }
 
-        // Tier 3: the planner.
-        let planner = self.roles.get("planner");
-        if let Some(why) = self.unavailable(ModelTier::Deep).await? {
-            escalations.push(why);
-            return self.create_intent(inbound, &text, planner, None, 2, escalations).await.map(named);
+    /// Tier 2: the executor (fast model) reads a one-step action. A
+    /// multi-step goal skips it.
+    async fn tier2(&self, r: &mut Request<'_>) -> Result<Flow<()>, ReasoningError> {
+        let route = r.route();
+        if route == Some(Route::Goal) || looks_multi_step(&r.text) {
+            r.escalations.push("a multi-step goal".to_owned());
+            return Ok(Flow::Passed(()));
         }
-        let hits = self.retrieve(&text, &vector, &contract).await?;
-        match self.plan(inbound, &text, &hits).await? {
-            Ok(planned) => self.create_intent(inbound, &text, planner, Some(planned), 3, escalations).await,
+        r.escalations.push(match route {
+            Some(_) => "routed as a one-step action: its arguments need the fast model".to_owned(),
+            None => "no intent is near enough".to_owned(),
+        });
+        let executor = self.models.role("executor");
+        if let Some(why) = self.models.unavailable(ModelTier::Fast).await? {
+            r.escalations.push(why);
+            let escalations = r.escalations();
+            let outcome = self.create_intent(r.inbound, &r.text, executor, None, 1, escalations).await?;
+            return Ok(Flow::Answered(outcome));
+        }
+        let hint = r.routed.and_then(|routed| routed.intent.adapter.as_deref());
+        match self.execute_reading(r.inbound, &r.text, hint).await? {
+            Ok(Reading::Action(plan, summary)) => {
+                let planned = Some((plan, summary));
+                let escalations = r.escalations();
+                let outcome = self.create_intent(r.inbound, &r.text, executor, planned, 2, escalations).await?;
+                return Ok(Flow::Answered(outcome));
+            }
+            Ok(Reading::Question) => {
+                r.escalations.push("the fast model read it as a question".to_owned());
+                let hits = self.recall.retrieve(&r.text, &r.vector, &r.contract).await?;
+                return Ok(Flow::Answered(self.answer_with_model(r, &hits).await?));
+            }
+            Ok(Reading::Escalate(why)) => r.escalations.push(why),
+            Err(why) => r.escalations.push(format!("the fast model gave no usable answer: {why}")),
+        }
+        Ok(Flow::Passed(()))
+    }
+
+    /// Tier 3: the planner (deep model) writes a plan, or the request waits
+    /// for the operator with the reasons it could not be planned.
+    async fn tier3(&self, r: &mut Request<'_>) -> Result<Answer, ReasoningError> {
+        let planner = self.models.role("planner");
+        let mut escalations = r.escalations();
+        if let Some(why) = self.models.unavailable(ModelTier::Deep).await? {
+            escalations.push(why);
+            return self.create_intent(r.inbound, &r.text, planner, None, 2, escalations).await;
+        }
+        let hits = self.recall.retrieve(&r.text, &r.vector, &r.contract).await?;
+        match self.plan(r.inbound, &r.text, &hits).await? {
+            Ok(planned) => self.create_intent(r.inbound, &r.text, planner, Some(planned), 3, escalations).await,
             Err(why) => {
                 escalations.push(why);
-                self.create_intent(inbound, &text, planner, None, 3, escalations).await
+                self.create_intent(r.inbound, &r.text, planner, None, 3, escalations).await
             }
         }
-        .map(named)
     }
 
     /// Tier 2 for a question: the researcher, or, with no model, the
     /// operator (a collaborator is told plainly that nobody knows yet).
     #[tracing::instrument(name = "tier", skip_all, fields(tier = 2, role = "researcher"))]
-    async fn answer_with_model(
-        &self,
-        inbound: &Inbound,
-        text: &str,
-        reader: &str,
-        vector: &[f32],
-        hits: &[crate::memory::Hit],
-        mut escalations: Vec<String>,
-    ) -> Result<Outcome, ReasoningError> {
-        if let Some(why) = self.unavailable(ModelTier::Fast).await? {
-            escalations.push(why);
-            if self.acts(&inbound.actor) {
-                let role = self.roles.get("researcher");
-                return self.create_intent(inbound, text, role, None, 1, escalations).await;
+    async fn answer_with_model(&self, r: &mut Request<'_>, hits: &[Hit]) -> Result<Answer, ReasoningError> {
+        let inbound = r.inbound;
+        if let Some(why) = self.models.unavailable(ModelTier::Fast).await? {
+            r.escalations.push(why);
+            if self.people.acts(&inbound.actor) {
+                let role = self.models.role("researcher");
+                let escalations = r.escalations();
+                return self.create_intent(inbound, &r.text, role, None, 1, escalations).await;
             }
-            let mut o = Outcome::reply(1, DONT_KNOW, 0.0);
-            o.escalations = escalations;
+            let mut o = Answer::reply(1, DONT_KNOW, 0.0);
+            o.escalations = r.escalations();
             return self.commit_reply(inbound, o, Effect::None).await;
         }
-        let o = self.research(inbound, text, hits, escalations).await?;
+        let escalations = r.escalations();
+        let o = r.named(self.research(inbound, &r.text, hits, escalations).await?);
         if !o.citations.is_empty() {
-            self.remember_answer(text, reader, vector, &o).await?;
+            self.recall.remember_answer(&r.text, &r.reader, &r.vector, &o).await?;
         }
         self.commit_reply(inbound, o, Effect::None).await
     }

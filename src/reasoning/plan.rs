@@ -8,9 +8,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::answer::records_block;
+use super::recall::{context_for, records_block};
 use super::roles::Role;
-use super::{Inbound, Kind, Outcome, Reasoner, ReasoningError};
+use super::{Answer, Inbound, Kind, Reasoner, ReasoningError};
 use crate::domain::{Intent, IntentText, Plan, PlannedStep, Provenance};
 use crate::memory::Hit;
 use crate::orchestrator::intent_machine::IntentEvent;
@@ -155,9 +155,9 @@ impl Reasoner {
         if !self.config.qa_review {
             return Ok(vec![]);
         }
-        let role = self.roles.get("qa");
+        let role = self.models.role("qa");
         let user = format!("Request: {text}\n\nPlan: {}", json!(plan.steps()));
-        Ok(match self.ask::<Review>(role, &user, inbound).await? {
+        Ok(match self.models.ask::<Review>(role, &user, inbound).await? {
             Ok(r) if r.approve => vec![],
             Ok(r) if r.problems.is_empty() => vec!["the reviewer refused the plan without a reason".into()],
             Ok(r) => r.problems.into_iter().map(|p| format!("review: {p}")).collect(),
@@ -173,12 +173,12 @@ impl Reasoner {
         text: &str,
         hint: Option<&str>,
     ) -> Result<Result<Reading, String>, ReasoningError> {
-        let role = self.roles.get("executor");
+        let role = self.models.role("executor");
         // A routed request sees only its adapter's schema; if it needs
         // another, the model says "goal" and the planner sees them all.
         let hint = hint.filter(|a| role.may_use(a) && self.catalog.get(a).is_some());
         let user = format!("Catalog: {}\n\nRequest: {text}", self.catalog_text(role, hint, false));
-        let c = match self.ask::<Classified>(role, &user, inbound).await? {
+        let c = match self.models.ask::<Classified>(role, &user, inbound).await? {
             Ok(c) => c,
             Err(why) => return Ok(Err(why)),
         };
@@ -206,8 +206,8 @@ impl Reasoner {
     /// The planner's user message: the catalog, the request, and the
     /// records it may read that bear on it.
     fn planner_message(&self, inbound: &Inbound, text: &str, hits: &[Hit]) -> String {
-        let role = self.roles.get("planner");
-        let context = self.context_for(role, inbound, hits);
+        let role = self.models.role("planner");
+        let context = context_for(role, &inbound.actor, hits);
         format!("Catalog: {}\n\nRequest: {text}\n\n{}", self.catalog_text(role, None, true), records_block(&context))
     }
 
@@ -215,9 +215,9 @@ impl Reasoner {
     /// user message. Public so a benchmark can price sending every request
     /// to the planner.
     pub async fn planner_prompt(&self, inbound: &Inbound, text: &str) -> Result<(String, String), ReasoningError> {
-        let vector = self.memory.embedder().embed(&[text.to_owned()]).await?.pop().unwrap_or_default();
-        let hits = self.retrieve(text, &vector, &self.contract(&inbound.actor)).await?;
-        Ok((self.roles.get("planner").prompt.clone(), self.planner_message(inbound, text, &hits)))
+        let vector = self.recall.embed(text).await?;
+        let hits = self.recall.retrieve(text, &vector, &self.people.contract(&inbound.actor)).await?;
+        Ok((self.models.role("planner").prompt.clone(), self.planner_message(inbound, text, &hits)))
     }
 
     /// Tier 3: the planner writes a plan; `qa` checks it; one repair.
@@ -228,12 +228,12 @@ impl Reasoner {
         text: &str,
         hits: &[Hit],
     ) -> Result<Result<(Plan, String), String>, ReasoningError> {
-        let role = self.roles.get("planner");
+        let role = self.models.role("planner");
         let base = self.planner_message(inbound, text, hits);
         let mut user = base.clone();
         let mut last = String::new();
         for attempt in 0..2 {
-            let errors = match self.ask::<RawPlan>(role, &user, inbound).await? {
+            let errors = match self.models.ask::<RawPlan>(role, &user, inbound).await? {
                 Err(why) => vec![format!("your answer was not the JSON asked for: {why}")],
                 Ok(raw) => match self.check(role, &raw.steps) {
                     Ok(plan) => match self.review(inbound, text, &plan).await?.as_slice() {
@@ -263,7 +263,7 @@ impl Reasoner {
         planned: Option<(Plan, String)>,
         tier: u8,
         escalations: Vec<String>,
-    ) -> Result<Outcome, ReasoningError> {
+    ) -> Result<Answer, ReasoningError> {
         let mut provenance = Provenance::operator(&inbound.channel, &inbound.actor.to_string());
         provenance.agent = role.name.clone();
         provenance.agent_version = role.version.clone();
@@ -325,7 +325,7 @@ impl Reasoner {
         } else {
             format!("I could not plan this myself: {why}. I saved it as intent {id}, waiting for you.")
         };
-        let mut outcome = Outcome::reply(tier, text, if planned { 1.0 } else { 0.0 });
+        let mut outcome = Answer::reply(tier, text, if planned { 1.0 } else { 0.0 });
         (outcome.kind, outcome.intent_id, outcome.intent_state, outcome.escalations) =
             (Kind::Intent, Some(id), state, escalations);
         Ok(outcome)

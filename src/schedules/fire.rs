@@ -17,7 +17,7 @@ const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Firing {
     /// Queued for delivery: as an intent (email) or an outbox message.
     Sent { intent_id: Option<IntentId> },
     /// Nothing happened and the schedule skips empty digests.
@@ -31,7 +31,7 @@ pub struct Fired {
     pub schedule: String,
     pub period: String,
     pub catch_up: bool,
-    pub outcome: Outcome,
+    pub outcome: Firing,
 }
 
 async fn first_seen(store: &Store, name: &str, now: Millis) -> Result<Millis, StoreError> {
@@ -118,11 +118,11 @@ pub async fn fire(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let mut fired = Fired { schedule: s.name.clone(), period: key.clone(), catch_up, outcome: Outcome::AlreadyFired };
+    let mut fired = Fired { schedule: s.name.clone(), period: key.clone(), catch_up, outcome: Firing::AlreadyFired };
     if inserted == 0 {
         return Ok(fired);
     }
-    fired.outcome = if skip { Outcome::Skipped } else { deliver(&mut tx, s, &d, &key, now_ms).await? };
+    fired.outcome = if skip { Firing::Skipped } else { deliver(&mut tx, s, &d, &key, now_ms).await? };
     tx.commit().await?;
     tracing::info!(schedule = %s.name, period = %key, catch_up, outcome = outcome_name, "schedule fired");
     Ok(fired)
@@ -134,7 +134,7 @@ async fn deliver(
     d: &digest::Digest,
     key: &str,
     now: Millis,
-) -> Result<Outcome, StoreError> {
+) -> Result<Firing, StoreError> {
     let tz = s.tz;
     let text = if d.is_empty() { render::one_line(d, tz) } else { render::text(d, tz) };
     let subject = format!("{}{}", if d.catch_up { "[catch-up] " } else { "" }, render::heading(d, tz));
@@ -156,7 +156,7 @@ async fn deliver(
                 .bind(key)
                 .execute(&mut *conn)
                 .await?;
-            Ok(Outcome::Sent { intent_id: Some(intent.id) })
+            Ok(Firing::Sent { intent_id: Some(intent.id) })
         }
         Destination::Outbox(destination) => {
             let payload = Outbound::Digest(DigestMessage {
@@ -169,7 +169,7 @@ async fn deliver(
                 discord_embed: render::discord(d, tz),
             });
             outbox::enqueue(conn, destination, &payload, Some(&format!("digest:{}:{key}", s.name)), now).await?;
-            Ok(Outcome::Sent { intent_id: None })
+            Ok(Firing::Sent { intent_id: None })
         }
     }
 }

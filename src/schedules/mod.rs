@@ -15,7 +15,7 @@ use croner::Cron;
 
 use crate::config::{ScheduleConfig, WhenEmpty};
 
-pub use fire::{Fired, Outcome, fire, tick};
+pub use fire::{Fired, Firing, fire, tick};
 
 /// How late a period may fire before it counts as a catch-up.
 const GRACE_MS: i64 = 120_000;

@@ -327,7 +327,10 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(rows.len(), 3, "{rows:?}");
-        assert_eq!(rows[0], ("c1".into(), "5".into(), "telegram:7".into(), Some("1".into()), Some(12), Some("answered".into()), 9));
+        assert_eq!(
+            rows[0],
+            ("c1".into(), "5".into(), "telegram:7".into(), Some("1".into()), Some(12), Some("answered".into()), 9)
+        );
         assert_eq!((rows[1].1.as_str(), rows[1].4, rows[1].5.as_deref()), ("6", None, None));
         assert_eq!((rows[2].1.as_str(), rows[2].3.as_deref()), ("key", None));
         let open = open_events(&pool, "telegram").await.unwrap();

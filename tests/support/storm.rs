@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use steward::adapters::{Catalog, NoteAdapter};
 use steward::config::{OrchestratorConfig, StoreConfig};
 use steward::domain::{Actor, Decision, Intent, IntentText, Plan, PlannedStep, Provenance, RetryPolicy};
-use steward::orchestrator::approvals::{self, Ask, DecideError};
+use steward::orchestrator::decisions::{self, Ask, DecideError};
 use steward::orchestrator::{Runner, control};
 use steward::policy::{Policy, PolicyHandle};
 use steward::store::{Store, intents, now_millis};
@@ -189,7 +189,7 @@ async fn press(
         let decision = if rng.gen_bool(0.7) { Decision::Approve } else { Decision::Reject };
         let ask = Ask { approval: target, decision, approver: &approver, comment: None };
         let t = Instant::now();
-        match approvals::decide(store, &ask, allow).await {
+        match decisions::decide(store, &ask, allow).await {
             Ok(_) => {
                 decided += 1;
                 wake.wake();

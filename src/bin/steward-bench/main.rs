@@ -2,7 +2,7 @@
 //! Each scenario measures its own baseline in the same run (the raw SQLite
 //! transaction limit, say), so ratios hold on a shared, noisy machine.
 
-mod approvals;
+mod approvals_storm;
 mod crash;
 #[path = "../../../tests/support/crash.rs"]
 mod crash_harness;
@@ -147,7 +147,7 @@ fn main() -> ExitCode {
             Scenario::Orchestrator { intents, steps, durability } => {
                 orchestrator::run(intents, steps, durability.into()).await
             }
-            Scenario::Approvals { approvals: n, presses, seed } => approvals::run(n, presses, seed).await,
+            Scenario::Approvals { approvals: n, presses, seed } => approvals_storm::run(n, presses, seed).await,
             Scenario::Memory { records, embedder } => memory::run(records, embedder.into()).await,
             Scenario::Retrieval { embedder } => memory::retrieval(embedder.into()).await,
             Scenario::Tiers { embedder } => tiers::run(embedder.into()).await,

@@ -203,7 +203,7 @@ pub enum Said {
 }
 
 /// Where an answer goes.
-enum Answer {
+enum ReplyTo {
     /// A reply to the mention with this message id.
     Reply(String),
     /// The interaction's answer; an ephemeral one only its presser sees.
@@ -328,17 +328,17 @@ impl Handle for Discord {
                     "digest" => Command::Digest,
                     _ => Command::ask(&text),
                 };
-                (Input::Command(command), Answer::Interaction { token, ephemeral: false })
+                (Input::Command(command), ReplyTo::Interaction { token, ephemeral: false })
             }
-            Said::Mention { text, message_id } => (Input::Command(Command::ask(&text)), Answer::Reply(message_id)),
+            Said::Mention { text, message_id } => (Input::Command(Command::ask(&text)), ReplyTo::Reply(message_id)),
         };
         let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
         self.core
             .answer(event, &inbound, &destination, |o| {
                 let (text, citations) = (o.text.clone(), o.citations.clone());
                 vec![match answer_to {
-                    Answer::Reply(to) => Outbound::Reply { text, citations, reply_to: Some(to) },
-                    Answer::Interaction { token, ephemeral } => followup(&token, &text, ephemeral, citations),
+                    ReplyTo::Reply(to) => Outbound::Reply { text, citations, reply_to: Some(to) },
+                    ReplyTo::Interaction { token, ephemeral } => followup(&token, &text, ephemeral, citations),
                 }]
             })
             .await

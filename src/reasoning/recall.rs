@@ -5,12 +5,14 @@
 
 use serde::Deserialize;
 
-use super::cache;
+use super::cache::{self, AnswerCache};
 use super::commands::when;
 use super::roles::Role;
-use super::{Citation, Inbound, Outcome, Reasoner, ReasoningError};
-use crate::memory::{Contract, Hit, Query};
-use crate::store::memory as rows;
+use super::router::{Routed, Router};
+use super::{Answer, Citation, Inbound, Reasoner, ReasoningError};
+use crate::domain::Actor;
+use crate::memory::{Contract, Hit, Memory, Query};
+use crate::store::{Store, memory as rows};
 
 /// How many records a model sees.
 const CONTEXT: usize = 5;
@@ -104,9 +106,41 @@ pub fn reader_key(contract: &Contract) -> String {
     read.join(",")
 }
 
-impl Reasoner {
+/// The hits `role` may be shown for this asker: its read scopes, and the
+/// asker's own private scope.
+pub(super) fn context_for<'h>(role: &Role, asker: &Actor, hits: &'h [Hit]) -> Vec<&'h Hit> {
+    let own = crate::domain::Scope::user(&asker.channel, &asker.id);
+    hits.iter().filter(|h| h.scope == own || role.memory_read.contains(&h.scope)).take(CONTEXT).collect()
+}
+
+/// What tier 1 reads with: memory and its embedder, the intent router, and
+/// the cache of answers already given.
+pub(super) struct Recall {
+    store: Store,
+    memory: Memory,
+    router: Router,
+    cache: AnswerCache,
+    /// How sure an extractive answer must be (`reasoning.answer_threshold`).
+    threshold: f32,
+}
+
+impl Recall {
+    pub fn new(store: Store, memory: Memory, router: Router, cache: AnswerCache, threshold: f32) -> Self {
+        Self { store, memory, router, cache, threshold }
+    }
+
+    /// The request's one embedding.
+    pub async fn embed(&self, text: &str) -> Result<Vec<f32>, ReasoningError> {
+        Ok(self.memory.embedder().embed(&[text.to_owned()]).await?.pop().unwrap_or_default())
+    }
+
+    /// The router's intent for an embedding, when one is near enough.
+    pub fn route(&self, vector: &[f32]) -> Option<Routed<'_>> {
+        self.router.route(vector)
+    }
+
     /// Searches memory as `contract` allows, with the request's embedding.
-    pub(super) async fn retrieve(
+    pub async fn retrieve(
         &self,
         question: &str,
         vector: &[f32],
@@ -120,19 +154,12 @@ impl Reasoner {
         Ok(self.memory.search(&q, contract).await?)
     }
 
-    /// The hits `role` may be shown for this asker: its read scopes, and the
-    /// asker's own private scope.
-    pub(super) fn context_for<'h>(&self, role: &Role, inbound: &Inbound, hits: &'h [Hit]) -> Vec<&'h Hit> {
-        let own = crate::domain::Scope::user(&inbound.actor.channel, &inbound.actor.id);
-        hits.iter().filter(|h| h.scope == own || role.memory_read.contains(&h.scope)).take(CONTEXT).collect()
-    }
-
     /// Tier 1: the best hit answers when it is near enough.
-    pub(super) fn extract(&self, question: &str, hits: &[Hit]) -> Option<Outcome> {
-        let threshold = self.config.answer_threshold;
+    pub fn extract(&self, question: &str, hits: &[Hit]) -> Option<Answer> {
+        let threshold = self.threshold;
         let words = rows::content_words(question);
         let best = hits.first().filter(|h| confidence(&words, h) >= threshold)?;
-        let mut outcome = Outcome::reply(1, String::new(), confidence(&words, best));
+        let mut outcome = Answer::reply(1, String::new(), confidence(&words, best));
         let mut lines = Vec::new();
         for hit in hits.iter().take(2).filter(|h| confidence(&words, h) >= threshold) {
             lines.push(format!(
@@ -148,48 +175,14 @@ impl Reasoner {
         Some(outcome)
     }
 
-    /// Tier 2: the researcher answers from the hits, or says it does not know.
-    pub(super) async fn research(
-        &self,
-        inbound: &Inbound,
-        question: &str,
-        hits: &[Hit],
-        escalations: Vec<String>,
-    ) -> Result<Outcome, ReasoningError> {
-        let role = self.roles.get("researcher");
-        let context = self.context_for(role, inbound, hits);
-        let user = format!("Question: {question}\n\n{}", records_block(&context));
-        let mut outcome = match self.ask::<Researched>(role, &user, inbound).await? {
-            Ok(r)
-                if r.answer.as_deref().is_some_and(|a| !a.trim().is_empty())
-                    && (0.0..=1.0).contains(&r.confidence)
-                    && r.confidence >= self.config.escalate_below =>
-            {
-                let mut o = Outcome::reply(2, r.answer.unwrap_or_default(), r.confidence);
-                // Only records the model was shown can be cited.
-                o.citations =
-                    r.citations.iter().filter_map(|id| context.iter().find(|h| &h.id == id).map(|h| cite(h))).collect();
-                o
-            }
-            Ok(r) => Outcome::reply(2, DONT_KNOW, r.confidence.clamp(0.0, 1.0)),
-            Err(why) => {
-                let mut o = Outcome::reply(2, format!("{DONT_KNOW} (The model gave no usable answer: {why}.)"), 0.0);
-                o.escalations = escalations;
-                return Ok(o);
-            }
-        };
-        outcome.escalations = escalations;
-        Ok(outcome)
-    }
-
     /// A cached answer for this question and reader, if one is still true:
     /// every record it cited is unchanged.
-    pub(super) async fn cached(
+    pub async fn cached(
         &self,
         question: &str,
         reader: &str,
         vector: Option<&[f32]>,
-    ) -> Result<Option<Outcome>, ReasoningError> {
+    ) -> Result<Option<Answer>, ReasoningError> {
         let Some(entry) = self.cache.find(question, reader, vector) else {
             return Ok(None);
         };
@@ -204,16 +197,52 @@ impl Reasoner {
         Ok(Some(outcome))
     }
 
-    pub(super) async fn remember_answer(
+    pub async fn remember_answer(
         &self,
         question: &str,
         reader: &str,
         vector: &[f32],
-        outcome: &Outcome,
+        outcome: &Answer,
     ) -> Result<(), ReasoningError> {
         let cited: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
         let records = rows::get_many(self.store.reader(), &cited).await?;
         self.cache.insert(question, reader, Some(vector.to_vec()), outcome.clone(), cache::digest(&cited, &records));
         Ok(())
+    }
+}
+
+impl Reasoner {
+    /// Tier 2: the researcher answers from the hits, or says it does not know.
+    pub(super) async fn research(
+        &self,
+        inbound: &Inbound,
+        question: &str,
+        hits: &[Hit],
+        escalations: Vec<String>,
+    ) -> Result<Answer, ReasoningError> {
+        let role = self.models.role("researcher");
+        let context = context_for(role, &inbound.actor, hits);
+        let user = format!("Question: {question}\n\n{}", records_block(&context));
+        let mut outcome = match self.models.ask::<Researched>(role, &user, inbound).await? {
+            Ok(r)
+                if r.answer.as_deref().is_some_and(|a| !a.trim().is_empty())
+                    && (0.0..=1.0).contains(&r.confidence)
+                    && r.confidence >= self.config.escalate_below =>
+            {
+                let mut o = Answer::reply(2, r.answer.unwrap_or_default(), r.confidence);
+                // Only records the model was shown can be cited.
+                o.citations =
+                    r.citations.iter().filter_map(|id| context.iter().find(|h| &h.id == id).map(|h| cite(h))).collect();
+                o
+            }
+            Ok(r) => Answer::reply(2, DONT_KNOW, r.confidence.clamp(0.0, 1.0)),
+            Err(why) => {
+                let mut o = Answer::reply(2, format!("{DONT_KNOW} (The model gave no usable answer: {why}.)"), 0.0);
+                o.escalations = escalations;
+                return Ok(o);
+            }
+        };
+        outcome.escalations = escalations;
+        Ok(outcome)
     }
 }
