@@ -28,6 +28,8 @@
 //!   decisions, the runner with leases, retries, deadlines, compensation and
 //!   recovery.
 //! - [`schedules`]: recurring digests, fired once per period.
+//! - [`workflows`]: saved workflows (TOML files with typed parameters,
+//!   triggers and templated steps), each run an intent started exactly once.
 //! - [`reasoning`]: the tiers that answer a request or make it an intent.
 //! - [`channels`]: Telegram and Discord, and the outbox that delivers every
 //!   [`domain::Outbound`].
@@ -54,3 +56,4 @@ pub mod reasoning;
 pub mod schedules;
 pub mod store;
 pub mod telemetry;
+pub mod workflows;

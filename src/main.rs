@@ -61,6 +61,9 @@ enum Command {
     /// Preview or send a digest.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// Saved workflows: check a file, list, show, run, see runs, pause.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
     /// The agent roles the reasoning tiers use.
     #[command(subcommand)]
     Agents(AgentsCommand),
@@ -185,6 +188,39 @@ enum ApprovalsCommand {
 }
 
 #[derive(Subcommand)]
+enum WorkflowsCommand {
+    /// Validate a workflow file against the adapters and the policy, and
+    /// print what each trigger would do next.
+    Check { file: PathBuf },
+    /// The workflows in force (from `workflows.dir`).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One workflow's parameters, triggers and steps.
+    Show { name: String },
+    /// Start a run; prints the new intent's id.
+    Run {
+        name: String,
+        /// A parameter, `key=value`; repeat for more.
+        #[arg(long = "arg", value_name = "KEY=VALUE")]
+        args: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A workflow's latest runs.
+    Runs {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop its scheduled triggers until resumed.
+    Pause { name: String },
+    /// Start its scheduled triggers again (missed periods do not run).
+    Resume { name: String },
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate a policy file and print what each rule matches.
     Check { file: PathBuf },
@@ -281,6 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::approvals::approve_all(&config, risk, comment.as_deref()).await
         }
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
+        Command::Workflows(cmd) => workflows(&config, cmd).await,
         Command::Memory(cmd) => memory(&config, cmd).await,
         Command::Schedules(SchedulesCommand::List) => app::digest::list(&config).await,
         Command::Digest(DigestCommand::Preview { schedule, format }) => {
@@ -296,6 +333,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn init(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     app::init::run(path)?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn workflows(config: &Config, cmd: WorkflowsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WorkflowsCommand::Check { file } => app::workflows::check(config, &file).await,
+        WorkflowsCommand::List { json } => app::workflows::list(config, json).await,
+        WorkflowsCommand::Show { name } => app::workflows::show(config, &name).await,
+        WorkflowsCommand::Run { name, args, json } => app::workflows::run(config, &name, &args, json).await,
+        WorkflowsCommand::Runs { name, json } => app::workflows::list_runs(config, &name, json).await,
+        WorkflowsCommand::Pause { name } => app::workflows::pause(config, &name, true).await,
+        WorkflowsCommand::Resume { name } => app::workflows::pause(config, &name, false).await,
+    }
 }
 
 async fn memory(config: &Config, cmd: MemoryCommand) -> anyhow::Result<ExitCode> {

@@ -272,3 +272,54 @@ fn memory_commands_add_search_reindex_and_forget() {
     assert_eq!(busy.status.code(), Some(2));
     assert!(stderr(&busy).contains("stop `steward serve` first"), "{}", stderr(&busy));
 }
+
+#[tokio::test]
+async fn workflows_are_checked_listed_run_and_paused_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let good = r#"
+name = "daily-note"
+description = "A note every morning"
+[params.topic]
+type = "string"
+default = "the day"
+[[triggers]]
+kind = "cron"
+cron = "0 8 * * *"
+timezone = "Europe/Berlin"
+[[steps]]
+action = "note.write"
+args = { text = "Plan for {{ params.topic }}" }
+"#;
+    std::fs::write(flows.join("daily.toml"), good).unwrap();
+    let checked = run_in(dir.path(), &["workflows", "check", "workflows/daily.toml"]);
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    let out = stdout(&checked);
+    assert!(out.contains("valid workflow `daily-note`"), "{out}");
+    assert!(out.contains("trigger cron (cron): next at") && out.contains("Europe/Berlin"), "{out}");
+    std::fs::write(dir.path().join("broken.toml"), good.replace("note.write", "note.shred")).unwrap();
+    let refused = run_in(dir.path(), &["workflows", "check", "broken.toml"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("line 11: step `step-1`: `note` has no action `shred`"), "{}", stderr(&refused));
+
+    let listed = run_in(dir.path(), &["workflows", "list"]);
+    assert!(stdout(&listed).contains("daily-note"), "{}", stdout(&listed));
+    // A run is written into the store a server reads; it needs one.
+    let store = steward::store::Store::open(&dir.path().join("data/steward.db"), &Default::default()).await.unwrap();
+    store.close().await;
+    let ran = run_in(dir.path(), &["workflows", "run", "daily-note", "--arg", "topic=the launch"]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let id = stdout(&ran).trim().to_owned();
+    assert_eq!(id.len(), 26, "an intent id: {id}");
+    let runs = run_in(dir.path(), &["workflows", "runs", "daily-note", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&stdout(&runs)).unwrap();
+    assert_eq!(runs[0]["intent_id"], id.as_str());
+    assert_eq!(runs[0]["args"]["topic"], "the launch");
+    let bad = run_in(dir.path(), &["workflows", "run", "daily-note", "--arg", "subject=x"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("`subject` is no parameter"), "{}", stderr(&bad));
+    assert!(run_in(dir.path(), &["workflows", "pause", "daily-note"]).status.success());
+    let shown: serde_json::Value =
+        serde_json::from_str(&stdout(&run_in(dir.path(), &["workflows", "list", "--json"]))).unwrap();
+    assert_eq!((&shown[0]["name"], &shown[0]["paused"]), (&"daily-note".into(), &true.into()));
+}

@@ -206,6 +206,27 @@ impl Catalog {
         self.adapters.get(name)
     }
 
+    /// Whether `adapter.action` can run here; if not, why, in words that
+    /// say what to change.
+    pub fn offers(&self, adapter: &str, action: &str) -> Result<(), String> {
+        let configured = self.get(adapter).map(|(a, _)| a.describe());
+        let builtin = known().into_iter().find(|d| d.name == adapter);
+        match (configured, builtin) {
+            (Some(d), _) if d.actions.iter().any(|a| a.name == action) => Ok(()),
+            (Some(d), _) | (None, Some(d)) if !d.actions.iter().any(|a| a.name == action) => {
+                let names: Vec<_> = d.actions.iter().map(|a| a.name).collect();
+                Err(format!("`{adapter}` has no action `{action}` (it has: {})", names.join(", ")))
+            }
+            (None, Some(_)) => {
+                Err(format!("the `{adapter}` adapter is not configured here (see its section in the README)"))
+            }
+            _ => {
+                let names: Vec<_> = known().iter().map(|d| d.name).collect();
+                Err(format!("there is no adapter `{adapter}` (there are: {})", names.join(", ")))
+            }
+        }
+    }
+
     /// Refuses a step whose adapter or action does not exist, or whose
     /// arguments the adapter rejects.
     pub fn validate(&self, step: &PlannedStep) -> Result<(), InvalidInput> {

@@ -26,7 +26,7 @@ pub struct ApiJson<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 /// The caller of the API: whoever holds the bearer token.
-const API_ACTOR: &str = "api";
+pub(super) const API_ACTOR: &str = "api";
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {

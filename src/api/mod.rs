@@ -13,6 +13,9 @@ mod memory;
 mod openapi;
 mod ops;
 mod views;
+mod workflows;
+
+pub use workflows::WorkflowView;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +60,8 @@ pub struct ApiState {
     /// Who may decide approvals.
     pub approvers: Approvers,
     pub memory: Memory,
+    /// The saved workflows, to list and start.
+    pub workflows: crate::workflows::Library,
     /// The reasoning tiers, for `/v1/messages`.
     pub reasoner: Arc<crate::reasoning::Reasoner>,
     /// Identities a bridge may speak as on `/v1/messages` (`http.bridge_actors`).
@@ -86,6 +91,8 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits, channels: Ro
         .route("/memory", post(memory::add))
         .route("/memory/search", post(memory::search))
         .route("/memory/{id}", axum::routing::delete(memory::forget))
+        .route("/workflows", get(workflows::list))
+        .route("/workflows/{name}/runs", post(workflows::run))
         .route_layer(middleware::from_fn_with_state(Arc::new(token), auth::require_bearer));
     Router::new()
         .route("/healthz", get(ops::healthz))

@@ -3,17 +3,18 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{approvals, ask, error, intents, memory, ops, views};
+use super::{approvals, ask, error, intents, memory, ops, views, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "steward", description = "The steward HTTP API. Every /v1 route needs `Authorization: Bearer <token>`."),
     paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show, intents::cancel, intents::retry,
         approvals::list, approvals::decide, approvals::batch,
-        memory::add, memory::search, memory::forget, ask::message, ask::costs),
+        memory::add, memory::search, memory::forget, ask::message, ask::costs, workflows::list, workflows::run),
     components(schemas(
         views::CreateIntent, views::PlanBody, views::StepBody, views::IntentView, views::StepView,
-        views::AuditView, views::IntentPage, views::ControlResult, approvals::DecisionBody, approvals::BatchBody, approvals::ApprovalView, approvals::BatchResult, approvals::BatchItem, memory::RecordBody, memory::AddBody, memory::Added, memory::SearchBody, ask::MessageBody, ask::Costs, crate::store::ledger::Line, error::ErrorBody, error::ErrorDetail
+        views::AuditView, views::IntentPage, views::ControlResult, approvals::DecisionBody, approvals::BatchBody, approvals::ApprovalView, approvals::BatchResult, approvals::BatchItem, memory::RecordBody, memory::AddBody, memory::Added, memory::SearchBody, ask::MessageBody, ask::Costs, crate::store::ledger::Line, error::ErrorBody, error::ErrorDetail,
+        workflows::WorkflowView, workflows::ParamView, workflows::RunBody, workflows::RunView
     )),
     modifiers(&BearerAuth)
 )]

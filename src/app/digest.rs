@@ -55,7 +55,7 @@ pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
             next.push(n.format("%a %d %b %H:%M %Z").to_string());
             t = n.with_timezone(&Utc);
         }
-        println!("{}  `{}` {}  → {}", s.name, s.cron_text, s.tz.name(), destination(s));
+        println!("{}  `{}` {}  → {}", s.name, s.timing.cron_text, s.timing.tz.name(), destination(s));
         println!("    next: {}", next.join(", "));
     }
     Ok(ExitCode::SUCCESS)
@@ -75,7 +75,7 @@ pub async fn preview(config: &Config, name: Option<&str>, format: Format) -> any
     let all = load(config)?;
     let schedule = pick(&all, name)?;
     let (label, tz) = match schedule {
-        Some(s) => (s.name.clone(), s.tz),
+        Some(s) => (s.name.clone(), s.timing.tz),
         None => ("preview".to_owned(), Tz::UTC),
     };
     let now = Utc::now().timestamp_millis();

@@ -15,6 +15,7 @@ pub mod reasoning;
 mod server;
 pub mod shutdown;
 mod token;
+pub mod workflows;
 
 pub use server::{Server, catalog, lock_data_dir};
 pub use token::api_token_path;

@@ -27,6 +27,7 @@ use crate::policy::PolicyHandle;
 use crate::reasoning::Reasoner;
 use crate::store::Store;
 use crate::telemetry::Metrics;
+use crate::workflows::Library;
 
 /// A built server: its store is open, its data directory locked and its
 /// listener bound, so the address (port 0 resolved) is known before it
@@ -49,6 +50,8 @@ pub struct Server {
     watch: Option<(PolicyHandle, PathBuf, Duration)>,
     /// Scheduled digests.
     schedules: Vec<crate::schedules::Schedule>,
+    /// Saved workflows, and how often their folder is read again.
+    workflows: (Library, Duration),
     /// The chat channels that are configured.
     telegram: Option<Arc<Telegram>>,
     discord: Option<Arc<Discord>>,
@@ -110,6 +113,7 @@ impl Server {
             ..crate::schedules::Available::from_config(config)
         };
         let schedules = crate::schedules::parse(&config.schedules, &available).map_err(|e| anyhow!("{e}"))?;
+        let workflows = Library::load(Some(&config.workflows.dir), catalog.clone());
         let mut outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
         let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
         if let Some(bot) = &telegram_bot {
@@ -136,6 +140,7 @@ impl Server {
             approvers: approvers.clone(),
             runner: runner.handle(),
             metrics: metrics.clone(),
+            workflows: workflows.clone(),
         };
         let reasoner = Arc::new(Reasoner::build(config, parts).await.context("cannot start reasoning")?);
         let telegram = match telegram_bot {
@@ -177,6 +182,7 @@ impl Server {
             memory: memory.clone(),
             reasoner,
             bridge_actors: Arc::new(config.http.bridge_actors.clone()),
+            workflows: workflows.clone(),
         };
         let watch =
             config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));
@@ -202,6 +208,7 @@ impl Server {
             retention,
             copies_days: config.memory.copies_days,
             schedules,
+            workflows: (workflows, Duration::from_secs(config.workflows.reload_secs.max(1))),
             telegram,
             discord,
             _lock: lock,
@@ -220,6 +227,7 @@ impl Server {
         let workers = CancellationToken::new();
         let wake_runner = self.runner.handle();
         let outbox_notify = self.outbox.notifier();
+        let (wake_runner_for_workflows, outbox_for_workflows) = (self.runner.handle(), self.outbox.notifier());
         let runner = tokio::spawn(self.runner.run(workers.clone()));
         tokio::spawn(crate::schedules::run(
             self.store.clone(),
@@ -234,6 +242,15 @@ impl Server {
         if let Some((policy, path, every)) = self.watch {
             tokio::spawn(policy.watch(path, every, workers.clone()));
         }
+        let (workflows, reload_every) = self.workflows;
+        tokio::spawn(workflows.clone().watch(reload_every, workers.clone()));
+        tokio::spawn(crate::workflows::scheduler::run(
+            self.store.clone(),
+            workflows,
+            wake_runner_for_workflows,
+            outbox_for_workflows,
+            workers.clone(),
+        ));
         tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
         tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
         tokio::spawn(prune_chat_events(self.store.clone(), self.copies_days, workers.clone()));

@@ -18,7 +18,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
 pub use channels::{DiscordConfig, TelegramConfig, TelegramMode};
-pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty};
+pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty, WorkflowsConfig};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::matches as secret_matches;
 pub use sections::{
@@ -58,6 +58,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// Scheduled digests (`[[schedules]]`).
     pub schedules: Vec<ScheduleConfig>,
+    /// Saved workflows: where their files are.
+    pub workflows: WorkflowsConfig,
     /// Named secrets plans may refer to (`{"$secret": NAME}`); best given
     /// as `STEWARD_SECRETS__NAME` or through `secret_files`.
     pub secrets: std::collections::BTreeMap<String, SecretString>,
@@ -86,6 +88,7 @@ impl Default for Config {
             memory: MemoryConfig::default(),
             email: EmailConfig::default(),
             schedules: vec![],
+            workflows: WorkflowsConfig::default(),
             secrets: Default::default(),
             secret_files: Default::default(),
         }

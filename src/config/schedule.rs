@@ -1,4 +1,4 @@
-//! The email adapter's SMTP settings, and scheduled digests.
+//! The email adapter's SMTP settings, scheduled digests, and workflows.
 
 use std::path::PathBuf;
 
@@ -84,4 +84,21 @@ pub struct ScheduleConfig {
 
 fn utc() -> String {
     "UTC".into()
+}
+
+/// Where workflow files are, and how often they are read again.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowsConfig {
+    /// A folder of `*.toml` workflow files; relative to the working
+    /// directory. A missing folder means no workflows.
+    pub dir: PathBuf,
+    /// How often the folder is read again for changes.
+    pub reload_secs: u64,
+}
+
+impl Default for WorkflowsConfig {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("workflows"), reload_secs: 2 }
+    }
 }

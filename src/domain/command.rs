@@ -55,6 +55,13 @@ pub enum Command {
     Remember(String),
     /// `ask …` / `/ask …`: the rest is a question for the later tiers.
     Ask(String),
+    /// `/run NAME key=value …`: start a saved workflow.
+    Run {
+        workflow: String,
+        args: Vec<(String, String)>,
+    },
+    /// `/workflows`: the saved workflows.
+    Workflows,
     /// A command word with arguments that do not fit it: here is the usage.
     Usage(&'static str),
 }
@@ -70,6 +77,8 @@ pub const HELP: &str = "Commands:
   cancel ID / retry ID    cancel or retry an intent
   remember that …         keep a fact in memory
   ask …                   ask about the workspace
+  workflows               the saved workflows
+  run NAME key=value …    start a workflow (quote values with spaces)
 Anything else is read as a question or a request.";
 
 /// A press of a button on an approval card. Its data, `VERB:TOKEN`, is what
@@ -211,10 +220,61 @@ fn parse(text: &str) -> Option<Command> {
         "remember" => Command::remember(rest),
         "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
         "ask" => Command::Usage("ask QUESTION"),
+        "workflows" if rest.is_empty() => Command::Workflows,
+        // `run the numbers` is a sentence: without a slash, only arguments
+        // (`key=value`) make it a command.
+        "run" => match run_args(rest) {
+            Some((workflow, args)) if slash || !args.is_empty() => Command::Run { workflow, args },
+            _ if slash => Command::Usage("run NAME key=value … (quote a value with spaces: key=\"a b\")"),
+            _ => return None,
+        },
         _ if slash => Command::Help,
         _ => return None,
     };
     Some(command)
+}
+
+/// `NAME key=value key="a value" …`: the workflow and its arguments, or
+/// `None` when that is not what `rest` is.
+fn run_args(rest: &str) -> Option<(String, Vec<(String, String)>)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in rest.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if quoted {
+        return None;
+    }
+    if started {
+        words.push(word);
+    }
+    let mut words = words.into_iter();
+    let name = words.next()?;
+    let name_ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !name_ok {
+        return None;
+    }
+    let args = words
+        .map(|w| w.split_once('=').filter(|(k, _)| !k.is_empty()).map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect::<Option<Vec<_>>>()?;
+    Some((name, args))
 }
 
 /// Approval ids and intent ids are ULIDs (26 characters); button tokens are
@@ -255,6 +315,27 @@ mod tests {
             Some(Command::Remember("the VAT number is DE123".into()))
         );
         assert_eq!(parse("/ask when is INV-2041 due"), Some(Command::Ask("when is INV-2041 due".into())));
+    }
+
+    #[test]
+    fn run_takes_a_workflow_and_its_arguments() {
+        let run = |w: &str, args: &[(&str, &str)]| {
+            Some(Command::Run {
+                workflow: w.into(),
+                args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            })
+        };
+        assert_eq!(parse("/run weekly-report"), run("weekly-report", &[]));
+        assert_eq!(
+            parse(r#"/run onboard-client email=ana@acme.io company="Acme Ltd""#),
+            run("onboard-client", &[("email", "ana@acme.io"), ("company", "Acme Ltd")])
+        );
+        assert_eq!(parse("run invoice client=acme"), run("invoice", &[("client", "acme")]));
+        assert_eq!(parse("run the numbers for Q3"), None, "a sentence");
+        assert_eq!(parse("run payroll"), None, "no slash and no arguments: a sentence");
+        assert!(matches!(parse(r#"/run x a="unclosed"#), Some(Command::Usage(_))));
+        assert!(matches!(parse("/run"), Some(Command::Usage(_))));
+        assert_eq!(parse("/workflows"), Some(Command::Workflows));
     }
 
     #[test]

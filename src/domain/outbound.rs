@@ -42,6 +42,8 @@ pub enum Occasion {
 pub enum Notice {
     /// An intent stopped where only the operator can go on.
     NeedsAttention { intent_id: String, why: String },
+    /// A workflow could not start a scheduled run, or keeps failing.
+    Workflow { workflow: String, why: String },
 }
 
 /// A digest, rendered once for every kind of destination.
@@ -124,6 +126,7 @@ impl Outbound {
             Self::CardDetails { .. } => "card_details",
             Self::CardClosed { .. } => "approval_closed",
             Self::Notice(Notice::NeedsAttention { .. }) => "needs_attention",
+            Self::Notice(Notice::Workflow { .. }) => "workflow_notice",
             Self::Digest(_) => "digest",
         }
     }
@@ -150,6 +153,10 @@ impl Outbound {
                 parts.push(format!("intent_id={intent_id}"));
                 parts.push(clip(why));
             }
+            Self::Notice(Notice::Workflow { workflow, why }) => {
+                parts.push(format!("workflow={workflow}"));
+                parts.push(clip(why));
+            }
             Self::Digest(d) => parts.push(clip(&d.subject)),
         }
         parts.join(" ")
@@ -171,6 +178,7 @@ impl Outbound {
             Self::Notice(Notice::NeedsAttention { intent_id, why }) => {
                 format!("Needs your attention: intent {intent_id}\n{why}")
             }
+            Self::Notice(Notice::Workflow { workflow, why }) => format!("Workflow {workflow}: {why}"),
             Self::Digest(d) => d.text.clone(),
         }
     }
@@ -234,6 +242,10 @@ enum Wire {
         #[serde(deserialize_with = "any_as_text")]
         why: String,
     },
+    WorkflowNotice {
+        workflow: String,
+        why: String,
+    },
     Digest(DigestMessage),
 }
 
@@ -272,6 +284,7 @@ impl From<&Outbound> for Wire {
             Outbound::CardDetails { approval_id, message_id } => Wire::CardDetails { approval_id, message_id },
             Outbound::CardClosed { approval_id } => Wire::ApprovalClosed { approval_id },
             Outbound::Notice(Notice::NeedsAttention { intent_id, why }) => Wire::NeedsAttention { intent_id, why },
+            Outbound::Notice(Notice::Workflow { workflow, why }) => Wire::WorkflowNotice { workflow, why },
             Outbound::Digest(d) => Wire::Digest(d),
         }
     }
@@ -295,6 +308,7 @@ impl From<Wire> for Outbound {
             Wire::CardDetails { approval_id, message_id } => Outbound::CardDetails { approval_id, message_id },
             Wire::ApprovalClosed { approval_id } => Outbound::CardClosed { approval_id },
             Wire::NeedsAttention { intent_id, why } => Outbound::Notice(Notice::NeedsAttention { intent_id, why }),
+            Wire::WorkflowNotice { workflow, why } => Outbound::Notice(Notice::Workflow { workflow, why }),
             Wire::Digest(d) => Outbound::Digest(d),
         }
     }
@@ -335,6 +349,7 @@ mod tests {
             json!({"kind": "card_details", "approval_id": "tok", "message_id": "1234567890123"}),
             json!({"kind": "approval_closed", "approval_id": "A"}),
             json!({"kind": "needs_attention", "intent_id": "I", "why": "a step failed"}),
+            json!({"kind": "workflow_notice", "workflow": "w", "why": "a template failed"}),
             json!({"kind": "digest", "schedule": "daily", "period": "2026-01-01", "catch_up": false,
                    "subject": "s", "text": "t", "telegram_html": "<b>t</b>", "discord_embed": {"title": "t"}}),
         ];

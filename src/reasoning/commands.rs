@@ -16,6 +16,7 @@ use crate::orchestrator::decisions;
 use crate::store::approvals::{self, Filter};
 use crate::store::memory::{self, OPERATOR_SCOPE};
 use crate::store::{intents, ledger};
+use crate::workflows::{StartError, Started};
 
 /// What a reply does when it is recorded.
 pub enum Effect {
@@ -39,7 +40,10 @@ impl Reasoner {
         let reply = |text: String| Answer::reply(tier, text, 1.0);
         // What is running, waiting and spent is the operator's business: a
         // collaborator (a guild member who may only ask) does not see it.
-        let operators_only = matches!(cmd, Command::Status | Command::Pending | Command::Digest);
+        let operators_only = matches!(
+            cmd,
+            Command::Status | Command::Pending | Command::Digest | Command::Workflows | Command::Run { .. }
+        );
         if operators_only && !self.people.acts(&inbound.actor) {
             let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
             return self.commit_reply(inbound, o, Effect::None).await;
@@ -62,6 +66,14 @@ impl Reasoner {
             Command::ApproveAllLow(until) => (reply(String::new()), Effect::ApproveAllLow(until)),
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
+            Command::Workflows => (reply(self.list_workflows()), Effect::None),
+            Command::Run { workflow, args } => {
+                let text = self.run_workflow(inbound, &workflow, args).await?;
+                if text.starts_with("Started") {
+                    self.runner.wake();
+                }
+                (reply(text), Effect::None)
+            }
             Command::Remember(fact) => {
                 let scope = if self.people.acts(&inbound.actor) {
                     Scope::parse(OPERATOR_SCOPE).expect("a valid scope")
@@ -146,6 +158,56 @@ impl Reasoner {
             Err(ControlError::Store(e)) => Err(e.into()),
             Err(e) => Ok(format!("{e}.")),
         }
+    }
+
+    fn list_workflows(&self) -> String {
+        let all = self.workflows.all();
+        if all.is_empty() {
+            return "No workflows are saved (put TOML files in workflows.dir).".into();
+        }
+        let mut lines = vec![format!("{} workflows:", all.len())];
+        for w in &all {
+            let params: Vec<String> = w
+                .params
+                .iter()
+                .map(|p| if p.default.is_some() { format!("[{}]", p.name) } else { p.name.clone() })
+                .collect();
+            let takes = if params.is_empty() { String::new() } else { format!(" ({})", params.join(", ")) };
+            lines.push(format!("• {}{takes}: {}", w.name, w.description));
+        }
+        lines.push("Start one with: /run NAME key=value …".into());
+        lines.join("\n")
+    }
+
+    /// `/run NAME key=value …`: a run keyed by the chat event, so a
+    /// redelivered command starts nothing new.
+    async fn run_workflow(
+        &self,
+        inbound: &Inbound,
+        name: &str,
+        args: Vec<(String, String)>,
+    ) -> Result<String, ReasoningError> {
+        let Some(workflow) = self.workflows.get(name) else {
+            let names: Vec<String> = self.workflows.all().into_iter().map(|w| w.name).collect();
+            return Ok(format!("There is no workflow `{name}`. Saved: {}.", names.join(", ")));
+        };
+        let start = crate::workflows::Start {
+            workflow: &workflow,
+            trigger: "manual",
+            key: format!("chat:{}:{}", inbound.channel, inbound.external_id),
+            args: args.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
+            payload: serde_json::json!({"kind": "command", "channel": inbound.channel}),
+            actor: inbound.actor.to_string(),
+            channel: inbound.channel.clone(),
+            period: None,
+        };
+        Ok(match crate::workflows::start(&self.store, &self.catalog, &start).await {
+            Ok(Started::New(id)) => format!("Started workflow {name} as intent {id}."),
+            Ok(Started::Existing(Some(id))) => format!("Workflow {name} was started already: intent {id}."),
+            Ok(Started::Existing(None) | Started::Skipped(_)) => format!("Workflow {name} had nothing to do."),
+            Err(StartError::Store(e)) => return Err(e.into()),
+            Err(e) => format!("Not started: {e}"),
+        })
     }
 
     async fn status(&self) -> Result<String, ReasoningError> {

@@ -43,6 +43,7 @@ use crate::store::audit::{self, Entry};
 use crate::store::inbox::{self, Claim};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
+use crate::workflows::Library;
 use cache::AnswerCache;
 use call::Models;
 use limits::Verdict;
@@ -148,6 +149,8 @@ pub struct Reasoner {
     models: Models,
     /// What a plan may use, and how the policy judges it.
     catalog: Catalog,
+    /// The saved workflows `/run` starts.
+    workflows: Library,
     policy: PolicyHandle,
     /// The inbox claim, and the intents and replies committed with it.
     store: Store,
@@ -165,6 +168,7 @@ pub struct Parts {
     pub approvers: Approvers,
     pub runner: RunnerHandle,
     pub metrics: Arc<Metrics>,
+    pub workflows: Library,
 }
 
 /// Loads the roles (built-in, or from `reasoning.prompts_dir`).
@@ -188,6 +192,7 @@ impl Reasoner {
             recall: Recall::new(store.clone(), parts.memory, router, cache, r.answer_threshold),
             models: Models::new(config, roles, store.clone(), parts.policy.clone(), metrics.clone()),
             catalog: parts.catalog,
+            workflows: parts.workflows,
             policy: parts.policy,
             store,
             runner: parts.runner,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::{Destination, GRACE_MS, Schedule};
+use super::{Destination, GRACE_MS, Schedule, Timing};
 use crate::config::WhenEmpty;
 use crate::digest::{self, render};
 use crate::domain::{DigestMessage, Intent, IntentId, IntentText, Millis, Outbound, Plan, PlannedStep, Provenance};
@@ -86,7 +86,7 @@ pub async fn fire(
 ) -> Result<Fired, StoreError> {
     let now_ms = now.timestamp_millis();
     let (key, period_at, manual) = match &period {
-        Some(p) => (Schedule::period_key(p), p.timestamp_millis(), false),
+        Some(p) => (Timing::period_key(p), p.timestamp_millis(), false),
         None => (format!("manual-{}", now.format("%Y-%m-%dT%H:%M:%S%.3fZ")), now_ms, true),
     };
     let (_, previous) = last_runs(store, &s.name).await?;
@@ -135,7 +135,7 @@ async fn deliver(
     key: &str,
     now: Millis,
 ) -> Result<Firing, StoreError> {
-    let tz = s.tz;
+    let tz = s.timing.tz;
     let text = if d.is_empty() { render::one_line(d, tz) } else { render::text(d, tz) };
     let subject = format!("{}{}", if d.catch_up { "[catch-up] " } else { "" }, render::heading(d, tz));
     match &s.destination {

@@ -35,15 +35,49 @@ pub enum Destination {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub name: String,
-    pub cron_text: String,
-    cron: Cron,
-    pub tz: Tz,
+    pub timing: Timing,
     pub destination: Destination,
     pub when_empty: WhenEmpty,
 }
 
 impl Schedule {
-    /// The first period strictly after `t`, in the schedule's zone.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        self.timing.next_after(t)
+    }
+
+    pub fn latest_due(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<(DateTime<Tz>, usize)> {
+        self.timing.latest_due(after, now)
+    }
+}
+
+/// When something recurs: a cron expression in a time zone, whose periods
+/// are keyed by their wall-clock time there. Digests and workflows share it.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub cron_text: String,
+    cron: Cron,
+    pub tz: Tz,
+}
+
+impl Timing {
+    /// Five fields (minute hour day-of-month month day-of-week), or six with
+    /// seconds first, in an IANA time zone.
+    pub fn parse(cron_text: &str, timezone: &str) -> Result<Self, String> {
+        let fields = cron_text.split_whitespace().count();
+        let mut cron = Cron::new(cron_text);
+        if fields == 6 {
+            cron.with_seconds_required();
+        } else if fields != 5 {
+            return Err(format!("cron `{cron_text}` needs 5 fields (minute hour day month weekday) or 6"));
+        }
+        let cron = cron.parse().map_err(|e| format!("cron `{cron_text}`: {e}"))?;
+        let tz: Tz = timezone
+            .parse()
+            .map_err(|_| format!("unknown time zone `{timezone}` (use an IANA name such as Europe/Berlin)"))?;
+        Ok(Self { cron_text: cron_text.to_owned(), cron, tz })
+    }
+
+    /// The first period strictly after `t`, in the zone.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Tz>> {
         self.cron.find_next_occurrence(&t.with_timezone(&self.tz), false).ok()
     }
@@ -104,18 +138,7 @@ pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Sc
         if out.iter().any(|s| s.name == c.name) {
             return Err(err("defined twice".into()));
         }
-        let fields = c.cron.split_whitespace().count();
-        let mut cron = Cron::new(&c.cron);
-        if fields == 6 {
-            cron.with_seconds_required();
-        } else if fields != 5 {
-            return Err(err(format!("cron `{}` needs 5 fields (minute hour day month weekday) or 6", c.cron)));
-        }
-        let cron = cron.parse().map_err(|e| err(format!("cron `{}`: {e}", c.cron)))?;
-        let tz: Tz = c
-            .timezone
-            .parse()
-            .map_err(|_| err(format!("unknown time zone `{}` (use an IANA name such as Europe/Berlin)", c.timezone)))?;
+        let timing = Timing::parse(&c.cron, &c.timezone).map_err(err)?;
         let destination = match c.destination.split_once(':') {
             Some(("email", addr)) if addr.contains('@') => {
                 if !available.email {
@@ -148,21 +171,13 @@ pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Sc
                 )));
             }
         };
-        out.push(Schedule {
-            name: c.name.clone(),
-            cron_text: c.cron.clone(),
-            cron,
-            tz,
-            destination,
-            when_empty: c.when_empty,
-        });
+        out.push(Schedule { name: c.name.clone(), timing, destination, when_empty: c.when_empty });
     }
     Ok(out)
 }
 
-/// Fires due schedules until `shutdown`: wakes at the next period (or at
-/// least every 30 s, so a changed clock is noticed), then wakes the runner
-/// and the outbox to deliver what it queued.
+/// Fires due schedules until `shutdown`, then wakes the runner and the
+/// outbox to deliver what it queued.
 pub async fn run(
     store: crate::store::Store,
     schedules: Vec<Schedule>,
@@ -173,21 +188,42 @@ pub async fn run(
     if schedules.is_empty() {
         return;
     }
+    let next_due = |now| schedules.iter().filter_map(|s| s.next_after(now)).map(|t| t.timestamp_millis()).min();
+    let (at, due) = (&store, &schedules);
+    let fire = |now| async move { tick(at, due, now).await.map(|fired| !fired.is_empty()) };
+    let wake = || {
+        runner.wake();
+        outbox.notify_one();
+    };
+    keep_ticking(&**store.clock(), "firing schedules", shutdown, fire, next_due, wake).await;
+}
+
+/// Calls `tick` whenever something is due until `shutdown`: at the next
+/// due time on the clock (`next_due`), or at least every 30 s of real time,
+/// so a changed clock or a reloaded file is noticed. When `tick` queued
+/// something, `wake` wakes whoever delivers it.
+pub async fn keep_ticking<F, Fut>(
+    clock: &dyn crate::domain::Clock,
+    what: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+    mut tick: F,
+    next_due: impl Fn(DateTime<Utc>) -> Option<crate::domain::Millis>,
+    wake: impl Fn(),
+) where
+    F: FnMut(DateTime<Utc>) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, crate::store::StoreError>>,
+{
     loop {
-        let now = utc(store.now());
-        match tick(&store, &schedules, now).await {
-            Ok(fired) if !fired.is_empty() => {
-                runner.wake();
-                outbox.notify_one();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "firing schedules failed; will retry"),
+        let now = utc(clock.now());
+        match tick(now).await {
+            Ok(true) => wake(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "{what} failed; will retry"),
         }
-        let next = schedules.iter().filter_map(|s| s.next_after(now)).map(|t| t.timestamp_millis()).min();
         let (pause, poll) = (std::time::Duration::from_millis(50), std::time::Duration::from_secs(30));
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = crate::domain::idle(&**store.clock(), next, pause, poll) => {}
+            _ = crate::domain::idle(clock, next_due(now), pause, poll) => {}
         }
     }
 }
@@ -227,8 +263,7 @@ mod tests {
         // 2026-10-25: 02:30 happens twice; it is one period by its key.
         let (first, _) = s.latest_due(t("2026-10-24T12:00:00Z"), t("2026-10-25T00:45:00Z")).unwrap();
         let again = s.latest_due(first.with_timezone(&Utc), t("2026-10-25T01:45:00Z"));
-        let keys: Vec<String> =
-            [Some(first), again.map(|(p, _)| p)].iter().flatten().map(Schedule::period_key).collect();
+        let keys: Vec<String> = [Some(first), again.map(|(p, _)| p)].iter().flatten().map(Timing::period_key).collect();
         assert!(keys.iter().all(|k| k == "2026-10-25T02:30:00"), "{keys:?}");
         // A morning digest at 08:00 Berlin is 07:00 UTC in winter, 06:00 in summer.
         let m = schedule("0 8 * * *", "Europe/Berlin");

@@ -119,10 +119,12 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
     memory.add(&records, &Contract::operator()).await?;
     while memory.index_pending(256).await? > 0 {}
     let policy = PolicyHandle::new(steward::policy::Policy::builtin());
+    let catalog = steward::app::catalog(&config, &store)?;
     let parts = Parts {
         store: store.clone(),
         memory: memory.clone(),
-        catalog: steward::app::catalog(&config, &store)?,
+        workflows: steward::workflows::Library::load(None, catalog.clone()),
+        catalog,
         policy,
         approvers: steward::domain::Approvers::new(vec!["telegram:1".into()]),
         runner: RunnerHandle::default(),

@@ -1,0 +1,26 @@
+//! Workflows: the operator's recurring and triggered work, saved as files
+//! and run with no model at all.
+//!
+//! A workflow is a TOML file in `workflows.dir` ([`definition`]): typed
+//! parameters ([`params`]), triggers, and steps that are adapter actions
+//! whose arguments are templates ([`template`]). The [`library`] keeps the
+//! files in force and reloads them when they change. Every run is an
+//! intent ([`run`]), written with its run row in one transaction and keyed
+//! by what started it, so a cron period ([`scheduler`]), a retried API call
+//! or a redelivered chat command starts at most one run. The runner, the
+//! policy, approvals and compensation then treat it like any other intent.
+
+pub mod definition;
+pub mod library;
+pub mod params;
+pub mod run;
+pub mod scheduler;
+pub mod template;
+
+pub use definition::{DefinitionError, Overlap, Param, StepDef, Trigger, TriggerKind, Workflow};
+pub use library::Library;
+pub use params::ParamType;
+pub use run::{Start, StartError, Started, start};
+
+#[cfg(test)]
+mod tests;

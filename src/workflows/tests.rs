@@ -1,0 +1,228 @@
+//! Workflow files as an operator writes them, and scheduled runs with the
+//! clock driven by the test: once per period, across a second process, one
+//! catch-up after downtime, overlaps, pauses.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::*;
+use crate::adapters::{Catalog, NoteAdapter};
+use crate::domain::RetryPolicy;
+use crate::store::Store;
+
+const REPORT: &str = r#"
+name = "weekly-report"
+description = "Notes the week's report for a client"
+
+[params.client]
+type = "string"
+[params.recipients]
+type = "list<email>"
+default = ["ops@example.com"]
+[params.big]
+type = "number"
+default = 0
+
+[[triggers]]
+kind = "cron"
+cron = "0 9 * * 1"
+timezone = "Europe/Berlin"
+args = { client = "Acme" }
+
+[[triggers]]
+kind = "command"
+
+[[steps]]
+id = "note"
+action = "note.write"
+args = { text = "Weekly report for {{ params.client }} to {{ params.recipients | join(', ') }}" }
+
+[[steps]]
+id = "big"
+action = "note.write"
+if = "params.big > 100"
+args = { text = "A big week: {{ params.big }}" }
+"#;
+
+fn catalog(store: &Store) -> Catalog {
+    Catalog::default().with(Arc::new(NoteAdapter::new(store.clone())), RetryPolicy::default())
+}
+
+fn parse(text: &str) -> Result<Workflow, DefinitionError> {
+    let store_free = |adapter: &str, action: &str| {
+        if adapter == "note" && action == "write" { Ok(()) } else { Err(format!("no `{adapter}.{action}`")) }
+    };
+    Workflow::parse(text, &store_free)
+}
+
+#[test]
+fn a_workflow_file_reads_as_written() {
+    let w = parse(REPORT).unwrap();
+    assert_eq!(w.name, "weekly-report");
+    assert_eq!(w.version.len(), 16);
+    assert_eq!(w.triggers.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["cron", "command"]);
+    assert_eq!(w.steps[1].condition.as_deref(), Some("params.big > 100"));
+    assert_ne!(parse(&REPORT.replace("Weekly", "Monthly")).unwrap().version, w.version, "the version is the content");
+    let given = json!({"client": "Globex", "recipients": "a@x.io, b@y.org"});
+    let resolved = w.resolve(given.as_object().unwrap()).unwrap();
+    assert_eq!(resolved["recipients"], json!(["a@x.io", "b@y.org"]));
+    let missing = w.resolve(&serde_json::Map::new()).unwrap_err();
+    assert!(missing.contains("`client` (string) is required"), "{missing}");
+    let unknown = w.resolve(json!({"client": "x", "cleint": "y"}).as_object().unwrap()).unwrap_err();
+    assert!(unknown.contains("`cleint` is no parameter"), "{unknown}");
+}
+
+#[test]
+fn a_broken_file_is_refused_with_its_line_and_reason() {
+    let refused = |text: &str| parse(text).unwrap_err();
+    let e = refused(&REPORT.replace("action = \"note.write\"\nif", "action = \"note.erase\"\nif"));
+    assert_eq!(e.line, Some(28), "the line of its `[[steps]]`: {e}");
+    assert!(e.reason.contains("step `big`") && e.reason.contains("note.erase"), "{e}");
+    let e = refused(&REPORT.replace("0 9 * * 1", "0 9 * *"));
+    assert!(e.to_string().starts_with("line 14:") && e.reason.contains("5 fields"), "{e}");
+    let e = refused(&REPORT.replace("{{ params.client }}", "{{ params.client "));
+    assert!(e.reason.contains("step `note`, argument `text`"), "{e}");
+    let e = refused(&REPORT.replace("type = \"number\"", "type = \"money\""));
+    assert!(e.reason.contains("parameter `big`: unknown type"), "{e}");
+    let e = refused(&REPORT.replace("timezone = \"Europe/Berlin\"", "timezone = \"Europe/Berlin\"\ncolor = \"red\""));
+    assert!(e.reason.contains("unknown field `color`"), "{e}");
+    let e = refused(&REPORT.replace("id = \"big\"", "id = \"note\""));
+    assert!(e.reason.contains("unique"), "{e}");
+    let e = refused(&REPORT.replace("args = { client = \"Acme\" }", "args = { customer = \"Acme\" }"));
+    assert!(e.reason.contains("`customer`, which is no parameter"), "{e}");
+    let e = refused(&REPORT.replace("kind = \"command\"", "kind = \"carrier-pigeon\""));
+    assert!(e.reason.contains("unknown trigger kind"), "{e}");
+}
+
+#[tokio::test]
+async fn a_run_renders_its_steps_and_leaves_out_those_whose_condition_is_false() {
+    let store = Store::in_memory().await.unwrap();
+    let w = parse(REPORT).unwrap();
+    let start = |key: &str, args: serde_json::Value| Start {
+        workflow: &w,
+        trigger: "command",
+        key: key.into(),
+        args: args.as_object().unwrap().clone(),
+        payload: json!({}),
+        actor: "telegram:1".into(),
+        channel: "telegram".into(),
+        period: None,
+    };
+    let cat = catalog(&store);
+    let Started::New(id) = run::start(&store, &cat, &start("k1", json!({"client": "Globex"}))).await.unwrap() else {
+        panic!("a new run")
+    };
+    let steps = crate::store::intents::steps(&store, id).await.unwrap();
+    assert_eq!(steps.len(), 1, "the big-week step is left out");
+    assert_eq!(steps[0].planned.args["text"], "Weekly report for Globex to ops@example.com");
+    let intent = crate::store::intents::get(&store, id).await.unwrap().unwrap();
+    assert_eq!(intent.provenance.agent, "workflow:weekly-report");
+    assert_eq!(intent.provenance.agent_version, w.version);
+    // The same key again: the same run, nothing new.
+    let again = run::start(&store, &cat, &start("k1", json!({"client": "Globex"}))).await.unwrap();
+    assert_eq!(again, Started::Existing(Some(id)));
+    let other = run::start(&store, &cat, &start("k1", json!({"client": "Initech"}))).await;
+    assert!(matches!(other, Err(StartError::Conflict(_))), "the key with other arguments");
+    let bad = run::start(&store, &cat, &start("k2", json!({"client": "x", "big": "lots"}))).await;
+    assert!(matches!(&bad, Err(StartError::Invalid(why)) if why.contains("`big`")), "{bad:?}");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM intents").fetch_one(store.reader()).await.unwrap();
+    assert_eq!(n, 1, "neither a replay, a conflict nor bad arguments made an intent");
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+async fn runs_of(store: &Store) -> Vec<(String, String, bool)> {
+    sqlx::query_as("SELECT key, outcome, catch_up FROM workflow_runs ORDER BY period_at, rowid")
+        .fetch_all(store.reader())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_cron_period_runs_once_and_downtime_yields_one_catch_up() {
+    let store = Store::in_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("report.toml"), REPORT).unwrap();
+    let lib = Library::load(Some(dir.path()), catalog(&store));
+    assert_eq!(lib.all().len(), 1, "{:?}", lib.refused());
+    // First seen on a Sunday: nothing from before is due.
+    assert!(scheduler::tick(&store, &lib, t("2026-11-29T12:00:00Z")).await.unwrap().is_empty());
+    // Monday 09:00 Berlin is 08:00 UTC.
+    let fired = scheduler::tick(&store, &lib, t("2026-11-30T08:00:30Z")).await.unwrap();
+    assert_eq!(fired.len(), 1);
+    assert!(matches!(fired[0].started, Ok(Started::New(_))) && !fired[0].catch_up);
+    // The same period again, and a second process with its own library:
+    // the period is taken.
+    assert!(scheduler::tick(&store, &lib, t("2026-11-30T08:01:00Z")).await.unwrap().is_empty());
+    let other = Library::load(Some(dir.path()), catalog(&store));
+    assert!(scheduler::tick(&store, &other, t("2026-11-30T08:02:00Z")).await.unwrap().is_empty());
+    // Three Mondays missed (the last run still going is no matter here:
+    // the intent never ran, so mark it done).
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query("UPDATE intents SET state = 'succeeded'").execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let fired = scheduler::tick(&store, &lib, t("2026-12-21T10:00:00Z")).await.unwrap();
+    assert_eq!(fired.len(), 1, "only the latest missed period");
+    assert!(fired[0].catch_up);
+    assert_eq!(fired[0].key, "cron:weekly-report:cron:2026-12-21T09:00:00");
+    assert_eq!(runs_of(&store).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_overlapping_period_is_skipped_and_a_paused_workflow_misses_its_periods() {
+    let store = Store::in_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("report.toml"), REPORT).unwrap();
+    let lib = Library::load(Some(dir.path()), catalog(&store));
+    scheduler::tick(&store, &lib, t("2026-11-29T12:00:00Z")).await.unwrap();
+    scheduler::tick(&store, &lib, t("2026-11-30T08:00:30Z")).await.unwrap();
+    // Its intent has not ended a week later: the next period is skipped.
+    let fired = scheduler::tick(&store, &lib, t("2026-12-07T08:00:30Z")).await.unwrap();
+    assert!(matches!(&fired[0].started, Ok(Started::Skipped(why)) if why.contains("still going")), "{fired:?}");
+    let runs = runs_of(&store).await;
+    assert_eq!(runs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), ["started", "skipped"]);
+    // Paused over the next Monday; resumed after it: that Monday never runs.
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query("UPDATE intents SET state = 'succeeded'").execute(&mut *tx).await.unwrap();
+    crate::store::workflows::set_paused(&mut tx, "weekly-report", true, t("2026-12-10T00:00:00Z").timestamp_millis())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(scheduler::tick(&store, &lib, t("2026-12-14T08:00:30Z")).await.unwrap().is_empty());
+    let mut tx = store.begin().await.unwrap();
+    crate::store::workflows::set_paused(&mut tx, "weekly-report", false, t("2026-12-15T00:00:00Z").timestamp_millis())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(scheduler::tick(&store, &lib, t("2026-12-15T00:00:01Z")).await.unwrap().is_empty());
+    let fired = scheduler::tick(&store, &lib, t("2026-12-21T08:00:30Z")).await.unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(runs_of(&store).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_changed_file_replaces_the_version_in_force_and_a_broken_one_does_not() {
+    let store = Store::in_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.toml");
+    std::fs::write(&path, REPORT).unwrap();
+    let lib = Library::load(Some(dir.path()), catalog(&store));
+    let first = lib.get("weekly-report").unwrap().version;
+    std::fs::write(&path, REPORT.replace("Weekly", "Monthly")).unwrap();
+    lib.reload();
+    let second = lib.get("weekly-report").unwrap().version;
+    assert_ne!(first, second);
+    std::fs::write(&path, REPORT.replace("[[steps]]", "[[stepz]]")).unwrap();
+    lib.reload();
+    assert_eq!(lib.get("weekly-report").unwrap().version, second, "the version in force stays");
+    let refused = lib.refused();
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].1.line.is_some(), "{}", refused[0].1);
+    std::fs::remove_file(&path).unwrap();
+    lib.reload();
+    assert!(lib.all().is_empty(), "a removed file takes its workflow with it");
+}

@@ -1,0 +1,219 @@
+//! Saved workflows against a running server: a run over the API is an
+//! intent that calls a real HTTP receiver; a retry with the same key starts
+//! nothing new; `/run` from chat; a cron period runs once across a restart,
+//! with steward's clock driven by the test.
+
+mod helpers;
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use std::path::Path;
+
+use helpers::TestApp;
+use receiver::{Faults, Receiver};
+use serde_json::{Value, json};
+use steward::domain::{ManualClock, SharedClock, SystemClock};
+
+/// Every webhook runs unattended here: the tests are about workflows.
+const POLICY: &str = r#"
+default_risk = "low"
+[levels.low]
+mode = "auto"
+[levels.medium]
+mode = "auto"
+[levels.high]
+mode = "auto"
+"#;
+
+fn partner(recv: &Receiver) -> String {
+    format!(
+        r#"
+name = "notify-partner"
+description = "Tells a partner's system about a new client"
+
+[params.company]
+type = "string"
+[params.tier]
+type = "string"
+default = "standard"
+
+[[triggers]]
+kind = "command"
+
+[[steps]]
+id = "call"
+action = "webhook.call"
+args = {{ url = "{}", body = {{ company = "{{{{ params.company }}}}", tier = "{{{{ params.tier }}}}" }} }}
+"#,
+        recv.url("/hook/ok")
+    )
+}
+
+fn weekly(recv: &Receiver) -> String {
+    format!(
+        r#"
+name = "weekly-sync"
+description = "Every Monday at 09:00 Berlin time"
+
+[[triggers]]
+kind = "cron"
+cron = "0 9 * * 1"
+timezone = "Europe/Berlin"
+
+[[steps]]
+action = "webhook.call"
+args = {{ url = "{}", body = {{ period = "{{{{ trigger.period }}}}" }} }}
+"#,
+        recv.url("/hook/ok")
+    )
+}
+
+async fn start(dir: tempfile::TempDir, clock: SharedClock, files: &[(&str, String)]) -> TestApp {
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows).unwrap();
+    for (name, text) in files {
+        std::fs::write(flows.join(name), text).unwrap();
+    }
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    TestApp::spawn_clocked(dir, clock, move |c| {
+        c.workflows.dir = flows;
+        c.policy.path = Some(policy);
+        c.adapters.webhook.retry.initial_ms = 10;
+    })
+    .await
+}
+
+async fn run(app: &TestApp, name: &str, key: &str, args: Value) -> reqwest::Response {
+    app.post(&format!("/v1/workflows/{name}/runs"))
+        .header("idempotency-key", key)
+        .json(&json!({"args": args}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn db(app: &TestApp) -> std::path::PathBuf {
+    app.dir.path().join("steward.db")
+}
+
+#[tokio::test]
+async fn a_run_over_the_api_is_an_intent_and_a_retried_key_starts_nothing_new() {
+    let recv = Receiver::start(Faults::default(), 1).await;
+    let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("partner.toml", partner(&recv))]).await;
+    let listed: Value = app.get("/v1/workflows").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed[0]["name"], "notify-partner");
+    assert_eq!(listed[0]["params"][0]["required"], true);
+
+    let res = run(&app, "notify-partner", "k-1", json!({"company": "Acme"})).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let id = body["intent_id"].as_str().unwrap().to_owned();
+    let done = app.wait_for(&id, "succeeded").await;
+    assert_eq!(done["steps"][0]["args"]["body"], json!({"company": "Acme", "tier": "standard"}));
+    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-0")), Some(&1));
+
+    let again = run(&app, "notify-partner", "k-1", json!({"company": "Acme"})).await;
+    assert_eq!(again.status(), 200, "a retried key is the same run");
+    assert_eq!(again.json::<Value>().await.unwrap()["intent_id"], id.as_str());
+    assert_eq!(run(&app, "notify-partner", "k-1", json!({"company": "Initech"})).await.status(), 409);
+    let bad = run(&app, "notify-partner", "k-2", json!({"compnay": "Acme"})).await;
+    assert_eq!(bad.status(), 422);
+    let why = bad.text().await.unwrap();
+    assert!(why.contains("`compnay` is no parameter") && why.contains("`company` (string) is required"), "{why}");
+    assert_eq!(run(&app, "no-such-flow", "k-3", json!({})).await.status(), 404);
+    assert_eq!(app.count("SELECT COUNT(*) FROM intents").await, 1, "one run, one intent");
+    let runs =
+        app.count("SELECT COUNT(*) FROM workflow_runs WHERE workflow = 'notify-partner' AND version != ''").await;
+    assert_eq!(runs, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_operator_starts_a_workflow_from_chat_once_per_message() {
+    let recv = Receiver::start(Faults::default(), 2).await;
+    let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("partner.toml", partner(&recv))]).await;
+    let say = |key: &'static str, text: &'static str| {
+        app.post("/v1/messages").header("idempotency-key", key).json(&json!({"text": text})).send()
+    };
+    let reply: Value =
+        say("m-1", r#"/run notify-partner company="Acme Ltd" tier=gold"#).await.unwrap().json().await.unwrap();
+    let text = reply["text"].as_str().unwrap();
+    assert!(text.starts_with("Started workflow notify-partner as intent "), "{reply}");
+    let id = text.trim_end_matches('.').rsplit(' ').next().unwrap().to_owned();
+    let done = app.wait_for(&id, "succeeded").await;
+    assert_eq!(done["steps"][0]["args"]["body"], json!({"company": "Acme Ltd", "tier": "gold"}));
+    // The same message delivered again starts nothing new.
+    let replayed: Value =
+        say("m-1", r#"/run notify-partner company="Acme Ltd" tier=gold"#).await.unwrap().json().await.unwrap();
+    assert!(replayed["text"].as_str().unwrap().contains(&id), "{replayed}");
+    let missing: Value = say("m-2", "/run notify-partner").await.unwrap().json().await.unwrap();
+    assert!(missing["text"].as_str().unwrap().contains("`company` (string) is required"), "{missing}");
+    let listed: Value = say("m-3", "/workflows").await.unwrap().json().await.unwrap();
+    assert!(listed["text"].as_str().unwrap().contains("notify-partner (company, [tier])"), "{listed}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM intents").await, 1);
+    assert_eq!(recv.tally().deliveries.len(), 1);
+    app.stop().await;
+}
+
+async fn wait_for_runs(db: &Path, n: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while helpers::count_in(db, "SELECT COUNT(*) FROM workflow_runs").await < n {
+        assert!(std::time::Instant::now() < deadline, "{n} runs never came");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cron_period_runs_once_across_a_restart() {
+    let recv = Receiver::start(Faults::default(), 3).await;
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp_millis();
+    // Sunday: the workflow is first seen; nothing from before is due.
+    let clock = ManualClock::at(at("2026-11-29T12:00:00Z"));
+    let files = [("weekly.toml", weekly(&recv))];
+    let app = start(tempfile::tempdir().unwrap(), clock.clone() as SharedClock, &files).await;
+    let db = db(&app);
+    // The scheduler has seen the workflow on Sunday before the clock moves.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while helpers::count_in(&db, "SELECT COUNT(*) FROM workflow_state").await < 1 {
+        assert!(std::time::Instant::now() < deadline, "the scheduler never ticked");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Monday 09:00 in Berlin is 08:00 UTC.
+    clock.set(at("2026-11-30T08:00:10Z"));
+    wait_for_runs(&db, 1).await;
+    let id: String = {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
+        sqlx::query_scalar("SELECT intent_id FROM workflow_runs").fetch_one(&mut c).await.unwrap()
+    };
+    let done = app.wait_for(&id, "succeeded").await;
+    assert_eq!(done["steps"][0]["args"]["body"]["period"], "2026-11-30T08:00:00+00:00");
+    let dir = app.stop_keeping_data().await;
+
+    // Restarted within the same period: it is taken. The next Monday runs,
+    // which shows the scheduler ticked after the restart.
+    clock.set(at("2026-11-30T08:05:00Z"));
+    let app = start(dir, clock.clone() as SharedClock, &files).await;
+    clock.set(at("2026-12-07T08:00:10Z"));
+    wait_for_runs(&db, 2).await;
+    let periods: Vec<(String, bool)> = {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
+        sqlx::query_as("SELECT key, catch_up FROM workflow_runs ORDER BY period_at").fetch_all(&mut c).await.unwrap()
+    };
+    assert_eq!(
+        periods,
+        [
+            ("cron:weekly-sync:cron:2026-11-30T09:00:00".to_owned(), false),
+            ("cron:weekly-sync:cron:2026-12-07T09:00:00".to_owned(), false)
+        ]
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while recv.tally().deliveries.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the second period never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(recv.tally().deliveries.values().all(|n| *n == 1), "each period's effect once");
+    app.stop().await;
+}
