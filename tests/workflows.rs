@@ -217,3 +217,127 @@ async fn a_cron_period_runs_once_across_a_restart() {
     assert!(recv.tally().deliveries.values().all(|n| *n == 1), "each period's effect once");
     app.stop().await;
 }
+
+fn payment_failed(recv: &Receiver) -> String {
+    format!(
+        r#"
+name = "payment-failed"
+description = "Stripe says a payment failed: tell billing"
+
+[params.customer]
+type = "email"
+
+[[triggers]]
+kind = "webhook"
+scheme = "stripe"
+secret = "stripe_hook"
+args = {{ customer = "{{{{ trigger.body.data.object.customer_email }}}}" }}
+
+[[steps]]
+action = "webhook.call"
+args = {{ url = "{}", body = {{ customer = "{{{{ params.customer }}}}", event = "{{{{ trigger.delivery }}}}" }} }}
+"#,
+        recv.url("/hook/ok")
+    )
+}
+
+fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn a_signed_webhook_starts_one_run_and_a_bad_signature_starts_nothing() {
+    let recv = Receiver::start(Faults::default(), 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(flows.join("payment.toml"), payment_failed(&recv)).unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let app = TestApp::spawn_in(dir, move |c| {
+        c.workflows.dir = flows;
+        c.policy.path = Some(policy);
+        c.secrets.insert("stripe_hook".into(), "whsec_test".to_owned().into());
+    })
+    .await;
+    let body = r#"{"id":"evt_1","type":"invoice.payment_failed","data":{"object":{"customer_email":"ana@acme.io"}}}"#;
+    let now = chrono::Utc::now().timestamp();
+    let deliver = |signature: Option<String>, body: &'static str| {
+        let mut req = reqwest::Client::new().post(app.url("/hooks/payment-failed")).body(body);
+        if let Some(s) = signature {
+            req = req.header("stripe-signature", s);
+        }
+        req.send()
+    };
+    let res = deliver(Some(stripe_signature("whsec_test", now, body)), body).await.unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["intent_id"].as_str().unwrap().to_owned();
+    let done = app.wait_for(&id, "succeeded").await;
+    assert_eq!(done["steps"][0]["args"]["body"], json!({"customer": "ana@acme.io", "event": "evt_1"}));
+    // Stripe delivers it again, signed anew: the same run.
+    let again = deliver(Some(stripe_signature("whsec_test", now + 5, body)), body).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["intent_id"], id.as_str());
+    // Forged, unsigned, stale: 401, and nothing starts.
+    let forged = r#"{"id":"evt_2","type":"invoice.payment_failed","data":{"object":{"customer_email":"eve@evil.io"}}}"#;
+    for signature in [
+        Some(stripe_signature("not-the-secret", now, forged)),
+        None,
+        Some(stripe_signature("whsec_test", now - 3600, forged)),
+    ] {
+        let res = deliver(signature, forged).await.unwrap();
+        assert_eq!(res.status(), 401);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "bad_signature");
+    }
+    let none = reqwest::Client::new().post(app.url("/hooks/notify-partner")).body("{}").send().await.unwrap();
+    assert_eq!(none.status(), 404);
+    assert_eq!(app.count("SELECT COUNT(*) FROM intents").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM workflow_runs").await, 1);
+    assert_eq!(recv.tally().deliveries.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_notify_step_tells_the_operator_once() {
+    let recv = Receiver::start(Faults::default(), 5).await;
+    let flow = r#"
+name = "invoices-done"
+description = "Says the invoice run is done"
+[params.count]
+type = "number"
+[[triggers]]
+kind = "command"
+[[steps]]
+action = "notify.send"
+args = { text = "Invoices sent: {{ params.count }}." }
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(flows.join("done.toml"), flow).unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let operator = format!("webhook:{}", recv.url("/notify"));
+    let app = TestApp::spawn_in(dir, move |c| {
+        c.workflows.dir = flows;
+        c.policy.path = Some(policy);
+        c.notify.operator = vec![operator];
+    })
+    .await;
+    let res = run(&app, "invoices-done", "n-1", json!({"count": 12})).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["intent_id"].as_str().unwrap().to_owned();
+    app.wait_for(&id, "succeeded").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let said = |t: &receiver::Tally| t.notices.iter().filter(|n| n.to_string().contains("Invoices sent: 12.")).count();
+    while said(&recv.tally()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the operator was never told");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(said(&recv.tally()), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE dedup_key LIKE 'steward-%'").await, 1);
+    app.stop().await;
+}

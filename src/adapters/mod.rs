@@ -5,6 +5,7 @@
 
 pub mod email;
 mod note;
+mod notify;
 pub mod secrets;
 mod webhook;
 
@@ -21,6 +22,7 @@ use crate::policy::{StepFacts, Vocabulary};
 
 pub use email::EmailAdapter;
 pub use note::NoteAdapter;
+pub use notify::NotifyAdapter;
 pub use secrets::Secrets;
 pub use webhook::WebhookAdapter;
 
@@ -88,7 +90,7 @@ pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) 
 /// Every adapter steward has, configured or not: what a policy file may
 /// name. `policy check` refuses a rule for anything else.
 pub fn known() -> Vec<Description> {
-    vec![webhook::description(), email::description(), note::description()]
+    vec![webhook::description(), email::description(), note::description(), notify::description()]
 }
 
 /// Where a step may reach, as its adapter declares it: for showing a step

@@ -32,6 +32,11 @@ impl Secrets {
         Self(Arc::new(named))
     }
 
+    /// The secret named `name`, if it is configured.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.0.get(name)
+    }
+
     fn names(&self) -> String {
         if self.0.is_empty() {
             "none is configured".into()

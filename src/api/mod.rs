@@ -99,6 +99,7 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits, channels: Ro
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/hooks/{name}", post(workflows::hook))
         .nest("/v1", v1)
         .with_state(state.clone())
         .merge(channels)

@@ -3,6 +3,7 @@
 //! run (with other arguments it is a 409).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +13,8 @@ use utoipa::ToSchema;
 use super::ApiState;
 use super::error::ApiError;
 use super::intents::{API_ACTOR, ApiJson, idempotency_key};
-use crate::workflows::{Start, StartError, Started, Workflow};
+use crate::config::ExposeSecret;
+use crate::workflows::{Start, StartError, Started, TriggerKind, Workflow, hooks};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkflowView {
@@ -121,15 +123,9 @@ pub async fn run(
         channel: "http".into(),
         period: None,
     };
-    let started = crate::workflows::start(&state.store, &state.catalog, &start).await.map_err(|e| match e {
-        StartError::Invalid(why) => ApiError::invalid(why),
-        StartError::Conflict(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_key_reused",
-            "this Idempotency-Key started a run with other arguments",
-        ),
-        StartError::Store(e) => e.into(),
-    })?;
+    let started = crate::workflows::start(&state.store, &state.catalog, &start)
+        .await
+        .map_err(|e| refused(e, "this Idempotency-Key started a run with other arguments"))?;
     let view = |intent_id: Option<String>, skipped: Option<String>| RunView {
         workflow: workflow.name.clone(),
         version: workflow.version.clone(),
@@ -148,5 +144,92 @@ pub async fn run(
             r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             r
         }
+    })
+}
+
+fn refused(e: StartError, conflict: &str) -> ApiError {
+    match e {
+        StartError::Invalid(why) => ApiError::invalid(why),
+        StartError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", conflict),
+        StartError::Store(e) => e.into(),
+    }
+}
+
+/// A signed delivery to a workflow's webhook trigger. The signature is
+/// checked over the raw body before it is read; a bad or missing one is a
+/// 401 and starts nothing. The delivery id keys the run: a redelivery is a
+/// 200 with the run it started.
+#[utoipa::path(
+    post, path = "/hooks/{name}", tag = "workflows",
+    request_body(content = Object, description = "The provider's event, exactly as signed"),
+    params(("name" = String, Path, description = "The workflow")),
+    responses(
+        (status = 202, description = "Started", body = RunView),
+        (status = 200, description = "A redelivery: this delivery started a run already", body = RunView),
+        (status = 401, description = "A bad or missing signature; nothing started", body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody),
+        (status = 422, description = "The body is not JSON, or the trigger's arguments do not fit", body = super::error::ErrorBody),
+        (status = 503, description = "The workflow is paused; send it again later", body = super::error::ErrorBody),
+    )
+)]
+pub async fn hook(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let no_hook = || ApiError::not_found(format!("a webhook trigger for `{name}`"));
+    let workflow = state.workflows.get(&name).ok_or_else(no_hook)?;
+    let trigger =
+        workflow.triggers.iter().find(|t| matches!(t.kind, TriggerKind::Webhook { .. })).ok_or_else(no_hook)?;
+    let TriggerKind::Webhook { scheme, secret } = &trigger.kind else { return Err(no_hook()) };
+    let key = state.workflows.secret(secret).ok_or_else(|| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", "the trigger's secret is not configured")
+    })?;
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let now_secs = state.store.now() / 1000;
+    let delivery = hooks::verify(scheme, key.expose_secret().as_bytes(), &header, &body, now_secs).map_err(|why| {
+        tracing::warn!(workflow = %name, error = %why, "a webhook delivery was refused");
+        state.metrics.inc("steward_webhooks_refused_total", &[]);
+        ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", why)
+    })?;
+    if crate::store::workflows::paused(state.store.reader()).await?.contains(&workflow.name) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "paused",
+            format!("{name} is paused; send it again later"),
+        ));
+    }
+    let parsed: serde_json::Value = if body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the body is not JSON: {e}")))?
+    };
+    let start = Start {
+        workflow: &workflow,
+        trigger: &trigger.name,
+        key: format!("hook:{}:{}:{delivery}", workflow.name, trigger.name),
+        args: Default::default(),
+        payload: serde_json::json!({"kind": "webhook", "delivery": delivery, "body": parsed}),
+        actor: format!("webhook:{}", workflow.name),
+        channel: "webhook".into(),
+        period: None,
+    };
+    let started = crate::workflows::start(&state.store, &state.catalog, &start)
+        .await
+        .map_err(|e| refused(e, "this delivery id started a run with another body"))?;
+    let view = |intent_id: Option<String>, skipped: Option<String>| RunView {
+        workflow: workflow.name.clone(),
+        version: workflow.version.clone(),
+        intent_id,
+        skipped,
+    };
+    Ok(match started {
+        Started::New(id) => {
+            state.runner.wake();
+            (StatusCode::ACCEPTED, Json(view(Some(id.to_string()), None))).into_response()
+        }
+        Started::Skipped(why) => (StatusCode::ACCEPTED, Json(view(None, Some(why)))).into_response(),
+        Started::Existing(id) => (StatusCode::OK, Json(view(id.map(|i| i.to_string()), None))).into_response(),
     })
 }

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
-use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, Secrets, WebhookAdapter};
+use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter};
 use crate::api::{self, ApiState, Limits};
 use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
@@ -66,7 +66,8 @@ pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
             Arc::new(WebhookAdapter::new(&config.adapters.webhook).with_secrets(Secrets::new(config.secrets.clone()))),
             config.adapters.webhook.retry.clone(),
         )
-        .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone());
+        .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
+        .with(Arc::new(NotifyAdapter::new(store.clone())), config.adapters.note.retry.clone());
     if let Some(email) = EmailAdapter::new(&config.email, store.clone()).map_err(|e| anyhow!("{e}"))? {
         catalog = catalog.with(Arc::new(email), config.email.retry.clone());
     }
@@ -113,7 +114,8 @@ impl Server {
             ..crate::schedules::Available::from_config(config)
         };
         let schedules = crate::schedules::parse(&config.schedules, &available).map_err(|e| anyhow!("{e}"))?;
-        let workflows = Library::load(Some(&config.workflows.dir), catalog.clone());
+        let workflows =
+            Library::load(Some(&config.workflows.dir), catalog.clone(), Secrets::new(config.secrets.clone()));
         let mut outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
         let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
         if let Some(bot) = &telegram_bot {

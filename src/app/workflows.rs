@@ -20,7 +20,8 @@ fn when(ms: i64) -> String {
 
 fn library(config: &Config, store: &Store) -> anyhow::Result<Library> {
     let catalog = super::catalog(config, store)?;
-    let lib = Library::load(Some(&config.workflows.dir), catalog);
+    let lib =
+        Library::load(Some(&config.workflows.dir), catalog, crate::adapters::Secrets::new(config.secrets.clone()));
     for (path, why) in lib.refused() {
         eprintln!("warning: {} refused: {why}", path.display());
     }
@@ -68,6 +69,16 @@ pub async fn check(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
             TriggerKind::At { at } if *at > now => format!("once, at {}", at.to_rfc3339()),
             TriggerKind::At { at } => format!("never: {} is past", at.to_rfc3339()),
             TriggerKind::Command => format!("on `/run {}`", w.name),
+            TriggerKind::Webhook { scheme, secret } => {
+                if !config.secrets.contains_key(secret) {
+                    bail!(
+                        "trigger `{}`: the secret `{secret}` is not configured (set STEWARD_SECRETS__{} or secret_files.{secret})",
+                        t.name,
+                        secret.to_ascii_uppercase()
+                    );
+                }
+                format!("on POST /hooks/{}, signed ({}) with the secret `{secret}`", w.name, scheme.name())
+            }
         };
         println!("trigger {} ({}): {next}", t.name, t.kind.label());
     }

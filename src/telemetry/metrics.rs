@@ -17,6 +17,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ("steward_model_calls_total", "Model calls, by tier and outcome (ok, invalid_output, http_error, timeout)."),
     ("steward_plans_refused_total", "Plans refused by the qa checks, by attempt (first, repair)."),
     ("steward_rate_limited_total", "Messages refused or dropped for a rate limit, by channel."),
+    ("steward_webhooks_refused_total", "Webhook deliveries refused for a bad or missing signature."),
 ];
 
 /// A gauge value computed at scrape time.

@@ -28,6 +28,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use super::hooks::Scheme;
 use super::params::ParamType;
 use super::template;
 use crate::schedules::Timing;
@@ -82,6 +83,9 @@ pub enum TriggerKind {
     At { at: DateTime<Utc> },
     /// `/run NAME key=value …` from the operator, and the CLI and API.
     Command,
+    /// `POST /hooks/NAME`, signed with the named secret; its `args` are
+    /// templates over the delivery (`trigger.body`).
+    Webhook { scheme: Scheme, secret: String },
 }
 
 impl TriggerKind {
@@ -90,6 +94,7 @@ impl TriggerKind {
             Self::Cron { .. } => "cron",
             Self::At { .. } => "at",
             Self::Command => "command",
+            Self::Webhook { .. } => "webhook",
         }
     }
 }
@@ -149,6 +154,9 @@ struct TriggerFile {
     timezone: Option<String>,
     overlap: Option<Overlap>,
     at: Option<String>,
+    secret: Option<String>,
+    scheme: Option<String>,
+    tolerance_secs: Option<u64>,
     #[serde(default)]
     args: toml::Table,
 }
@@ -232,16 +240,28 @@ impl Workflow {
                     TriggerKind::At { at: parse_time(&when, t.timezone.as_deref()).map_err(|e| at(span.clone(), e))? }
                 }
                 "command" => TriggerKind::Command,
+                "webhook" => {
+                    let secret = t.secret.clone().ok_or_else(|| {
+                        at(span.clone(), "a webhook trigger needs `secret`, the name of a configured secret".into())
+                    })?;
+                    if triggers.iter().any(|x| matches!(x.kind, TriggerKind::Webhook { .. })) {
+                        return Err(at(span, "a workflow has at most one webhook trigger".into()));
+                    }
+                    let scheme =
+                        Scheme::parse(t.scheme.as_deref(), t.tolerance_secs).map_err(|e| at(span.clone(), e))?;
+                    TriggerKind::Webhook { scheme, secret }
+                }
                 other => {
-                    return Err(at(span, format!("unknown trigger kind `{other}`: use cron, at or command")));
+                    return Err(at(span, format!("unknown trigger kind `{other}`: use cron, at, command or webhook")));
                 }
             };
+            let timed = t.cron.is_some() || t.at.is_some() || t.timezone.is_some() || t.overlap.is_some();
+            let signed = t.secret.is_some() || t.scheme.is_some() || t.tolerance_secs.is_some();
             let extra = match &kind {
-                TriggerKind::Cron { .. } => t.at.is_some(),
-                TriggerKind::At { .. } => t.cron.is_some() || t.overlap.is_some(),
-                TriggerKind::Command => {
-                    t.cron.is_some() || t.at.is_some() || t.timezone.is_some() || t.overlap.is_some()
-                }
+                TriggerKind::Cron { .. } => t.at.is_some() || signed,
+                TriggerKind::At { .. } => t.cron.is_some() || t.overlap.is_some() || signed,
+                TriggerKind::Command => timed || signed,
+                TriggerKind::Webhook { .. } => timed,
             };
             if extra {
                 return Err(at(span, format!("a {} trigger takes only what its kind uses", kind.label())));
@@ -254,6 +274,8 @@ impl Workflow {
             if let Some(unknown) = args.keys().find(|k| !params.iter().any(|p| &p.name == *k)) {
                 return Err(at(span, format!("trigger `{tname}` sets `{unknown}`, which is no parameter")));
             }
+            template::check_syntax(&env, &Value::Object(args.clone()))
+                .map_err(|(arg, e)| at(span.clone(), format!("trigger `{tname}`, argument `{arg}`: {e}")))?;
             triggers.push(Trigger { name: tname, kind, args });
         }
         if file.steps.is_empty() || file.steps.len() > MAX_STEPS {

@@ -11,8 +11,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use super::definition::{DefinitionError, Workflow};
-use crate::adapters::Catalog;
+use super::definition::{DefinitionError, TriggerKind, Workflow};
+use crate::adapters::{Catalog, Secrets};
+use crate::config::SecretString;
 
 /// Largest workflow file read.
 const MAX_FILE: u64 = 256 * 1024;
@@ -37,14 +38,16 @@ struct State {
 pub struct Library {
     dir: Option<PathBuf>,
     catalog: Catalog,
+    /// The named secrets webhook triggers verify signatures with.
+    secrets: Secrets,
     state: Arc<RwLock<Arc<State>>>,
 }
 
 impl Library {
     /// Reads `dir` (none: no workflows). Refused files are reported by
     /// [`Library::refused`], never fatal: the others still load.
-    pub fn load(dir: Option<&Path>, catalog: Catalog) -> Self {
-        let lib = Self { dir: dir.map(Path::to_owned), catalog, state: Arc::default() };
+    pub fn load(dir: Option<&Path>, catalog: Catalog, secrets: Secrets) -> Self {
+        let lib = Self { dir: dir.map(Path::to_owned), catalog, secrets, state: Arc::default() };
         lib.reload();
         lib
     }
@@ -77,6 +80,31 @@ impl Library {
         &self.catalog
     }
 
+    /// The secret a webhook trigger names.
+    pub fn secret(&self, name: &str) -> Option<&SecretString> {
+        self.secrets.get(name)
+    }
+
+    /// A webhook trigger's secret must be configured, or the file is
+    /// refused: a trigger that can never verify a delivery is a mistake.
+    fn check_secrets(&self, w: &Workflow) -> Result<(), DefinitionError> {
+        for t in &w.triggers {
+            if let TriggerKind::Webhook { secret, .. } = &t.kind {
+                if self.secrets.get(secret).is_none() {
+                    return Err(DefinitionError {
+                        line: None,
+                        reason: format!(
+                            "trigger `{}`: the secret `{secret}` is not configured (set STEWARD_SECRETS__{} or secret_files.{secret})",
+                            t.name,
+                            secret.to_ascii_uppercase()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the directory once: changed files are parsed again; a new
     /// version replaces the one in force, a broken one is refused (logged
     /// once) and the one in force stays.
@@ -102,15 +130,15 @@ impl Library {
                 continue;
             }
             let offers = |adapter: &str, action: &str| self.catalog.offers(adapter, action);
-            let parsed = Workflow::parse(&text, &offers).and_then(|w| {
-                match next.files.iter().find(|(_, r)| r.in_force.as_ref().is_some_and(|o| o.name == w.name)) {
+            let parsed = Workflow::parse(&text, &offers).and_then(|w| self.check_secrets(&w).map(|()| w)).and_then(
+                |w| match next.files.iter().find(|(_, r)| r.in_force.as_ref().is_some_and(|o| o.name == w.name)) {
                     Some((other, _)) => Err(DefinitionError {
                         line: None,
                         reason: format!("the name `{}` is taken by {}", w.name, other.display()),
                     }),
                     None => Ok(w),
-                }
-            });
+                },
+            );
             let previous = old.files.get(&path).and_then(|r| r.in_force.clone());
             let read = match parsed {
                 Ok(w) => {

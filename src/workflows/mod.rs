@@ -11,6 +11,7 @@
 //! policy, approvals and compensation then treat it like any other intent.
 
 pub mod definition;
+pub mod hooks;
 pub mod library;
 pub mod params;
 pub mod run;

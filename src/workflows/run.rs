@@ -104,10 +104,24 @@ pub fn context(workflow: &Workflow, params: &serde_json::Map<String, Value>, sta
     })
 }
 
+/// The values the trigger sets: its `args`, as templates over what it
+/// carried (a webhook's `trigger.body`).
+fn trigger_args(w: &Workflow, start: &Start<'_>) -> Result<serde_json::Map<String, Value>, StartError> {
+    let Some(t) = w.trigger(start.trigger) else { return Ok(Default::default()) };
+    let ctx = json!({"trigger": start.payload});
+    match template::render(&template::environment(), &Value::Object(t.args.clone()), &ctx) {
+        Ok(Value::Object(args)) => Ok(args),
+        Ok(_) => Ok(Default::default()),
+        Err((arg, e)) => {
+            Err(StartError::Invalid(format!("workflow {}: trigger `{}`, argument `{arg}`: {e}", w.name, t.name)))
+        }
+    }
+}
+
 /// Starts a run, or finds the one its key started before.
 pub async fn start(store: &Store, catalog: &Catalog, start: &Start<'_>) -> Result<Started, StartError> {
     let w = start.workflow;
-    let mut given = start.workflow.trigger(start.trigger).map(|t| t.args.clone()).unwrap_or_default();
+    let mut given = trigger_args(w, start)?;
     given.extend(start.args.clone());
     let params = w.resolve(&given).map_err(|e| StartError::Invalid(format!("workflow {}: {e}", w.name)))?;
     let ctx = context(w, &params, start);

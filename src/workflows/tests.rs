@@ -147,7 +147,7 @@ async fn each_cron_period_runs_once_and_downtime_yields_one_catch_up() {
     let store = Store::in_memory().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("report.toml"), REPORT).unwrap();
-    let lib = Library::load(Some(dir.path()), catalog(&store));
+    let lib = Library::load(Some(dir.path()), catalog(&store), Default::default());
     assert_eq!(lib.all().len(), 1, "{:?}", lib.refused());
     // First seen on a Sunday: nothing from before is due.
     assert!(scheduler::tick(&store, &lib, t("2026-11-29T12:00:00Z")).await.unwrap().is_empty());
@@ -158,7 +158,7 @@ async fn each_cron_period_runs_once_and_downtime_yields_one_catch_up() {
     // The same period again, and a second process with its own library:
     // the period is taken.
     assert!(scheduler::tick(&store, &lib, t("2026-11-30T08:01:00Z")).await.unwrap().is_empty());
-    let other = Library::load(Some(dir.path()), catalog(&store));
+    let other = Library::load(Some(dir.path()), catalog(&store), Default::default());
     assert!(scheduler::tick(&store, &other, t("2026-11-30T08:02:00Z")).await.unwrap().is_empty());
     // Three Mondays missed (the last run still going is no matter here:
     // the intent never ran, so mark it done).
@@ -177,7 +177,7 @@ async fn an_overlapping_period_is_skipped_and_a_paused_workflow_misses_its_perio
     let store = Store::in_memory().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("report.toml"), REPORT).unwrap();
-    let lib = Library::load(Some(dir.path()), catalog(&store));
+    let lib = Library::load(Some(dir.path()), catalog(&store), Default::default());
     scheduler::tick(&store, &lib, t("2026-11-29T12:00:00Z")).await.unwrap();
     scheduler::tick(&store, &lib, t("2026-11-30T08:00:30Z")).await.unwrap();
     // Its intent has not ended a week later: the next period is skipped.
@@ -210,7 +210,7 @@ async fn a_changed_file_replaces_the_version_in_force_and_a_broken_one_does_not(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.toml");
     std::fs::write(&path, REPORT).unwrap();
-    let lib = Library::load(Some(dir.path()), catalog(&store));
+    let lib = Library::load(Some(dir.path()), catalog(&store), Default::default());
     let first = lib.get("weekly-report").unwrap().version;
     std::fs::write(&path, REPORT.replace("Weekly", "Monthly")).unwrap();
     lib.reload();
@@ -225,4 +225,35 @@ async fn a_changed_file_replaces_the_version_in_force_and_a_broken_one_does_not(
     std::fs::remove_file(&path).unwrap();
     lib.reload();
     assert!(lib.all().is_empty(), "a removed file takes its workflow with it");
+}
+
+#[test]
+fn a_webhook_trigger_names_its_secret_and_scheme() {
+    let hooked = REPORT.replace(
+        "[[triggers]]\nkind = \"command\"",
+        "[[triggers]]\nkind = \"webhook\"\nscheme = \"github\"\nsecret = \"gh\"\nargs = { client = \"{{ trigger.body.repository.name }}\" }",
+    );
+    let w = parse(&hooked).unwrap();
+    let TriggerKind::Webhook { scheme, secret } = &w.triggers[1].kind else { panic!("a webhook trigger") };
+    assert_eq!((scheme, secret.as_str()), (&hooks::Scheme::Github, "gh"));
+    let e = parse(&hooked.replace("secret = \"gh\"\n", "")).unwrap_err();
+    assert!(e.reason.contains("needs `secret`"), "{e}");
+    let e = parse(&hooked.replace("github", "paypal")).unwrap_err();
+    assert!(e.reason.contains("unknown signature scheme"), "{e}");
+    let e = parse(&hooked.replace("scheme = \"github\"", "cron = \"0 * * * *\"")).unwrap_err();
+    assert!(e.reason.contains("only what its kind uses"), "{e}");
+}
+
+#[tokio::test]
+async fn a_webhook_trigger_whose_secret_is_not_configured_is_refused() {
+    let store = Store::in_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let hooked =
+        REPORT.replace("[[triggers]]\nkind = \"command\"", "[[triggers]]\nkind = \"webhook\"\nsecret = \"stripe\"");
+    std::fs::write(dir.path().join("report.toml"), hooked).unwrap();
+    let lib = Library::load(Some(dir.path()), catalog(&store), Default::default());
+    assert!(lib.all().is_empty());
+    assert!(lib.refused()[0].1.reason.contains("STEWARD_SECRETS__STRIPE"), "{}", lib.refused()[0].1);
+    let secrets = crate::adapters::Secrets::new([("stripe".to_owned(), "whsec".to_owned().into())].into());
+    assert_eq!(Library::load(Some(dir.path()), catalog(&store), secrets).all().len(), 1);
 }

@@ -123,7 +123,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
     let parts = Parts {
         store: store.clone(),
         memory: memory.clone(),
-        workflows: steward::workflows::Library::load(None, catalog.clone()),
+        workflows: steward::workflows::Library::load(None, catalog.clone(), Default::default()),
         catalog,
         policy,
         approvers: steward::domain::Approvers::new(vec!["telegram:1".into()]),
