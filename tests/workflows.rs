@@ -69,6 +69,16 @@ args = {{ url = "{}", body = {{ period = "{{{{ trigger.period }}}}" }} }}
 }
 
 async fn start(dir: tempfile::TempDir, clock: SharedClock, files: &[(&str, String)]) -> TestApp {
+    start_with(dir, clock, files, |_| {}).await
+}
+
+/// A server with these workflow files, the all-auto policy, and `adjust`.
+async fn start_with(
+    dir: tempfile::TempDir,
+    clock: SharedClock,
+    files: &[(&str, String)],
+    adjust: impl FnOnce(&mut steward::config::Config),
+) -> TestApp {
     let flows = dir.path().join("workflows");
     std::fs::create_dir_all(&flows).unwrap();
     for (name, text) in files {
@@ -80,6 +90,7 @@ async fn start(dir: tempfile::TempDir, clock: SharedClock, files: &[(&str, Strin
         c.workflows.dir = flows;
         c.policy.path = Some(policy);
         c.adapters.webhook.retry.initial_ms = 10;
+        adjust(c);
     })
     .await
 }
@@ -251,15 +262,8 @@ fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
 #[tokio::test]
 async fn a_signed_webhook_starts_one_run_and_a_bad_signature_starts_nothing() {
     let recv = Receiver::start(Faults::default(), 4).await;
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("workflows");
-    std::fs::create_dir_all(&flows).unwrap();
-    std::fs::write(flows.join("payment.toml"), payment_failed(&recv)).unwrap();
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    let app = TestApp::spawn_in(dir, move |c| {
-        c.workflows.dir = flows;
-        c.policy.path = Some(policy);
+    let files = [("payment.toml", payment_failed(&recv))];
+    let app = start_with(tempfile::tempdir().unwrap(), SystemClock::shared(), &files, |c| {
         c.secrets.insert("stripe_hook".into(), "whsec_test".to_owned().into());
     })
     .await;
@@ -314,16 +318,8 @@ kind = "command"
 action = "notify.send"
 args = { text = "Invoices sent: {{ params.count }}." }
 "#;
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("workflows");
-    std::fs::create_dir_all(&flows).unwrap();
-    std::fs::write(flows.join("done.toml"), flow).unwrap();
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
     let operator = format!("webhook:{}", recv.url("/notify"));
-    let app = TestApp::spawn_in(dir, move |c| {
-        c.workflows.dir = flows;
-        c.policy.path = Some(policy);
+    let app = start_with(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("done.toml", flow.into())], |c| {
         c.notify.operator = vec![operator];
     })
     .await;

@@ -123,9 +123,21 @@ pub async fn run(
         channel: "http".into(),
         period: None,
     };
-    let started = crate::workflows::start(&state.store, &state.catalog, &start)
-        .await
-        .map_err(|e| refused(e, "this Idempotency-Key started a run with other arguments"))?;
+    let conflict = "this Idempotency-Key started a run with other arguments";
+    answer(&state, &workflow, &start, StatusCode::CREATED, conflict).await
+}
+
+/// Starts the run and answers: `created` for a new run, 200 (marked as a
+/// replay) for one its key started before.
+async fn answer(
+    state: &ApiState,
+    workflow: &Workflow,
+    start: &Start<'_>,
+    created: StatusCode,
+    conflict: &str,
+) -> Result<Response, ApiError> {
+    let started =
+        crate::workflows::start(&state.store, &state.catalog, start).await.map_err(|e| refused(e, conflict))?;
     let view = |intent_id: Option<String>, skipped: Option<String>| RunView {
         workflow: workflow.name.clone(),
         version: workflow.version.clone(),
@@ -136,9 +148,9 @@ pub async fn run(
         Started::New(id) => {
             state.runner.wake();
             state.metrics.inc("steward_intents_created_total", &[]);
-            (StatusCode::CREATED, Json(view(Some(id.to_string()), None))).into_response()
+            (created, Json(view(Some(id.to_string()), None))).into_response()
         }
-        Started::Skipped(why) => (StatusCode::CREATED, Json(view(None, Some(why)))).into_response(),
+        Started::Skipped(why) => (created, Json(view(None, Some(why)))).into_response(),
         Started::Existing(id) => {
             let mut r = (StatusCode::OK, Json(view(id.map(|i| i.to_string()), None))).into_response();
             r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -215,21 +227,6 @@ pub async fn hook(
         channel: "webhook".into(),
         period: None,
     };
-    let started = crate::workflows::start(&state.store, &state.catalog, &start)
-        .await
-        .map_err(|e| refused(e, "this delivery id started a run with another body"))?;
-    let view = |intent_id: Option<String>, skipped: Option<String>| RunView {
-        workflow: workflow.name.clone(),
-        version: workflow.version.clone(),
-        intent_id,
-        skipped,
-    };
-    Ok(match started {
-        Started::New(id) => {
-            state.runner.wake();
-            (StatusCode::ACCEPTED, Json(view(Some(id.to_string()), None))).into_response()
-        }
-        Started::Skipped(why) => (StatusCode::ACCEPTED, Json(view(None, Some(why)))).into_response(),
-        Started::Existing(id) => (StatusCode::OK, Json(view(id.map(|i| i.to_string()), None))).into_response(),
-    })
+    let conflict = "this delivery id started a run with another body";
+    answer(&state, &workflow, &start, StatusCode::ACCEPTED, conflict).await
 }
