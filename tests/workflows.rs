@@ -12,7 +12,7 @@ use std::path::Path;
 use helpers::TestApp;
 use receiver::{Faults, Receiver};
 use serde_json::{Value, json};
-use steward::domain::{ManualClock, SharedClock, SystemClock};
+use steward::domain::{Clock, ManualClock, SharedClock, SystemClock};
 
 /// Every webhook runs unattended here: the tests are about workflows.
 const POLICY: &str = r#"
@@ -336,4 +336,90 @@ args = { text = "Invoices sent: {{ params.count }}." }
     assert_eq!(said(&recv.tally()), 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE dedup_key LIKE 'steward-%'").await, 1);
     app.stop().await;
+}
+
+fn onboarding(recv: &Receiver, wait: &str) -> String {
+    format!(
+        r#"
+name = "onboard"
+description = "Welcome now, follow up later"
+[[triggers]]
+kind = "command"
+[[steps]]
+id = "welcome"
+action = "webhook.call"
+args = {{ url = "{url}", body = {{ say = "welcome" }} }}
+[[steps]]
+wait = "{wait}"
+[[steps]]
+id = "follow-up"
+action = "webhook.call"
+args = {{ url = "{url}", body = {{ say = "how is it going?" }} }}
+"#,
+        url = recv.url("/hook/ok")
+    )
+}
+
+#[tokio::test]
+async fn a_wait_holds_the_next_step_until_the_clock_passes_it() {
+    let recv = Receiver::start(Faults::default(), 6).await;
+    let clock = ManualClock::at(chrono::Utc::now().timestamp_millis());
+    let app =
+        start(tempfile::tempdir().unwrap(), clock.clone() as SharedClock, &[("onboard.toml", onboarding(&recv, "3d"))])
+            .await;
+    let id = run(&app, "onboard", "o-1", json!({})).await.json::<Value>().await.unwrap()["intent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while recv.tally().deliveries.get(&format!("steward-{id}-0")).is_none() {
+        assert!(std::time::Instant::now() < deadline, "the welcome never went");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let waiting = app.intent(&id).await;
+    assert_eq!(waiting["state"], "running", "{waiting}");
+    assert_eq!(waiting["steps"][1]["state"], "pending");
+    assert_eq!(waiting["steps"][1]["wait_secs"], 259_200);
+    let timer = waiting["steps"][1]["next_attempt_at"].as_i64().unwrap();
+    assert!(timer >= clock.now() + 259_200_000 - 60_000, "the follow-up is a timer three days out");
+    clock.advance(std::time::Duration::from_secs(3 * 86_400));
+    app.wait_for(&id, "succeeded").await;
+    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-1")), Some(&1));
+    app.stop().await;
+}
+
+/// Guarantee: a wait survives the process being killed, and what follows
+/// it runs once.
+#[tokio::test]
+async fn a_wait_across_a_kill_resumes_and_runs_once() {
+    let recv = Receiver::start(Faults::default(), 7).await;
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(flows.join("onboard.toml"), onboarding(&recv, "2s")).unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let (flows, policy) = (flows.display().to_string(), policy.display().to_string());
+    let envs = [
+        ("STEWARD_API_TOKEN", helpers::TOKEN),
+        ("STEWARD_WORKFLOWS__DIR", flows.as_str()),
+        ("STEWARD_POLICY__PATH", policy.as_str()),
+    ];
+    let data = dir.path().join("data");
+    let serve = helpers::ServeProcess::start(&data, &envs);
+    let started = serve.call("/v1/workflows/onboard/runs", json!({"args": {}})).await;
+    let id = started["intent_id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while recv.tally().deliveries.get(&format!("steward-{id}-0")).is_none() {
+        assert!(std::time::Instant::now() < deadline, "the welcome never went");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Killed while the follow-up waits.
+    serve.signal("KILL");
+    drop(serve);
+    let serve = helpers::ServeProcess::start(&data, &envs);
+    let done = serve.wait_for(&id, "succeeded").await;
+    assert_eq!(done["steps"][1]["state"], "succeeded");
+    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-0")), Some(&1));
+    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-1")), Some(&1), "the follow-up once");
 }

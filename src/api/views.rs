@@ -41,6 +41,8 @@ pub struct StepBody {
     pub args: serde_json::Value,
     /// The step must succeed within this many seconds of becoming due.
     pub within_secs: Option<u64>,
+    /// The step waits this many seconds after it becomes due (at most a year).
+    pub wait_secs: Option<u64>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -59,6 +61,7 @@ impl PlanBody {
                 let at = |e: InvalidInput| InvalidInput::new(format!("plan.steps[{i}].{}", e.field), e.reason);
                 let mut step = PlannedStep::parse(&s.adapter, &s.action, s.args).map_err(at)?;
                 step.within_secs = s.within_secs;
+                step.wait_secs = s.wait_secs;
                 catalog.validate(&step).map_err(at)?;
                 Ok(step)
             })
@@ -138,6 +141,14 @@ pub struct StepView {
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// How long it waits once due (a workflow's `wait`), and the time it
+    /// runs no sooner than (`wait_until`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// When it is due next (a retry, or the end of a wait).
+    pub next_attempt_at: Option<i64>,
 }
 
 impl From<&Step> for StepView {
@@ -152,6 +163,9 @@ impl From<&Step> for StepView {
             idempotency_key: s.idempotency_key().to_string(),
             result: s.result.clone(),
             error: s.error.clone(),
+            wait_secs: s.planned.wait_secs,
+            not_before: s.planned.not_before,
+            next_attempt_at: s.next_attempt_at,
         }
     }
 }

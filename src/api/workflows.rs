@@ -55,7 +55,7 @@ impl WorkflowView {
                 })
                 .collect(),
             triggers: w.triggers.iter().map(|t| format!("{} ({})", t.name, t.kind.label())).collect(),
-            steps: w.steps.iter().map(|s| format!("{}: {}.{}", s.id, s.adapter, s.action)).collect(),
+            steps: w.steps.iter().map(|s| format!("{}: {}", s.id, s.describe())).collect(),
             paused,
         }
     }

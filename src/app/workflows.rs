@@ -51,8 +51,8 @@ pub async fn check(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
         period: None,
     };
     let ctx = crate::workflows::run::context(&w, &w.sample_args(), &start);
-    let steps =
-        crate::workflows::run::render_steps(&w, &ctx, &catalog).map_err(|e| anyhow!("with sample values, {e}"))?;
+    let steps = crate::workflows::steps::render(&w, &ctx, &catalog, Utc::now().timestamp_millis())
+        .map_err(|e| anyhow!("with sample values, {e}"))?;
     if let Ok(plan) = crate::domain::Plan::new(steps) {
         let facts =
             crate::orchestrator::gate::facts_of(&catalog, &policy, &plan, std::time::Duration::from_secs(2)).await;
@@ -125,7 +125,7 @@ pub async fn show(config: &Config, name: &str) -> anyhow::Result<ExitCode> {
     }
     for s in &w.steps {
         let cond = s.condition.as_ref().map(|c| format!(" if {c}")).unwrap_or_default();
-        println!("  step {}: {}.{}{cond}", s.id, s.adapter, s.action);
+        println!("  step {}: {}{cond}", s.id, s.describe());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -57,6 +57,13 @@ pub struct PlannedStep {
     /// fails for good (and its intent unwinds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within_secs: Option<u64>,
+    /// The step waits this many seconds after it becomes due before it
+    /// runs (a workflow's `wait`); a durable timer, like a retry's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_secs: Option<u64>,
+    /// The step runs no sooner than this time (a workflow's `wait_until`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<super::Millis>,
 }
 
 impl PlannedStep {
@@ -66,7 +73,7 @@ impl PlannedStep {
         if !args.is_object() {
             return Err(InvalidInput::new("args", "must be a JSON object"));
         }
-        Ok(Self { adapter, action, args, within_secs: None })
+        Ok(Self { adapter, action, args, within_secs: None, wait_secs: None, not_before: None })
     }
 }
 
@@ -93,6 +100,12 @@ impl Plan {
             return Err(InvalidInput::new("plan.steps", format!("a plan has at most {} steps", Self::MAX_STEPS)));
         }
         for (seq, step) in steps.iter().enumerate() {
+            if let Some(w) = step.wait_secs.filter(|w| *w > Self::MAX_WITHIN_SECS) {
+                return Err(InvalidInput::new(
+                    format!("plan.steps[{seq}].wait_secs"),
+                    format!("{w} is more than a year ({} seconds)", Self::MAX_WITHIN_SECS),
+                ));
+            }
             if let Some(w) = step.within_secs.filter(|w| !(Self::MIN_WITHIN_SECS..=Self::MAX_WITHIN_SECS).contains(w)) {
                 return Err(InvalidInput::new(
                     format!("plan.steps[{seq}].within_secs"),

@@ -93,8 +93,8 @@ pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), 
     for (seq, planned) in steps.iter().enumerate() {
         let step = Step::pending(intent.id, seq as u32, planned.clone());
         sqlx::query(
-            "INSERT INTO steps (intent_id, seq, adapter, action, args, state, idempotency_key, within_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO steps (intent_id, seq, adapter, action, args, state, idempotency_key, within_ms, wait_ms, \
+             not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(step.seq as i64)
@@ -104,6 +104,8 @@ pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), 
         .bind(step.state.as_str())
         .bind(step.idempotency_key().as_str())
         .bind(planned.within_secs.map(|s| (s * 1000) as i64))
+        .bind(planned.wait_secs.map(|s| (s * 1000) as i64))
+        .bind(planned.not_before)
         .execute(&mut *conn)
         .await?;
     }

@@ -37,14 +37,15 @@ pub(super) fn intent(row: &SqliteRow) -> Result<Intent, StoreError> {
     })
 }
 
-pub(super) const STEP_COLUMNS: &str =
-    "intent_id, seq, adapter, action, args, state, attempts, next_attempt_at, lease_until, result, error, within_ms";
+pub(super) const STEP_COLUMNS: &str = "intent_id, seq, adapter, action, args, state, attempts, next_attempt_at, lease_until, result, error, within_ms, \
+     wait_ms, not_before";
 
 pub(super) fn step(row: &SqliteRow) -> Result<Step, StoreError> {
     let t = "steps";
     let args: String = row.try_get("args")?;
     let result: Option<String> = row.try_get("result")?;
     let within: Option<i64> = row.try_get("within_ms")?;
+    let wait: Option<i64> = row.try_get("wait_ms")?;
     let planned = PlannedStep::parse(
         &row.try_get::<String, _>("adapter")?,
         &row.try_get::<String, _>("action")?,
@@ -53,7 +54,12 @@ pub(super) fn step(row: &SqliteRow) -> Result<Step, StoreError> {
     Ok(Step {
         intent_id: parse(t, row.try_get::<String, _>("intent_id")?.parse())?,
         seq: parse(t, u32::try_from(row.try_get::<i64, _>("seq")?))?,
-        planned: PlannedStep { within_secs: within.map(|ms| (ms / 1000) as u64), ..parse(t, planned)? },
+        planned: PlannedStep {
+            within_secs: within.map(|ms| (ms / 1000) as u64),
+            wait_secs: wait.map(|ms| (ms / 1000) as u64),
+            not_before: row.try_get("not_before")?,
+            ..parse(t, planned)?
+        },
         state: parse(t, row.try_get::<String, _>("state")?.parse())?,
         attempts: parse(t, u32::try_from(row.try_get::<i64, _>("attempts")?))?,
         next_attempt_at: row.try_get("next_attempt_at")?,

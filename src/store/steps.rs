@@ -155,13 +155,19 @@ pub async fn schedule(
     state: StepState,
     at: Millis,
 ) -> Result<(), StoreError> {
+    // A step that has not run yet waits first (a workflow's `wait`); one
+    // retried after a failure does not wait again. Its deadline counts from
+    // when it may run.
     sqlx::query(
-        "UPDATE steps SET state = ?, next_attempt_at = ?, lease_until = NULL,
-            deadline = CASE WHEN within_ms IS NULL THEN NULL ELSE ? + within_ms END
-         WHERE intent_id = ? AND seq = ?",
+        "UPDATE steps SET state = ?1, lease_until = NULL,
+            next_attempt_at = CASE WHEN attempts = 0
+                THEN max(?2 + coalesce(wait_ms, 0), coalesce(not_before, 0)) ELSE ?2 END,
+            deadline = CASE WHEN within_ms IS NULL THEN NULL
+                WHEN attempts = 0 THEN max(?2 + coalesce(wait_ms, 0), coalesce(not_before, 0)) + within_ms
+                ELSE ?2 + within_ms END
+         WHERE intent_id = ?3 AND seq = ?4",
     )
     .bind(state.as_str())
-    .bind(at)
     .bind(at)
     .bind(intent.to_string())
     .bind(seq as i64)

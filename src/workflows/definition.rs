@@ -30,6 +30,7 @@ use toml::Spanned;
 
 use super::hooks::Scheme;
 use super::params::ParamType;
+use super::steps::{StepDef, StepFile, StepKind};
 use super::template;
 use crate::schedules::Timing;
 
@@ -99,21 +100,6 @@ impl TriggerKind {
     }
 }
 
-/// One step: an adapter action with templated arguments.
-#[derive(Debug, Clone)]
-pub struct StepDef {
-    pub id: String,
-    pub adapter: String,
-    pub action: String,
-    /// Strings in it are templates over `params`, `trigger` and `run`.
-    pub args: Value,
-    /// A condition over the same values; the step is left out when false.
-    pub condition: Option<String>,
-    pub within_secs: Option<u64>,
-    /// Where it is in its file, for errors.
-    pub line: usize,
-}
-
 /// Why a file was refused: the line (when known) and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{reason}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
@@ -161,30 +147,18 @@ struct TriggerFile {
     args: toml::Table,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepFile {
-    id: Option<String>,
-    action: String,
-    #[serde(default)]
-    args: toml::Table,
-    #[serde(rename = "if")]
-    condition: Option<String>,
-    within_secs: Option<u64>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn is_name(s: &str) -> bool {
+pub(super) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-fn json(v: toml::Value) -> Value {
+pub(super) fn json(v: toml::Value) -> Value {
     serde_json::to_value(v).unwrap_or_default()
 }
 
@@ -286,31 +260,14 @@ impl Workflow {
             let span = spanned.span();
             let line = line_of(text, span.start);
             let s = spanned.into_inner();
-            let id = s.id.unwrap_or_else(|| format!("step-{}", i + 1));
+            let id = s.id.clone().unwrap_or_else(|| format!("step-{}", i + 1));
             if !is_name(&id) || steps.iter().any(|x| x.id == id) {
                 return Err(at(span, format!("step id `{id}`: use a unique lowercase name")));
             }
-            let Some((adapter, action)) = s.action.split_once('.') else {
-                return Err(at(span, format!("step `{id}`: action `{}` must be ADAPTER.ACTION", s.action)));
-            };
-            if let Err(why) = actions(adapter, action) {
-                return Err(at(span, format!("step `{id}`: {why}")));
-            }
-            let args = Value::Object(s.args.into_iter().map(|(k, v)| (k, json(v))).collect());
-            template::check_syntax(&env, &args)
-                .map_err(|(arg, e)| at(span.clone(), format!("step `{id}`, argument `{arg}`: {e}")))?;
-            if let Some(c) = &s.condition {
-                env.compile_expression(c).map_err(|e| at(span.clone(), format!("step `{id}`, `if`: {e}")))?;
-            }
-            steps.push(StepDef {
-                id,
-                adapter: adapter.to_owned(),
-                action: action.to_owned(),
-                args,
-                condition: s.condition,
-                within_secs: s.within_secs,
-                line,
-            });
+            steps.push(StepDef::parse(id, s, line, actions, &env).map_err(|reason| at(span, reason))?);
+        }
+        if matches!(steps.last().map(|s| &s.kind), Some(StepKind::Wait(_))) {
+            return Err(DefinitionError { line: None, reason: "the last step is a wait: nothing follows it".into() });
         }
         let version = hex::encode(&Sha256::digest(text.as_bytes())[..8]);
         Ok(Self { name, description: file.description, version, params, triggers, steps })
@@ -351,7 +308,7 @@ impl Workflow {
 }
 
 /// A time as RFC 3339, or a local `YYYY-MM-DDTHH:MM` in `timezone`.
-fn parse_time(text: &str, timezone: Option<&str>) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(text: &str, timezone: Option<&str>) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }

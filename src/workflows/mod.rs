@@ -16,12 +16,14 @@ pub mod library;
 pub mod params;
 pub mod run;
 pub mod scheduler;
+pub mod steps;
 pub mod template;
 
-pub use definition::{DefinitionError, Overlap, Param, StepDef, Trigger, TriggerKind, Workflow};
+pub use definition::{DefinitionError, Overlap, Param, Trigger, TriggerKind, Workflow};
 pub use library::Library;
 pub use params::ParamType;
 pub use run::{Start, StartError, Started, start};
+pub use steps::{StepDef, StepKind, Wait};
 
 #[cfg(test)]
 mod tests;

@@ -8,9 +8,9 @@
 use serde_json::{Value, json};
 
 use super::definition::Workflow;
-use super::template;
+use super::{steps, template};
 use crate::adapters::Catalog;
-use crate::domain::{Intent, IntentId, IntentText, Millis, Plan, PlannedStep, Provenance};
+use crate::domain::{Intent, IntentId, IntentText, Millis, Plan, Provenance};
 use crate::store::workflows::{self, NewRun, Recorded};
 use crate::store::{Store, StoreError, intents};
 
@@ -72,29 +72,6 @@ impl From<StoreError> for StartError {
     }
 }
 
-/// The steps a run takes, rendered over its values; those whose `if` is
-/// false are left out.
-pub fn render_steps(workflow: &Workflow, ctx: &Value, catalog: &Catalog) -> Result<Vec<PlannedStep>, String> {
-    let env = template::environment();
-    let mut steps = Vec::new();
-    for s in &workflow.steps {
-        if let Some(cond) = &s.condition {
-            match template::holds(&env, cond, ctx) {
-                Ok(false) => continue,
-                Ok(true) => {}
-                Err(e) => return Err(format!("step `{}`, `if`: {e}", s.id)),
-            }
-        }
-        let args = template::render(&env, &s.args, ctx)
-            .map_err(|(arg, e)| format!("step `{}`, argument `{arg}`: {e}", s.id))?;
-        let mut step = PlannedStep::parse(&s.adapter, &s.action, args).map_err(|e| format!("step `{}`: {e}", s.id))?;
-        step.within_secs = s.within_secs;
-        catalog.validate(&step).map_err(|e| format!("step `{}`: {e}", s.id))?;
-        steps.push(step);
-    }
-    Ok(steps)
-}
-
 /// The values templates see.
 pub fn context(workflow: &Workflow, params: &serde_json::Map<String, Value>, start: &Start<'_>) -> Value {
     json!({
@@ -125,9 +102,10 @@ pub async fn start(store: &Store, catalog: &Catalog, start: &Start<'_>) -> Resul
     given.extend(start.args.clone());
     let params = w.resolve(&given).map_err(|e| StartError::Invalid(format!("workflow {}: {e}", w.name)))?;
     let ctx = context(w, &params, start);
-    let steps = render_steps(w, &ctx, catalog).map_err(|e| StartError::Invalid(format!("workflow {}: {e}", w.name)))?;
-    let args = Value::Object(params);
     let now = store.now();
+    let steps =
+        steps::render(w, &ctx, catalog, now).map_err(|e| StartError::Invalid(format!("workflow {}: {e}", w.name)))?;
+    let args = Value::Object(params);
     let mut run = NewRun {
         key: &start.key,
         workflow: &w.name,

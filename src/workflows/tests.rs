@@ -257,3 +257,48 @@ async fn a_webhook_trigger_whose_secret_is_not_configured_is_refused() {
     let secrets = crate::adapters::Secrets::new([("stripe".to_owned(), "whsec".to_owned().into())].into());
     assert_eq!(Library::load(Some(dir.path()), catalog(&store), secrets).all().len(), 1);
 }
+
+const FOLLOW_UP: &str = r#"
+name = "follow-up"
+[params.day]
+type = "date"
+[[steps]]
+action = "note.write"
+args = { text = "Welcome" }
+[[steps]]
+wait = "3d"
+[[steps]]
+wait = "1h"
+[[steps]]
+action = "note.write"
+args = { text = "How is it going?" }
+[[steps]]
+wait_until = "{{ params.day }}T09:00"
+timezone = "Europe/Berlin"
+[[steps]]
+action = "note.write"
+args = { text = "Renewal day" }
+"#;
+
+#[tokio::test]
+async fn a_wait_becomes_the_timer_of_the_step_after_it() {
+    let w = parse(FOLLOW_UP).unwrap();
+    assert_eq!(w.steps.iter().map(|s| s.describe()).collect::<Vec<_>>()[1], "wait 3d");
+    let store = Store::in_memory().await.unwrap();
+    let ctx = json!({"params": {"day": "2027-01-15"}});
+    let now = t("2026-12-01T00:00:00Z").timestamp_millis();
+    let steps = steps::render(&w, &ctx, &catalog(&store), now).unwrap();
+    assert_eq!(steps.len(), 3, "waits are no steps of their own");
+    assert_eq!((steps[0].wait_secs, steps[0].not_before), (None, None));
+    assert_eq!(steps[1].wait_secs, Some(3 * 86_400 + 3600), "waits in a row add up");
+    assert_eq!(steps[2].not_before, Some(t("2027-01-15T08:00:00Z").timestamp_millis()));
+    let far = json!({"params": {"day": "2029-01-15"}});
+    assert!(steps::render(&w, &far, &catalog(&store), now).unwrap_err().contains("more than a year"));
+
+    let refused = |text: &str| parse(text).unwrap_err().to_string();
+    let tail = FOLLOW_UP.rsplit_once("[[steps]]").unwrap().0;
+    assert!(refused(tail).contains("the last step is a wait"), "{}", refused(tail));
+    assert!(refused(&FOLLOW_UP.replace("wait = \"3d\"", "wait = \"3 days\"")).contains("not a duration"));
+    let both = FOLLOW_UP.replace("wait = \"1h\"", "wait = \"1h\"\naction = \"note.write\"");
+    assert!(refused(&both).contains("a step is one of"), "{}", refused(&both));
+}
