@@ -423,3 +423,33 @@ async fn a_wait_across_a_kill_resumes_and_runs_once() {
     assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-0")), Some(&1));
     assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-1")), Some(&1), "the follow-up once");
 }
+
+/// The shipped `monthly-invoices`: 50 clients, 50 child runs, each billing
+/// call once with its own key.
+#[tokio::test]
+async fn for_each_starts_one_child_run_per_item_and_each_effect_once() {
+    let recv = Receiver::start(Faults::default(), 8).await;
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/workflows/monthly-invoices.toml")).unwrap();
+    let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("monthly.toml", shipped)]).await;
+    let clients: Vec<String> = (0..50).map(|i| format!("Client {i:02}")).collect();
+    let res =
+        run(&app, "monthly-invoices", "m-1", json!({"clients": clients, "billing_url": recv.url("/hook/ok")})).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["intent_id"].as_str().unwrap().to_owned();
+    let parent = app.wait_for(&id, "succeeded").await;
+    assert_eq!(parent["steps"][0]["action"], "fan_out");
+    let children = parent["steps"][0]["result"]["children"].as_array().unwrap().clone();
+    assert_eq!(children.len(), 50);
+    for child in &children {
+        app.wait_for(child.as_str().unwrap(), "succeeded").await;
+    }
+    let tally = recv.tally();
+    let billed: Vec<_> =
+        children.iter().map(|c| tally.deliveries.get(&format!("steward-{}-0", c.as_str().unwrap()))).collect();
+    assert!(billed.iter().all(|n| *n == Some(&1)), "each client billed once: {billed:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM workflow_runs WHERE trigger = 'for_each:invoice'").await, 50);
+    let first = app.intent(children[0].as_str().unwrap()).await;
+    assert_eq!(first["steps"][0]["args"]["body"]["client"], "Client 00");
+    app.stop().await;
+}

@@ -4,6 +4,7 @@
 //! with a key happened (`reconcile`), and undo one (`compensate`).
 
 pub mod email;
+pub mod fanout;
 mod note;
 mod notify;
 pub mod secrets;
@@ -21,6 +22,7 @@ use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, PlannedStep, R
 use crate::policy::{StepFacts, Vocabulary};
 
 pub use email::EmailAdapter;
+pub use fanout::FanOutAdapter;
 pub use note::NoteAdapter;
 pub use notify::NotifyAdapter;
 pub use secrets::Secrets;
@@ -90,7 +92,13 @@ pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) 
 /// Every adapter steward has, configured or not: what a policy file may
 /// name. `policy check` refuses a rule for anything else.
 pub fn known() -> Vec<Description> {
-    vec![webhook::description(), email::description(), note::description(), notify::description()]
+    vec![
+        webhook::description(),
+        email::description(),
+        note::description(),
+        notify::description(),
+        fanout::description(),
+    ]
 }
 
 /// Where a step may reach, as its adapter declares it: for showing a step

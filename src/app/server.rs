@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
-use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter};
+use crate::adapters::{Catalog, EmailAdapter, FanOutAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter};
 use crate::api::{self, ApiState, Limits};
 use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
@@ -67,7 +67,8 @@ pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
             config.adapters.webhook.retry.clone(),
         )
         .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
-        .with(Arc::new(NotifyAdapter::new(store.clone())), config.adapters.note.retry.clone());
+        .with(Arc::new(NotifyAdapter::new(store.clone())), config.adapters.note.retry.clone())
+        .with(Arc::new(FanOutAdapter::new(store.clone())), config.adapters.note.retry.clone());
     if let Some(email) = EmailAdapter::new(&config.email, store.clone()).map_err(|e| anyhow!("{e}"))? {
         catalog = catalog.with(Arc::new(email), config.email.retry.clone());
     }

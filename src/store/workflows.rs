@@ -75,6 +75,15 @@ pub async fn record(conn: &mut SqliteConnection, run: &NewRun<'_>) -> Result<Rec
     Ok(Recorded::Existing(intent))
 }
 
+/// Whether a run was recorded under `key`, and its intent if it has one.
+pub async fn started(conn: &mut SqliteConnection, key: &str) -> Result<Option<Option<IntentId>>, StoreError> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT intent_id FROM workflow_runs WHERE key = ?")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|(id,)| id.map(|i| i.parse().map_err(|e| StoreError::corrupt("workflow_runs", e))).transpose()).transpose()
+}
+
 /// A recorded run, with its intent's state.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct Run {

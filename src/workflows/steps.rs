@@ -11,6 +11,7 @@ use super::definition::{Workflow, json, parse_time};
 use super::params::duration_secs;
 use super::template;
 use crate::adapters::Catalog;
+use crate::adapters::fanout::{Child, FanOut, MAX_CHILDREN};
 use crate::domain::{Plan, PlannedStep};
 
 /// A step as written.
@@ -30,6 +31,12 @@ pub(super) struct StepFile {
     #[serde(rename = "if")]
     condition: Option<String>,
     within_secs: Option<u64>,
+    /// Runs the action once per item of this list (an expression), each in
+    /// a child run of its own.
+    for_each: Option<String>,
+    /// What each item is called in the action's templates (`item`).
+    #[serde(rename = "as")]
+    item_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,13 +53,22 @@ pub struct StepDef {
 #[derive(Debug, Clone)]
 pub enum StepKind {
     /// An adapter action; strings in `args` are templates over `params`,
-    /// `trigger` and `run`.
+    /// `trigger` and `run` (and, with `for_each`, the item and `index`).
     Action {
         adapter: String,
         action: String,
         args: Value,
+        for_each: Option<ForEach>,
     },
     Wait(Wait),
+}
+
+#[derive(Debug, Clone)]
+pub struct ForEach {
+    /// An expression whose value is a list.
+    pub list: String,
+    /// The item's name in the templates.
+    pub item: String,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +107,25 @@ impl StepDef {
                 actions(adapter, action_name).map_err(|why| format!("step `{id}`: {why}"))?;
                 let args = Value::Object(s.args.into_iter().map(|(k, v)| (k, json(v))).collect());
                 template::check_syntax(env, &args).map_err(|(arg, e)| format!("step `{id}`, argument `{arg}`: {e}"))?;
-                StepKind::Action { adapter: adapter.to_owned(), action: action_name.to_owned(), args }
+                let for_each = match (s.for_each, s.item_name) {
+                    (Some(list), name) => {
+                        env.compile_expression(&list).map_err(|e| format!("step `{id}`, `for_each`: {e}"))?;
+                        let item = name.unwrap_or_else(|| "item".into());
+                        let taken = ["params", "trigger", "run", "index"].contains(&item.as_str());
+                        if !super::definition::is_name(&item) || taken {
+                            return Err(format!(
+                                "step `{id}`: `as = \"{item}\"`: name the item with a new lowercase name"
+                            ));
+                        }
+                        Some(ForEach { list, item })
+                    }
+                    (None, Some(_)) => return Err(format!("step `{id}`: `as` goes with `for_each`")),
+                    (None, None) => None,
+                };
+                StepKind::Action { adapter: adapter.to_owned(), action: action_name.to_owned(), args, for_each }
+            }
+            (None, _, _) if s.for_each.is_some() || s.item_name.is_some() => {
+                return Err(format!("step `{id}`: `for_each` goes with an `action`"));
             }
             (None, Some(wait), None) if s.args.is_empty() && s.timezone.is_none() && s.within_secs.is_none() => {
                 syntax("wait", &wait)?;
@@ -120,7 +154,10 @@ impl StepDef {
     /// `adapter.action`, or what the wait waits for.
     pub fn describe(&self) -> String {
         match &self.kind {
-            StepKind::Action { adapter, action, .. } => format!("{adapter}.{action}"),
+            StepKind::Action { adapter, action, for_each: None, .. } => format!("{adapter}.{action}"),
+            StepKind::Action { adapter, action, for_each: Some(f), .. } => {
+                format!("{adapter}.{action} for each {} in {}", f.item, f.list)
+            }
             StepKind::Wait(Wait::For(d)) => format!("wait {d}"),
             StepKind::Wait(Wait::Until { at, .. }) => format!("wait until {at}"),
         }
@@ -161,12 +198,11 @@ pub fn render(workflow: &Workflow, ctx: &Value, catalog: &Catalog, now: i64) -> 
                 }
                 not_before = Some(not_before.map_or(at, |n| n.max(at)));
             }
-            StepKind::Action { adapter, action, args } => {
-                let args = template::render(&env, args, ctx)
-                    .map_err(|(arg, e)| format!("step `{}`, argument `{arg}`: {e}", s.id))?;
-                let mut step =
-                    PlannedStep::parse(adapter, action, args).map_err(|e| format!("step `{}`: {e}", s.id))?;
-                step.within_secs = s.within_secs;
+            StepKind::Action { adapter, action, args, for_each } => {
+                let mut step = match for_each {
+                    None => action_step(&env, s, adapter, action, args, ctx, catalog)?,
+                    Some(f) => fan_out(&env, workflow, s, f, ctx, catalog)?,
+                };
                 step.wait_secs = (wait_secs > 0).then_some(wait_secs);
                 step.not_before = not_before.take();
                 wait_secs = 0;
@@ -176,4 +212,58 @@ pub fn render(workflow: &Workflow, ctx: &Value, catalog: &Catalog, now: i64) -> 
         }
     }
     Ok(steps)
+}
+
+/// One action, its arguments rendered over `ctx` and checked.
+fn action_step(
+    env: &Environment<'_>,
+    s: &StepDef,
+    adapter: &str,
+    action: &str,
+    args: &Value,
+    ctx: &Value,
+    catalog: &Catalog,
+) -> Result<PlannedStep, String> {
+    let args =
+        template::render(env, args, ctx).map_err(|(arg, e)| format!("step `{}`, argument `{arg}`: {e}", s.id))?;
+    let mut step = PlannedStep::parse(adapter, action, args).map_err(|e| format!("step `{}`: {e}", s.id))?;
+    step.within_secs = s.within_secs;
+    catalog.validate(&step).map_err(|e| format!("step `{}`: {e}", s.id))?;
+    Ok(step)
+}
+
+/// A `for_each` step: the action rendered once per item, each a child
+/// run's plan, started together by one `workflow.fan_out` step.
+fn fan_out(
+    env: &Environment<'_>,
+    workflow: &Workflow,
+    s: &StepDef,
+    f: &ForEach,
+    ctx: &Value,
+    catalog: &Catalog,
+) -> Result<PlannedStep, String> {
+    let StepKind::Action { adapter, action, args, .. } = &s.kind else {
+        return Err(format!("step `{}`: only an action runs for each item", s.id));
+    };
+    let items = match template::eval(env, &f.list, ctx).map_err(|e| format!("step `{}`, `for_each`: {e}", s.id))? {
+        Value::Array(items) => items,
+        other => return Err(format!("step `{}`: `for_each` is not a list but {other}", s.id)),
+    };
+    if items.is_empty() || items.len() > MAX_CHILDREN {
+        return Err(format!("step `{}`: `for_each` has {} items; it takes 1 to {MAX_CHILDREN}", s.id, items.len()));
+    }
+    let mut children = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let mut each = ctx.clone();
+        each[&f.item] = item.clone();
+        each["index"] = index.into();
+        let step =
+            action_step(env, s, adapter, action, args, &each, catalog).map_err(|e| format!("{e} (item {index})"))?;
+        let plan = Plan::new(vec![step]).map_err(|e| format!("step `{}`: {e}", s.id))?;
+        children.push(Child { item, plan });
+    }
+    let fan =
+        FanOut { workflow: workflow.name.clone(), version: workflow.version.clone(), step: s.id.clone(), children };
+    let args = serde_json::to_value(fan).map_err(|e| e.to_string())?;
+    PlannedStep::parse("workflow", "fan_out", args).map_err(|e| format!("step `{}`: {e}", s.id))
 }

@@ -91,6 +91,16 @@ fn join(head: &str, tail: &str) -> String {
     }
 }
 
+/// The value of the expression `expr` over `ctx`, as JSON.
+pub fn eval(env: &Environment<'_>, expr: &str, ctx: &Value) -> Result<Value, String> {
+    let compiled = env.compile_expression(expr).map_err(|e| explain(&e))?;
+    let value = compiled.eval(minijinja::Value::from_serialize(ctx)).map_err(|e| explain(&e))?;
+    if value.is_undefined() {
+        return Err(format!("`{expr}` is undefined"));
+    }
+    serde_json::to_value(&value).map_err(|e| e.to_string())
+}
+
 /// Whether the condition `expr` holds over `ctx`.
 pub fn holds(env: &Environment<'_>, expr: &str, ctx: &Value) -> Result<bool, String> {
     let compiled = env.compile_expression(expr).map_err(|e| explain(&e))?;

@@ -47,7 +47,9 @@ args = { text = "A big week: {{ params.big }}" }
 "#;
 
 fn catalog(store: &Store) -> Catalog {
-    Catalog::default().with(Arc::new(NoteAdapter::new(store.clone())), RetryPolicy::default())
+    Catalog::default()
+        .with(Arc::new(NoteAdapter::new(store.clone())), RetryPolicy::default())
+        .with(Arc::new(crate::adapters::FanOutAdapter::new(store.clone())), RetryPolicy::default())
 }
 
 fn parse(text: &str) -> Result<Workflow, DefinitionError> {
@@ -301,4 +303,31 @@ async fn a_wait_becomes_the_timer_of_the_step_after_it() {
     assert!(refused(&FOLLOW_UP.replace("wait = \"3d\"", "wait = \"3 days\"")).contains("not a duration"));
     let both = FOLLOW_UP.replace("wait = \"1h\"", "wait = \"1h\"\naction = \"note.write\"");
     assert!(refused(&both).contains("a step is one of"), "{}", refused(&both));
+}
+
+#[tokio::test]
+async fn for_each_renders_one_child_plan_per_item() {
+    let each = r#"
+name = "greet-all"
+[params.names]
+type = "list<string>"
+[[steps]]
+action = "note.write"
+for_each = "params.names"
+as = "who"
+args = { text = "Hello {{ who }} ({{ index }})" }
+"#;
+    let w = parse(each).unwrap();
+    let store = Store::in_memory().await.unwrap();
+    let ctx = json!({"params": {"names": ["Ana", "Bo"]}});
+    let steps = steps::render(&w, &ctx, &catalog(&store), 0).unwrap();
+    assert_eq!((steps[0].adapter.as_str(), steps[0].action.as_str()), ("workflow", "fan_out"));
+    let fan: crate::adapters::fanout::FanOut = serde_json::from_value(steps[0].args.clone()).unwrap();
+    assert_eq!(fan.children.len(), 2);
+    assert_eq!(fan.children[1].plan.steps()[0].args["text"], "Hello Bo (1)");
+    let none = json!({"params": {"names": []}});
+    assert!(steps::render(&w, &none, &catalog(&store), 0).unwrap_err().contains("1 to"));
+    let refused = |text: &str| parse(text).unwrap_err().reason;
+    assert!(refused(&each.replace("as = \"who\"", "as = \"params\"")).contains("new lowercase name"));
+    assert!(refused(&each.replace("for_each = \"params.names\"\n", "")).contains("`as` goes with `for_each`"));
 }

@@ -99,6 +99,8 @@ impl TestApp {
         config.http.token = Some(SecretString::from(TOKEN));
         // The model is loaded only by the tests about memory.
         config.embedding.backend = steward::config::EmbeddingBackend::Hash;
+        // Not the repository's shipped workflows (the tests run from its root).
+        config.workflows.dir = dir.path().join("workflows");
         adjust(&mut config);
         let server = Server::build_with_clock(&config, Some("127.0.0.1:0".parse().unwrap()), clock).await.unwrap();
         let addr = server.local_addr();
@@ -205,6 +207,8 @@ impl ServeProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["serve", "--addr", "127.0.0.1:0"])
+            // Not the repository's shipped workflows (the tests run from its root).
+            .env("STEWARD_WORKFLOWS__DIR", data_dir.join("workflows"))
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
