@@ -57,10 +57,6 @@ fn child_key(key: &IdempotencyKey, index: usize) -> String {
     format!("{}:{index}", key.as_str())
 }
 
-fn transient(e: impl std::fmt::Display) -> AdapterError {
-    AdapterError::Transient(e.to_string())
-}
-
 pub fn description() -> Description {
     Description {
         name: "workflow",
@@ -89,7 +85,7 @@ impl Adapter for FanOutAdapter {
         let now = self.store.now();
         let actor = format!("workflow:{}", f.workflow);
         let mut started = Vec::with_capacity(f.children.len());
-        let mut tx = self.store.begin().await.map_err(transient)?;
+        let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
         for (i, child) in f.children.into_iter().enumerate() {
             let mut provenance = Provenance::operator("workflow", &actor);
             provenance.agent = actor.clone();
@@ -116,28 +112,16 @@ impl Adapter for FanOutAdapter {
             // A child started before (this step ran, then its outcome was
             // lost) keeps its intent; the writer is one connection, so no
             // one else starts it in between.
-            if let Some(earlier) = runs::started(&mut tx, &run_key).await.map_err(transient)? {
+            if let Some(earlier) = runs::started(&mut tx, &run_key).await.map_err(AdapterError::transient)? {
                 started.extend(earlier.map(|i| i.to_string()));
                 continue;
             }
-            intents::insert(&mut tx, &intent).await.map_err(transient)?;
-            runs::record(&mut tx, &run).await.map_err(transient)?;
+            intents::insert(&mut tx, &intent).await.map_err(AdapterError::transient)?;
+            runs::record(&mut tx, &run).await.map_err(AdapterError::transient)?;
             started.push(intent.id.to_string());
         }
-        tx.commit().await.map_err(transient)?;
+        tx.commit().await.map_err(AdapterError::transient)?;
         Ok(json!({"children": started}))
-    }
-
-    async fn compensate(
-        &self,
-        _key: &IdempotencyKey,
-        _action: &str,
-        _args: &Value,
-        _result: Option<&Value>,
-    ) -> Result<Value, AdapterError> {
-        // The children are intents of their own: each is undone, or not, by
-        // its own outcome.
-        Ok(json!({"compensation": "none"}))
     }
 
     async fn reconcile(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Reconciled {

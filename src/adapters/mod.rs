@@ -147,6 +147,11 @@ pub enum AdapterError {
 }
 
 impl AdapterError {
+    /// A passing fault from anything that prints (a store error, say).
+    pub fn transient(e: impl std::fmt::Display) -> Self {
+        Self::Transient(e.to_string())
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Transient(_) | Self::RetryAfter(_))
     }
@@ -187,14 +192,16 @@ pub trait Adapter: Send + Sync {
     ) -> Result<serde_json::Value, AdapterError>;
 
     /// Undoes a succeeded action. Returns what was done; an action that
-    /// defines no compensation returns `{"compensation": "none"}`.
+    /// defines no compensation (the default) returns `{"compensation": "none"}`.
     async fn compensate(
         &self,
-        key: &IdempotencyKey,
-        action: &str,
-        args: &serde_json::Value,
-        result: Option<&serde_json::Value>,
-    ) -> Result<serde_json::Value, AdapterError>;
+        _key: &IdempotencyKey,
+        _action: &str,
+        _args: &serde_json::Value,
+        _result: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, AdapterError> {
+        Ok(serde_json::json!({"compensation": "none"}))
+    }
 
     /// Finds out whether the effect with this key happened.
     async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &serde_json::Value) -> Reconciled;

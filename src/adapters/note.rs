@@ -30,10 +30,6 @@ fn intent_of(key: &IdempotencyKey) -> &str {
     key.as_str().trim_start_matches("steward-").rsplit_once('-').map_or("", |(intent, _)| intent)
 }
 
-fn transient(e: impl std::fmt::Display) -> AdapterError {
-    AdapterError::Transient(e.to_string())
-}
-
 /// The `note` adapter's one action, `write`. It reaches nothing outside.
 pub fn description() -> Description {
     Description {
@@ -60,7 +56,7 @@ impl Adapter for NoteAdapter {
 
     async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
         let text = text_of(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
-        let mut tx = self.store.begin().await.map_err(transient)?;
+        let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
         sqlx::query(
             "INSERT INTO notes (key, intent_id, text, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         )
@@ -70,8 +66,8 @@ impl Adapter for NoteAdapter {
         .bind(self.store.now())
         .execute(&mut *tx)
         .await
-        .map_err(transient)?;
-        tx.commit().await.map_err(transient)?;
+        .map_err(AdapterError::transient)?;
+        tx.commit().await.map_err(AdapterError::transient)?;
         Ok(json!({"note": key.as_str()}))
     }
 
@@ -82,9 +78,13 @@ impl Adapter for NoteAdapter {
         _args: &Value,
         _result: Option<&Value>,
     ) -> Result<Value, AdapterError> {
-        let mut tx = self.store.begin().await.map_err(transient)?;
-        sqlx::query("DELETE FROM notes WHERE key = ?").bind(key.as_str()).execute(&mut *tx).await.map_err(transient)?;
-        tx.commit().await.map_err(transient)?;
+        let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
+        sqlx::query("DELETE FROM notes WHERE key = ?")
+            .bind(key.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(AdapterError::transient)?;
+        tx.commit().await.map_err(AdapterError::transient)?;
         Ok(json!({"compensation": "deleted"}))
     }
 

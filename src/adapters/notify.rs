@@ -46,10 +46,6 @@ fn read(args: &Value) -> Result<(&str, &str), InvalidInput> {
     Ok((text, to))
 }
 
-fn transient(e: impl std::fmt::Display) -> AdapterError {
-    AdapterError::Transient(e.to_string())
-}
-
 /// The `notify` adapter's one action, `send`.
 pub fn description() -> Description {
     Description {
@@ -79,22 +75,12 @@ impl Adapter for NotifyAdapter {
 
     async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
         let (text, to) = read(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
-        let mut tx = self.store.begin().await.map_err(transient)?;
+        let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
         outbox::enqueue(&mut tx, to, &Outbound::reply(text), Some(key.as_str()), self.store.now())
             .await
-            .map_err(transient)?;
-        tx.commit().await.map_err(transient)?;
+            .map_err(AdapterError::transient)?;
+        tx.commit().await.map_err(AdapterError::transient)?;
         Ok(json!({"queued_to": to}))
-    }
-
-    async fn compensate(
-        &self,
-        _key: &IdempotencyKey,
-        _action: &str,
-        _args: &Value,
-        _result: Option<&Value>,
-    ) -> Result<Value, AdapterError> {
-        Ok(json!({"compensation": "none"}))
     }
 
     async fn reconcile(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Reconciled {
