@@ -322,4 +322,13 @@ args = { text = "Plan for {{ params.topic }}" }
     let shown: serde_json::Value =
         serde_json::from_str(&stdout(&run_in(dir.path(), &["workflows", "list", "--json"]))).unwrap();
     assert_eq!((&shown[0]["name"], &shown[0]["paused"]), (&"daily-note".into(), &true.into()));
+
+    // A broken file in the folder: doctor names it, and the others still load.
+    std::fs::write(flows.join("broken.toml"), good.replace("note.write", "note.shred")).unwrap();
+    let doctor: serde_json::Value = serde_json::from_str(&stdout(&run_in(dir.path(), &["doctor", "--json"]))).unwrap();
+    let check = doctor.as_array().unwrap().iter().find(|c| c["part"] == "workflows").unwrap();
+    assert_eq!(check["status"], "error", "{check}");
+    assert!(check["detail"].as_str().unwrap().contains("broken.toml refused: line 11"), "{check}");
+    let listed = run_in(dir.path(), &["workflows", "list"]);
+    assert!(stdout(&listed).contains("daily-note") && stderr(&listed).contains("broken.toml refused"));
 }

@@ -118,6 +118,25 @@ pub async fn runs(pool: &SqlitePool, workflow: &str, limit: u32) -> Result<Vec<R
     .await?)
 }
 
+/// A trigger's latest runs, newest first: each one's outcome, why it was
+/// skipped, and its intent's state.
+pub async fn recent(
+    pool: &SqlitePool,
+    workflow: &str,
+    trigger: &str,
+    limit: u32,
+) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT r.outcome, r.note, i.state FROM workflow_runs r LEFT JOIN intents i ON i.id = r.intent_id
+         WHERE r.workflow = ? AND r.trigger = ? ORDER BY r.period_at DESC, r.rowid DESC LIMIT ?",
+    )
+    .bind(workflow)
+    .bind(trigger)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The latest period a trigger ran (or skipped) for.
 pub async fn last_period(pool: &SqlitePool, workflow: &str, trigger: &str) -> Result<Option<Millis>, StoreError> {
     Ok(sqlx::query_scalar("SELECT MAX(period_at) FROM workflow_runs WHERE workflow = ? AND trigger = ?")

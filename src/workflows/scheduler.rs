@@ -17,6 +17,38 @@ use crate::store::{Store, StoreError, outbox};
 
 /// How late a period may run before it counts as a catch-up.
 const GRACE_MS: i64 = 120_000;
+/// Failed runs in a row after which a recurring trigger backs off.
+pub const FAILURES_BEFORE_BACKOFF: u32 = 3;
+/// The most periods skipped between two tries while backing off.
+const MAX_BACKOFF_PERIODS: u32 = 32;
+/// What a skip while backing off says, first.
+const BACKING_OFF: &str = "backing off";
+/// What a period whose run could not start says, first: a failure too.
+const NOT_STARTED: &str = "could not start";
+
+/// Whether a recurring trigger should skip this period, from its runs
+/// newest first (outcome, why skipped, intent state): after
+/// [`FAILURES_BEFORE_BACKOFF`] failed runs in a row it skips 1, then 2, 4 …
+/// (at most 32) periods between tries. A run that succeeds ends it. Returns
+/// the failures in a row and the periods still to skip before the next try.
+pub fn backoff(recent: &[(String, Option<String>, Option<String>)]) -> Option<(u32, u32)> {
+    let (mut skipped, mut failures) = (0u32, 0u32);
+    for (outcome, note, state) in recent {
+        let backing_off = note.as_deref().is_some_and(|n| n.starts_with(BACKING_OFF));
+        match (outcome.as_str(), state.as_deref()) {
+            ("skipped", _) if backing_off && failures == 0 => skipped += 1,
+            ("skipped", _) if note.as_deref().is_some_and(|n| n.starts_with(NOT_STARTED)) => failures += 1,
+            ("skipped", _) => {}
+            ("started", Some("failed" | "compensated" | "needs_attention")) => failures += 1,
+            _ => break,
+        }
+    }
+    if failures < FAILURES_BEFORE_BACKOFF {
+        return None;
+    }
+    let wait = 2u32.saturating_pow(failures - FAILURES_BEFORE_BACKOFF).min(MAX_BACKOFF_PERIODS);
+    (skipped < wait).then_some((failures, wait - skipped))
+}
 
 /// What one scheduled trigger did at a tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +128,27 @@ async fn due(
         catch_up,
         started: Ok(Started::Existing(None)),
     };
+    if matches!(t.kind, TriggerKind::Cron { .. }) {
+        let recent = workflows::recent(store.reader(), &w.name, &t.name, 200).await?;
+        if let Some((failures, left)) = backoff(&recent) {
+            let why =
+                format!("{BACKING_OFF}: {failures} runs failed in a row; {left} period(s) skipped before the next try");
+            let mut tx = store.begin().await?;
+            skip(&mut tx, w, t, &key, period_ms, catch_up, &why, now_ms).await?;
+            let told = format!(
+                "{failures} scheduled runs failed in a row, so it backs off: {left} period(s) are skipped before \
+                 the next try. `steward workflows runs {}` shows what failed; a run that succeeds ends the back-off.",
+                w.name
+            );
+            let notice = Outbound::Notice(Notice::Workflow { workflow: w.name.clone(), why: told });
+            let once = format!("workflow-backoff:{}:{}:{failures}", w.name, t.name);
+            outbox::enqueue(&mut tx, "operator", &notice, Some(&once), now_ms).await?;
+            tx.commit().await?;
+            tracing::warn!(workflow = %w.name, trigger = %t.name, failures, left, "a recurring workflow keeps failing; backing off");
+            fired.started = Ok(Started::Skipped(why));
+            return Ok(Some(fired));
+        }
+    }
     let mut tx = store.begin().await?;
     if workflows::running(&mut tx, &w.name).await? {
         if overlap == Overlap::Queue {
@@ -128,7 +181,7 @@ async fn due(
             let why = e.to_string();
             tracing::error!(workflow = %w.name, trigger = %t.name, %key, error = %why, "a scheduled workflow run could not start");
             let mut tx = store.begin().await?;
-            skip(&mut tx, w, t, &key, period_ms, catch_up, &why, now_ms).await?;
+            skip(&mut tx, w, t, &key, period_ms, catch_up, &format!("{NOT_STARTED}: {why}"), now_ms).await?;
             let notice = Outbound::Notice(Notice::Workflow {
                 workflow: w.name.clone(),
                 why: format!("the run for {key} could not start: {why}"),

@@ -331,3 +331,56 @@ args = { text = "Hello {{ who }} ({{ index }})" }
     assert!(refused(&each.replace("as = \"who\"", "as = \"params\"")).contains("new lowercase name"));
     assert!(refused(&each.replace("for_each = \"params.names\"\n", "")).contains("`as` goes with `for_each`"));
 }
+
+#[test]
+fn a_recurring_workflow_that_keeps_failing_backs_off_more_each_time() {
+    let row = |outcome: &str, note: Option<&str>, state: Option<&str>| {
+        (outcome.to_owned(), note.map(str::to_owned), state.map(str::to_owned))
+    };
+    let failed = row("started", None, Some("failed"));
+    let ok = row("started", None, Some("succeeded"));
+    let waited = row("skipped", Some("backing off: 3 runs failed in a row"), None);
+    let overlap = row("skipped", Some("the last run was still going"), None);
+    let broken = row("skipped", Some("could not start: `client` is required"), None);
+    assert_eq!(scheduler::backoff(&[failed.clone(), failed.clone()]), None, "two failures: try again");
+    assert_eq!(scheduler::backoff(&[failed.clone(), overlap.clone(), failed.clone(), broken.clone()]), Some((3, 1)));
+    assert_eq!(
+        scheduler::backoff(&[waited.clone(), failed.clone(), failed.clone(), failed.clone()]),
+        None,
+        "skipped one: try"
+    );
+    let four = [failed.clone(), waited.clone(), failed.clone(), failed.clone(), failed.clone()];
+    assert_eq!(scheduler::backoff(&four), Some((4, 2)), "a fourth failure: skip two");
+    assert_eq!(scheduler::backoff(&[&[waited.clone()], &four[..]].concat()), Some((4, 1)));
+    assert_eq!(scheduler::backoff(&[ok, failed.clone(), failed.clone(), failed.clone()]), None, "a success ends it");
+    let many: Vec<_> = std::iter::repeat_n(failed, 40).collect();
+    assert_eq!(scheduler::backoff(&many), Some((40, 32)), "at most 32 periods between tries");
+}
+
+#[tokio::test]
+async fn a_scheduled_run_that_cannot_start_is_recorded_and_told_then_backs_off() {
+    let store = Store::in_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The cron trigger sets no client, which is required: every run fails to start.
+    std::fs::write(dir.path().join("report.toml"), REPORT.replace("args = { client = \"Acme\" }", "")).unwrap();
+    let lib = Library::load(Some(dir.path()), catalog(&store), Default::default());
+    scheduler::tick(&store, &lib, t("2026-11-29T12:00:00Z")).await.unwrap();
+    let mondays = ["2026-11-30", "2026-12-07", "2026-12-14", "2026-12-21", "2026-12-28"];
+    for day in mondays {
+        scheduler::tick(&store, &lib, t(&format!("{day}T08:00:30Z"))).await.unwrap();
+    }
+    let notes: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT outcome, note FROM workflow_runs ORDER BY period_at")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+    let said: Vec<&str> = notes.iter().map(|(_, n)| n.as_deref().unwrap_or("").split(':').next().unwrap()).collect();
+    assert_eq!(said, ["could not start", "could not start", "could not start", "backing off", "could not start"]);
+    let told: Vec<String> =
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE destination = 'operator' ORDER BY rowid")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(told.iter().filter(|p| p.contains("could not start")).count(), 4, "each failed period is told");
+    assert_eq!(told.iter().filter(|p| p.contains("backs off")).count(), 1, "and the back-off, once");
+}

@@ -3,6 +3,7 @@
 //! work) make it exit non-zero; a part that is simply off is reported as such.
 
 mod channels;
+mod workflows;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         roles(config),
         email(config).await,
         schedules(config),
+        workflows::workflows(config).await,
         embedding(config),
         qdrant(config).await,
     ];
