@@ -1,29 +1,18 @@
-//! Saved workflows against a running server: a run over the API is an
-//! intent that calls a real HTTP receiver; a retry with the same key starts
-//! nothing new; `/run` from chat; a cron period runs once across a restart,
-//! with steward's clock driven by the test.
+//! Saved workflows against a running server, by how a run starts: over the
+//! API (a retry with the same key starts nothing new), `/run` from chat, a
+//! cron period across a restart (steward's clock driven by the test), and a
+//! signed webhook.
 
+#[path = "support/flows.rs"]
+mod flows;
 mod helpers;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-use std::path::Path;
-
-use helpers::TestApp;
+use flows::{db, rows, run, start, start_with, until, wait_for_runs};
 use receiver::{Faults, Receiver};
 use serde_json::{Value, json};
-use steward::domain::{Clock, ManualClock, SharedClock, SystemClock};
-
-/// Every webhook runs unattended here: the tests are about workflows.
-const POLICY: &str = r#"
-default_risk = "low"
-[levels.low]
-mode = "auto"
-[levels.medium]
-mode = "auto"
-[levels.high]
-mode = "auto"
-"#;
+use steward::domain::{ManualClock, SharedClock, SystemClock};
 
 fn partner(recv: &Receiver) -> String {
     format!(
@@ -66,46 +55,6 @@ args = {{ url = "{}", body = {{ period = "{{{{ trigger.period }}}}" }} }}
 "#,
         recv.url("/hook/ok")
     )
-}
-
-async fn start(dir: tempfile::TempDir, clock: SharedClock, files: &[(&str, String)]) -> TestApp {
-    start_with(dir, clock, files, |_| {}).await
-}
-
-/// A server with these workflow files, the all-auto policy, and `adjust`.
-async fn start_with(
-    dir: tempfile::TempDir,
-    clock: SharedClock,
-    files: &[(&str, String)],
-    adjust: impl FnOnce(&mut steward::config::Config),
-) -> TestApp {
-    let flows = dir.path().join("workflows");
-    std::fs::create_dir_all(&flows).unwrap();
-    for (name, text) in files {
-        std::fs::write(flows.join(name), text).unwrap();
-    }
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    TestApp::spawn_clocked(dir, clock, move |c| {
-        c.workflows.dir = flows;
-        c.policy.path = Some(policy);
-        c.adapters.webhook.retry.initial_ms = 10;
-        adjust(c);
-    })
-    .await
-}
-
-async fn run(app: &TestApp, name: &str, key: &str, args: Value) -> reqwest::Response {
-    app.post(&format!("/v1/workflows/{name}/runs"))
-        .header("idempotency-key", key)
-        .json(&json!({"args": args}))
-        .send()
-        .await
-        .unwrap()
-}
-
-fn db(app: &TestApp) -> std::path::PathBuf {
-    app.dir.path().join("steward.db")
 }
 
 #[tokio::test]
@@ -167,14 +116,6 @@ async fn the_operator_starts_a_workflow_from_chat_once_per_message() {
     app.stop().await;
 }
 
-async fn wait_for_runs(db: &Path, n: i64) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while helpers::count_in(db, "SELECT COUNT(*) FROM workflow_runs").await < n {
-        assert!(std::time::Instant::now() < deadline, "{n} runs never came");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_cron_period_runs_once_across_a_restart() {
     let recv = Receiver::start(Faults::default(), 3).await;
@@ -185,19 +126,14 @@ async fn a_cron_period_runs_once_across_a_restart() {
     let app = start(tempfile::tempdir().unwrap(), clock.clone() as SharedClock, &files).await;
     let db = db(&app);
     // The scheduler has seen the workflow on Sunday before the clock moves.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while helpers::count_in(&db, "SELECT COUNT(*) FROM workflow_state").await < 1 {
-        assert!(std::time::Instant::now() < deadline, "the scheduler never ticked");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    until("the scheduler's first tick", || async {
+        helpers::count_in(&db, "SELECT COUNT(*) FROM workflow_state").await >= 1
+    })
+    .await;
     // Monday 09:00 in Berlin is 08:00 UTC.
     clock.set(at("2026-11-30T08:00:10Z"));
     wait_for_runs(&db, 1).await;
-    let id: String = {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
-        sqlx::query_scalar("SELECT intent_id FROM workflow_runs").fetch_one(&mut c).await.unwrap()
-    };
+    let (id,): (String,) = rows(&db, "SELECT intent_id FROM workflow_runs").await.remove(0);
     let done = app.wait_for(&id, "succeeded").await;
     assert_eq!(done["steps"][0]["args"]["body"]["period"], "2026-11-30T08:00:00+00:00");
     let dir = app.stop_keeping_data().await;
@@ -208,11 +144,7 @@ async fn a_cron_period_runs_once_across_a_restart() {
     let app = start(dir, clock.clone() as SharedClock, &files).await;
     clock.set(at("2026-12-07T08:00:10Z"));
     wait_for_runs(&db, 2).await;
-    let periods: Vec<(String, bool)> = {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
-        sqlx::query_as("SELECT key, catch_up FROM workflow_runs ORDER BY period_at").fetch_all(&mut c).await.unwrap()
-    };
+    let periods: Vec<(String, bool)> = rows(&db, "SELECT key, catch_up FROM workflow_runs ORDER BY period_at").await;
     assert_eq!(
         periods,
         [
@@ -220,11 +152,7 @@ async fn a_cron_period_runs_once_across_a_restart() {
             ("cron:weekly-sync:cron:2026-12-07T09:00:00".to_owned(), false)
         ]
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while recv.tally().deliveries.len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "the second period never ran");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    until("the second period's call", || async { recv.tally().deliveries.len() >= 2 }).await;
     assert!(recv.tally().deliveries.values().all(|n| *n == 1), "each period's effect once");
     app.stop().await;
 }
@@ -301,155 +229,5 @@ async fn a_signed_webhook_starts_one_run_and_a_bad_signature_starts_nothing() {
     assert_eq!(app.count("SELECT COUNT(*) FROM intents").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM workflow_runs").await, 1);
     assert_eq!(recv.tally().deliveries.len(), 1);
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn a_notify_step_tells_the_operator_once() {
-    let recv = Receiver::start(Faults::default(), 5).await;
-    let flow = r#"
-name = "invoices-done"
-description = "Says the invoice run is done"
-[params.count]
-type = "number"
-[[triggers]]
-kind = "command"
-[[steps]]
-action = "notify.send"
-args = { text = "Invoices sent: {{ params.count }}." }
-"#;
-    let operator = format!("webhook:{}", recv.url("/notify"));
-    let app = start_with(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("done.toml", flow.into())], |c| {
-        c.notify.operator = vec![operator];
-    })
-    .await;
-    let res = run(&app, "invoices-done", "n-1", json!({"count": 12})).await;
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["intent_id"].as_str().unwrap().to_owned();
-    app.wait_for(&id, "succeeded").await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let said = |t: &receiver::Tally| t.notices.iter().filter(|n| n.to_string().contains("Invoices sent: 12.")).count();
-    while said(&recv.tally()) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the operator was never told");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(said(&recv.tally()), 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE dedup_key LIKE 'steward-%'").await, 1);
-    app.stop().await;
-}
-
-fn onboarding(recv: &Receiver, wait: &str) -> String {
-    format!(
-        r#"
-name = "onboard"
-description = "Welcome now, follow up later"
-[[triggers]]
-kind = "command"
-[[steps]]
-id = "welcome"
-action = "webhook.call"
-args = {{ url = "{url}", body = {{ say = "welcome" }} }}
-[[steps]]
-wait = "{wait}"
-[[steps]]
-id = "follow-up"
-action = "webhook.call"
-args = {{ url = "{url}", body = {{ say = "how is it going?" }} }}
-"#,
-        url = recv.url("/hook/ok")
-    )
-}
-
-#[tokio::test]
-async fn a_wait_holds_the_next_step_until_the_clock_passes_it() {
-    let recv = Receiver::start(Faults::default(), 6).await;
-    let clock = ManualClock::at(chrono::Utc::now().timestamp_millis());
-    let app =
-        start(tempfile::tempdir().unwrap(), clock.clone() as SharedClock, &[("onboard.toml", onboarding(&recv, "3d"))])
-            .await;
-    let id = run(&app, "onboard", "o-1", json!({})).await.json::<Value>().await.unwrap()["intent_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while recv.tally().deliveries.get(&format!("steward-{id}-0")).is_none() {
-        assert!(std::time::Instant::now() < deadline, "the welcome never went");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let waiting = app.intent(&id).await;
-    assert_eq!(waiting["state"], "running", "{waiting}");
-    assert_eq!(waiting["steps"][1]["state"], "pending");
-    assert_eq!(waiting["steps"][1]["wait_secs"], 259_200);
-    let timer = waiting["steps"][1]["next_attempt_at"].as_i64().unwrap();
-    assert!(timer >= clock.now() + 259_200_000 - 60_000, "the follow-up is a timer three days out");
-    clock.advance(std::time::Duration::from_secs(3 * 86_400));
-    app.wait_for(&id, "succeeded").await;
-    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-1")), Some(&1));
-    app.stop().await;
-}
-
-/// Guarantee: a wait survives the process being killed, and what follows
-/// it runs once.
-#[tokio::test]
-async fn a_wait_across_a_kill_resumes_and_runs_once() {
-    let recv = Receiver::start(Faults::default(), 7).await;
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("workflows");
-    std::fs::create_dir_all(&flows).unwrap();
-    std::fs::write(flows.join("onboard.toml"), onboarding(&recv, "2s")).unwrap();
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    let (flows, policy) = (flows.display().to_string(), policy.display().to_string());
-    let envs = [
-        ("STEWARD_API_TOKEN", helpers::TOKEN),
-        ("STEWARD_WORKFLOWS__DIR", flows.as_str()),
-        ("STEWARD_POLICY__PATH", policy.as_str()),
-    ];
-    let data = dir.path().join("data");
-    let serve = helpers::ServeProcess::start(&data, &envs);
-    let started = serve.call("/v1/workflows/onboard/runs", json!({"args": {}})).await;
-    let id = started["intent_id"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while recv.tally().deliveries.get(&format!("steward-{id}-0")).is_none() {
-        assert!(std::time::Instant::now() < deadline, "the welcome never went");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    // Killed while the follow-up waits.
-    serve.signal("KILL");
-    drop(serve);
-    let serve = helpers::ServeProcess::start(&data, &envs);
-    let done = serve.wait_for(&id, "succeeded").await;
-    assert_eq!(done["steps"][1]["state"], "succeeded");
-    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-0")), Some(&1));
-    assert_eq!(recv.tally().deliveries.get(&format!("steward-{id}-1")), Some(&1), "the follow-up once");
-}
-
-/// The shipped `monthly-invoices`: 50 clients, 50 child runs, each billing
-/// call once with its own key.
-#[tokio::test]
-async fn for_each_starts_one_child_run_per_item_and_each_effect_once() {
-    let recv = Receiver::start(Faults::default(), 8).await;
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/workflows/monthly-invoices.toml")).unwrap();
-    let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("monthly.toml", shipped)]).await;
-    let clients: Vec<String> = (0..50).map(|i| format!("Client {i:02}")).collect();
-    let res =
-        run(&app, "monthly-invoices", "m-1", json!({"clients": clients, "billing_url": recv.url("/hook/ok")})).await;
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["intent_id"].as_str().unwrap().to_owned();
-    let parent = app.wait_for(&id, "succeeded").await;
-    assert_eq!(parent["steps"][0]["action"], "fan_out");
-    let children = parent["steps"][0]["result"]["children"].as_array().unwrap().clone();
-    assert_eq!(children.len(), 50);
-    for child in &children {
-        app.wait_for(child.as_str().unwrap(), "succeeded").await;
-    }
-    let tally = recv.tally();
-    let billed: Vec<_> =
-        children.iter().map(|c| tally.deliveries.get(&format!("steward-{}-0", c.as_str().unwrap()))).collect();
-    assert!(billed.iter().all(|n| *n == Some(&1)), "each client billed once: {billed:?}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM workflow_runs WHERE trigger = 'for_each:invoice'").await, 50);
-    let first = app.intent(children[0].as_str().unwrap()).await;
-    assert_eq!(first["steps"][0]["args"]["body"]["client"], "Client 00");
     app.stop().await;
 }
