@@ -101,6 +101,7 @@ async fn the_operator_starts_a_workflow_from_chat_once_per_message() {
     let text = reply["text"].as_str().unwrap();
     assert!(text.starts_with("Started workflow notify-partner as intent "), "{reply}");
     let id = text.trim_end_matches('.').rsplit(' ').next().unwrap().to_owned();
+    assert_eq!((&reply["kind"], &reply["tier"], &reply["intent_id"]), (&json!("intent"), &json!(0), &json!(id)));
     let done = app.wait_for(&id, "succeeded").await;
     assert_eq!(done["steps"][0]["args"]["body"], json!({"company": "Acme Ltd", "tier": "gold"}));
     // The same message delivered again starts nothing new.

@@ -129,6 +129,22 @@ for i in range(60):
     add(rng.choice(goals).format(p=rng.choice(PROJECTS), c=rng.choice(CLIENTS), who=rng.choice(PEOPLE)), 3, "intent", "goal")
 
 rng.shuffle(items)
+
+# Saved workflows (the bench loads `weekly-report`, which takes a client):
+# `/run` and `/workflows` are tier-0 commands. Drawn from their own seed and
+# appended, so the requests above stay as they were.
+wf = random.Random(16)
+for _ in range(10):
+    add(f"/run weekly-report client=\"{wf.choice(CLIENTS)}\"", 0, "intent", "workflow")
+for _ in range(5):
+    add(f"run weekly-report client={wf.choice(CLIENTS).split()[0]}", 0, "intent", "workflow")
+for _ in range(5):
+    add(wf.choice(["/workflows", "workflows"]), 0, "reply", "workflow")
+for _ in range(3):
+    add("/run weekly-report", 0, "reply", "workflow")
+for _ in range(2):
+    add(wf.choice(["/run no-such-flow", "/run payroll"]), 0, "reply", "workflow")
+
 with open("requests.jsonl", "w") as f:
     for it in items:
         f.write(json.dumps(it) + "\n")

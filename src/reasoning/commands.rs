@@ -68,11 +68,13 @@ impl Reasoner {
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
             Command::Workflows => (reply(self.list_workflows()), Effect::None),
             Command::Run { workflow, args } => {
-                let text = self.run_workflow(inbound, &workflow, args).await?;
-                if text.starts_with("Started") {
+                let (text, run) = self.run_workflow(inbound, &workflow, args).await?;
+                let mut answer = reply(text);
+                if let Some(id) = run {
                     self.runner.wake();
+                    (answer.kind, answer.intent_id) = (super::Kind::Intent, Some(id));
                 }
-                (reply(text), Effect::None)
+                (answer, Effect::None)
             }
             Command::Remember(fact) => {
                 let scope = if self.people.acts(&inbound.actor) {
@@ -180,16 +182,17 @@ impl Reasoner {
     }
 
     /// `/run NAME key=value …`: a run keyed by the chat event, so a
-    /// redelivered command starts nothing new.
+    /// redelivered command starts nothing new. The answer, and the run's
+    /// intent when there is one.
     async fn run_workflow(
         &self,
         inbound: &Inbound,
         name: &str,
         args: Vec<(String, String)>,
-    ) -> Result<String, ReasoningError> {
+    ) -> Result<(String, Option<IntentId>), ReasoningError> {
         let Some(workflow) = self.workflows.get(name) else {
             let names: Vec<String> = self.workflows.all().into_iter().map(|w| w.name).collect();
-            return Ok(format!("There is no workflow `{name}`. Saved: {}.", names.join(", ")));
+            return Ok((format!("There is no workflow `{name}`. Saved: {}.", names.join(", ")), None));
         };
         let start = crate::workflows::Start {
             workflow: &workflow,
@@ -202,11 +205,11 @@ impl Reasoner {
             period: None,
         };
         Ok(match crate::workflows::start(&self.store, &self.catalog, &start).await {
-            Ok(Started::New(id)) => format!("Started workflow {name} as intent {id}."),
-            Ok(Started::Existing(Some(id))) => format!("Workflow {name} was started already: intent {id}."),
-            Ok(Started::Existing(None) | Started::Skipped(_)) => format!("Workflow {name} had nothing to do."),
+            Ok(Started::New(id)) => (format!("Started workflow {name} as intent {id}."), Some(id)),
+            Ok(Started::Existing(Some(id))) => (format!("Workflow {name} was started already: intent {id}."), Some(id)),
+            Ok(Started::Existing(None) | Started::Skipped(_)) => (format!("Workflow {name} had nothing to do."), None),
             Err(StartError::Store(e)) => return Err(e.into()),
-            Err(e) => format!("Not started: {e}"),
+            Err(e) => (format!("Not started: {e}"), None),
         })
     }
 

@@ -26,6 +26,19 @@ use crate::stats::{percentile_ms, round};
 
 const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
 
+/// The saved workflow the workload's `/run` requests start.
+const WEEKLY_REPORT: &str = r#"
+name = "weekly-report"
+description = "Notes the week's report for a client"
+[params.client]
+type = "string"
+[[triggers]]
+kind = "command"
+[[steps]]
+action = "note.write"
+args = { text = "Weekly report for {{ params.client }}" }
+"#;
+
 #[derive(Debug, Clone, Deserialize)]
 struct Item {
     text: String,
@@ -120,10 +133,13 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
     while memory.index_pending(256).await? > 0 {}
     let policy = PolicyHandle::new(steward::policy::Policy::builtin());
     let catalog = steward::app::catalog(&config, &store)?;
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows)?;
+    std::fs::write(flows.join("weekly-report.toml"), WEEKLY_REPORT)?;
     let parts = Parts {
         store: store.clone(),
         memory: memory.clone(),
-        workflows: steward::workflows::Library::load(None, catalog.clone(), Default::default()),
+        workflows: steward::workflows::Library::load(Some(&flows), catalog.clone(), Default::default()),
         catalog,
         policy,
         approvers: steward::domain::Approvers::new(vec!["telegram:1".into()]),
