@@ -92,7 +92,11 @@ async fn a_run_over_the_api_is_an_intent_and_a_retried_key_starts_nothing_new() 
 #[tokio::test]
 async fn the_operator_starts_a_workflow_from_chat_once_per_message() {
     let recv = Receiver::start(Faults::default(), 2).await;
-    let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("partner.toml", partner(&recv))]).await;
+    // One that only ever runs at a time (long past): not from chat.
+    let once = "name = \"once\"\n[[triggers]]\nkind = \"at\"\nat = \"2020-01-01T00:00\"\n\
+                [[steps]]\naction = \"note.write\"\nargs = { text = \"x\" }\n";
+    let files = [("partner.toml", partner(&recv)), ("once.toml", once.to_owned())];
+    let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &files).await;
     let say = |key: &'static str, text: &'static str| {
         app.post("/v1/messages").header("idempotency-key", key).json(&json!({"text": text})).send()
     };
@@ -112,6 +116,8 @@ async fn the_operator_starts_a_workflow_from_chat_once_per_message() {
     assert!(missing["text"].as_str().unwrap().contains("`company` (string) is required"), "{missing}");
     let listed: Value = say("m-3", "/workflows").await.unwrap().json().await.unwrap();
     assert!(listed["text"].as_str().unwrap().contains("notify-partner (company, [tier])"), "{listed}");
+    let refused: Value = say("m-4", "/run once").await.unwrap().json().await.unwrap();
+    assert!(refused["text"].as_str().unwrap().contains("not started from chat"), "{refused}");
     assert_eq!(app.count("SELECT COUNT(*) FROM intents").await, 1);
     assert_eq!(recv.tally().deliveries.len(), 1);
     app.stop().await;

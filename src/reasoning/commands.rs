@@ -194,9 +194,14 @@ impl Reasoner {
             let names: Vec<String> = self.workflows.all().into_iter().map(|w| w.name).collect();
             return Ok((format!("There is no workflow `{name}`. Saved: {}.", names.join(", ")), None));
         };
+        let Some(trigger) = workflow.triggers.iter().find(|t| matches!(t.kind, crate::workflows::TriggerKind::Command))
+        else {
+            let fix = "add a trigger with kind = \"command\" to its file, or run it with `steward workflows run`";
+            return Ok((format!("Workflow {name} is not started from chat: {fix}."), None));
+        };
         let start = crate::workflows::Start {
             workflow: &workflow,
-            trigger: "manual",
+            trigger: &trigger.name,
             key: format!("chat:{}:{}", inbound.channel, inbound.external_id),
             args: args.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
             payload: serde_json::json!({"kind": "command", "channel": inbound.channel}),
