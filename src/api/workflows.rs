@@ -14,7 +14,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::intents::{API_ACTOR, ApiJson, idempotency_key};
 use crate::config::ExposeSecret;
-use crate::workflows::{Start, StartError, Started, TriggerKind, Workflow, hooks};
+use crate::workflows::{Cause, Start, StartError, Started, TriggerKind, Workflow, hooks};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkflowView {
@@ -118,7 +118,7 @@ pub async fn run(
         trigger: "manual",
         key,
         args: body.args,
-        payload: serde_json::json!({"kind": "api"}),
+        cause: Cause::Api,
         actor: API_ACTOR.into(),
         channel: "http".into(),
         period: None,
@@ -222,7 +222,7 @@ pub async fn hook(
         trigger: &trigger.name,
         key: format!("hook:{}:{}:{delivery}", workflow.name, trigger.name),
         args: Default::default(),
-        payload: serde_json::json!({"kind": "webhook", "delivery": delivery, "body": parsed}),
+        cause: Cause::Webhook { delivery: delivery.clone(), body: parsed },
         actor: format!("webhook:{}", workflow.name),
         channel: "webhook".into(),
         period: None,

@@ -12,7 +12,8 @@ use crate::domain::{Actor, ApprovalState, Decision, Risk};
 use crate::orchestrator::decisions::{self, Ask, DecideError};
 use crate::store::approvals::{Filter, list as list_approvals};
 
-fn me() -> Actor {
+/// Who the CLI acts as: `cli:$USER`.
+pub(super) fn me() -> Actor {
     let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "operator".into());
     Actor::new("cli", &user)
 }

@@ -5,18 +5,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 
 use super::intents::open_existing;
 use super::print_json;
 use crate::config::Config;
 use crate::policy::PolicyHandle;
+use crate::reasoning::when;
 use crate::store::{Store, workflows as runs};
-use crate::workflows::{Library, Start, StartError, Started, TriggerKind, Workflow};
-
-fn when(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
-}
+use crate::workflows::{Cause, Library, Start, StartError, Started, TriggerKind, Workflow};
 
 fn library(config: &Config, store: &Store) -> anyhow::Result<Library> {
     let catalog = super::catalog(config, store)?;
@@ -45,7 +42,7 @@ pub async fn check(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
         trigger: "manual",
         key: "check".into(),
         args: w.sample_args(),
-        payload: serde_json::json!({"kind": "check"}),
+        cause: Cause::Check,
         actor: "cli".into(),
         channel: "cli".into(),
         period: None,
@@ -140,14 +137,13 @@ pub async fn run(config: &Config, name: &str, args: &[String], json: bool) -> an
         let (k, v) = a.split_once('=').ok_or_else(|| anyhow!("--arg `{a}`: use key=value"))?;
         given.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
     }
-    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "operator".into());
     let start = Start {
         workflow: &w,
         trigger: "manual",
         key: format!("cli:{}", ulid::Ulid::new()),
         args: given,
-        payload: serde_json::json!({"kind": "cli"}),
-        actor: format!("cli:{user}"),
+        cause: Cause::Cli,
+        actor: super::approvals::me().to_string(),
         channel: "cli".into(),
         period: None,
     };

@@ -204,7 +204,7 @@ impl Reasoner {
             trigger: &trigger.name,
             key: format!("chat:{}:{}", inbound.channel, inbound.external_id),
             args: args.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
-            payload: serde_json::json!({"kind": "command", "channel": inbound.channel}),
+            cause: crate::workflows::Cause::Command { channel: inbound.channel.clone() },
             actor: inbound.actor.to_string(),
             channel: inbound.channel.clone(),
             period: None,

@@ -22,7 +22,7 @@ pub mod template;
 pub use definition::{DefinitionError, Overlap, Param, Trigger, TriggerKind, Workflow};
 pub use library::Library;
 pub use params::ParamType;
-pub use run::{Start, StartError, Started, start};
+pub use run::{Cause, Start, StartError, Started, start};
 pub use steps::{StepDef, StepKind, Wait};
 
 #[cfg(test)]

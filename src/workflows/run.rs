@@ -25,14 +25,45 @@ pub struct Start<'a> {
     pub key: String,
     /// Values for the parameters, as given (checked here).
     pub args: serde_json::Map<String, Value>,
-    /// What the trigger carried, as `trigger` in templates.
-    pub payload: Value,
+    /// What started it, as `trigger` in templates.
+    pub cause: Cause,
     /// Who started it (`cli:ana`, `telegram:42`, `scheduler`) and through
     /// which channel.
     pub actor: String,
     pub channel: String,
     /// A scheduled run: its period, and whether it is a catch-up.
     pub period: Option<(Millis, bool)>,
+}
+
+/// What started a run, as its templates see it (`trigger.kind`,
+/// `trigger.period`, `trigger.body` …).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Cause {
+    /// `POST /v1/workflows/{name}/runs`.
+    Api,
+    /// `steward workflows run`.
+    Cli,
+    /// `steward workflows check`: sample values, nothing runs.
+    Check,
+    /// `/run` from a chat channel (or `/v1/messages`).
+    Command {
+        channel: String,
+    },
+    /// A signed delivery to `/hooks/{name}`.
+    Webhook {
+        delivery: String,
+        body: Value,
+    },
+    /// A cron period, or an `at` time: when, and whether it ran late.
+    Cron {
+        period: String,
+        catch_up: bool,
+    },
+    At {
+        period: String,
+        catch_up: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +107,7 @@ impl From<StoreError> for StartError {
 pub fn context(workflow: &Workflow, params: &serde_json::Map<String, Value>, start: &Start<'_>) -> Value {
     json!({
         "params": params,
-        "trigger": start.payload,
+        "trigger": start.cause,
         "run": {"workflow": workflow.name, "version": workflow.version, "trigger": start.trigger, "key": start.key},
     })
 }
@@ -85,7 +116,7 @@ pub fn context(workflow: &Workflow, params: &serde_json::Map<String, Value>, sta
 /// carried (a webhook's `trigger.body`).
 fn trigger_args(w: &Workflow, start: &Start<'_>) -> Result<serde_json::Map<String, Value>, StartError> {
     let Some(t) = w.trigger(start.trigger) else { return Ok(Default::default()) };
-    let ctx = json!({"trigger": start.payload});
+    let ctx = json!({"trigger": start.cause});
     match template::render(&template::environment(), &Value::Object(t.args.clone()), &ctx) {
         Ok(Value::Object(args)) => Ok(args),
         Ok(_) => Ok(Default::default()),

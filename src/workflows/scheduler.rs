@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::definition::{Overlap, Trigger, TriggerKind, Workflow};
 use super::library::Library;
-use super::run::{self, Start, StartError, Started};
+use super::run::{self, Cause, Start, StartError, Started};
 use crate::domain::{Millis, Notice, Outbound};
 use crate::schedules::{Timing, utc};
 use crate::store::workflows::{self, NewRun};
@@ -168,7 +168,10 @@ async fn due(
         trigger: &t.name,
         key: key.clone(),
         args: serde_json::Map::new(),
-        payload: serde_json::json!({"kind": t.kind.label(), "period": utc(period_ms).to_rfc3339(), "catch_up": catch_up}),
+        cause: match t.kind {
+            TriggerKind::At { .. } => Cause::At { period: utc(period_ms).to_rfc3339(), catch_up },
+            _ => Cause::Cron { period: utc(period_ms).to_rfc3339(), catch_up },
+        },
         actor: "scheduler".into(),
         channel: "workflow".into(),
         period: Some((period_ms, catch_up)),

@@ -107,7 +107,7 @@ async fn a_run_renders_its_steps_and_leaves_out_those_whose_condition_is_false()
         trigger: "command",
         key: key.into(),
         args: args.as_object().unwrap().clone(),
-        payload: json!({}),
+        cause: run::Cause::Command { channel: "telegram".into() },
         actor: "telegram:1".into(),
         channel: "telegram".into(),
         period: None,
