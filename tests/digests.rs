@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use helpers::TestApp;
 use serde_json::{Value, json};
 use smtp::{SmtpSink, header};
-use steward::config::{Config, ScheduleConfig, SmtpSecurity, WhenEmpty};
-use steward::domain::{ManualClock, RetryPolicy};
+use steward::config::{Config, ScheduleConfig, WhenEmpty};
+use steward::domain::ManualClock;
 use steward::schedules::{self, Firing};
 use steward::store::Store;
 
@@ -35,12 +35,7 @@ risk = "low"
 "#;
 
 fn with_email(c: &mut Config, sink: &SmtpSink, dir: &std::path::Path) {
-    c.email.host = Some("127.0.0.1".into());
-    c.email.port = sink.port;
-    c.email.security = SmtpSecurity::None;
-    c.email.from = Some("steward <steward@example.com>".into());
-    c.email.timeout_secs = 2;
-    c.email.retry = RetryPolicy { initial_ms: 50, multiplier: 2.0, max_ms: 200, max_attempts: 4 };
+    sink.wire(c);
     let policy = dir.join("policy.toml");
     std::fs::write(&policy, POLICY).unwrap();
     c.policy.path = Some(policy);

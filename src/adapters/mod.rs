@@ -4,11 +4,11 @@
 //! with a key happened (`reconcile`), and undo one (`compensate`).
 
 pub mod email;
-pub mod fanout;
 mod note;
 mod notify;
 pub mod secrets;
 mod webhook;
+pub mod workflow;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,11 +22,11 @@ use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, PlannedStep, R
 use crate::policy::{StepFacts, Vocabulary};
 
 pub use email::EmailAdapter;
-pub use fanout::FanOutAdapter;
 pub use note::NoteAdapter;
 pub use notify::NotifyAdapter;
 pub use secrets::Secrets;
 pub use webhook::WebhookAdapter;
+pub use workflow::WorkflowAdapter;
 
 /// What an adapter offers, for plan validation and `describe`.
 #[derive(Debug, Clone, Serialize)]
@@ -97,7 +97,7 @@ pub fn known() -> Vec<Description> {
         email::description(),
         note::description(),
         notify::description(),
-        fanout::description(),
+        workflow::description(),
     ]
 }
 

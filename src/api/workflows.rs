@@ -84,9 +84,13 @@ pub struct RunBody {
 pub struct RunView {
     pub workflow: String,
     pub version: String,
-    /// The run's intent; none when the run had nothing to do.
+    /// The run's intent; none when the run had nothing to do, or waits
+    /// before its first.
     pub intent_id: Option<String>,
     pub skipped: Option<String>,
+    /// What a run with no intent yet waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 /// Starts a run of a workflow.
@@ -143,6 +147,7 @@ async fn answer(
         version: workflow.version.clone(),
         intent_id,
         skipped,
+        waiting: None,
     };
     Ok(match started {
         Started::New(id) => {
@@ -151,6 +156,7 @@ async fn answer(
             (created, Json(view(Some(id.to_string()), None))).into_response()
         }
         Started::Skipped(why) => (created, Json(view(None, Some(why)))).into_response(),
+        Started::Waiting(what) => (created, Json(RunView { waiting: Some(what), ..view(None, None) })).into_response(),
         Started::Existing(id) => {
             let mut r = (StatusCode::OK, Json(view(id.map(|i| i.to_string()), None))).into_response();
             r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -194,7 +200,7 @@ pub async fn hook(
     let workflow = state.workflows.get(&name).ok_or_else(no_hook)?;
     let trigger =
         workflow.triggers.iter().find(|t| matches!(t.kind, TriggerKind::Webhook { .. })).ok_or_else(no_hook)?;
-    let TriggerKind::Webhook { scheme, secret } = &trigger.kind else { return Err(no_hook()) };
+    let TriggerKind::Webhook { scheme, secret, when, correlate } = &trigger.kind else { return Err(no_hook()) };
     let key = state.workflows.secret(secret).ok_or_else(|| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", "the trigger's secret is not configured")
     })?;
@@ -217,16 +223,58 @@ pub async fn hook(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the body is not JSON: {e}")))?
     };
+    let cause = Cause::Webhook { delivery: delivery.clone(), body: parsed };
+    let woke = match correlate {
+        Some(c) => wake_waiting(&state, &workflow.name, c, &cause).await?,
+        None => 0,
+    };
+    let starts = match when {
+        Some(w) => crate::workflows::template::holds(
+            &crate::workflows::template::environment(),
+            w,
+            &serde_json::json!({"trigger": cause}),
+        )
+        .map_err(|e| ApiError::invalid(format!("the trigger's `when` cannot be read over this delivery: {e}")))?,
+        None => true,
+    };
+    if !starts {
+        // Not an event that starts a run (it may have woken runs waiting
+        // for it): accepted, and nothing more to do.
+        return Ok((StatusCode::OK, Json(serde_json::json!({"started": false, "woke": woke}))).into_response());
+    }
     let start = Start {
         workflow: &workflow,
         trigger: &trigger.name,
         key: format!("hook:{}:{}:{delivery}", workflow.name, trigger.name),
         args: Default::default(),
-        cause: Cause::Webhook { delivery: delivery.clone(), body: parsed },
+        cause,
         actor: format!("webhook:{}", workflow.name),
         channel: "webhook".into(),
         period: None,
     };
     let conflict = "this delivery id started a run with another body";
     answer(&state, &workflow, &start, StatusCode::ACCEPTED, conflict).await
+}
+
+/// Hands a delivery to the runs waiting for it (`wait_for` this workflow,
+/// with the key its `correlate` gives this delivery). A redelivery finds
+/// them gone on already. Returns how many it woke.
+async fn wake_waiting(state: &ApiState, workflow: &str, correlate: &str, cause: &Cause) -> Result<u64, ApiError> {
+    let ctx = serde_json::json!({"trigger": cause});
+    let key = match crate::workflows::template::render_text(&crate::workflows::template::environment(), correlate, &ctx)
+    {
+        Ok(serde_json::Value::String(k)) => k,
+        Ok(serde_json::Value::Null) | Err(_) => return Ok(0),
+        Ok(other) => other.to_string(),
+    };
+    let Cause::Webhook { delivery, body } = cause else { return Ok(0) };
+    let event = serde_json::json!({"body": body, "delivery": delivery, "timed_out": false});
+    let mut tx = state.store.begin().await?;
+    let woke = crate::store::workflow_parts::deliver(&mut tx, workflow, &key, &event, state.store.now()).await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    if woke > 0 {
+        tracing::info!(%workflow, woke, "a delivery woke runs waiting for it");
+        state.workflows.progress().notify_one();
+    }
+    Ok(woke)
 }

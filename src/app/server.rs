@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
-use crate::adapters::{Catalog, EmailAdapter, FanOutAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter};
+use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter, WorkflowAdapter};
 use crate::api::{self, ApiState, Limits};
 use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
@@ -68,7 +68,7 @@ pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
         )
         .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
         .with(Arc::new(NotifyAdapter::new(store.clone())), config.adapters.note.retry.clone())
-        .with(Arc::new(FanOutAdapter::new(store.clone())), config.adapters.note.retry.clone());
+        .with(Arc::new(WorkflowAdapter::new(store.clone())), config.adapters.note.retry.clone());
     if let Some(email) = EmailAdapter::new(&config.email, store.clone()).map_err(|e| anyhow!("{e}"))? {
         catalog = catalog.with(Arc::new(email), config.email.retry.clone());
     }
@@ -131,7 +131,8 @@ impl Server {
         let runner = Runner::new(store.clone(), catalog.clone(), config.orchestrator.clone())
             .with_metrics(metrics.clone())
             .with_policy(policy.clone())
-            .waking(outbox.notifier());
+            .waking(outbox.notifier())
+            .waking(workflows.progress());
         let draining = CancellationToken::new();
         let memory = crate::memory::build(config, &store).await.context("cannot start memory")?;
         let approvers = crate::channels::approvers(config, &store).await?;
@@ -247,6 +248,13 @@ impl Server {
         }
         let (workflows, reload_every) = self.workflows;
         tokio::spawn(workflows.clone().watch(reload_every, workers.clone()));
+        tokio::spawn(crate::workflows::progress::run(
+            self.store.clone(),
+            workflows.clone(),
+            wake_runner_for_workflows.clone(),
+            outbox_for_workflows.clone(),
+            workers.clone(),
+        ));
         tokio::spawn(crate::workflows::scheduler::run(
             self.store.clone(),
             workflows,

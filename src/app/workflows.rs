@@ -48,7 +48,7 @@ pub async fn check(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
         period: None,
     };
     let ctx = crate::workflows::run::context(&w, &w.sample_args(), &start);
-    let steps = crate::workflows::steps::render(&w, &ctx, &catalog, Utc::now().timestamp_millis())
+    let steps = crate::workflows::render::first_intent(&w, &ctx, &catalog, Utc::now().timestamp_millis())
         .map_err(|e| anyhow!("with sample values, {e}"))?;
     if let Ok(plan) = crate::domain::Plan::new(steps) {
         let facts =
@@ -66,7 +66,7 @@ pub async fn check(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
             TriggerKind::At { at } if *at > now => format!("once, at {}", at.to_rfc3339()),
             TriggerKind::At { at } => format!("never: {} is past", at.to_rfc3339()),
             TriggerKind::Command => format!("on `/run {}`", w.name),
-            TriggerKind::Webhook { scheme, secret } => {
+            TriggerKind::Webhook { scheme, secret, .. } => {
                 if !config.secrets.contains_key(secret) {
                     bail!(
                         "trigger `{}`: the secret `{secret}` is not configured (set STEWARD_SECRETS__{} or secret_files.{secret})",
@@ -161,6 +161,7 @@ pub async fn run(config: &Config, name: &str, args: &[String], json: bool) -> an
     } else {
         match (&started, intent) {
             (Started::Skipped(why), _) => println!("nothing to do: {why}"),
+            (Started::Waiting(what), _) => println!("started; it {what}"),
             (_, Some(id)) => println!("{id}"),
             _ => println!("nothing to do"),
         }

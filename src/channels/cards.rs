@@ -5,7 +5,7 @@
 //! card queued before a decision is shown already decided.
 
 use super::text::clip;
-use crate::domain::{ApprovalKind, ApprovalRequest, ApprovalState, Millis, Press, Risk, Verb};
+use crate::domain::{ApprovalKind, ApprovalRequest, ApprovalState, Millis, Press, Question, Risk, Verb};
 use crate::reasoning::when;
 use crate::store::approvals::{self, Approval, Filter};
 use crate::store::{Store, StoreError};
@@ -51,6 +51,10 @@ pub fn outcome_line(a: &Approval) -> Option<String> {
         ApprovalState::Rejected => format!("❌ Rejected by {by} at {at}"),
         ApprovalState::Confirmed => format!("✅ Kept: confirmed by {by} at {at}"),
         ApprovalState::Undone => format!("↩️ Undone by {by} at {at}"),
+        ApprovalState::Answered => match (&a.answer, by) {
+            (Some(answer), "steward") => format!("⌛ No answer in time: took the default `{answer}` at {at}"),
+            (answer, by) => format!("💬 Answered `{}` by {by} at {at}", answer.as_deref().unwrap_or("?")),
+        },
         ApprovalState::Expired => format!("⌛ Expired at {at}: not decided in time, so it did not run"),
         ApprovalState::Superseded => {
             format!("🚫 Withdrawn at {at}: {}", a.decided_via.as_deref().unwrap_or("superseded"))
@@ -62,6 +66,9 @@ pub fn outcome_line(a: &Approval) -> Option<String> {
 /// low-risk requests an "Approve all" press on it would approve.
 pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize, now: Millis) -> Card {
     let r = &a.request;
+    if let Some(q) = &r.question {
+        return question_card(a, q, expanded, now);
+    }
     let review = a.kind == ApprovalKind::ReviewAfter;
     let title = if review {
         format!("Done, for your review · {} risk", a.risk.as_str())
@@ -117,6 +124,34 @@ pub fn approval_card(a: &Approval, expanded: bool, low_batch: usize, now: Millis
         }
     }
     Card { title, lines, details, expanded, closed, buttons }
+}
+
+/// A workflow's question: what it asks, and one button per choice.
+fn question_card(a: &Approval, q: &Question, expanded: bool, now: Millis) -> Card {
+    let r = &a.request;
+    let text = if r.scrubbed { "(its text was forgotten)" } else { q.text.as_str() };
+    let mut lines = vec![clip(text, 600)];
+    if let Some(why) = &r.reason {
+        lines.push(format!("From {why}"));
+    }
+    lines.push(format!("If nobody answers by {}: {}", when(a.expires_at), q.default));
+    let details = vec![format!("Intent {}", a.intent_id), format!("Choices: {}", q.choices.join(", "))];
+    let closed = outcome_line(a);
+    let mut buttons = Vec::new();
+    if closed.is_none() && a.expires_at > now {
+        let mut row: Vec<Button> = q
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| button(clip(c, 32), Verb::Choose(i as u8), &a.token, Style::Neutral))
+            .collect();
+        if !expanded {
+            row.push(button("Details", Verb::Details, &a.token, Style::Neutral));
+        }
+        // Discord takes five buttons a row.
+        buttons = row.chunks(5).map(<[Button]>::to_vec).collect();
+    }
+    Card { title: "Question".to_owned(), lines, details, expanded, closed, buttons }
 }
 
 /// The most destination lines a card shows; more are counted.

@@ -15,6 +15,9 @@ pub enum ApprovalKind {
     ApproveBefore,
     /// It ran; confirm it, or undo it within the window.
     ReviewAfter,
+    /// A workflow's question: one of its named choices is the answer, and
+    /// when nobody answers in time its default is.
+    Ask,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,11 +34,21 @@ pub enum ApprovalState {
     Confirmed,
     /// A review asked to undo the action.
     Undone,
+    /// A question got its answer (a choice, or its default in time).
+    Answered,
 }
 
 impl ApprovalState {
-    pub const ALL: [Self; 7] =
-        [Self::Pending, Self::Approved, Self::Rejected, Self::Expired, Self::Superseded, Self::Confirmed, Self::Undone];
+    pub const ALL: [Self; 8] = [
+        Self::Pending,
+        Self::Approved,
+        Self::Rejected,
+        Self::Expired,
+        Self::Superseded,
+        Self::Confirmed,
+        Self::Undone,
+        Self::Answered,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +59,7 @@ impl ApprovalState {
             Self::Superseded => "superseded",
             Self::Confirmed => "confirmed",
             Self::Undone => "undone",
+            Self::Answered => "answered",
         }
     }
 }
@@ -68,23 +82,29 @@ impl FromStr for ApprovalState {
 
 /// What an approver says. `approve`/`reject` answer a request;
 /// `confirm`/`undo` answer a review (and `approve`/`reject` are accepted
-/// there as the same).
+/// there as the same); a question is answered by one of its choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
     Reject,
+    /// The choice at this position of a question's choices.
+    Choose(u8),
 }
 
 impl Decision {
-    /// The state this decision puts an approval of `kind` in.
-    pub fn outcome(self, kind: ApprovalKind) -> ApprovalState {
-        match (kind, self) {
+    /// The state this decision puts an approval of `kind` in; `None` when
+    /// it does not answer that kind (a choice for a request, approve for a
+    /// question).
+    pub fn outcome(self, kind: ApprovalKind) -> Option<ApprovalState> {
+        Some(match (kind, self) {
             (ApprovalKind::ApproveBefore, Self::Approve) => ApprovalState::Approved,
             (ApprovalKind::ApproveBefore, Self::Reject) => ApprovalState::Rejected,
             (ApprovalKind::ReviewAfter, Self::Approve) => ApprovalState::Confirmed,
             (ApprovalKind::ReviewAfter, Self::Reject) => ApprovalState::Undone,
-        }
+            (ApprovalKind::Ask, Self::Choose(_)) => ApprovalState::Answered,
+            _ => return None,
+        })
     }
 }
 
@@ -193,6 +213,9 @@ pub enum Refusal {
     Expired,
     #[error("this request was superseded; its intent changed")]
     Superseded,
+    /// A question answered with approve or reject, a request with a choice.
+    #[error("that does not answer this: {0}")]
+    NotAnAnswer(String),
 }
 
 #[cfg(test)]
@@ -210,8 +233,11 @@ mod tests {
 
     #[test]
     fn decisions_mean_different_things_for_requests_and_reviews() {
-        assert_eq!(Decision::Approve.outcome(ApprovalKind::ApproveBefore), ApprovalState::Approved);
-        assert_eq!(Decision::Reject.outcome(ApprovalKind::ReviewAfter), ApprovalState::Undone);
+        assert_eq!(Decision::Approve.outcome(ApprovalKind::ApproveBefore), Some(ApprovalState::Approved));
+        assert_eq!(Decision::Reject.outcome(ApprovalKind::ReviewAfter), Some(ApprovalState::Undone));
+        assert_eq!(Decision::Choose(1).outcome(ApprovalKind::Ask), Some(ApprovalState::Answered));
+        assert_eq!(Decision::Approve.outcome(ApprovalKind::Ask), None, "a question wants one of its choices");
+        assert_eq!(Decision::Choose(0).outcome(ApprovalKind::ApproveBefore), None);
         assert_eq!("undo".parse::<Decision>().unwrap(), Decision::Reject);
         assert!("maybe".parse::<Decision>().is_err());
         assert!(Actor::try_from("nocolon".to_owned()).is_err());

@@ -100,6 +100,8 @@ pub enum Verb {
     ApproveAllLow,
     /// A view: the channel expands the card itself.
     Details,
+    /// A question's choice, by its position.
+    Choose(u8),
 }
 
 impl Press {
@@ -118,7 +120,10 @@ impl Press {
             "r" => Verb::Reject,
             "L" => Verb::ApproveAllLow,
             "d" => Verb::Details,
-            _ => return Err(bad()),
+            c => match c.strip_prefix('c').and_then(|n| n.parse::<u8>().ok()) {
+                Some(n) if (n as usize) < super::Question::MAX_CHOICES && c.len() == 2 => Verb::Choose(n),
+                _ => return Err(bad()),
+            },
         };
         Ok(Self { verb, token: token.to_owned() })
     }
@@ -126,10 +131,11 @@ impl Press {
     /// The data the button carries.
     pub fn data(&self) -> String {
         let verb = match self.verb {
-            Verb::Approve => "a",
-            Verb::Reject => "r",
-            Verb::ApproveAllLow => "L",
-            Verb::Details => "d",
+            Verb::Approve => "a".to_owned(),
+            Verb::Reject => "r".to_owned(),
+            Verb::ApproveAllLow => "L".to_owned(),
+            Verb::Details => "d".to_owned(),
+            Verb::Choose(n) => format!("c{n}"),
         };
         format!("{verb}:{}", self.token)
     }
@@ -140,6 +146,7 @@ impl Press {
         match self.verb {
             Verb::Approve => Some(decide(Decision::Approve)),
             Verb::Reject => Some(decide(Decision::Reject)),
+            Verb::Choose(n) => Some(decide(Decision::Choose(n))),
             Verb::ApproveAllLow => Some(Command::ApproveAllLow(Some(self.token.clone()))),
             Verb::Details => None,
         }
@@ -367,7 +374,10 @@ mod tests {
         assert_eq!(Press::parse(&format!("d:{token}")).unwrap().verb, Verb::Details);
         assert!(Press::parse("a:short").is_err());
         assert!(Press::parse(&format!("x:{token}")).is_err());
-        for verb in [Verb::Approve, Verb::Reject, Verb::ApproveAllLow, Verb::Details] {
+        assert_eq!(Press::parse(&format!("c3:{token}")).unwrap().verb, Verb::Choose(3));
+        assert!(Press::parse(&format!("c9:{token}")).is_err(), "no ninth choice");
+        assert!(Press::parse(&format!("c03:{token}")).is_err());
+        for verb in [Verb::Approve, Verb::Reject, Verb::ApproveAllLow, Verb::Details, Verb::Choose(0)] {
             let p = Press::new(verb, token);
             assert_eq!(Press::parse(&p.data()).unwrap(), p, "a card's data reads back as its press");
         }

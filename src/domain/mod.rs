@@ -31,7 +31,7 @@ pub use memory::{MemoryKind, MemoryProvenance, MemoryRecord, NewMemory, Scope};
 pub use outbound::{Citation, DigestMessage, Notice, Occasion, Outbound};
 pub use plan::{Identifier, Plan, PlannedStep};
 pub use provenance::Provenance;
-pub use request::{ApprovalRequest, CostEstimate, DestinationView, StepView};
+pub use request::{ApprovalRequest, CostEstimate, DestinationView, Question, StepView};
 pub use retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};
 pub use risk::Risk;
 pub use step::{IdempotencyKey, Step, StepState};

@@ -41,6 +41,24 @@ pub struct ApprovalRequest {
     /// Its text was forgotten (`forget`, or retention): only the ids remain.
     #[serde(default, skip_serializing_if = "is_false", deserialize_with = "flag")]
     pub scrubbed: bool,
+    /// A workflow's question (an `ask` step), answered by a choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<Question>,
+}
+
+/// A question with named choices; `default` is the answer when nobody
+/// gives one before the approval expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Question {
+    pub text: String,
+    pub choices: Vec<String>,
+    pub default: String,
+}
+
+impl Question {
+    /// The most choices a question offers (one button each, a digit in the
+    /// button's data).
+    pub const MAX_CHOICES: usize = 8;
 }
 
 /// One step as a person deciding about it needs it.

@@ -71,7 +71,24 @@ pub async fn decide_in(
     if !ask.approver.is_in(approvers) {
         return refused(conn, now, &by, &subject, &approval.id, Refusal::NotAnApprover).await;
     }
-    let to = ask.decision.outcome(approval.kind);
+    let question = approval.request.question.as_ref();
+    let answer = match (ask.decision, question) {
+        (Decision::Choose(i), Some(q)) => match q.choices.get(i as usize) {
+            Some(choice) => Some(choice.clone()),
+            None => {
+                let why = Refusal::NotAnAnswer(format!("answer one of: {}", q.choices.join(", ")));
+                return refused(conn, now, &by, &subject, &approval.id, why).await;
+            }
+        },
+        _ => None,
+    };
+    let Some(to) = ask.decision.outcome(approval.kind) else {
+        let why = match question {
+            Some(q) => format!("this is a question; answer one of: {}", q.choices.join(", ")),
+            None => "this asks for approve or reject".to_owned(),
+        };
+        return refused(conn, now, &by, &subject, &approval.id, Refusal::NotAnAnswer(why)).await;
+    };
     if !approvals::decide(conn, &approval.id, to, &by, &ask.approver.channel, ask.comment, now).await? {
         let refusal = match approval.state {
             ApprovalState::Pending | ApprovalState::Expired => Refusal::Expired,
@@ -83,8 +100,12 @@ pub async fn decide_in(
     // The audit log keeps no free text: a comment is kept as its hash (the
     // approval row has it until retention scrubs it).
     let comment = ask.comment.map(|c| hex::encode(sha2::Sha256::digest(c.as_bytes())));
+    if let Some(answer) = &answer {
+        approvals::set_answer(conn, &approval.id, answer).await?;
+    }
     let detail = json!({"approval": approval.id, "kind": approval.kind, "decision": to, "by": by,
-                        "via": ask.approver.channel, "comment_sha256": comment, "expires_at": approval.expires_at});
+                        "via": ask.approver.channel, "comment_sha256": comment, "expires_at": approval.expires_at,
+                        "answer": answer});
     audit::append(
         conn,
         now,
@@ -92,15 +113,16 @@ pub async fn decide_in(
     )
     .await?;
     let intent = intents::load(conn, approval.intent_id).await?;
-    let what = match to {
-        ApprovalState::Approved => "Approved",
-        ApprovalState::Rejected => "Rejected",
-        ApprovalState::Confirmed => "Confirmed after review",
-        _ => "Undone after review",
+    let what = match (to, &answer) {
+        (ApprovalState::Approved, _) => "Approved".to_owned(),
+        (ApprovalState::Rejected, _) => "Rejected".to_owned(),
+        (ApprovalState::Confirmed, _) => "Confirmed after review".to_owned(),
+        (ApprovalState::Answered, Some(a)) => format!("Answered `{a}`"),
+        _ => "Undone after review".to_owned(),
     };
-    memory::record(conn, &memory::decision(&intent, what, &by, &ask.approver.channel, ask.comment, now)).await?;
+    memory::record(conn, &memory::decision(&intent, &what, &by, &ask.approver.channel, ask.comment, now)).await?;
     let event = match to {
-        ApprovalState::Approved => Some(IntentEvent::Approved),
+        ApprovalState::Approved | ApprovalState::Answered => Some(IntentEvent::Approved),
         ApprovalState::Rejected => Some(IntentEvent::Rejected),
         ApprovalState::Undone => Some(IntentEvent::Undo),
         _ => None,
@@ -113,6 +135,7 @@ pub async fn decide_in(
         decided_at: Some(now),
         decided_by: Some(by),
         decided_via: Some(ask.approver.channel.clone()),
+        answer,
         ..approval
     })
 }
@@ -156,7 +179,13 @@ pub async fn by_reference(
     .unwrap_or_else(|| target.to_owned());
     let ask = Ask { approval: &approval, decision, approver: who, comment };
     Ok(match decide_in(conn, &ask, approvers, now).await {
-        Ok(a) => Decided { text: format!("{} by {who}.", decided(a.state)), intent_id: Some(a.intent_id) },
+        Ok(a) => {
+            let what = match &a.answer {
+                Some(answer) => format!("Answered `{answer}`"),
+                None => decided(a.state).to_owned(),
+            };
+            Decided { text: format!("{what} by {who}."), intent_id: Some(a.intent_id) }
+        }
         Err(DecideError::Refused(r)) => Decided { text: format!("Not decided: {r}."), intent_id: None },
         Err(DecideError::Store(e)) => return Err(e),
     })

@@ -1,6 +1,7 @@
 //! Approval timers: a request not decided in time expires (default deny),
-//! a review window that lapses keeps what ran, and a waiting request is
-//! re-pinged and escalated as the policy says.
+//! a review window that lapses keeps what ran, a question not answered in
+//! time takes its default, and a waiting request is re-pinged and
+//! escalated as the policy says.
 
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -17,20 +18,31 @@ use crate::store::{StoreError, outbox};
 /// review keeps what ran), and sends reminders and escalations.
 pub async fn tick(conn: &mut SqliteConnection, policy: &Policy, now: Millis, limit: u32) -> Result<(), StoreError> {
     for a in approvals::due_expiry(conn, now, limit).await? {
-        let (to, why) = match a.kind {
-            ApprovalKind::ApproveBefore => (ApprovalState::Expired, "not decided in time: denied"),
-            ApprovalKind::ReviewAfter => (ApprovalState::Confirmed, "review window lapsed: kept"),
+        let default = a.request.question.as_ref().map(|q| q.default.clone());
+        let (to, why) = match (a.kind, &default) {
+            (ApprovalKind::ApproveBefore, _) => (ApprovalState::Expired, "not decided in time: denied".to_owned()),
+            (ApprovalKind::ReviewAfter, _) => (ApprovalState::Confirmed, "review window lapsed: kept".to_owned()),
+            (ApprovalKind::Ask, Some(d)) => (ApprovalState::Answered, format!("no answer in time: the default `{d}`")),
+            // A question without its question (edited by hand) has no
+            // default to take: it is denied like a request.
+            (ApprovalKind::Ask, None) => (ApprovalState::Expired, "no answer in time, and no default".to_owned()),
         };
-        if !approvals::close(conn, &a.id, to, why, now).await? {
+        if !approvals::close(conn, &a.id, to, &why, now).await? {
             continue;
+        }
+        if let (ApprovalState::Answered, Some(d)) = (to, &default) {
+            approvals::set_answer(conn, &a.id, d).await?;
         }
         let subject = a.intent_id.to_string();
         let detail = json!({"approval": a.id, "kind": a.kind, "state": to, "why": why});
         audit::append(conn, now, &Entry { actor: ACTOR, action: "approval.expired", subject: Some(&subject), detail })
             .await?;
-        if a.kind == ApprovalKind::ApproveBefore {
-            apply::intent_event(conn, a.intent_id, IntentEvent::DeadlinePassed, now, ACTOR, json!(why)).await?;
-        }
+        let event = match to {
+            ApprovalState::Expired => IntentEvent::DeadlinePassed,
+            ApprovalState::Answered => IntentEvent::Approved,
+            _ => continue,
+        };
+        apply::intent_event(conn, a.intent_id, event, now, ACTOR, json!(why)).await?;
     }
     for (a, escalate) in approvals::due_ping(conn, now, limit).await? {
         let level = policy.level(a.risk);

@@ -15,7 +15,7 @@ use super::apply::{self, ACTOR};
 use super::intent_machine::IntentEvent;
 use super::requests;
 use crate::adapters::Catalog;
-use crate::domain::{ApprovalKind, IntentId, Millis, Occasion, Outbound, Plan};
+use crate::domain::{ApprovalKind, IntentId, Millis, Occasion, Outbound, Plan, Question, Risk};
 use crate::policy::{Mode, Policy, StepFacts};
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
@@ -137,6 +137,40 @@ pub async fn admit(
     let escalate_at = level.escalate_to.as_ref().map(|_| now + (level.escalate_after_secs * 1000) as i64);
     approvals::insert(conn, &approval, Some(now + (level.reping_secs * 1000) as i64), escalate_at).await?;
     apply::intent_event(conn, id, IntentEvent::RequireApproval, now, ACTOR, detail).await?;
+    let notice =
+        Outbound::Card { approval_id: approval.id.clone(), occasion: Occasion::Request, request: approval.request };
+    outbox::enqueue(conn, "operator", &notice, Some(&format!("approval-{}", approval.id)), now).await?;
+    Ok(())
+}
+
+/// The rule a question is asked under: no policy judges a question.
+pub const QUESTION_RULE: &str = "workflow question";
+
+/// Asks the operator a workflow's question on intent `id`, written in this
+/// transaction with a plan of one `workflow.answer` step. The question is
+/// an approval of its own kind: it waits for one of its choices, or takes
+/// its default at `expires_at`; either lets the intent run.
+pub async fn ask(
+    conn: &mut SqliteConnection,
+    id: IntentId,
+    question: Question,
+    expires_at: Millis,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let intent = intents::load(conn, id).await?;
+    let judged = Judged {
+        risk: Risk::Low,
+        rule: QUESTION_RULE,
+        mode: Mode::ApproveBefore.as_str(),
+        policy_version: "none: a question",
+        requires_approval: true,
+        review_window_ms: None,
+    };
+    intents::record_judgement(conn, id, &judged).await?;
+    let request = requests::question(&intent, question, expires_at);
+    let approval = Approval::pending(id, ApprovalKind::Ask, Risk::Low, QUESTION_RULE, request, now, expires_at);
+    approvals::insert(conn, &approval, None, None).await?;
+    apply::intent_event(conn, id, IntentEvent::RequireApproval, now, ACTOR, json!({"question": approval.id})).await?;
     let notice =
         Outbound::Card { approval_id: approval.id.clone(), occasion: Occasion::Request, request: approval.request };
     outbox::enqueue(conn, "operator", &notice, Some(&format!("approval-{}", approval.id)), now).await?;

@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 
 use crate::domain::{
     ApprovalKind, ApprovalRequest, CostEstimate, DestinationView, IdempotencyKey, Intent, IntentId, Millis, Occasion,
-    Outbound, Risk, StepView,
+    Outbound, Question, Risk, StepView,
 };
 use crate::policy::Judgement;
 use crate::store::approvals::{self, Approval};
@@ -74,6 +74,16 @@ pub fn approval(intent: &Intent, judgement: &Judgement, rule: &str, expires_at: 
         expires_at: Some(expires_at),
         policy_version: Some(judgement.policy_version.clone()),
         ..about(intent, judgement.risk, steps)
+    }
+}
+
+/// A workflow's question: what it asks, its choices, and until when.
+pub fn question(intent: &Intent, question: Question, expires_at: Millis) -> ApprovalRequest {
+    ApprovalRequest {
+        reason: intent.provenance.reason.clone(),
+        expires_at: Some(expires_at),
+        question: Some(question),
+        ..about(intent, Risk::Low, vec![])
     }
 }
 

@@ -57,9 +57,10 @@ pub struct Runner {
     config: OrchestratorConfig,
     handle: RunnerHandle,
     metrics: Arc<Metrics>,
-    /// Woken after each commit, for the outbox worker: a commit may have
-    /// queued a notice.
-    after_commit: Option<Arc<Notify>>,
+    /// Woken after each commit: the outbox worker (a commit may have
+    /// queued a notice), and whoever moves workflow runs on (an intent
+    /// may have ended).
+    after_commit: Vec<Arc<Notify>>,
     /// The risk policy in force, read at each admission.
     policy: PolicyHandle,
 }
@@ -77,7 +78,7 @@ impl Runner {
             config,
             handle: RunnerHandle::default(),
             metrics: Arc::default(),
-            after_commit: None,
+            after_commit: Vec::new(),
             policy: PolicyHandle::new(Policy::builtin()),
         }
     }
@@ -93,7 +94,7 @@ impl Runner {
     }
 
     pub fn waking(mut self, notify: Arc<Notify>) -> Self {
-        self.after_commit = Some(notify);
+        self.after_commit.push(notify);
         self
     }
 
@@ -201,7 +202,7 @@ impl Runner {
         // Admission and approval timers queue notices (approval cards,
         // reminders, closed cards): the outbox sends them now, not at its
         // next idle check.
-        if let Some(n) = &self.after_commit {
+        for n in &self.after_commit {
             n.notify_one();
         }
         Ok(claimed)
@@ -256,7 +257,7 @@ impl Runner {
                 in_flight.remove(&(d.claimed.intent_id, d.claimed.seq));
             }
         }
-        if let Some(n) = &self.after_commit {
+        for n in &self.after_commit {
             n.notify_one();
         }
         Ok(())

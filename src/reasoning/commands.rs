@@ -213,6 +213,7 @@ impl Reasoner {
             Ok(Started::New(id)) => (format!("Started workflow {name} as intent {id}."), Some(id)),
             Ok(Started::Existing(Some(id))) => (format!("Workflow {name} was started already: intent {id}."), Some(id)),
             Ok(Started::Existing(None) | Started::Skipped(_)) => (format!("Workflow {name} had nothing to do."), None),
+            Ok(Started::Waiting(what)) => (format!("Started workflow {name}; it {what}."), None),
             Err(StartError::Store(e)) => return Err(e.into()),
             Err(e) => (format!("Not started: {e}"), None),
         })

@@ -25,6 +25,9 @@ pub struct Approval {
     pub decided_by: Option<String>,
     pub decided_via: Option<String>,
     pub comment: Option<String>,
+    /// A question's answer: the choice, or its default when nobody gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
     #[serde(skip)]
     pub token: String,
 }
@@ -55,13 +58,14 @@ impl Approval {
             decided_by: None,
             decided_via: None,
             comment: None,
+            answer: None,
             token: hex::encode(rand::random::<[u8; 16]>()),
         }
     }
 }
 
 const COLUMNS: &str = "id, intent_id, kind, state, risk, rule, request, requested_at, expires_at, pings, decided_at, \
-                       decided_by, decided_via, comment, token";
+                       decided_by, decided_via, comment, answer, token";
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt("approvals", e)
@@ -85,6 +89,7 @@ fn row(r: &SqliteRow) -> Result<Approval, StoreError> {
         decided_by: r.try_get("decided_by")?,
         decided_via: r.try_get("decided_via")?,
         comment: r.try_get("comment")?,
+        answer: r.try_get("answer")?,
         token: r.try_get("token")?,
     })
 }
@@ -93,6 +98,7 @@ fn kind_str(kind: ApprovalKind) -> &'static str {
     match kind {
         ApprovalKind::ApproveBefore => "approve_before",
         ApprovalKind::ReviewAfter => "review_after",
+        ApprovalKind::Ask => "ask",
     }
 }
 
@@ -175,6 +181,32 @@ pub async fn decide(
     .execute(&mut *conn)
     .await?;
     closed(conn, id, done.rows_affected() == 1, now).await
+}
+
+/// Records a question's answer, in the transaction that decided or
+/// closed it.
+pub async fn set_answer(conn: &mut SqliteConnection, id: &str, answer: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE approvals SET answer = ? WHERE id = ? AND kind = 'ask'")
+        .bind(answer)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The answer to an intent's question, and who gave it (`steward` when
+/// the default was taken).
+pub async fn answer_of(
+    conn: &mut SqliteConnection,
+    intent: IntentId,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT answer, decided_by FROM approvals WHERE intent_id = ? AND kind = 'ask' AND state = 'answered' \
+         AND answer IS NOT NULL",
+    )
+    .bind(intent.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Tells the operator's channels that an approval closed, in the transaction

@@ -25,6 +25,7 @@ mod rows;
 pub mod scrub;
 pub mod steps;
 pub mod vector_deletes;
+pub mod workflow_parts;
 pub mod workflows;
 
 use std::path::{Path, PathBuf};

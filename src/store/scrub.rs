@@ -1,6 +1,7 @@
 //! Copies of free text outside memory: the inbox keeps what each event
 //! said, the outbox what was sent, approvals what was asked, the ledger what
-//! a model answered. Forgetting a memory record scrubs every copy of its
+//! a model answered, a workflow run what started it (a webhook's body) and
+//! what its steps gave. Forgetting a memory record scrubs every copy of its
 //! text, and retention scrubs old copies, so neither leaves the text behind
 //! where `forget` does not look. Ids, hashes and times stay: an inbox row
 //! still recognises a late redelivery by its payload hash.
@@ -19,11 +20,12 @@ pub struct Report {
     pub approvals: u64,
     pub model_calls: u64,
     pub notes: u64,
+    pub workflow_runs: u64,
 }
 
 impl Report {
     pub fn total(&self) -> u64 {
-        self.inbox + self.outbox + self.approvals + self.model_calls + self.notes
+        self.inbox + self.outbox + self.approvals + self.model_calls + self.notes + self.workflow_runs
     }
 }
 
@@ -120,6 +122,17 @@ pub async fn older_than(conn: &mut SqliteConnection, before: Millis, now: Millis
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    // Only runs that will not go on: a run still going renders its next
+    // part over these. The arguments' hash stays, so a replayed key with
+    // other arguments is still told apart.
+    r.workflow_runs = sqlx::query(
+        "UPDATE workflow_runs SET args = '{}', cause = '{}', results = '{}'
+         WHERE started_at < ? AND cursor IS NULL AND (args != '{}' OR cause != '{}' OR results != '{}')",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(r)
 }
 
@@ -177,8 +190,28 @@ mod tests {
         );
         let mut tx = store.begin().await.unwrap();
         assert_eq!(copies_of(&mut tx, "door").await.unwrap().total(), 0, "too short to search for");
+        // Two workflow runs: one ended, one still going (it renders its
+        // next part over what it keeps).
+        for (key, cursor) in [("ended", None), ("going", Some(1))] {
+            sqlx::query(
+                "INSERT INTO workflow_runs (key, workflow, version, trigger, args, args_hash, actor, outcome,
+                 started_at, cause, results, cursor) VALUES (?, 'w', 'v', 'hook', '{\"email\":\"a@b.c\"}', 'h',
+                 'a', 'started', 1, '{\"body\":\"x\"}', '{\"s\":1}', ?)",
+            )
+            .bind(key)
+            .bind(cursor)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
         let old = older_than(&mut tx, 2, 2).await.unwrap();
         assert_eq!(old.inbox, 1, "the other row, once old");
+        assert_eq!(old.workflow_runs, 1, "only the run that ended");
+        let kept: String = sqlx::query_scalar("SELECT cause FROM workflow_runs WHERE key = 'going'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(kept, "{\"body\":\"x\"}");
         assert_eq!(older_than(&mut tx, 2, 2).await.unwrap().total(), 0, "twice changes nothing");
     }
 }

@@ -69,7 +69,8 @@ pub async fn claim_due(
                     -- needs approval runs only with an approved approval.
                     AND (i.requires_approval = 0 OR EXISTS (
                         SELECT 1 FROM approvals a WHERE a.intent_id = i.id
-                        AND a.kind = 'approve_before' AND a.state = 'approved')))
+                        AND ((a.kind = 'approve_before' AND a.state = 'approved')
+                             OR (a.kind = 'ask' AND a.state = 'answered')))))
                 OR (s.state = 'compensating' AND i.state = 'compensating'))
             ORDER BY s.next_attempt_at LIMIT ?3)
          {RETURNING}"
@@ -194,6 +195,16 @@ pub async fn states(conn: &mut SqliteConnection, intent: IntentId) -> Result<Vec
         .fetch_all(&mut *conn)
         .await?;
     rows.into_iter().map(|(s,)| s.parse().map_err(corrupt)).collect()
+}
+
+/// What each of an intent's steps returned, in order (`null` for a step
+/// without a result).
+pub async fn results(conn: &mut SqliteConnection, intent: IntentId) -> Result<Vec<serde_json::Value>, StoreError> {
+    let rows: Vec<(Option<String>,)> = sqlx::query_as("SELECT result FROM steps WHERE intent_id = ? ORDER BY seq")
+        .bind(intent.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|(r,)| r.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default()).collect())
 }
 
 /// The intent's state, read inside the caller's transaction.

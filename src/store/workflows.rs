@@ -20,6 +20,8 @@ pub struct NewRun<'a> {
     pub catch_up: bool,
     /// `None` for a started run; why, for a skipped one.
     pub skipped: Option<&'a str>,
+    /// What started it, as its templates see it.
+    pub cause: &'a serde_json::Value,
     pub at: Millis,
 }
 
@@ -40,9 +42,10 @@ fn hash(args: &serde_json::Value) -> String {
 pub async fn record(conn: &mut SqliteConnection, run: &NewRun<'_>) -> Result<Recorded, StoreError> {
     let args_hash = hash(run.args);
     let inserted = sqlx::query(
-        "INSERT INTO workflow_runs (key, workflow, version, trigger, intent_id, args, args_hash, actor, period_at,
-                                    catch_up, outcome, note, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO workflow_runs (key, workflow, version, trigger, intent_id, current, args, args_hash, actor,
+                                    period_at, catch_up, outcome, note, started_at, cause, ended)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, CASE WHEN ?12 IS NULL THEN NULL
+                 ELSE 'skipped' END) ON CONFLICT (key) DO NOTHING",
     )
     .bind(run.key)
     .bind(run.workflow)
@@ -57,6 +60,7 @@ pub async fn record(conn: &mut SqliteConnection, run: &NewRun<'_>) -> Result<Rec
     .bind(if run.skipped.is_some() { "skipped" } else { "started" })
     .bind(run.skipped)
     .bind(run.at)
+    .bind(run.cause.to_string())
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -84,7 +88,14 @@ pub async fn started(conn: &mut SqliteConnection, key: &str) -> Result<Option<Op
     row.map(|(id,)| id.map(|i| i.parse().map_err(|e| StoreError::corrupt("workflow_runs", e))).transpose()).transpose()
 }
 
-/// A recorded run, with its intent's state.
+/// A run's state, over `workflow_runs r` joined with its current intent
+/// `i`: how it ended, or that it waits, or its current intent's state.
+const RUN_STATE: &str = "CASE WHEN r.ended IS NOT NULL THEN r.ended \
+     WHEN r.wait_step IS NOT NULL OR r.resume_at IS NOT NULL THEN 'waiting' \
+     WHEN r.cursor IS NOT NULL AND i.state = 'succeeded' THEN 'running' \
+     ELSE i.state END";
+
+/// A recorded run, with its state.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct Run {
     pub key: String,
@@ -92,8 +103,11 @@ pub struct Run {
     pub version: String,
     pub trigger: String,
     pub intent_id: Option<String>,
-    /// The intent's state now (none for a skipped run).
+    /// The run's state now: its current intent's, `waiting`, or how it
+    /// ended (`skipped` for a skipped run).
     pub state: Option<String>,
+    /// The intent running now (a later part of the run, or its question).
+    pub current: Option<String>,
     pub args: sqlx::types::Json<serde_json::Value>,
     pub actor: String,
     pub period_at: Option<Millis>,
@@ -106,12 +120,12 @@ pub struct Run {
 
 /// A workflow's latest runs, newest first.
 pub async fn runs(pool: &SqlitePool, workflow: &str, limit: u32) -> Result<Vec<Run>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT r.key, r.workflow, r.version, r.trigger, r.intent_id, i.state, r.args, r.actor, r.period_at,
-                r.catch_up, r.outcome, r.note, r.started_at
-         FROM workflow_runs r LEFT JOIN intents i ON i.id = r.intent_id
-         WHERE r.workflow = ? ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT r.key, r.workflow, r.version, r.trigger, r.intent_id, {RUN_STATE} AS state, r.current, r.args,
+                r.actor, r.period_at, r.catch_up, r.outcome, r.note, r.started_at
+         FROM workflow_runs r LEFT JOIN intents i ON i.id = r.current
+         WHERE r.workflow = ? ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?"
+    ))
     .bind(workflow)
     .bind(limit)
     .fetch_all(pool)
@@ -126,10 +140,10 @@ pub async fn recent(
     trigger: &str,
     limit: u32,
 ) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT r.outcome, r.note, i.state FROM workflow_runs r LEFT JOIN intents i ON i.id = r.intent_id
-         WHERE r.workflow = ? AND r.trigger = ? ORDER BY r.period_at DESC, r.rowid DESC LIMIT ?",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT r.outcome, r.note, {RUN_STATE} FROM workflow_runs r LEFT JOIN intents i ON i.id = r.current
+         WHERE r.workflow = ? AND r.trigger = ? ORDER BY r.period_at DESC, r.rowid DESC LIMIT ?"
+    ))
     .bind(workflow)
     .bind(trigger)
     .bind(limit)
@@ -151,8 +165,8 @@ pub async fn running(conn: &mut SqliteConnection, workflow: &str) -> Result<bool
     let ended: Vec<&str> =
         IntentState::ALL.iter().copied().filter(|s| s.is_terminal()).map(IntentState::as_str).collect();
     let open: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM workflow_runs r JOIN intents i ON i.id = r.intent_id
-         WHERE r.workflow = ? AND i.state NOT IN ({})",
+        "SELECT COUNT(*) FROM workflow_runs r LEFT JOIN intents i ON i.id = r.current
+         WHERE r.workflow = ? AND r.outcome = 'started' AND coalesce({RUN_STATE}, 'running') NOT IN ({}, 'skipped')",
         ended.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
     ))
     .bind(workflow)

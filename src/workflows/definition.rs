@@ -43,6 +43,9 @@ pub struct Workflow {
     pub description: String,
     /// The file's content hash: recorded on every run.
     pub version: String,
+    /// The file as written: kept with the runs that start from it, so a
+    /// run goes on with the version it started with.
+    pub text: std::sync::Arc<str>,
     pub params: Vec<Param>,
     pub triggers: Vec<Trigger>,
     pub steps: Vec<StepDef>,
@@ -85,8 +88,11 @@ pub enum TriggerKind {
     /// `/run NAME key=value …` from the operator, and the CLI and API.
     Command,
     /// `POST /hooks/NAME`, signed with the named secret; its `args` are
-    /// templates over the delivery (`trigger.body`).
-    Webhook { scheme: Scheme, secret: String },
+    /// templates over the delivery (`trigger.body`). A delivery starts a
+    /// run when `when` (an expression over `trigger`) holds, or always
+    /// without one; `correlate` (a template) is the key that runs waiting
+    /// for a delivery here (`wait_for`) match.
+    Webhook { scheme: Scheme, secret: String, when: Option<String>, correlate: Option<String> },
 }
 
 impl TriggerKind {
@@ -143,6 +149,8 @@ struct TriggerFile {
     secret: Option<String>,
     scheme: Option<String>,
     tolerance_secs: Option<u64>,
+    when: Option<String>,
+    correlate: Option<String>,
     #[serde(default)]
     args: toml::Table,
 }
@@ -223,14 +231,25 @@ impl Workflow {
                     }
                     let scheme =
                         Scheme::parse(t.scheme.as_deref(), t.tolerance_secs).map_err(|e| at(span.clone(), e))?;
-                    TriggerKind::Webhook { scheme, secret }
+                    if let Some(w) = &t.when {
+                        env.compile_expression(w).map_err(|e| at(span.clone(), format!("`when`: {e}")))?;
+                    }
+                    if let Some(c) = &t.correlate {
+                        template::check_syntax(&env, &Value::String(c.clone()))
+                            .map_err(|(_, e)| at(span.clone(), format!("`correlate`: {e}")))?;
+                    }
+                    TriggerKind::Webhook { scheme, secret, when: t.when.clone(), correlate: t.correlate.clone() }
                 }
                 other => {
                     return Err(at(span, format!("unknown trigger kind `{other}`: use cron, at, command or webhook")));
                 }
             };
             let timed = t.cron.is_some() || t.at.is_some() || t.timezone.is_some() || t.overlap.is_some();
-            let signed = t.secret.is_some() || t.scheme.is_some() || t.tolerance_secs.is_some();
+            let signed = t.secret.is_some()
+                || t.scheme.is_some()
+                || t.tolerance_secs.is_some()
+                || t.when.is_some()
+                || t.correlate.is_some();
             let extra = match &kind {
                 TriggerKind::Cron { .. } => t.at.is_some() || signed,
                 TriggerKind::At { .. } => t.cron.is_some() || t.overlap.is_some() || signed,
@@ -264,13 +283,17 @@ impl Workflow {
             if !is_name(&id) || steps.iter().any(|x| x.id == id) {
                 return Err(at(span, format!("step id `{id}`: use a unique lowercase name")));
             }
-            steps.push(StepDef::parse(id, s, line, actions, &env).map_err(|reason| at(span, reason))?);
+            let step = StepDef::parse(id, s, line, actions, &env).map_err(|reason| at(span.clone(), reason))?;
+            if let Some(later) = step.reads(&env).into_iter().find(|r| !steps.iter().any(|x| &x.id == r)) {
+                return Err(at(span, format!("step `{}` reads `steps.{later}`, which is no step before it", step.id)));
+            }
+            steps.push(step);
         }
         if matches!(steps.last().map(|s| &s.kind), Some(StepKind::Wait(_))) {
             return Err(DefinitionError { line: None, reason: "the last step is a wait: nothing follows it".into() });
         }
         let version = hex::encode(&Sha256::digest(text.as_bytes())[..8]);
-        Ok(Self { name, description: file.description, version, params, triggers, steps })
+        Ok(Self { name, description: file.description, version, text: text.into(), params, triggers, steps })
     }
 
     /// The parameters a run gets: the given values checked against their

@@ -41,13 +41,16 @@ pub struct Library {
     /// The named secrets webhook triggers verify signatures with.
     secrets: Secrets,
     state: Arc<RwLock<Arc<State>>>,
+    /// Wakes whoever moves runs on: an intent ended, an event arrived.
+    progress: Arc<tokio::sync::Notify>,
 }
 
 impl Library {
     /// Reads `dir` (none: no workflows). Refused files are reported by
     /// [`Library::refused`], never fatal: the others still load.
     pub fn load(dir: Option<&Path>, catalog: Catalog, secrets: Secrets) -> Self {
-        let lib = Self { dir: dir.map(Path::to_owned), catalog, secrets, state: Arc::default() };
+        let lib =
+            Self { dir: dir.map(Path::to_owned), catalog, secrets, state: Arc::default(), progress: Arc::default() };
         lib.reload();
         lib
     }
@@ -74,6 +77,11 @@ impl Library {
     /// The files on disk that are refused, with why.
     pub fn refused(&self) -> Vec<(PathBuf, DefinitionError)> {
         self.state().files.iter().filter_map(|(p, r)| r.refused.clone().map(|e| (p.clone(), e))).collect()
+    }
+
+    /// What wakes the runs' progress ([`super::progress::run`]).
+    pub fn progress(&self) -> Arc<tokio::sync::Notify> {
+        self.progress.clone()
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -9,11 +9,16 @@
 //! by what started it, so a cron period ([`scheduler`]), a retried API call
 //! or a redelivered chat command starts at most one run. The runner, the
 //! policy, approvals and compensation then treat it like any other intent.
+//! A step that needs what has not happened yet (an `ask`'s answer, a
+//! `wait_for`'s event, an earlier step's result) starts the run's next
+//! intent, rendered when the run gets there ([`render`], [`progress`]).
 
 pub mod definition;
 pub mod hooks;
 pub mod library;
 pub mod params;
+pub mod progress;
+pub mod render;
 pub mod run;
 pub mod scheduler;
 pub mod steps;
@@ -23,7 +28,9 @@ pub use definition::{DefinitionError, Overlap, Param, Trigger, TriggerKind, Work
 pub use library::Library;
 pub use params::ParamType;
 pub use run::{Cause, Start, StartError, Started, start};
-pub use steps::{StepDef, StepKind, Wait};
+pub use steps::{Ask, StepDef, StepKind, Wait, WaitFor};
 
+#[cfg(test)]
+mod render_tests;
 #[cfg(test)]
 mod tests;

@@ -220,6 +220,7 @@ async fn skip(
         period_at: Some(period_ms),
         catch_up,
         skipped: Some(why),
+        cause: &serde_json::Value::Null,
         at: now_ms,
     };
     workflows::record(conn, &run).await.map(drop)

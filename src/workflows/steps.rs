@@ -1,18 +1,21 @@
-//! A workflow's steps: adapter actions with templated arguments, and `wait`
-//! control steps. A wait becomes the timer of the step after it (its
-//! `wait_secs` or `not_before`), a row like every other timer, so it
-//! survives restarts and runs once.
+//! A workflow's steps as written and checked: adapter actions with
+//! templated arguments, and the control steps `wait`, `ask` and
+//! `wait_for`. How they become a run's intents is [`super::render`].
 
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::definition::{Workflow, json, parse_time};
+use super::definition::{is_name, json, parse_time};
 use super::params::duration_secs;
 use super::template;
-use crate::adapters::Catalog;
-use crate::adapters::fanout::{Child, FanOut, MAX_CHILDREN};
-use crate::domain::{Plan, PlannedStep};
+use crate::domain::Question;
+
+/// How long a question waits for an answer unless it says (then its
+/// default is the answer).
+const ASK_TIMEOUT: &str = "1d";
+/// How long a `wait_for` waits for its event unless it says.
+const WAIT_FOR_TIMEOUT: &str = "7d";
 
 /// A step as written.
 #[derive(Deserialize)]
@@ -37,6 +40,16 @@ pub(super) struct StepFile {
     /// What each item is called in the action's templates (`item`).
     #[serde(rename = "as")]
     item_name: Option<String>,
+    /// A control step: ask the operator this (a template), offering
+    /// `choices`; `default` is the answer after `timeout`.
+    ask: Option<String>,
+    choices: Option<Vec<String>>,
+    default: Option<String>,
+    timeout: Option<String>,
+    /// A control step: wait for a delivery to this workflow's webhook
+    /// whose correlation (its trigger's `correlate`) is `key`.
+    wait_for: Option<String>,
+    key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +61,9 @@ pub struct StepDef {
     pub within_secs: Option<u64>,
     /// Where it is in its file, for errors.
     pub line: usize,
+    /// It reads earlier steps' results (`steps.…`): it is rendered, and
+    /// judged, only once they are there.
+    pub late: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +77,36 @@ pub enum StepKind {
         for_each: Option<ForEach>,
     },
     Wait(Wait),
+    /// A question to the operator through the approvals; its answer is
+    /// `steps.ID.answer`.
+    Ask(Ask),
+    /// Waits for an inbound event; it is `steps.ID.body` (or
+    /// `steps.ID.timed_out`).
+    WaitFor(WaitFor),
+}
+
+#[derive(Debug, Clone)]
+pub struct Ask {
+    /// The question (a template).
+    pub text: String,
+    pub choices: Vec<String>,
+    pub default: String,
+    pub timeout_secs: u64,
+}
+
+impl Ask {
+    pub fn question(&self, text: String) -> Question {
+        Question { text, choices: self.choices.clone(), default: self.default.clone() }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WaitFor {
+    /// The workflow whose `/hooks/NAME` delivers the event.
+    pub source: String,
+    /// The correlation it waits for (a template).
+    pub key: String,
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -96,59 +142,105 @@ impl StepDef {
             template::check_syntax(env, &Value::String(text.to_owned()))
                 .map_err(|(_, e)| format!("step `{id}`, `{what}`: {e}"))
         };
-        let kind = match (s.action, s.wait, s.wait_until) {
-            (Some(action), None, None) => {
-                if s.timezone.is_some() {
-                    return Err(format!("step `{id}`: `timezone` is for `wait_until`"));
-                }
-                let Some((adapter, action_name)) = action.split_once('.') else {
-                    return Err(format!("step `{id}`: action `{action}` must be ADAPTER.ACTION"));
-                };
-                actions(adapter, action_name).map_err(|why| format!("step `{id}`: {why}"))?;
-                let args = Value::Object(s.args.into_iter().map(|(k, v)| (k, json(v))).collect());
-                template::check_syntax(env, &args).map_err(|(arg, e)| format!("step `{id}`, argument `{arg}`: {e}"))?;
-                let for_each = match (s.for_each, s.item_name) {
-                    (Some(list), name) => {
-                        env.compile_expression(&list).map_err(|e| format!("step `{id}`, `for_each`: {e}"))?;
-                        let item = name.unwrap_or_else(|| "item".into());
-                        let taken = ["params", "trigger", "run", "index"].contains(&item.as_str());
-                        if !super::definition::is_name(&item) || taken {
-                            return Err(format!(
-                                "step `{id}`: `as = \"{item}\"`: name the item with a new lowercase name"
-                            ));
-                        }
-                        Some(ForEach { list, item })
-                    }
-                    (None, Some(_)) => return Err(format!("step `{id}`: `as` goes with `for_each`")),
-                    (None, None) => None,
-                };
-                StepKind::Action { adapter: adapter.to_owned(), action: action_name.to_owned(), args, for_each }
-            }
-            (None, _, _) if s.for_each.is_some() || s.item_name.is_some() => {
-                return Err(format!("step `{id}`: `for_each` goes with an `action`"));
-            }
-            (None, Some(wait), None) if s.args.is_empty() && s.timezone.is_none() && s.within_secs.is_none() => {
-                syntax("wait", &wait)?;
-                if !wait.contains("{{") && duration_secs(&wait).is_none() {
-                    return Err(format!("step `{id}`: wait `{wait}` is not a duration (90s, 30m, 2h, 3d, 1w, 1h30m)"));
-                }
-                StepKind::Wait(Wait::For(wait))
-            }
-            (None, None, Some(at)) if s.args.is_empty() && s.within_secs.is_none() => {
-                syntax("wait_until", &at)?;
-                if !at.contains("{{") {
-                    parse_time(&at, s.timezone.as_deref()).map_err(|e| format!("step `{id}`: {e}"))?;
-                }
-                StepKind::Wait(Wait::Until { at, timezone: s.timezone })
-            }
-            (None, None, None) => return Err(format!("step `{id}`: give it an `action`, or make it a `wait`")),
-            _ => {
-                return Err(format!(
-                    "step `{id}`: a step is one of `action` (with `args`), `wait` or `wait_until` (with `timezone`)"
-                ));
+        let control = [s.wait.is_some(), s.wait_until.is_some(), s.ask.is_some(), s.wait_for.is_some()];
+        let asked = s.choices.is_some() || s.default.is_some();
+        let plain = s.args.is_empty() && s.within_secs.is_none() && s.for_each.is_none() && s.item_name.is_none();
+        let timeout = |fallback: &str| {
+            let t = s.timeout.clone().unwrap_or_else(|| fallback.to_owned());
+            match duration_secs(&t) {
+                Some(secs) if (60..=crate::domain::Plan::MAX_WITHIN_SECS).contains(&secs) => Ok(secs),
+                _ => Err(format!("step `{id}`: timeout `{t}` is not a duration from 1m to a year")),
             }
         };
-        Ok(Self { id, kind, condition: s.condition, within_secs: s.within_secs, line })
+        let kind = if let Some(action) = s.action {
+            if control.iter().any(|c| *c) || asked || s.timezone.is_some() || s.timeout.is_some() || s.key.is_some() {
+                return Err(format!(
+                    "step `{id}`: a step is one of `action` (with `args`), `wait`, `wait_until` (with `timezone`), \
+                     `ask` (with `choices`, `default`, `timeout`) or `wait_for` (with `key`, `timeout`)"
+                ));
+            }
+            let Some((adapter, action_name)) = action.split_once('.') else {
+                return Err(format!("step `{id}`: action `{action}` must be ADAPTER.ACTION"));
+            };
+            actions(adapter, action_name).map_err(|why| format!("step `{id}`: {why}"))?;
+            let args = Value::Object(s.args.into_iter().map(|(k, v)| (k, json(v))).collect());
+            template::check_syntax(env, &args).map_err(|(arg, e)| format!("step `{id}`, argument `{arg}`: {e}"))?;
+            let for_each = match (s.for_each, s.item_name) {
+                (Some(list), name) => {
+                    env.compile_expression(&list).map_err(|e| format!("step `{id}`, `for_each`: {e}"))?;
+                    let item = name.unwrap_or_else(|| "item".into());
+                    let taken = ["params", "trigger", "run", "index", "steps"].contains(&item.as_str());
+                    if !is_name(&item) || taken {
+                        return Err(format!("step `{id}`: `as = \"{item}\"`: name the item with a new lowercase name"));
+                    }
+                    Some(ForEach { list, item })
+                }
+                (None, Some(_)) => return Err(format!("step `{id}`: `as` goes with `for_each`")),
+                (None, None) => None,
+            };
+            StepKind::Action { adapter: adapter.to_owned(), action: action_name.to_owned(), args, for_each }
+        } else if s.for_each.is_some() || s.item_name.is_some() {
+            return Err(format!("step `{id}`: `for_each` goes with an `action`"));
+        } else if control.iter().filter(|c| **c).count() != 1 || !plain {
+            return Err(format!(
+                "step `{id}`: give it an `action`, or make it one of `wait`, `wait_until`, `ask` or `wait_for`"
+            ));
+        } else if let Some(wait) = s.wait {
+            if asked || s.timezone.is_some() || s.timeout.is_some() || s.key.is_some() {
+                return Err(format!("step `{id}`: a `wait` takes only its duration"));
+            }
+            syntax("wait", &wait)?;
+            if !wait.contains("{{") && duration_secs(&wait).is_none() {
+                return Err(format!("step `{id}`: wait `{wait}` is not a duration (90s, 30m, 2h, 3d, 1w, 1h30m)"));
+            }
+            StepKind::Wait(Wait::For(wait))
+        } else if let Some(at) = s.wait_until {
+            if asked || s.timeout.is_some() || s.key.is_some() {
+                return Err(format!("step `{id}`: a `wait_until` takes only its time and `timezone`"));
+            }
+            syntax("wait_until", &at)?;
+            if !at.contains("{{") {
+                parse_time(&at, s.timezone.as_deref()).map_err(|e| format!("step `{id}`: {e}"))?;
+            }
+            StepKind::Wait(Wait::Until { at, timezone: s.timezone })
+        } else if let Some(text) = s.ask {
+            if s.timezone.is_some() || s.key.is_some() {
+                return Err(format!("step `{id}`: an `ask` takes `choices`, `default` and `timeout`"));
+            }
+            syntax("ask", &text)?;
+            let choices = s.choices.unwrap_or_else(|| vec!["yes".into(), "no".into()]);
+            let fine = |c: &String| !c.trim().is_empty() && c.len() <= 32 && !c.contains(['{', '}']);
+            if choices.is_empty() || choices.len() > Question::MAX_CHOICES || !choices.iter().all(fine) {
+                return Err(format!(
+                    "step `{id}`: give 1 to {} `choices`, each a short name (32 characters at most)",
+                    Question::MAX_CHOICES
+                ));
+            }
+            if (1..choices.len()).any(|i| choices[..i].contains(&choices[i])) {
+                return Err(format!("step `{id}`: each choice once"));
+            }
+            let default = s.default.unwrap_or_else(|| choices.last().cloned().unwrap_or_default());
+            if !choices.contains(&default) {
+                return Err(format!("step `{id}`: default `{default}` is not one of the choices"));
+            }
+            StepKind::Ask(Ask { text, choices, default, timeout_secs: timeout(ASK_TIMEOUT)? })
+        } else if let Some(source) = s.wait_for {
+            if asked || s.timezone.is_some() {
+                return Err(format!("step `{id}`: a `wait_for` takes `key` and `timeout`"));
+            }
+            if !is_name(&source) {
+                return Err(format!("step `{id}`: wait_for `{source}` must name a workflow with a webhook trigger"));
+            }
+            let key = s.key.ok_or_else(|| {
+                format!("step `{id}`: a `wait_for` needs `key`, the correlation of the event it waits for")
+            })?;
+            syntax("key", &key)?;
+            StepKind::WaitFor(WaitFor { source, key, timeout_secs: timeout(WAIT_FOR_TIMEOUT)? })
+        } else {
+            return Err(format!("step `{id}`: give it an `action`, or make it a `wait`"));
+        };
+        let late = reads_steps(env, &kind, s.condition.as_deref());
+        Ok(Self { id, kind, condition: s.condition, within_secs: s.within_secs, line, late })
     }
 
     /// `adapter.action`, or what the wait waits for.
@@ -160,110 +252,47 @@ impl StepDef {
             }
             StepKind::Wait(Wait::For(d)) => format!("wait {d}"),
             StepKind::Wait(Wait::Until { at, .. }) => format!("wait until {at}"),
+            StepKind::Ask(a) => format!("ask {:?} ({}; default {})", a.text, a.choices.join("/"), a.default),
+            StepKind::WaitFor(w) => format!("wait for a delivery to {} with key {}", w.source, w.key),
         }
+    }
+
+    /// The earlier steps it reads (`steps.ID…`), by id.
+    pub fn reads(&self, env: &Environment<'_>) -> Vec<String> {
+        let mut names = Vec::new();
+        for (text, expression) in texts(&self.kind, self.condition.as_deref()) {
+            names.extend(template::reads(env, text, expression));
+        }
+        let mut ids: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_prefix("steps."))
+            .map(|rest| rest.split('.').next().unwrap_or(rest).to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 }
 
-/// The steps a run takes, rendered over its values (`ctx`): those whose
-/// `if` is false are left out, and each wait becomes the timer of the step
-/// after it. `now` bounds `wait_until`: at most a year ahead.
-pub fn render(workflow: &Workflow, ctx: &Value, catalog: &Catalog, now: i64) -> Result<Vec<PlannedStep>, String> {
-    let env = template::environment();
-    let mut steps = Vec::new();
-    let (mut wait_secs, mut not_before) = (0u64, None::<i64>);
-    for s in &workflow.steps {
-        if let Some(cond) = &s.condition {
-            match template::holds(&env, cond, ctx) {
-                Ok(false) => continue,
-                Ok(true) => {}
-                Err(e) => return Err(format!("step `{}`, `if`: {e}", s.id)),
-            }
+/// Every template of a step, and whether it is an expression.
+fn texts<'a>(kind: &'a StepKind, condition: Option<&'a str>) -> Vec<(&'a str, bool)> {
+    let mut out: Vec<(&str, bool)> = condition.map(|c| (c, true)).into_iter().collect();
+    match kind {
+        StepKind::Action { args, for_each, .. } => {
+            out.extend(template::strings(args).into_iter().map(|t| (t, false)));
+            out.extend(for_each.as_ref().map(|f| (f.list.as_str(), true)));
         }
-        let text = |t: &str| match template::render_text(&env, t, ctx) {
-            Ok(Value::String(s)) => Ok(s),
-            Ok(other) => Ok(other.to_string()),
-            Err(e) => Err(format!("step `{}`: {e}", s.id)),
-        };
-        match &s.kind {
-            StepKind::Wait(Wait::For(d)) => {
-                let d = text(d)?;
-                let secs = duration_secs(&d).ok_or_else(|| format!("step `{}`: wait `{d}` is not a duration", s.id))?;
-                wait_secs = wait_secs.saturating_add(secs);
-            }
-            StepKind::Wait(Wait::Until { at, timezone }) => {
-                let at = parse_time(&text(at)?, timezone.as_deref()).map_err(|e| format!("step `{}`: {e}", s.id))?;
-                let at = at.timestamp_millis();
-                if at > now + (Plan::MAX_WITHIN_SECS * 1000) as i64 {
-                    return Err(format!("step `{}`: waits more than a year", s.id));
-                }
-                not_before = Some(not_before.map_or(at, |n| n.max(at)));
-            }
-            StepKind::Action { adapter, action, args, for_each } => {
-                let mut step = match for_each {
-                    None => action_step(&env, s, adapter, action, args, ctx, catalog)?,
-                    Some(f) => fan_out(&env, workflow, s, f, ctx, catalog)?,
-                };
-                step.wait_secs = (wait_secs > 0).then_some(wait_secs);
-                step.not_before = not_before.take();
-                wait_secs = 0;
-                catalog.validate(&step).map_err(|e| format!("step `{}`: {e}", s.id))?;
-                steps.push(step);
-            }
-        }
+        StepKind::Wait(Wait::For(d)) => out.push((d, false)),
+        StepKind::Wait(Wait::Until { at, .. }) => out.push((at, false)),
+        StepKind::Ask(a) => out.push((&a.text, false)),
+        StepKind::WaitFor(w) => out.push((&w.key, false)),
     }
-    Ok(steps)
+    out
 }
 
-/// One action, its arguments rendered over `ctx` and checked.
-fn action_step(
-    env: &Environment<'_>,
-    s: &StepDef,
-    adapter: &str,
-    action: &str,
-    args: &Value,
-    ctx: &Value,
-    catalog: &Catalog,
-) -> Result<PlannedStep, String> {
-    let args =
-        template::render(env, args, ctx).map_err(|(arg, e)| format!("step `{}`, argument `{arg}`: {e}", s.id))?;
-    let mut step = PlannedStep::parse(adapter, action, args).map_err(|e| format!("step `{}`: {e}", s.id))?;
-    step.within_secs = s.within_secs;
-    catalog.validate(&step).map_err(|e| format!("step `{}`: {e}", s.id))?;
-    Ok(step)
-}
-
-/// A `for_each` step: the action rendered once per item, each a child
-/// run's plan, started together by one `workflow.fan_out` step.
-fn fan_out(
-    env: &Environment<'_>,
-    workflow: &Workflow,
-    s: &StepDef,
-    f: &ForEach,
-    ctx: &Value,
-    catalog: &Catalog,
-) -> Result<PlannedStep, String> {
-    let StepKind::Action { adapter, action, args, .. } = &s.kind else {
-        return Err(format!("step `{}`: only an action runs for each item", s.id));
-    };
-    let items = match template::eval(env, &f.list, ctx).map_err(|e| format!("step `{}`, `for_each`: {e}", s.id))? {
-        Value::Array(items) => items,
-        other => return Err(format!("step `{}`: `for_each` is not a list but {other}", s.id)),
-    };
-    if items.is_empty() || items.len() > MAX_CHILDREN {
-        return Err(format!("step `{}`: `for_each` has {} items; it takes 1 to {MAX_CHILDREN}", s.id, items.len()));
-    }
-    let mut children = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let mut each = ctx.clone();
-        each[&f.item] = item.clone();
-        each["index"] = index.into();
-        let step =
-            action_step(env, s, adapter, action, args, &each, catalog).map_err(|e| format!("{e} (item {index})"))?;
-        let plan = Plan::new(vec![step]).map_err(|e| format!("step `{}`: {e}", s.id))?;
-        children.push(Child { item, plan });
-    }
-    let fan =
-        FanOut { workflow: workflow.name.clone(), version: workflow.version.clone(), step: s.id.clone(), children };
-    let args = serde_json::to_value(fan).map_err(|e| e.to_string())?;
-    PlannedStep::parse("workflow", "fan_out", args).map_err(|e| format!("step `{}`: {e}", s.id))
+/// Whether any template of the step reads `steps`.
+fn reads_steps(env: &Environment<'_>, kind: &StepKind, condition: Option<&str>) -> bool {
+    texts(kind, condition).into_iter().any(|(t, expression)| {
+        template::reads(env, t, expression).iter().any(|n| n == "steps" || n.starts_with("steps."))
+    })
 }

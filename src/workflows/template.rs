@@ -111,6 +111,33 @@ pub fn holds(env: &Environment<'_>, expr: &str, ctx: &Value) -> Result<bool, Str
     Ok(value.is_true())
 }
 
+/// The names a template or an expression reads from its values, with the
+/// attributes it reads of them (`steps.welcome.result`): what a step
+/// depends on. Text that is no template reads nothing.
+pub fn reads(env: &Environment<'_>, text: &str, expression: bool) -> std::collections::HashSet<String> {
+    let read = |expr: &str| env.compile_expression(expr).map(|c| c.undeclared_variables(true)).unwrap_or_default();
+    if expression {
+        return read(text);
+    }
+    if !is_template(text) {
+        return Default::default();
+    }
+    match sole_expression(text) {
+        Some(expr) => read(expr),
+        None => env.template_from_str(text).map(|t| t.undeclared_variables(true)).unwrap_or_default(),
+    }
+}
+
+/// Every string inside `value`, for [`reads`].
+pub fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        Value::Object(map) => map.values().flat_map(strings).collect(),
+        _ => vec![],
+    }
+}
+
 /// Checks the syntax of every template inside `value`, without values.
 pub fn check_syntax(env: &Environment<'_>, value: &Value) -> Result<(), (String, String)> {
     match value {
@@ -151,6 +178,18 @@ mod tests {
         assert!(holds(&env, "params.amount > 10", &ctx).unwrap());
         assert!(!holds(&env, "params.clients | length > 5", &ctx).unwrap());
         assert!(check_syntax(&env, &json!(["{{ params.name "])).is_err());
+    }
+
+    #[test]
+    fn what_a_template_reads_is_known_before_it_runs() {
+        let env = environment();
+        let names = reads(&env, "Hi {{ params.name }}, {{ steps.welcome.result.id }}", false);
+        assert!(names.iter().any(|n| n.starts_with("steps.welcome")), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("params")), "{names:?}");
+        let names = reads(&env, "steps.ask.answer == 'yes'", true);
+        assert!(names.iter().any(|n| n.starts_with("steps.ask")), "{names:?}");
+        assert!(reads(&env, "plain text", false).is_empty());
+        assert_eq!(strings(&json!({"a": ["x", {"b": "y"}], "n": 1})), vec!["x", "y"]);
     }
 
     #[test]

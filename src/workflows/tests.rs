@@ -46,13 +46,13 @@ if = "params.big > 100"
 args = { text = "A big week: {{ params.big }}" }
 "#;
 
-fn catalog(store: &Store) -> Catalog {
+pub(super) fn catalog(store: &Store) -> Catalog {
     Catalog::default()
         .with(Arc::new(NoteAdapter::new(store.clone())), RetryPolicy::default())
-        .with(Arc::new(crate::adapters::FanOutAdapter::new(store.clone())), RetryPolicy::default())
+        .with(Arc::new(crate::adapters::WorkflowAdapter::new(store.clone())), RetryPolicy::default())
 }
 
-fn parse(text: &str) -> Result<Workflow, DefinitionError> {
+pub(super) fn parse(text: &str) -> Result<Workflow, DefinitionError> {
     let store_free = |adapter: &str, action: &str| {
         if adapter == "note" && action == "write" { Ok(()) } else { Err(format!("no `{adapter}.{action}`")) }
     };
@@ -236,7 +236,7 @@ fn a_webhook_trigger_names_its_secret_and_scheme() {
         "[[triggers]]\nkind = \"webhook\"\nscheme = \"github\"\nsecret = \"gh\"\nargs = { client = \"{{ trigger.body.repository.name }}\" }",
     );
     let w = parse(&hooked).unwrap();
-    let TriggerKind::Webhook { scheme, secret } = &w.triggers[1].kind else { panic!("a webhook trigger") };
+    let TriggerKind::Webhook { scheme, secret, .. } = &w.triggers[1].kind else { panic!("a webhook trigger") };
     assert_eq!((scheme, secret.as_str()), (&hooks::Scheme::Github, "gh"));
     let e = parse(&hooked.replace("secret = \"gh\"\n", "")).unwrap_err();
     assert!(e.reason.contains("needs `secret`"), "{e}");
@@ -289,13 +289,13 @@ async fn a_wait_becomes_the_timer_of_the_step_after_it() {
     let store = Store::in_memory().await.unwrap();
     let ctx = json!({"params": {"day": "2027-01-15"}});
     let now = t("2026-12-01T00:00:00Z").timestamp_millis();
-    let steps = steps::render(&w, &ctx, &catalog(&store), now).unwrap();
+    let steps = render::first_intent(&w, &ctx, &catalog(&store), now).unwrap();
     assert_eq!(steps.len(), 3, "waits are no steps of their own");
     assert_eq!((steps[0].wait_secs, steps[0].not_before), (None, None));
     assert_eq!(steps[1].wait_secs, Some(3 * 86_400 + 3600), "waits in a row add up");
     assert_eq!(steps[2].not_before, Some(t("2027-01-15T08:00:00Z").timestamp_millis()));
     let far = json!({"params": {"day": "2029-01-15"}});
-    assert!(steps::render(&w, &far, &catalog(&store), now).unwrap_err().contains("more than a year"));
+    assert!(render::first_intent(&w, &far, &catalog(&store), now).unwrap_err().contains("more than a year"));
 
     let refused = |text: &str| parse(text).unwrap_err().to_string();
     let tail = FOLLOW_UP.rsplit_once("[[steps]]").unwrap().0;
@@ -320,13 +320,13 @@ args = { text = "Hello {{ who }} ({{ index }})" }
     let w = parse(each).unwrap();
     let store = Store::in_memory().await.unwrap();
     let ctx = json!({"params": {"names": ["Ana", "Bo"]}});
-    let steps = steps::render(&w, &ctx, &catalog(&store), 0).unwrap();
+    let steps = render::first_intent(&w, &ctx, &catalog(&store), 0).unwrap();
     assert_eq!((steps[0].adapter.as_str(), steps[0].action.as_str()), ("workflow", "fan_out"));
-    let fan: crate::adapters::fanout::FanOut = serde_json::from_value(steps[0].args.clone()).unwrap();
+    let fan: crate::adapters::workflow::FanOut = serde_json::from_value(steps[0].args.clone()).unwrap();
     assert_eq!(fan.children.len(), 2);
     assert_eq!(fan.children[1].plan.steps()[0].args["text"], "Hello Bo (1)");
     let none = json!({"params": {"names": []}});
-    assert!(steps::render(&w, &none, &catalog(&store), 0).unwrap_err().contains("1 to"));
+    assert!(render::first_intent(&w, &none, &catalog(&store), 0).unwrap_err().contains("1 to"));
     let refused = |text: &str| parse(text).unwrap_err().reason;
     assert!(refused(&each.replace("as = \"who\"", "as = \"params\"")).contains("new lowercase name"));
     assert!(refused(&each.replace("for_each = \"params.names\"\n", "")).contains("`as` goes with `for_each`"));

@@ -33,6 +33,17 @@ impl SmtpSink {
         Self { port, dir, child }
     }
 
+    /// Points steward's email at this sink: plain SMTP on loopback, short
+    /// timeouts and retries.
+    pub fn wire(&self, c: &mut steward::config::Config) {
+        c.email.host = Some("127.0.0.1".into());
+        c.email.port = self.port;
+        c.email.security = steward::config::SmtpSecurity::None;
+        c.email.from = Some("steward <steward@example.com>".into());
+        c.email.timeout_secs = 2;
+        c.email.retry = steward::domain::RetryPolicy { initial_ms: 50, multiplier: 2.0, max_ms: 200, max_attempts: 4 };
+    }
+
     /// Every message received so far, raw, in order.
     pub fn messages(&self) -> Vec<String> {
         let mut names: Vec<_> = std::fs::read_dir(self.dir.path())

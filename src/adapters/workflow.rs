@@ -1,9 +1,14 @@
-//! The `workflow` adapter's `fan_out`: a workflow's `for_each` step. When
-//! it runs it starts one child run per item, each its own intent with its
-//! own idempotency keys, judged by the policy like any other. Each child's
-//! run row is keyed by the step's key and the item's index, in one
-//! transaction with its intent, so a retried or recovered step starts each
-//! child once.
+//! The `workflow` adapter, the steps a workflow adds to its runs.
+//!
+//! `fan_out` is a `for_each` step. When it runs it starts one child run per
+//! item, each its own intent with its own idempotency keys, judged by the
+//! policy like any other. Each child's run row is keyed by the step's key
+//! and the item's index, in one transaction with its intent, so a retried
+//! or recovered step starts each child once.
+//!
+//! `answer` is the one step of an `ask`'s intent: it runs once the
+//! question is answered (the answer is the approval's) and does nothing
+//! else, so the run goes on.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -35,11 +40,11 @@ pub struct Child {
     pub plan: Plan,
 }
 
-pub struct FanOutAdapter {
+pub struct WorkflowAdapter {
     store: Store,
 }
 
-impl FanOutAdapter {
+impl WorkflowAdapter {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
@@ -53,6 +58,14 @@ fn read(args: &Value) -> Result<FanOut, InvalidInput> {
     Ok(f)
 }
 
+/// The step of a question's intent.
+pub const ANSWER: &str = "answer";
+
+/// What `answer` takes: the question as asked (for the record).
+fn read_answer(args: &Value) -> Result<crate::domain::Question, InvalidInput> {
+    serde_json::from_value(args.clone()).map_err(|e| InvalidInput::new("args", e.to_string()))
+}
+
 fn child_key(key: &IdempotencyKey, index: usize) -> String {
     format!("{}:{index}", key.as_str())
 }
@@ -60,27 +73,43 @@ fn child_key(key: &IdempotencyKey, index: usize) -> String {
 pub fn description() -> Description {
     Description {
         name: "workflow",
-        actions: vec![ActionSpec {
-            name: "fan_out",
-            args_schema: json!({"type": "object", "required": ["workflow", "version", "step", "children"]}),
-            can_compensate: false,
-            can_reconcile: true,
-            destinations: vec![],
-        }],
+        actions: vec![
+            ActionSpec {
+                name: "fan_out",
+                args_schema: json!({"type": "object", "required": ["workflow", "version", "step", "children"]}),
+                can_compensate: false,
+                can_reconcile: true,
+                destinations: vec![],
+            },
+            ActionSpec {
+                name: "answer",
+                args_schema: json!({"type": "object", "required": ["text", "choices", "default"]}),
+                can_compensate: false,
+                can_reconcile: true,
+                destinations: vec![],
+            },
+        ],
     }
 }
 
 #[async_trait]
-impl Adapter for FanOutAdapter {
+impl Adapter for WorkflowAdapter {
     fn describe(&self) -> Description {
         description()
     }
 
-    fn validate(&self, _action: &str, args: &Value) -> Result<(), InvalidInput> {
-        read(args).map(drop)
+    fn validate(&self, action: &str, args: &Value) -> Result<(), InvalidInput> {
+        match action {
+            ANSWER => read_answer(args).map(drop),
+            _ => read(args).map(drop),
+        }
     }
 
-    async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
+    async fn execute(&self, key: &IdempotencyKey, action: &str, args: &Value) -> Result<Value, AdapterError> {
+        if action == ANSWER {
+            read_answer(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
+            return Ok(json!({}));
+        }
         let f = read(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let now = self.store.now();
         let actor = format!("workflow:{}", f.workflow);
@@ -107,6 +136,7 @@ impl Adapter for FanOutAdapter {
                 period_at: None,
                 catch_up: false,
                 skipped: None,
+                cause: &json!({"kind": "for_each", "step": f.step, "index": i}),
                 at: now,
             };
             // A child started before (this step ran, then its outcome was
@@ -124,7 +154,11 @@ impl Adapter for FanOutAdapter {
         Ok(json!({"children": started}))
     }
 
-    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Reconciled {
+    async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &Value) -> Reconciled {
+        if action == ANSWER {
+            // Answering has no effect outside: doing it again is safe.
+            return Reconciled::NotHappened;
+        }
         let Ok(f) = read(args) else { return Reconciled::CannotTell("unreadable arguments".into()) };
         let prefix = format!("{}:", key.as_str());
         let found: Result<i64, _> =
@@ -150,7 +184,7 @@ mod tests {
     #[tokio::test]
     async fn each_child_starts_once_however_often_the_step_runs() {
         let store = Store::in_memory().await.unwrap();
-        let fan = FanOutAdapter::new(store.clone());
+        let fan = WorkflowAdapter::new(store.clone());
         let child = |i: usize| Child {
             item: json!(format!("client-{i}")),
             plan: Plan::new(vec![PlannedStep::parse("note", "write", json!({"text": format!("bill {i}")})).unwrap()])
