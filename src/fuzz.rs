@@ -45,6 +45,7 @@ pub const PROPERTIES: &[(&str, Property)] = &[
     ("discord_interactions", discord_interactions),
     ("plan_json", plan_json),
     ("cron", cron),
+    ("reminders", reminders),
 ];
 
 /// Runs one property for `cases` cases, from `seed` when given (the tests
@@ -339,9 +340,80 @@ fn cron(runner: &mut TestRunner) -> Result<(), String> {
     }))
 }
 
+/// Reminder phrasings never panic: a reminder read from any words is in
+/// the future, or repeats on a cron expression steward can read, and keeps
+/// a task of bounded length.
+fn reminders(runner: &mut TestRunner) -> Result<(), String> {
+    use crate::workflows::phrases::{self, When};
+    let word = prop_oneof![
+        prop::sample::select(vec![
+            "remind",
+            "me",
+            "to",
+            "at",
+            "in",
+            "on",
+            "every",
+            "tomorrow",
+            "tonight",
+            "monday",
+            "friday",
+            "weekday",
+            "month",
+            "the",
+            "1st",
+            "31st",
+            "9",
+            "9am",
+            "12pm",
+            "23:59",
+            "25:00",
+            "0",
+            "hours",
+            "minutes",
+            "days",
+            "an",
+            "half",
+            "a",
+            "morning",
+            "noon",
+            "december",
+            "2026-13-40",
+            "2027-01-01",
+            "/remind",
+            "and",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z0-9:./-]{1,8}",
+        ".{0,4}",
+    ];
+    let text = prop::collection::vec(word, 0..12).prop_map(|w| w.join(" "));
+    let zone = prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati"]);
+    outcome(runner.run(&(text, zone, 0i64..4_000_000_000), |(text, zone, secs)| {
+        let tz: chrono_tz::Tz = zone.parse().map_err(|_| TestCaseError::fail("zone"))?;
+        let now = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        if let Ok(p) = phrases::parse(&text, now, tz) {
+            prop_assert!(!p.task.is_empty() && p.task.chars().count() <= phrases::MAX_TASK);
+            match p.when {
+                When::Once(at) => prop_assert!(at > now, "{text:?} at {now}: {at} is not ahead"),
+                When::Every(cron) => prop_assert!(
+                    crate::schedules::Timing::parse(&cron, zone).is_ok(),
+                    "{text:?}: `{cron}` does not read"
+                ),
+            }
+        }
+        Ok(())
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminder_phrasings_never_panic_and_never_land_in_the_past() {
+        holds("reminders");
+    }
 
     fn holds(name: &'static str) {
         let (_, check) = PROPERTIES.iter().find(|(n, _)| *n == name).unwrap();

@@ -17,6 +17,7 @@ pub mod definition;
 pub mod hooks;
 pub mod library;
 pub mod params;
+pub mod phrases;
 pub mod progress;
 pub mod render;
 pub mod run;
