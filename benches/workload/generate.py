@@ -145,6 +145,29 @@ for _ in range(3):
 for _ in range(2):
     add(wf.choice(["/run no-such-flow", "/run payroll"]), 0, "reply", "workflow")
 
+# Reminders from chat: tier 0, no model, each its own seed too. One in
+# five is unreadable and answered with why.
+rm = random.Random(17)
+WHEN = ["tomorrow at 9", "in 2 hours", "in 30 minutes", "on friday at 3pm", "tomorrow morning",
+        "at 5pm", "on monday", "in 3 days"]
+EVERY = ["every monday at 8", "every weekday at 8:30", "every day at 9", "every month on the 1st"]
+TASKS = ["call {who}", "send {c} the quote", "review the {p} plan", "chase {c}'s invoice", "prepare the standup"]
+for _ in range(20):
+    task = rm.choice(TASKS).format(p=rm.choice(PROJECTS), c=rm.choice(CLIENTS), who=rm.choice(PEOPLE))
+    form = rm.randrange(5)
+    if form == 0:
+        add(f"remind me {rm.choice(WHEN)} to {task}", 0, "reply", "reminder")
+    elif form == 1:
+        add(f"remind me to {task} {rm.choice(WHEN)}", 0, "reply", "reminder")
+    elif form == 2:
+        add(f"{rm.choice(EVERY)} remind me to {task}", 0, "reply", "reminder")
+    elif form == 3:
+        add(f"/remind {rm.choice(WHEN)} {task}", 0, "reply", "reminder")
+    else:
+        add(f"remind me sometime to {task}", 0, "reply", "reminder")
+for _ in range(3):
+    add("/reminders", 0, "reply", "reminder")
+
 with open("requests.jsonl", "w") as f:
     for it in items:
         f.write(json.dumps(it) + "\n")

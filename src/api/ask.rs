@@ -80,7 +80,7 @@ pub async fn message(
     };
     let actor = speaker(&state, body.actor)?;
     let external_id = idempotency_key(&headers)?.unwrap_or_else(|| ulid::Ulid::new().to_string());
-    let inbound = Inbound { channel: "http".into(), external_id, actor, input };
+    let inbound = Inbound { channel: "http".into(), external_id, actor, input, chat: "operator".into() };
     let outcome = state.reasoner.handle(&inbound).await?;
     if outcome.kind == Kind::Limited {
         let why =

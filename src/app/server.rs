@@ -115,8 +115,12 @@ impl Server {
             ..crate::schedules::Available::from_config(config)
         };
         let schedules = crate::schedules::parse(&config.schedules, &available).map_err(|e| anyhow!("{e}"))?;
+        let zone: chrono_tz::Tz = config.workflows.timezone.parse().map_err(|_| {
+            anyhow!("workflows.timezone `{}` is not an IANA time zone (e.g. Europe/Berlin)", config.workflows.timezone)
+        })?;
         let workflows =
-            Library::load(Some(&config.workflows.dir), catalog.clone(), Secrets::new(config.secrets.clone()));
+            Library::load(Some(&config.workflows.dir), catalog.clone(), Secrets::new(config.secrets.clone()))
+                .in_zone(zone);
         let mut outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
         let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
         if let Some(bot) = &telegram_bot {

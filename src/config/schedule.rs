@@ -95,10 +95,13 @@ pub struct WorkflowsConfig {
     pub dir: PathBuf,
     /// How often the folder is read again for changes.
     pub reload_secs: u64,
+    /// The operator's IANA time zone: reminders from chat ("tomorrow at
+    /// 9") are read in it.
+    pub timezone: String,
 }
 
 impl Default for WorkflowsConfig {
     fn default() -> Self {
-        Self { dir: PathBuf::from("workflows"), reload_secs: 2 }
+        Self { dir: PathBuf::from("workflows"), reload_secs: 2, timezone: "UTC".into() }
     }
 }

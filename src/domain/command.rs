@@ -62,6 +62,13 @@ pub enum Command {
     },
     /// `/workflows`: the saved workflows.
     Workflows,
+    /// `/remind …` or "remind me …": the whole text, read by the reminder
+    /// phrasings.
+    Remind(String),
+    /// `/reminders`: the speaker's reminders still to come.
+    Reminders,
+    /// `/reminders cancel ID`.
+    CancelReminder(String),
     /// A command word with arguments that do not fit it: here is the usage.
     Usage(&'static str),
 }
@@ -79,6 +86,8 @@ pub const HELP: &str = "Commands:
   ask …                   ask about the workspace
   workflows               the saved workflows
   run NAME key=value …    start a workflow (quote values with spaces)
+  remind me … / remind …  a reminder: tomorrow at 9, in 2 hours, every monday at 8
+  reminders [cancel ID]   your reminders, or cancel one
 Anything else is read as a question or a request.";
 
 /// A press of a button on an approval card. Its data, `VERB:TOKEN`, is what
@@ -228,6 +237,12 @@ fn parse(text: &str) -> Option<Command> {
         "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
         "ask" => Command::Usage("ask QUESTION"),
         "workflows" if rest.is_empty() => Command::Workflows,
+        "remind" if slash => Command::Remind(format!("/remind {rest}")),
+        "reminders" if rest.is_empty() => Command::Reminders,
+        "reminders" if slash => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["cancel", id] => Command::CancelReminder((*id).to_owned()),
+            _ => Command::Usage("reminders [cancel ID]"),
+        },
         // `run the numbers` is a sentence: without a slash, only arguments
         // (`key=value`) make it a command.
         "run" => match run_args(rest) {

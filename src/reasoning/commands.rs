@@ -42,7 +42,14 @@ impl Reasoner {
         // collaborator (a guild member who may only ask) does not see it.
         let operators_only = matches!(
             cmd,
-            Command::Status | Command::Pending | Command::Digest | Command::Workflows | Command::Run { .. }
+            Command::Status
+                | Command::Pending
+                | Command::Digest
+                | Command::Workflows
+                | Command::Run { .. }
+                | Command::Remind(_)
+                | Command::Reminders
+                | Command::CancelReminder(_)
         );
         if operators_only && !self.people.acts(&inbound.actor) {
             let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
@@ -67,6 +74,9 @@ impl Reasoner {
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
             Command::Workflows => (reply(self.list_workflows()), Effect::None),
+            Command::Remind(text) => (reply(self.remind(inbound, &text).await?), Effect::None),
+            Command::Reminders => (reply(self.reminders(inbound).await?), Effect::None),
+            Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
             Command::Run { workflow, args } => {
                 let (text, run) = self.run_workflow(inbound, &workflow, args).await?;
                 let mut answer = reply(text);

@@ -23,6 +23,7 @@ pub mod llm;
 mod pipeline;
 mod plan;
 mod recall;
+mod reminding;
 pub mod roles;
 pub mod router;
 mod who;
@@ -65,6 +66,9 @@ pub struct Inbound {
     pub external_id: String,
     pub actor: Actor,
     pub input: Input,
+    /// Where later messages about it go (a reminder's): the chat it came
+    /// from (`telegram:CHAT`, `discord:CHANNEL`), or `operator`.
+    pub chat: String,
 }
 
 pub use crate::domain::Input;

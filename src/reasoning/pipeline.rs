@@ -113,6 +113,10 @@ impl Reasoner {
             Input::Command(cmd) => return Ok(Flow::Answered(self.command(inbound, cmd.clone(), 0).await?)),
             Input::Text(t) => t.trim().to_owned(),
         };
+        // "remind me …", typed or asked (a Discord mention, `/ask`).
+        if crate::workflows::phrases::is_reminder(&text) {
+            return Ok(Flow::Answered(self.command(inbound, Command::Remind(text), 0).await?));
+        }
         if text.is_empty() {
             return Ok(Flow::Answered(self.command(inbound, Command::Help, 0).await?));
         }

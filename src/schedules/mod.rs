@@ -195,13 +195,14 @@ pub async fn run(
         runner.wake();
         outbox.notify_one();
     };
-    keep_ticking(&**store.clock(), "firing schedules", shutdown, fire, next_due, wake).await;
+    keep_ticking(&**store.clock(), "firing schedules", shutdown, fire, next_due, wake, Default::default()).await;
 }
 
 /// Calls `tick` whenever something is due until `shutdown`: at the next
 /// due time on the clock (`next_due`), or at least every 30 s of real time,
-/// so a changed clock or a reloaded file is noticed. When `tick` queued
-/// something, `wake` wakes whoever delivers it.
+/// so a changed clock or a reloaded file is noticed, and whenever `nudge`
+/// is notified (something new to schedule). When `tick` queued something,
+/// `wake` wakes whoever delivers it.
 pub async fn keep_ticking<F, Fut>(
     clock: &dyn crate::domain::Clock,
     what: &str,
@@ -209,6 +210,7 @@ pub async fn keep_ticking<F, Fut>(
     mut tick: F,
     next_due: impl Fn(DateTime<Utc>) -> Option<crate::domain::Millis>,
     wake: impl Fn(),
+    nudge: std::sync::Arc<tokio::sync::Notify>,
 ) where
     F: FnMut(DateTime<Utc>) -> Fut,
     Fut: std::future::Future<Output = Result<bool, crate::store::StoreError>>,
@@ -223,6 +225,7 @@ pub async fn keep_ticking<F, Fut>(
         let (pause, poll) = (std::time::Duration::from_millis(50), std::time::Duration::from_secs(30));
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = nudge.notified() => {}
             _ = crate::domain::idle(clock, next_due(now), pause, poll) => {}
         }
     }

@@ -21,6 +21,7 @@ pub mod intents;
 pub mod ledger;
 pub mod memory;
 pub mod outbox;
+pub mod reminders;
 mod rows;
 pub mod scrub;
 pub mod steps;

@@ -43,14 +43,28 @@ pub struct Library {
     state: Arc<RwLock<Arc<State>>>,
     /// Wakes whoever moves runs on: an intent ended, an event arrived.
     progress: Arc<tokio::sync::Notify>,
+    /// Reminders asked for from chat, as workflows (the scheduler keeps
+    /// them current), and what wakes the scheduler when one is added.
+    reminders: Arc<RwLock<Arc<Vec<Workflow>>>>,
+    nudge: Arc<tokio::sync::Notify>,
+    /// The operator's time zone: reminders are read in it.
+    zone: chrono_tz::Tz,
 }
 
 impl Library {
     /// Reads `dir` (none: no workflows). Refused files are reported by
     /// [`Library::refused`], never fatal: the others still load.
     pub fn load(dir: Option<&Path>, catalog: Catalog, secrets: Secrets) -> Self {
-        let lib =
-            Self { dir: dir.map(Path::to_owned), catalog, secrets, state: Arc::default(), progress: Arc::default() };
+        let lib = Self {
+            dir: dir.map(Path::to_owned),
+            catalog,
+            secrets,
+            state: Arc::default(),
+            progress: Arc::default(),
+            reminders: Arc::default(),
+            nudge: Arc::default(),
+            zone: chrono_tz::Tz::UTC,
+        };
         lib.reload();
         lib
     }
@@ -77,6 +91,35 @@ impl Library {
     /// The files on disk that are refused, with why.
     pub fn refused(&self) -> Vec<(PathBuf, DefinitionError)> {
         self.state().files.iter().filter_map(|(p, r)| r.refused.clone().map(|e| (p.clone(), e))).collect()
+    }
+
+    /// In the operator's time zone (reminders are read in it).
+    pub fn in_zone(mut self, zone: chrono_tz::Tz) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.zone
+    }
+
+    /// Every workflow the scheduler runs: the files in force and the
+    /// reminders.
+    pub fn scheduled(&self) -> Vec<Workflow> {
+        let mut all = self.all();
+        all.extend(self.reminders.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+        all
+    }
+
+    /// The reminders as they are now (the scheduler reads them from the
+    /// store at each tick).
+    pub fn set_reminders(&self, reminders: Vec<Workflow>) {
+        *self.reminders.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(reminders);
+    }
+
+    /// What wakes the scheduler: a reminder was added or cancelled.
+    pub fn nudge(&self) -> Arc<tokio::sync::Notify> {
+        self.nudge.clone()
     }
 
     /// What wakes the runs' progress ([`super::progress::run`]).

@@ -19,6 +19,7 @@ pub mod library;
 pub mod params;
 pub mod phrases;
 pub mod progress;
+pub mod reminders;
 pub mod render;
 pub mod run;
 pub mod scheduler;

@@ -30,10 +30,19 @@ pub const MAX_TASK: usize = 500;
 /// When nothing says what time of day: 09:00.
 const DEFAULT_HOUR: u32 = 9;
 
-/// Whether the text asks for a reminder at all (it may still be unreadable).
+/// Whether free text asks for a reminder (it may still be unreadable):
+/// it starts with "remind me" (or "please/can you remind me"), or says when
+/// first ("every monday at 8 remind me …"). A question that mentions
+/// reminding ("what did you remind me about?") is not one.
 pub fn is_reminder(text: &str) -> bool {
     let t = text.trim().to_lowercase();
-    t.starts_with("/remind ") || t == "/remind" || t.contains("remind me")
+    let t = t.trim_start_matches("please").trim_start();
+    let asks = ["remind me ", "can you remind me ", "could you remind me ", "/remind "];
+    if asks.iter().any(|a| t.starts_with(a)) {
+        return true;
+    }
+    let when_first = ["every ", "each ", "tomorrow", "tonight", "in ", "on ", "at ", "next ", "this "];
+    when_first.iter().any(|w| t.starts_with(w)) && t.contains(" remind me ")
 }
 
 /// Reads a reminder; the error says what could not be read, in words for
@@ -506,6 +515,10 @@ mod tests {
     fn only_reminders_are_taken_for_reminders() {
         assert!(is_reminder("Remind me tomorrow to call Bob"));
         assert!(is_reminder("/remind 5pm stretch"));
+        assert!(is_reminder("every Monday at 8 remind me to review the pipeline"));
+        assert!(is_reminder("please remind me in 2 hours to send the quote"));
         assert!(!is_reminder("what did Bob say about reminders?"));
+        assert!(!is_reminder("what did you remind me about yesterday?"));
+        assert!(!is_reminder("does Globex remind me of Acme?"));
     }
 }

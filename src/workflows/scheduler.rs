@@ -63,7 +63,7 @@ pub struct Fired {
 /// The next time any scheduled trigger is due after `now`.
 pub fn next_due(library: &Library, now: DateTime<Utc>) -> Option<Millis> {
     library
-        .all()
+        .scheduled()
         .iter()
         .flat_map(|w| w.triggers.iter())
         .filter_map(|t| match &t.kind {
@@ -77,8 +77,9 @@ pub fn next_due(library: &Library, now: DateTime<Utc>) -> Option<Millis> {
 /// Runs every scheduled trigger that came due since it last ran.
 pub async fn tick(store: &Store, library: &Library, now: DateTime<Utc>) -> Result<Vec<Fired>, StoreError> {
     let paused = workflows::paused(store.reader()).await?;
+    library.set_reminders(super::reminders::scheduled(store, library.catalog()).await?);
     let mut fired = Vec::new();
-    for w in library.all().iter().filter(|w| !paused.contains(&w.name)) {
+    for w in library.scheduled().iter().filter(|w| !paused.contains(&w.name)) {
         let since = {
             let mut tx = store.begin().await?;
             let since = workflows::due_since(&mut tx, &w.name, now.timestamp_millis()).await?;
@@ -242,5 +243,7 @@ pub async fn run(
         outbox.notify_one();
     };
     let next = |now| next_due(&library, now);
-    crate::schedules::keep_ticking(&**store.clock(), "running scheduled workflows", shutdown, fire, next, wake).await;
+    let nudge = library.nudge();
+    crate::schedules::keep_ticking(&**store.clock(), "running scheduled workflows", shutdown, fire, next, wake, nudge)
+        .await;
 }

@@ -160,6 +160,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
             external_id: format!("bench-{n}"),
             actor: Actor::new("telegram", "1"),
             input: Input::from_text(&item.text),
+            chat: "telegram:1".into(),
         };
         let t = Instant::now();
         let outcome = reasoner.handle(&inbound).await?;

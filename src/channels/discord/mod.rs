@@ -332,7 +332,13 @@ impl Handle for Discord {
             }
             Said::Mention { text, message_id } => (Input::Command(Command::ask(&text)), ReplyTo::Reply(message_id)),
         };
-        let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
+        let inbound = Inbound {
+            channel: CHANNEL.into(),
+            external_id: event.external_id.clone(),
+            actor: who,
+            input,
+            chat: destination.clone(),
+        };
         self.core
             .answer(event, &inbound, &destination, |o| {
                 let (text, citations) = (o.text.clone(), o.citations.clone());

@@ -41,7 +41,7 @@ pub use webhook::{routes, webhook};
 pub const CHANNEL: &str = "telegram";
 
 /// The commands registered with setMyCommands.
-const COMMANDS: [(&str, &str); 8] = [
+const COMMANDS: [(&str, &str); 10] = [
     ("help", "what I understand"),
     ("ask", "ask about the workspace"),
     ("pending", "approvals waiting for you"),
@@ -50,6 +50,8 @@ const COMMANDS: [(&str, &str); 8] = [
     ("digest", "what happened in the last 24 hours"),
     ("status", "what is running, waiting and failing"),
     ("undo", "undo an action done for review: /undo ID"),
+    ("remind", "a reminder: /remind tomorrow 9am call Bob"),
+    ("reminders", "your reminders: /reminders cancel ID cancels one"),
 ];
 
 pub const REFUSAL: &str = "Sorry, this is a private assistant and I can only talk to the people its owner allowed. \
@@ -342,7 +344,13 @@ impl Handle for Telegram {
             Said::Text { text, .. } => text,
         };
         let input = Input::from_text(&command_text(&text));
-        let inbound = Inbound { channel: CHANNEL.into(), external_id: event.external_id.clone(), actor: who, input };
+        let inbound = Inbound {
+            channel: CHANNEL.into(),
+            external_id: event.external_id.clone(),
+            actor: who,
+            input,
+            chat: destination.clone(),
+        };
         self.core
             .answer(event, &inbound, &destination, |o| {
                 vec![Outbound::Reply { text: o.text.clone(), citations: o.citations.clone(), reply_to: None }]
