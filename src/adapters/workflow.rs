@@ -136,7 +136,8 @@ impl Adapter for WorkflowAdapter {
                 period_at: None,
                 catch_up: false,
                 skipped: None,
-                cause: &json!({"kind": "for_each", "step": f.step, "index": i}),
+                // What started it is the parent's step: its `trigger` says which.
+                cause: &Value::Null,
                 at: now,
             };
             // A child started before (this step ran, then its outcome was

@@ -16,6 +16,7 @@ mod intent;
 mod memory;
 mod outbound;
 mod plan;
+mod press;
 mod provenance;
 mod request;
 mod retry;
