@@ -112,8 +112,9 @@ async fn the_operator_starts_a_workflow_from_chat_once_per_message() {
     let replayed: Value =
         say("m-1", r#"/run notify-partner company="Acme Ltd" tier=gold"#).await.unwrap().json().await.unwrap();
     assert!(replayed["text"].as_str().unwrap().contains(&id), "{replayed}");
+    // A required argument not given is asked for; nothing starts yet.
     let missing: Value = say("m-2", "/run notify-partner").await.unwrap().json().await.unwrap();
-    assert!(missing["text"].as_str().unwrap().contains("`company` (string) is required"), "{missing}");
+    assert!(missing["text"].as_str().unwrap().contains("I need `company` (string)"), "{missing}");
     let listed: Value = say("m-3", "/workflows").await.unwrap().json().await.unwrap();
     assert!(listed["text"].as_str().unwrap().contains("notify-partner (company, [tier])"), "{listed}");
     let refused: Value = say("m-4", "/run once").await.unwrap().json().await.unwrap();

@@ -141,7 +141,9 @@ for _ in range(5):
 for _ in range(5):
     add(wf.choice(["/workflows", "workflows"]), 0, "reply", "workflow")
 for _ in range(3):
+    # No client: asked for, and the next message answers.
     add("/run weekly-report", 0, "reply", "workflow")
+    add("Globex", 0, "intent", "workflow")
 for _ in range(2):
     add(wf.choice(["/run no-such-flow", "/run payroll"]), 0, "reply", "workflow")
 
@@ -167,6 +169,17 @@ for _ in range(20):
         add(f"remind me sometime to {task}", 0, "reply", "reminder")
 for _ in range(3):
     add("/reminders", 0, "reply", "reminder")
+
+# The same workflow asked for in words (tier 1, no model): its patterns read
+# the client; a request without one is asked for it, and answered.
+ph = random.Random(18)
+SAID = ["send the weekly report for {c}", "weekly report for {c} please", "please send {c} their weekly report",
+        "can you send the weekly report to {c}?", "{c} weekly report"]
+for _ in range(12):
+    add(ph.choice(SAID).format(c=ph.choice(CLIENTS)), 1, "intent", "workflow")
+for _ in range(4):
+    add(ph.choice(["send the weekly report", "weekly report please"]), 1, "reply", "workflow")
+    add(ph.choice(CLIENTS), 0, "intent", "workflow")
 
 with open("requests.jsonl", "w") as f:
     for it in items:

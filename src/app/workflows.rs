@@ -65,7 +65,15 @@ pub async fn check(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
             },
             TriggerKind::At { at } if *at > now => format!("once, at {}", at.to_rfc3339()),
             TriggerKind::At { at } => format!("never: {} is past", at.to_rfc3339()),
-            TriggerKind::Command => format!("on `/run {}`", w.name),
+            TriggerKind::Command(phrasing) => match phrasing.examples.as_slice() {
+                [] => format!("on `/run {}`", w.name),
+                [first, ..] => format!(
+                    "on `/run {}`, or a request like “{first}” ({} examples, {} patterns)",
+                    w.name,
+                    phrasing.examples.len(),
+                    phrasing.patterns.len()
+                ),
+            },
             TriggerKind::Webhook { scheme, secret, .. } => {
                 if !config.secrets.contains_key(secret) {
                     bail!(

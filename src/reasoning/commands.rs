@@ -14,9 +14,9 @@ use crate::domain::{Command, HELP};
 use crate::orchestrator::control::{self, ControlError};
 use crate::orchestrator::decisions;
 use crate::store::approvals::{self, Filter};
+use crate::store::forms::{self, Form};
 use crate::store::memory::{self, OPERATOR_SCOPE};
 use crate::store::{intents, ledger};
-use crate::workflows::{StartError, Started};
 
 /// What a reply does when it is recorded.
 pub enum Effect {
@@ -29,6 +29,16 @@ pub enum Effect {
     },
     /// Up to the approval with this token, when a card's button asked.
     ApproveAllLow(Option<String>),
+    /// The chat's open question for a workflow's argument.
+    Form(FormChange),
+}
+
+/// What a reply does to the asker's open question in the chat.
+pub enum FormChange {
+    /// Ask (or go on asking) for this.
+    Save(Form),
+    /// Answered, cancelled or gone.
+    Close,
 }
 
 pub fn when(at: Millis) -> String {
@@ -78,13 +88,13 @@ impl Reasoner {
             Command::Reminders => (reply(self.reminders(inbound).await?), Effect::None),
             Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
             Command::Run { workflow, args } => {
-                let (text, run) = self.run_workflow(inbound, &workflow, args).await?;
-                let mut answer = reply(text);
-                if let Some(id) = run {
+                let ran = self.run_workflow(inbound, &workflow, args).await?;
+                let mut answer = reply(ran.text);
+                if let Some(id) = ran.intent {
                     self.runner.wake();
                     (answer.kind, answer.intent_id) = (super::Kind::Intent, Some(id));
                 }
-                (answer, Effect::None)
+                (answer, ran.effect)
             }
             Command::Remember(fact) => {
                 let scope = if self.people.acts(&inbound.actor) {
@@ -146,6 +156,8 @@ impl Reasoner {
                         .await?;
                 self.runner.wake();
             }
+            Effect::Form(FormChange::Save(form)) => forms::save(conn, &form).await?,
+            Effect::Form(FormChange::Close) => forms::close(conn, &inbound.chat, &inbound.actor.to_string()).await?,
         }
         Ok(outcome)
     }
@@ -170,63 +182,6 @@ impl Reasoner {
             Err(ControlError::Store(e)) => Err(e.into()),
             Err(e) => Ok(format!("{e}.")),
         }
-    }
-
-    fn list_workflows(&self) -> String {
-        let all = self.workflows.all();
-        if all.is_empty() {
-            return "No workflows are saved (put TOML files in workflows.dir).".into();
-        }
-        let mut lines = vec![format!("{} workflows:", all.len())];
-        for w in &all {
-            let params: Vec<String> = w
-                .params
-                .iter()
-                .map(|p| if p.default.is_some() { format!("[{}]", p.name) } else { p.name.clone() })
-                .collect();
-            let takes = if params.is_empty() { String::new() } else { format!(" ({})", params.join(", ")) };
-            lines.push(format!("• {}{takes}: {}", w.name, w.description));
-        }
-        lines.push("Start one with: /run NAME key=value …".into());
-        lines.join("\n")
-    }
-
-    /// `/run NAME key=value …`: a run keyed by the chat event, so a
-    /// redelivered command starts nothing new. The answer, and the run's
-    /// intent when there is one.
-    async fn run_workflow(
-        &self,
-        inbound: &Inbound,
-        name: &str,
-        args: Vec<(String, String)>,
-    ) -> Result<(String, Option<IntentId>), ReasoningError> {
-        let Some(workflow) = self.workflows.get(name) else {
-            let names: Vec<String> = self.workflows.all().into_iter().map(|w| w.name).collect();
-            return Ok((format!("There is no workflow `{name}`. Saved: {}.", names.join(", ")), None));
-        };
-        let Some(trigger) = workflow.triggers.iter().find(|t| matches!(t.kind, crate::workflows::TriggerKind::Command))
-        else {
-            let fix = "add a trigger with kind = \"command\" to its file, or run it with `steward workflows run`";
-            return Ok((format!("Workflow {name} is not started from chat: {fix}."), None));
-        };
-        let start = crate::workflows::Start {
-            workflow: &workflow,
-            trigger: &trigger.name,
-            key: format!("chat:{}:{}", inbound.channel, inbound.external_id),
-            args: args.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
-            cause: crate::workflows::Cause::Command { channel: inbound.channel.clone() },
-            actor: inbound.actor.to_string(),
-            channel: inbound.channel.clone(),
-            period: None,
-        };
-        Ok(match crate::workflows::start(&self.store, &self.catalog, &start).await {
-            Ok(Started::New(id)) => (format!("Started workflow {name} as intent {id}."), Some(id)),
-            Ok(Started::Existing(Some(id))) => (format!("Workflow {name} was started already: intent {id}."), Some(id)),
-            Ok(Started::Existing(None) | Started::Skipped(_)) => (format!("Workflow {name} had nothing to do."), None),
-            Ok(Started::Waiting(what)) => (format!("Started workflow {name}; it {what}."), None),
-            Err(StartError::Store(e)) => return Err(e.into()),
-            Err(e) => (format!("Not started: {e}"), None),
-        })
     }
 
     async fn status(&self) -> Result<String, ReasoningError> {

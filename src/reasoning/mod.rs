@@ -18,6 +18,7 @@
 mod cache;
 mod call;
 mod commands;
+mod flow_router;
 pub mod limits;
 pub mod llm;
 mod pipeline;
@@ -26,6 +27,7 @@ mod recall;
 mod reminding;
 pub mod roles;
 pub mod router;
+mod running;
 mod who;
 
 use std::sync::Arc;
@@ -155,6 +157,8 @@ pub struct Reasoner {
     catalog: Catalog,
     /// The saved workflows `/run` starts.
     workflows: Library,
+    /// Their example phrases' embeddings, for routing a request in words.
+    phrases: flow_router::Phrases,
     policy: PolicyHandle,
     /// The inbox claim, and the intents and replies committed with it.
     store: Store,
@@ -197,6 +201,7 @@ impl Reasoner {
             models: Models::new(config, roles, store.clone(), parts.policy.clone(), metrics.clone()),
             catalog: parts.catalog,
             workflows: parts.workflows,
+            phrases: flow_router::Phrases::default(),
             policy: parts.policy,
             store,
             runner: parts.runner,

@@ -2,6 +2,7 @@
 //! hands the request on.
 
 use super::commands::Effect;
+use super::flow_router::Named;
 use super::plan::Reading;
 use super::recall::{DONT_KNOW, reader_key};
 use super::roles::ModelTier;
@@ -24,6 +25,17 @@ pub fn looks_like_question(text: &str) -> bool {
     text.trim_end().ends_with('?') || QUESTION_WORDS.contains(&first)
 }
 
+/// How a request to act is asked politely ("can you onboard Acme?"): worded
+/// as a question, meant as a request.
+const POLITE: [&str; 7] = ["can you", "could you", "would you", "will you", "can u", "please", "pls"];
+
+/// A request to do something, not a question about something: a request
+/// in words runs a workflow only when it asks for it to be done.
+pub fn asks_to_act(text: &str) -> bool {
+    let t = text.trim_start().to_lowercase();
+    !looks_like_question(text) || POLITE.iter().any(|p| t.starts_with(p) && t[p.len()..].starts_with([' ', ',']))
+}
+
 /// A request that lists several things to do ("bill them, send the invoice
 /// and follow up") is a multi-step goal: it goes straight to the planner
 /// instead of through the fast model first.
@@ -44,6 +56,8 @@ struct Request<'a> {
     reader: String,
     vector: Vec<f32>,
     routed: Option<Routed<'a>>,
+    /// The workflow whose example phrase is nearest, when near enough.
+    workflow: Option<Named>,
     escalations: Vec<String>,
 }
 
@@ -59,9 +73,12 @@ impl Request<'_> {
         route == Some(Route::Recall) || (route.is_none() && looks_like_question(&self.text))
     }
 
-    /// The outcome, with the router's intent it was routed to.
+    /// The outcome, with the router's intent it was routed to (unless it
+    /// names its own route: a workflow's).
     fn named(&self, mut outcome: Answer) -> Answer {
-        outcome.route = self.routed.map(|r| r.intent.name.clone());
+        if outcome.route.is_none() {
+            outcome.route = self.routed.map(|r| r.intent.name.clone());
+        }
         outcome
     }
 
@@ -117,6 +134,10 @@ impl Reasoner {
         if crate::workflows::phrases::is_reminder(&text) {
             return Ok(Flow::Answered(self.command(inbound, Command::Remind(text), 0).await?));
         }
+        // The answer to a question steward asked for a workflow's argument.
+        if let Some(answered) = self.answer_form(inbound, &text).await? {
+            return Ok(Flow::Answered(answered));
+        }
         if text.is_empty() {
             return Ok(Flow::Answered(self.command(inbound, Command::Help, 0).await?));
         }
@@ -131,11 +152,14 @@ impl Reasoner {
     async fn read<'a>(&'a self, inbound: &'a Inbound, text: String) -> Result<Request<'a>, ReasoningError> {
         let contract = self.people.contract(&inbound.actor);
         let vector = self.recall.embed(&text).await?;
+        let threshold = self.config.route_threshold;
+        let workflow = self.phrases.nearest(&self.recall, &self.workflows, &text, &vector, threshold).await?;
         Ok(Request {
             inbound,
             reader: reader_key(&contract),
             contract,
             routed: self.recall.route(&vector),
+            workflow,
             vector,
             text,
             escalations: vec![],
@@ -147,6 +171,17 @@ impl Reasoner {
     /// the refusal of a request to act from someone who may not.
     async fn tier1(&self, r: &mut Request<'_>) -> Result<Flow<()>, ReasoningError> {
         let inbound = r.inbound;
+        // A request to do what a saved workflow does, nearer its examples
+        // than any built-in intent's.
+        if let Some(named) = r.workflow.take() {
+            let built_in = r.routed.map_or(f32::MIN, |routed| routed.similarity);
+            if named.similarity > built_in && asks_to_act(&r.text) {
+                if !self.people.acts(&inbound.actor) {
+                    return Ok(Flow::Answered(self.refuse_to_act(inbound).await?));
+                }
+                return Ok(Flow::Answered(self.run_named(inbound, &r.text, named).await?));
+            }
+        }
         if let Some(routed) = r.routed {
             match (routed.intent.route, routed.intent.command.as_deref(), &routed.intent.reply) {
                 (Route::Command, Some(command), _) => {
@@ -179,10 +214,14 @@ impl Reasoner {
         }
         // Acting is the operator's alone.
         if !self.people.acts(&inbound.actor) {
-            let no = "Only the operator can ask me to act; I can answer questions about the workspace.";
-            return Ok(Flow::Answered(self.commit_reply(inbound, Answer::reply(1, no, 1.0), Effect::None).await?));
+            return Ok(Flow::Answered(self.refuse_to_act(inbound).await?));
         }
         Ok(Flow::Passed(()))
+    }
+
+    async fn refuse_to_act(&self, inbound: &Inbound) -> Result<Answer, ReasoningError> {
+        let no = "Only the operator can ask me to act; I can answer questions about the workspace.";
+        self.commit_reply(inbound, Answer::reply(1, no, 1.0), Effect::None).await
     }
 
     /// Tier 2: the executor (fast model) reads a one-step action. A
@@ -277,6 +316,11 @@ mod tests {
         assert!(looks_like_question("who is our contact at Globex"));
         assert!(looks_like_question("INV-2041?"));
         assert!(!looks_like_question("send the invoice to ACME"));
+        assert!(asks_to_act("onboard Acme Corp"));
+        assert!(asks_to_act("Can you onboard Acme Corp?"));
+        assert!(asks_to_act("please, onboard Acme"));
+        assert!(!asks_to_act("when did we onboard Acme?"));
+        assert!(!asks_to_act("can unions onboard Acme?"), "a polite form is whole words");
     }
 
     #[test]

@@ -134,6 +134,11 @@ impl Recall {
         Ok(self.memory.embedder().embed(&[text.to_owned()]).await?.pop().unwrap_or_default())
     }
 
+    /// Embeddings of several texts, in order.
+    pub async fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ReasoningError> {
+        Ok(self.memory.embedder().embed(texts).await?)
+    }
+
     /// The router's intent for an embedding, when one is near enough.
     pub fn route(&self, vector: &[f32]) -> Option<Routed<'_>> {
         self.router.route(vector)

@@ -16,6 +16,7 @@ pub mod channels;
 pub mod digest;
 mod error;
 pub mod files;
+pub mod forms;
 pub mod inbox;
 pub mod intents;
 pub mod ledger;

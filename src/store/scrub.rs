@@ -21,11 +21,13 @@ pub struct Report {
     pub model_calls: u64,
     pub notes: u64,
     pub workflow_runs: u64,
+    /// Workflow arguments being asked for in a chat.
+    pub forms: u64,
 }
 
 impl Report {
     pub fn total(&self) -> u64 {
-        self.inbox + self.outbox + self.approvals + self.model_calls + self.notes + self.workflow_runs
+        self.inbox + self.outbox + self.approvals + self.model_calls + self.notes + self.workflow_runs + self.forms
     }
 }
 
@@ -85,6 +87,11 @@ pub async fn copies_of(conn: &mut SqliteConnection, text: &str) -> Result<Report
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    r.forms = sqlx::query("DELETE FROM arg_forms WHERE instr(args, ?1) > 0")
+        .bind(&json)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(r)
 }
 
@@ -133,6 +140,9 @@ pub async fn older_than(conn: &mut SqliteConnection, before: Millis, now: Millis
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // A form past its time is never answered.
+    r.forms =
+        sqlx::query("DELETE FROM arg_forms WHERE expires_at < ?").bind(now).execute(&mut *conn).await?.rows_affected();
     Ok(r)
 }
 

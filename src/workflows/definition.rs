@@ -30,6 +30,7 @@ use toml::Spanned;
 
 use super::hooks::Scheme;
 use super::params::ParamType;
+use super::phrasing::Phrasing;
 use super::steps::{StepDef, StepFile, StepKind};
 use super::template;
 use crate::schedules::Timing;
@@ -85,8 +86,9 @@ pub enum TriggerKind {
     Cron { timing: Timing, overlap: Overlap },
     /// Once, at a time.
     At { at: DateTime<Utc> },
-    /// `/run NAME key=value …` from the operator, and the CLI and API.
-    Command,
+    /// `/run NAME key=value …` from the operator, and the CLI and API; and,
+    /// with example phrases, a request in words near one of them.
+    Command(Phrasing),
     /// `POST /hooks/NAME`, signed with the named secret; its `args` are
     /// templates over the delivery (`trigger.body`). A delivery starts a
     /// run when `when` (an expression over `trigger`) holds, or always
@@ -100,7 +102,7 @@ impl TriggerKind {
         match self {
             Self::Cron { .. } => "cron",
             Self::At { .. } => "at",
-            Self::Command => "command",
+            Self::Command(_) => "command",
             Self::Webhook { .. } => "webhook",
         }
     }
@@ -151,6 +153,10 @@ struct TriggerFile {
     tolerance_secs: Option<u64>,
     when: Option<String>,
     correlate: Option<String>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
     #[serde(default)]
     args: toml::Table,
 }
@@ -221,7 +227,10 @@ impl Workflow {
                     let when = t.at.clone().ok_or_else(|| at(span.clone(), "an `at` trigger needs `at`".into()))?;
                     TriggerKind::At { at: parse_time(&when, t.timezone.as_deref()).map_err(|e| at(span.clone(), e))? }
                 }
-                "command" => TriggerKind::Command,
+                "command" => TriggerKind::Command(
+                    Phrasing::parse(t.examples.clone(), t.patterns.clone(), &params)
+                        .map_err(|e| at(span.clone(), e))?,
+                ),
                 "webhook" => {
                     let secret = t.secret.clone().ok_or_else(|| {
                         at(span.clone(), "a webhook trigger needs `secret`, the name of a configured secret".into())
@@ -253,10 +262,11 @@ impl Workflow {
             let extra = match &kind {
                 TriggerKind::Cron { .. } => t.at.is_some() || signed,
                 TriggerKind::At { .. } => t.cron.is_some() || t.overlap.is_some() || signed,
-                TriggerKind::Command => timed || signed,
+                TriggerKind::Command(_) => timed || signed,
                 TriggerKind::Webhook { .. } => timed,
             };
-            if extra {
+            let phrased = !t.examples.is_empty() || !t.patterns.is_empty();
+            if extra || (phrased && !matches!(kind, TriggerKind::Command(_))) {
                 return Err(at(span, format!("a {} trigger takes only what its kind uses", kind.label())));
             }
             let tname = t.name.unwrap_or_else(|| kind.label().to_owned());
@@ -301,23 +311,63 @@ impl Workflow {
     /// all named at once.
     pub fn resolve(&self, given: &serde_json::Map<String, Value>) -> Result<serde_json::Map<String, Value>, String> {
         let mut problems = Vec::new();
+        let mut out = self.check_given(given, &mut problems);
+        for p in &self.params {
+            if out.contains_key(&p.name) || given.contains_key(&p.name) {
+                continue;
+            }
+            match &p.default {
+                Some(v) => {
+                    out.insert(p.name.clone(), v.clone());
+                }
+                None => problems.push(format!("`{}` ({}) is required", p.name, p.ty.name())),
+            }
+        }
+        if problems.is_empty() { Ok(out) } else { Err(problems.join("; ")) }
+    }
+
+    /// The given values checked against their types, with no defaults and
+    /// nothing required yet: what a chat that asks for the rest starts from.
+    pub fn given(&self, given: &serde_json::Map<String, Value>) -> Result<serde_json::Map<String, Value>, String> {
+        let mut problems = Vec::new();
+        let out = self.check_given(given, &mut problems);
+        if problems.is_empty() { Ok(out) } else { Err(problems.join("; ")) }
+    }
+
+    fn check_given(
+        &self,
+        given: &serde_json::Map<String, Value>,
+        problems: &mut Vec<String>,
+    ) -> serde_json::Map<String, Value> {
         if let Some(unknown) = given.keys().find(|k| !self.params.iter().any(|p| &p.name == *k)) {
             let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
             problems.push(format!("`{unknown}` is no parameter of {} (it takes: {})", self.name, known.join(", ")));
         }
         let mut out = serde_json::Map::new();
         for p in &self.params {
-            match given.get(&p.name).or(p.default.as_ref()) {
-                Some(v) => match p.ty.check(v) {
+            if let Some(v) = given.get(&p.name) {
+                match p.ty.check(v) {
                     Ok(v) => {
                         out.insert(p.name.clone(), v);
                     }
                     Err(e) => problems.push(format!("`{}`: {e}", p.name)),
-                },
-                None => problems.push(format!("`{}` ({}) is required", p.name, p.ty.name())),
+                }
             }
         }
-        if problems.is_empty() { Ok(out) } else { Err(problems.join("; ")) }
+        out
+    }
+
+    /// The required parameters `args` gives no value for, by name.
+    pub fn wanting(&self, args: &serde_json::Map<String, Value>) -> Vec<&Param> {
+        self.params.iter().filter(|p| p.default.is_none() && !args.contains_key(&p.name)).collect()
+    }
+
+    /// The trigger a request in chat starts: its `command` trigger.
+    pub fn command_trigger(&self) -> Option<(&Trigger, &Phrasing)> {
+        self.triggers.iter().find_map(|t| match &t.kind {
+            TriggerKind::Command(phrasing) => Some((t, phrasing)),
+            _ => None,
+        })
     }
 
     /// Sample values for every parameter, for checking without a run.

@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod library;
 pub mod params;
 pub mod phrases;
+pub mod phrasing;
 pub mod progress;
 pub mod reminders;
 pub mod render;

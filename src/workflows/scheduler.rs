@@ -120,7 +120,7 @@ async fn due(
             }
             (at_ms, format!("at:{}:{}:{at_ms}", w.name, t.name), now_ms - at_ms > GRACE_MS, Overlap::Queue)
         }
-        TriggerKind::Command | TriggerKind::Webhook { .. } => return Ok(None),
+        TriggerKind::Command(_) | TriggerKind::Webhook { .. } => return Ok(None),
     };
     let mut fired = Fired {
         workflow: w.name.clone(),

@@ -43,6 +43,17 @@ pub async fn count_in(db: &Path, sql: &str) -> i64 {
     n
 }
 
+/// A read-only text value (the first column of the first row) from a
+/// server's database, while it runs.
+pub async fn text_in(db: &Path, sql: &str) -> String {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let (text,): (String,) = sqlx::query_as(sql).fetch_one(&mut db).await.unwrap();
+    db.close().await.unwrap();
+    text
+}
+
 /// Timers that could still make a step run (a retry, a lease to recover):
 /// with none armed, nothing can be sent again, however long one waits.
 pub const ARMED_STEP_TIMERS: &str =

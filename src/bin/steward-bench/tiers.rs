@@ -26,7 +26,8 @@ use crate::stats::{percentile_ms, round};
 
 const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
 
-/// The saved workflow the workload's `/run` requests start.
+/// The saved workflow the workload's `/run` requests, and its requests in
+/// words, start.
 const WEEKLY_REPORT: &str = r#"
 name = "weekly-report"
 description = "Notes the week's report for a client"
@@ -34,6 +35,8 @@ description = "Notes the week's report for a client"
 type = "string"
 [[triggers]]
 kind = "command"
+examples = ["send the weekly report", "weekly report for {client}", "send {client} their weekly report"]
+patterns = ['(?i:report (?:for|to))\s+(?P<client>[A-Z][\w&.-]*)', '(?P<client>[A-Z][\w&.-]*)(?:\s+(?i:their|the))?\s+(?i:weekly report)']
 [[steps]]
 action = "note.write"
 args = { text = "Weekly report for {{ params.client }}" }
