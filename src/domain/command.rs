@@ -70,6 +70,8 @@ pub enum Command {
     Reminders,
     /// `/reminders cancel ID`.
     CancelReminder(String),
+    /// A menu's button, by its token: what it was offered for, once.
+    Menu(String),
     /// A command word with arguments that do not fit it: here is the usage.
     Usage(&'static str),
 }
@@ -85,10 +87,10 @@ pub const HELP: &str = "Commands:
   cancel ID / retry ID    cancel or retry an intent
   remember that …         keep a fact in memory
   ask …                   ask about the workspace
-  workflows               the saved workflows
+  workflows               the saved workflows, with run buttons
   run NAME key=value …    start a workflow (quote values with spaces)
   remind me … / remind …  a reminder: tomorrow at 9, in 2 hours, every monday at 8
-  reminders [cancel ID]   your reminders, or cancel one
+  reminders [cancel ID]   your reminders, with cancel buttons, or cancel one
 Anything else is read as a question or a request.";
 
 impl Command {

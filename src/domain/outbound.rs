@@ -11,7 +11,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::ApprovalRequest;
+use super::{ApprovalRequest, MenuButton};
 
 /// Where an answer came from: enough for a person to find and trust it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +100,13 @@ pub enum Outbound {
     },
     Notice(Notice),
     Digest(DigestMessage),
+    /// An answer with buttons that each do one thing (see
+    /// [`super::MenuButton`]); on Discord a reply to `reply_to`.
+    Menu {
+        text: String,
+        buttons: Vec<MenuButton>,
+        reply_to: Option<String>,
+    },
 }
 
 impl Outbound {
@@ -128,6 +135,7 @@ impl Outbound {
             Self::Notice(Notice::NeedsAttention { .. }) => "needs_attention",
             Self::Notice(Notice::Workflow { .. }) => "workflow_notice",
             Self::Digest(_) => "digest",
+            Self::Menu { .. } => "menu",
         }
     }
 
@@ -138,7 +146,10 @@ impl Outbound {
         let clip = |t: &str| format!("“{}”", t.chars().take(80).collect::<String>());
         let mut parts = vec![self.kind().to_owned()];
         match self {
-            Self::Reply { text, .. } | Self::Followup { text, .. } | Self::CallbackAnswer { text, .. } => {
+            Self::Reply { text, .. }
+            | Self::Followup { text, .. }
+            | Self::CallbackAnswer { text, .. }
+            | Self::Menu { text, .. } => {
                 parts.push(clip(text));
             }
             Self::Card { approval_id, request, .. } => {
@@ -180,6 +191,10 @@ impl Outbound {
             }
             Self::Notice(Notice::Workflow { workflow, why }) => format!("Workflow {workflow}: {why}"),
             Self::Digest(d) => d.text.clone(),
+            Self::Menu { text, buttons, .. } => {
+                let labels: Vec<String> = buttons.iter().map(|b| format!("[{}]", b.label)).collect();
+                format!("{text}\n{}", labels.join(" "))
+            }
         }
     }
 }
@@ -247,6 +262,12 @@ enum Wire {
         why: String,
     },
     Digest(DigestMessage),
+    Menu {
+        text: String,
+        buttons: Vec<MenuButton>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
 }
 
 /// Platform message ids: Telegram's are numbers, Discord's strings.
@@ -286,6 +307,7 @@ impl From<&Outbound> for Wire {
             Outbound::Notice(Notice::NeedsAttention { intent_id, why }) => Wire::NeedsAttention { intent_id, why },
             Outbound::Notice(Notice::Workflow { workflow, why }) => Wire::WorkflowNotice { workflow, why },
             Outbound::Digest(d) => Wire::Digest(d),
+            Outbound::Menu { text, buttons, reply_to } => Wire::Menu { text, buttons, reply_to },
         }
     }
 }
@@ -310,6 +332,7 @@ impl From<Wire> for Outbound {
             Wire::NeedsAttention { intent_id, why } => Outbound::Notice(Notice::NeedsAttention { intent_id, why }),
             Wire::WorkflowNotice { workflow, why } => Outbound::Notice(Notice::Workflow { workflow, why }),
             Wire::Digest(d) => Outbound::Digest(d),
+            Wire::Menu { text, buttons, reply_to } => Outbound::Menu { text, buttons, reply_to },
         }
     }
 }

@@ -5,11 +5,13 @@ use serde::Serialize;
 
 use super::{Command, Decision, InvalidInput};
 
-/// A press of a button on an approval card. Its data, `VERB:TOKEN`, is what
-/// the card carries: `a:` approves, `r:` rejects, `L:` approves the low-risk
-/// batch up to that card, `d:` shows the card's details. A token is 32 hex
-/// digits, unguessable, so the data fits Telegram's 64 bytes and cannot be
-/// forged for another approval.
+/// A press of a button on an approval card or a menu. Its data,
+/// `VERB:TOKEN`, is what the button carries: `a:` approves, `r:` rejects,
+/// `L:` approves the low-risk batch up to that card, `d:` shows the card's
+/// details, `c0:`… chooses a question's answer, `m:` does what a menu's
+/// button was offered for. A token is 32 hex digits, unguessable, so the
+/// data fits Telegram's 64 bytes and cannot be forged for another approval
+/// or button.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Press {
     pub verb: Verb,
@@ -26,6 +28,8 @@ pub enum Verb {
     Details,
     /// A question's choice, by its position.
     Choose(u8),
+    /// A menu's button (see [`super::MenuButton`]).
+    Menu,
 }
 
 impl Press {
@@ -44,6 +48,7 @@ impl Press {
             "r" => Verb::Reject,
             "L" => Verb::ApproveAllLow,
             "d" => Verb::Details,
+            "m" => Verb::Menu,
             c => match c.strip_prefix('c').and_then(|n| n.parse::<u8>().ok()) {
                 Some(n) if (n as usize) < super::Question::MAX_CHOICES && c.len() == 2 => Verb::Choose(n),
                 _ => return Err(bad()),
@@ -60,6 +65,7 @@ impl Press {
             Verb::ApproveAllLow => "L".to_owned(),
             Verb::Details => "d".to_owned(),
             Verb::Choose(n) => format!("c{n}"),
+            Verb::Menu => "m".to_owned(),
         };
         format!("{verb}:{}", self.token)
     }
@@ -72,6 +78,7 @@ impl Press {
             Verb::Reject => Some(decide(Decision::Reject)),
             Verb::Choose(n) => Some(decide(Decision::Choose(n))),
             Verb::ApproveAllLow => Some(Command::ApproveAllLow(Some(self.token.clone()))),
+            Verb::Menu => Some(Command::Menu(self.token.clone())),
             Verb::Details => None,
         }
     }
@@ -97,7 +104,8 @@ mod tests {
         assert_eq!(Press::parse(&format!("c3:{token}")).unwrap().verb, Verb::Choose(3));
         assert!(Press::parse(&format!("c9:{token}")).is_err(), "no ninth choice");
         assert!(Press::parse(&format!("c03:{token}")).is_err());
-        for verb in [Verb::Approve, Verb::Reject, Verb::ApproveAllLow, Verb::Details, Verb::Choose(0)] {
+        assert_eq!(command(&format!("m:{token}")), Some(Command::Menu(token.to_owned())));
+        for verb in [Verb::Approve, Verb::Reject, Verb::ApproveAllLow, Verb::Details, Verb::Choose(0), Verb::Menu] {
             let p = Press::new(verb, token);
             assert_eq!(Press::parse(&p.data()).unwrap(), p, "a card's data reads back as its press");
         }

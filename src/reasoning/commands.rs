@@ -9,6 +9,7 @@ use sqlx::SqliteConnection;
 use super::roles::ModelTier;
 use super::{Answer, Inbound, Reasoner, ReasoningError};
 use crate::digest::render;
+use crate::domain::MenuAction;
 use crate::domain::{ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
 use crate::domain::{Command, HELP};
 use crate::orchestrator::control::{self, ControlError};
@@ -16,6 +17,7 @@ use crate::orchestrator::decisions;
 use crate::store::approvals::{self, Filter};
 use crate::store::forms::{self, Form};
 use crate::store::memory::{self, OPERATOR_SCOPE};
+use crate::store::menus::{self, Unclaimed};
 use crate::store::{intents, ledger};
 
 /// What a reply does when it is recorded.
@@ -31,12 +33,14 @@ pub enum Effect {
     ApproveAllLow(Option<String>),
     /// The chat's open question for a workflow's argument.
     Form(FormChange),
+    /// Buttons under the reply, each kept with what it does.
+    Offer(Vec<(String, MenuAction)>),
 }
 
 /// What a reply does to the asker's open question in the chat.
 pub enum FormChange {
     /// Ask (or go on asking) for this.
-    Save(Form),
+    Save(Box<Form>),
     /// Answered, cancelled or gone.
     Close,
 }
@@ -60,6 +64,7 @@ impl Reasoner {
                 | Command::Remind(_)
                 | Command::Reminders
                 | Command::CancelReminder(_)
+                | Command::Menu(_)
         );
         if operators_only && !self.people.acts(&inbound.actor) {
             let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
@@ -83,19 +88,24 @@ impl Reasoner {
             Command::ApproveAllLow(until) => (reply(String::new()), Effect::ApproveAllLow(until)),
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
-            Command::Workflows => (reply(self.list_workflows()), Effect::None),
-            Command::Remind(text) => (reply(self.remind(inbound, &text).await?), Effect::None),
-            Command::Reminders => (reply(self.reminders(inbound).await?), Effect::None),
-            Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
-            Command::Run { workflow, args } => {
-                let ran = self.run_workflow(inbound, &workflow, args).await?;
-                let mut answer = reply(ran.text);
-                if let Some(id) = ran.intent {
-                    self.runner.wake();
-                    (answer.kind, answer.intent_id) = (super::Kind::Intent, Some(id));
-                }
-                (answer, ran.effect)
+            Command::Workflows => {
+                let (text, buttons) = self.list_workflows();
+                (reply(text), Effect::Offer(buttons))
             }
+            Command::Remind(text) => (reply(self.remind(inbound, &text).await?), Effect::None),
+            Command::Reminders => {
+                let (text, buttons) = self.reminders(inbound).await?;
+                (reply(text), Effect::Offer(buttons))
+            }
+            Command::Menu(token) => match self.pressed(inbound, &token).await? {
+                Ok(MenuAction::Run { workflow }) => self.run_reply(inbound, &workflow, vec![], tier).await?,
+                Ok(MenuAction::CancelReminder { id }) => {
+                    (reply(self.cancel_reminder(inbound, &id).await?), Effect::None)
+                }
+                Err(why) => (reply(why.text().to_owned()), Effect::None),
+            },
+            Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
+            Command::Run { workflow, args } => self.run_reply(inbound, &workflow, args, tier).await?,
             Command::Remember(fact) => {
                 let scope = if self.people.acts(&inbound.actor) {
                     Scope::parse(OPERATOR_SCOPE).expect("a valid scope")
@@ -158,8 +168,23 @@ impl Reasoner {
             }
             Effect::Form(FormChange::Save(form)) => forms::save(conn, &form).await?,
             Effect::Form(FormChange::Close) => forms::close(conn, &inbound.chat, &inbound.actor.to_string()).await?,
+            Effect::Offer(buttons) if buttons.is_empty() => {}
+            Effect::Offer(buttons) => {
+                outcome.buttons = menus::offer(conn, &inbound.actor.to_string(), &buttons, now).await?;
+            }
         }
         Ok(outcome)
+    }
+
+    /// A press of a menu button: what it was offered for, claimed for this
+    /// press (a redelivery of the same press claims it again) in a
+    /// transaction of its own, so two presses never both do it.
+    async fn pressed(&self, inbound: &Inbound, token: &str) -> Result<Result<MenuAction, Unclaimed>, ReasoningError> {
+        let mut tx = self.store.begin().await?;
+        let actor = inbound.actor.to_string();
+        let claimed = menus::claim(&mut tx, token, &actor, &inbound.external_id, self.store.now()).await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(claimed)
     }
 
     async fn control(&self, inbound: &Inbound, id: &str, cancel: bool) -> Result<String, ReasoningError> {

@@ -115,6 +115,10 @@ pub struct Answer {
     /// Why each passed tier did not answer, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub escalations: Vec<String>,
+    /// Buttons that each do one thing (a menu): a chat shows them under
+    /// the text; over the API, `{"button": "m:TOKEN"}` presses one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<crate::domain::MenuButton>,
 }
 
 impl Answer {
@@ -130,6 +134,7 @@ impl Answer {
             route: None,
             cached: false,
             escalations: vec![],
+            buttons: vec![],
         }
     }
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Inbound, Reasoner, ReasoningError};
+use crate::domain::{MAX_BUTTONS, MenuAction};
 use crate::store::reminders;
 use crate::workflows::{phrases, reminders as built_in};
 
@@ -36,18 +37,28 @@ impl Reasoner {
         }
     }
 
-    pub(super) async fn reminders(&self, inbound: &Inbound) -> Result<String, ReasoningError> {
+    /// `/reminders`: the speaker's reminders to come, with a button to
+    /// cancel each (the first ten; the rest by id).
+    pub(super) async fn reminders(
+        &self,
+        inbound: &Inbound,
+    ) -> Result<(String, Vec<(String, MenuAction)>), ReasoningError> {
         let now = self.store.now();
         let all = reminders::upcoming(self.store.reader(), &inbound.actor.to_string(), now).await?;
         if all.is_empty() {
-            return Ok("No reminders to come. Set one with: remind me tomorrow at 9 to call Bob".into());
+            return Ok(("No reminders to come. Set one with: remind me tomorrow at 9 to call Bob".into(), vec![]));
         }
         let mut lines = vec![format!("Your reminders ({}):", all.len())];
         for r in &all {
             lines.push(format!("• {} {}: {}", short(&r.id), built_in::describe(r, utc(now)), r.task));
         }
-        lines.push("Cancel one with: /reminders cancel ID".into());
-        Ok(lines.join("\n"))
+        lines.push("Cancel one with its button, or: /reminders cancel ID".into());
+        let buttons = all
+            .iter()
+            .take(MAX_BUTTONS)
+            .map(|r| (format!("✖ Cancel: {}", clip(&r.task, 40)), MenuAction::CancelReminder { id: r.id.clone() }))
+            .collect();
+        Ok((lines.join("\n"), buttons))
     }
 
     pub(super) async fn cancel_reminder(&self, inbound: &Inbound, id: &str) -> Result<String, ReasoningError> {
@@ -67,4 +78,9 @@ impl Reasoner {
 
 fn short(id: &str) -> String {
     id.chars().take(SHOWN_ID).collect::<String>().to_ascii_lowercase()
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    let short: String = text.chars().take(chars).collect();
+    if short.len() < text.len() { format!("{short}…") } else { short }
 }

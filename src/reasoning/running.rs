@@ -14,7 +14,7 @@ use super::commands::{Effect, FormChange};
 use super::flow_router::Named;
 use super::roles::ModelTier;
 use super::{Answer, Inbound, Kind, Reasoner, ReasoningError};
-use crate::domain::{IntentId, Millis};
+use crate::domain::{IntentId, MAX_BUTTONS, MenuAction, Millis};
 use crate::store::forms::{self, Form};
 use crate::workflows::phrasing::only_one;
 use crate::workflows::{Cause, Param, ParamType, Start, StartError, Started, Workflow};
@@ -80,12 +80,19 @@ struct ExtractedStep {
 }
 
 impl Reasoner {
-    /// `/workflows`: the saved workflows, with what each takes.
-    pub(super) fn list_workflows(&self) -> String {
+    /// `/workflows`: the saved workflows, with what each takes, and a run
+    /// button for each that chat may start with no arguments.
+    pub(super) fn list_workflows(&self) -> (String, Vec<(String, MenuAction)>) {
         let all = self.workflows.all();
         if all.is_empty() {
-            return "No workflows are saved (put TOML files in workflows.dir).".into();
+            return ("No workflows are saved (put TOML files in workflows.dir).".into(), vec![]);
         }
+        let buttons = all
+            .iter()
+            .filter(|w| w.command_trigger().is_some() && w.wanting(&Map::new()).is_empty())
+            .take(MAX_BUTTONS)
+            .map(|w| (format!("▶ Run {}", w.name), MenuAction::Run { workflow: w.name.clone() }))
+            .collect();
         let mut lines = vec![format!("{} workflows:", all.len())];
         for w in &all {
             let params: Vec<String> = w
@@ -101,12 +108,30 @@ impl Reasoner {
             lines.push(format!("• {}{takes}: {}{said}", w.name, w.description));
         }
         lines.push("Start one with: /run NAME key=value … (what is missing, I ask for)".into());
-        lines.join("\n")
+        (lines.join("\n"), buttons)
+    }
+
+    /// `/run NAME key=value …` (or a menu's run button) as a reply: what
+    /// to say, with the run's intent, and what it does to the chat's form.
+    pub(super) async fn run_reply(
+        &self,
+        inbound: &Inbound,
+        name: &str,
+        args: Vec<(String, String)>,
+        tier: u8,
+    ) -> Result<(Answer, Effect), ReasoningError> {
+        let ran = self.run_workflow(inbound, name, args).await?;
+        let mut answer = Answer::reply(tier, ran.text, 1.0);
+        if let Some(id) = ran.intent {
+            self.runner.wake();
+            (answer.kind, answer.intent_id) = (Kind::Intent, Some(id));
+        }
+        Ok((answer, ran.effect))
     }
 
     /// `/run NAME key=value …`: the values given are checked at once; a
     /// required one not given is asked for.
-    pub(super) async fn run_workflow(
+    async fn run_workflow(
         &self,
         inbound: &Inbound,
         name: &str,
@@ -231,7 +256,7 @@ impl Reasoner {
                 created_at: now,
                 expires_at: now + FORM_TTL,
             };
-            return Ok(Ran { text: question(workflow, p), intent: None, effect: Effect::Form(FormChange::Save(form)) });
+            return Ok(Ran { text: question(workflow, p), intent: None, effect: Effect::Form(FormChange::Save(Box::new(form))) });
         }
         let (text, intent) = self.start_run(inbound, workflow, trigger, args).await?;
         let effect = if closes { Effect::Form(FormChange::Close) } else { Effect::None };

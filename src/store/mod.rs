@@ -21,6 +21,7 @@ pub mod inbox;
 pub mod intents;
 pub mod ledger;
 pub mod memory;
+pub mod menus;
 pub mod outbox;
 pub mod reminders;
 mod rows;

@@ -23,11 +23,20 @@ pub struct Report {
     pub workflow_runs: u64,
     /// Workflow arguments being asked for in a chat.
     pub forms: u64,
+    /// Menu buttons (their labels name what they do).
+    pub menu_buttons: u64,
 }
 
 impl Report {
     pub fn total(&self) -> u64 {
-        self.inbox + self.outbox + self.approvals + self.model_calls + self.notes + self.workflow_runs + self.forms
+        self.inbox
+            + self.outbox
+            + self.approvals
+            + self.model_calls
+            + self.notes
+            + self.workflow_runs
+            + self.forms
+            + self.menu_buttons
     }
 }
 
@@ -92,6 +101,11 @@ pub async fn copies_of(conn: &mut SqliteConnection, text: &str) -> Result<Report
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    r.menu_buttons = sqlx::query("DELETE FROM menu_buttons WHERE instr(label, ?1) > 0")
+        .bind(text)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(r)
 }
 
@@ -143,6 +157,12 @@ pub async fn older_than(conn: &mut SqliteConnection, before: Millis, now: Millis
     // A form past its time is never answered.
     r.forms =
         sqlx::query("DELETE FROM arg_forms WHERE expires_at < ?").bind(now).execute(&mut *conn).await?.rows_affected();
+    // A button past its time does nothing; its row only names what it did.
+    r.menu_buttons = sqlx::query("DELETE FROM menu_buttons WHERE expires_at < ?")
+        .bind(before.min(now))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(r)
 }
 

@@ -198,7 +198,7 @@ pub fn only_one(ty: &ParamType, text: &str) -> Option<String> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_owned()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_owned()
 }
 
 #[cfg(test)]

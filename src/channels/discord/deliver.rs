@@ -233,6 +233,13 @@ impl Deliver for DiscordDeliver {
                 let body = json!({"embeds": [d.discord_embed], "allowed_mentions": {"parse": []}});
                 accepted("create message", http.send_message(channel, vec![], &body).await)
             }
+            Outbound::Menu { text, buttons, reply_to } => {
+                let mut body = render::menu(text, buttons);
+                if let Some(to) = reply_to {
+                    body["message_reference"] = json!({"message_id": to, "fail_if_not_exists": false});
+                }
+                accepted("create message", http.send_message(channel, vec![], &body).await)
+            }
             // A press's toast is Telegram's: Discord's presses are answered
             // by their acknowledgement and follow-ups.
             Outbound::CallbackAnswer { .. } => Ok(String::new()),

@@ -314,8 +314,13 @@ impl Handle for Discord {
                     let edit = Outbound::CardDetails { approval_id: press.token, message_id };
                     return self.core.finish(event, &destination, &[edit]).await;
                 }
-                let answer = |text: String| vec![followup(&token, &text, true, vec![])];
-                return self.core.press(event, &destination, &who, &press, answer).await;
+                if press.verb == Verb::Menu {
+                    // A menu's button does what it was offered for: reasoning's.
+                    (Input::Press(press), ReplyTo::Interaction { token, ephemeral: true })
+                } else {
+                    let answer = |text: String| vec![followup(&token, &text, true, vec![])];
+                    return self.core.press(event, &destination, &who, &press, answer).await;
+                }
             }
             Said::Command { name, text, token } => {
                 let command = match name.as_str() {
@@ -342,7 +347,9 @@ impl Handle for Discord {
         self.core
             .answer(event, &inbound, &destination, |o| {
                 let (text, citations) = (o.text.clone(), o.citations.clone());
+                let buttons = o.buttons.clone();
                 vec![match answer_to {
+                    ReplyTo::Reply(to) if !buttons.is_empty() => Outbound::Menu { text, buttons, reply_to: Some(to) },
                     ReplyTo::Reply(to) => Outbound::Reply { text, citations, reply_to: Some(to) },
                     ReplyTo::Interaction { token, ephemeral } => followup(&token, &text, ephemeral, citations),
                 }]

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::channels::cards::{Card, Style};
 use crate::channels::text::clip;
-use crate::domain::Citation;
+use crate::domain::{Citation, MenuButton};
 
 pub const MAX_CONTENT: usize = 2000;
 const MAX_DESCRIPTION: usize = 4096;
@@ -50,6 +50,22 @@ pub fn card(card: &Card) -> Value {
         })
         .collect();
     json!({"embeds": [embed], "components": rows, "allowed_mentions": {"parse": []}})
+}
+
+/// A menu as a message body: its text and its buttons, five a row.
+pub fn menu(text: &str, buttons: &[MenuButton]) -> Value {
+    let rows: Vec<Value> = buttons
+        .chunks(5)
+        .take(5)
+        .map(|row| {
+            let row: Vec<Value> = row
+                .iter()
+                .map(|b| json!({"type": 2, "style": 2, "label": clip(&b.label, 80), "custom_id": b.data()}))
+                .collect();
+            json!({"type": 1, "components": row})
+        })
+        .collect();
+    json!({"content": clip(text, MAX_CONTENT), "components": rows, "allowed_mentions": {"parse": []}})
 }
 
 /// An answer's sources as an embed: date, who, channel and a short quote.

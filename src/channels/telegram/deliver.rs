@@ -137,13 +137,21 @@ impl TelegramDeliver {
     }
 
     /// Sends a long message in parts, resuming after the parts a failed
-    /// attempt already sent. Returns the first part's id.
-    async fn send_parts(&self, chat: ChatId, html: &str, key: &str) -> Result<String, DeliverError> {
+    /// attempt already sent; `kb`, a menu's buttons, goes under the last.
+    /// Returns the first part's id.
+    async fn send_parts(
+        &self,
+        chat: ChatId,
+        html: &str,
+        key: &str,
+        kb: Option<InlineKeyboardMarkup>,
+    ) -> Result<String, DeliverError> {
         let parts = split(html, MAX_MESSAGE, |s| utf16_len(&html_to_plain(s)));
         let start = self.progress.lock().unwrap_or_else(|p| p.into_inner()).get(key).copied().unwrap_or(0);
         let mut first = None;
         for (i, part) in parts.iter().enumerate().skip(start) {
-            let id = self.send(chat, part, None).await?;
+            let last = i + 1 == parts.len();
+            let id = self.send(chat, part, kb.clone().filter(|_| last)).await?;
             first.get_or_insert(id.0);
             self.progress.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned(), i + 1);
         }
@@ -214,10 +222,13 @@ impl Deliver for TelegramDeliver {
                 }
             }
             Outbound::Reply { text, citations, .. } | Outbound::Followup { text, citations, .. } => {
-                self.send_parts(chat, &render::reply(text, citations), key).await
+                self.send_parts(chat, &render::reply(text, citations), key, None).await
             }
-            Outbound::Digest(d) => self.send_parts(chat, &d.telegram_html, key).await,
-            Outbound::Notice(_) => self.send_parts(chat, &escape_html(&message.text()), key).await,
+            Outbound::Menu { text, buttons, .. } => {
+                self.send_parts(chat, &escape_html(text), key, render::menu(buttons)).await
+            }
+            Outbound::Digest(d) => self.send_parts(chat, &d.telegram_html, key, None).await,
+            Outbound::Notice(_) => self.send_parts(chat, &escape_html(&message.text()), key, None).await,
         }
     }
 }

@@ -325,25 +325,28 @@ impl Handle for Telegram {
             Err(e) => return self.core.unreadable(event, &e).await,
         };
         let who = event.actor.clone();
-        let text = match said {
-            Said::Button { data, callback_id, message_id } => {
-                return match Press::parse(&data) {
-                    Ok(press) if press.verb == Verb::Details => {
-                        self.details(event, &destination, press, callback_id, message_id).await
-                    }
-                    Ok(press) => {
-                        let answer = |text| vec![Outbound::CallbackAnswer { callback_id, text }];
-                        self.core.press(event, &destination, &who, &press, answer).await
-                    }
-                    Err(e) => {
-                        let answer = Outbound::CallbackAnswer { callback_id, text: e.reason };
-                        self.core.finish(event, &destination, &[answer]).await
-                    }
-                };
-            }
-            Said::Text { text, .. } => text,
+        let (input, pressed) = match said {
+            Said::Button { data, callback_id, message_id } => match Press::parse(&data) {
+                Ok(press) if press.verb == Verb::Details => {
+                    return self.details(event, &destination, press, callback_id, message_id).await;
+                }
+                // A menu's button does what it was offered for: reasoning's.
+                Ok(press) if press.verb == Verb::Menu => (Input::Press(press), Some(callback_id)),
+                pressed => {
+                    return match pressed {
+                        Ok(press) => {
+                            let answer = |text| vec![Outbound::CallbackAnswer { callback_id, text }];
+                            self.core.press(event, &destination, &who, &press, answer).await
+                        }
+                        Err(e) => {
+                            let answer = Outbound::CallbackAnswer { callback_id, text: e.reason };
+                            self.core.finish(event, &destination, &[answer]).await
+                        }
+                    };
+                }
+            },
+            Said::Text { text, .. } => (Input::from_text(&command_text(&text)), None),
         };
-        let input = Input::from_text(&command_text(&text));
         let inbound = Inbound {
             channel: CHANNEL.into(),
             external_id: event.external_id.clone(),
@@ -353,7 +356,15 @@ impl Handle for Telegram {
         };
         self.core
             .answer(event, &inbound, &destination, |o| {
-                vec![Outbound::Reply { text: o.text.clone(), citations: o.citations.clone(), reply_to: None }]
+                let mut out: Vec<Outbound> = pressed
+                    .into_iter()
+                    .map(|callback_id| Outbound::CallbackAnswer { callback_id, text: String::new() })
+                    .collect();
+                out.push(match o.buttons.is_empty() {
+                    true => Outbound::Reply { text: o.text.clone(), citations: o.citations.clone(), reply_to: None },
+                    false => Outbound::Menu { text: o.text.clone(), buttons: o.buttons.clone(), reply_to: None },
+                });
+                out
             })
             .await
     }

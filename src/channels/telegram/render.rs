@@ -4,7 +4,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::channels::cards::Card;
 use crate::channels::text::escape_html;
-use crate::domain::Citation;
+use crate::domain::{Citation, MenuButton};
 
 /// The card as HTML (Telegram's subset: `<b>`, `<i>`) and its keyboard.
 pub fn card(card: &Card) -> (String, Option<InlineKeyboardMarkup>) {
@@ -29,6 +29,17 @@ pub fn card(card: &Card) -> (String, Option<InlineKeyboardMarkup>) {
         }))
     });
     (html, keyboard)
+}
+
+/// A menu's buttons, one a row; none for no buttons.
+pub fn menu(buttons: &[MenuButton]) -> Option<InlineKeyboardMarkup> {
+    (!buttons.is_empty()).then(|| {
+        InlineKeyboardMarkup::new(
+            buttons
+                .iter()
+                .map(|b| vec![InlineKeyboardButton::callback(b.label.chars().take(64).collect::<String>(), b.data())]),
+        )
+    })
 }
 
 /// A reply with its citations under it, as HTML.
