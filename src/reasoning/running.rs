@@ -256,7 +256,11 @@ impl Reasoner {
                 created_at: now,
                 expires_at: now + FORM_TTL,
             };
-            return Ok(Ran { text: question(workflow, p), intent: None, effect: Effect::Form(FormChange::Save(Box::new(form))) });
+            return Ok(Ran {
+                text: question(workflow, p),
+                intent: None,
+                effect: Effect::Form(FormChange::Save(Box::new(form))),
+            });
         }
         let (text, intent) = self.start_run(inbound, workflow, trigger, args).await?;
         let effect = if closes { Effect::Form(FormChange::Close) } else { Effect::None };
@@ -295,10 +299,11 @@ impl Reasoner {
 
     /// A plain message from someone with an open question for a
     /// workflow's argument: the answer (checked against its type), or
-    /// "cancel". `None` when there is no open question, or the message is
-    /// a question of its own (asked on the side; the form stays open).
+    /// "cancel". `None` when there is no open question, the message is a
+    /// question of its own (asked on the side; the form stays open), or
+    /// its sender may no longer act.
     pub(super) async fn answer_form(&self, inbound: &Inbound, text: &str) -> Result<Option<Answer>, ReasoningError> {
-        if super::pipeline::looks_like_question(text) {
+        if super::pipeline::looks_like_question(text) || !self.people.acts(&inbound.actor) {
             return Ok(None);
         }
         let now = self.store.now();
