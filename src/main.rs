@@ -55,6 +55,17 @@ enum Command {
     /// What steward remembers.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// Import notes, a chat export or an mbox into memory (again: adds nothing).
+    Import {
+        #[arg(value_enum)]
+        format: app::import::Format,
+        /// The notes folder, or the export file.
+        path: PathBuf,
+        #[arg(long, default_value = "operator")]
+        scope: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Scheduled digests and their next fire times.
     #[command(subcommand)]
     Schedules(SchedulesCommand),
@@ -124,6 +135,12 @@ enum MemoryCommand {
         scope: String,
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// A JSON object kept with the record.
+        #[arg(long)]
+        meta: Option<String>,
+        /// When what it says happened (RFC 3339, or a date), if not now.
+        #[arg(long)]
+        occurred_at: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -132,8 +149,9 @@ enum MemoryCommand {
         query: String,
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// A kind, or `message` for every kind of message.
         #[arg(long = "kind")]
-        kinds: Vec<MemoryKind>,
+        kinds: Vec<String>,
         #[arg(long, default_value_t = 10)]
         limit: usize,
         #[arg(long)]
@@ -319,6 +337,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
         Command::Workflows(cmd) => workflows(&config, cmd).await,
         Command::Memory(cmd) => memory(&config, cmd).await,
+        Command::Import { format, path, scope, json } => {
+            app::import::command(&config, format, &path, &scope, json).await
+        }
         Command::Schedules(SchedulesCommand::List) => app::digest::list(&config).await,
         Command::Digest(DigestCommand::Preview { schedule, format }) => {
             app::digest::preview(&config, schedule.as_deref(), format).await
@@ -349,12 +370,17 @@ async fn workflows(config: &Config, cmd: WorkflowsCommand) -> anyhow::Result<Exi
 
 async fn memory(config: &Config, cmd: MemoryCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        MemoryCommand::Add { text, kind, scope, tags, json } => {
-            app::memory::add(config, &text, kind, &scope, tags, json).await
+        MemoryCommand::Add { text, kind, scope, tags, meta, occurred_at, json } => {
+            let extra = app::memory::Extra { tags, meta, occurred_at };
+            app::memory::add(config, &text, kind, &scope, extra, json).await
         }
         MemoryCommand::Search { query, scopes, kinds, limit, json } => {
             let scopes = scopes.iter().map(|s| Scope::parse(s)).collect::<Result<_, _>>()?;
-            let query = Query { text: query, scopes, kinds, limit, ..Default::default() };
+            let mut named = Vec::new();
+            for k in &kinds {
+                named.extend(MemoryKind::named(k)?);
+            }
+            let query = Query { text: query, scopes, kinds: named, limit, ..Default::default() };
             app::memory::search(config, query, json).await
         }
         MemoryCommand::Forget { id, query, yes } => {

@@ -266,11 +266,27 @@ fn memory_commands_add_search_reindex_and_forget() {
     assert_eq!(gone.status.code(), Some(2));
     assert!(stderr(&gone).contains("no memory record"), "{}", stderr(&gone));
 
-    // While steward serves, the CLI stays out of its data directory.
-    let _serve = ServeProcess::start(&data, &[("STEWARD_EMBEDDING__BACKEND", "hash")]);
-    let busy = run(&["memory", "stats"]);
-    assert_eq!(busy.status.code(), Some(2));
+    // While steward serves, the commands go through its API: no lock error.
+    let mut serve = ServeProcess::start(&data, &[("STEWARD_EMBEDDING__BACKEND", "hash")]);
+    let added = run(&["memory", "add", "Umbrella renews in May", "--occurred-at", "2025-01-15", "--json"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let found = run(&["memory", "search", "Umbrella renews", "--json"]);
+    let hits: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(hits[0]["occurred_at"], 1_736_899_200_000_i64, "its own date: {hits}");
+    let stats: serde_json::Value = serde_json::from_slice(&run(&["memory", "stats", "--json"]).stdout).unwrap();
+    assert_eq!(stats["records"], 2, "{stats}");
+    let busy = run(&["memory", "reindex"]);
+    assert_eq!(busy.status.code(), Some(2), "a reindex needs the server stopped");
     assert!(stderr(&busy).contains("stop `steward serve` first"), "{}", stderr(&busy));
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(), Some(0));
+    assert!(!data.join("serve.url").exists(), "gone with the server");
+    // A server killed outright leaves its address behind; the lock says
+    // nobody serves, and the commands open memory themselves.
+    let serve = ServeProcess::start(&data, &[("STEWARD_EMBEDDING__BACKEND", "hash")]);
+    serve.signal("KILL");
+    drop(serve);
+    assert!(run(&["memory", "reindex"]).status.success(), "no server holds the data directory");
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ async fn open(dir: &Path, backend: EmbeddingBackend) -> (Store, Memory) {
 fn note(text: &str, scope: &str, days_ago: i64) -> NewMemory {
     let p = MemoryProvenance { actor: "test".into(), channel: "test".into(), ..Default::default() };
     let at = steward::store::now_millis() - days_ago * 86_400_000;
-    NewMemory::new(MemoryKind::Message, text, Scope::parse(scope).unwrap(), p, at).unwrap()
+    NewMemory::new(MemoryKind::Statement, text, Scope::parse(scope).unwrap(), p, at).unwrap()
 }
 
 fn query(text: &str) -> Query {
@@ -77,7 +77,8 @@ async fn forgetting_removes_a_record_from_sqlite_fts_and_vectors() {
             &Contract::operator(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .ids();
     let before = memory.index().count().await.unwrap();
     let hit = &memory.search(&query("warehouse alarm code"), &Contract::operator()).await.unwrap()[0];
     assert_eq!(hit.id, ids[0]);
@@ -149,7 +150,7 @@ async fn retention_archives_rolls_up_and_purges_once() {
         note("Ancient chat about the 2019 offsite", "operator", 800),
         note("Fresh chat about today's standup", "operator", 1),
     ];
-    let ids = memory.add(&records, &Contract::operator()).await.unwrap();
+    let ids = memory.add(&records, &Contract::operator()).await.unwrap().ids();
     let rules = [("message".to_owned(), RetentionRule { hot_days: 90, purge_days: 365 })].into_iter().collect();
     let now = steward::store::now_millis();
     let first = memory.apply_retention(&rules, now).await.unwrap();
@@ -170,7 +171,7 @@ async fn retention_archives_rolls_up_and_purges_once() {
     );
     // Guarantee: a purged record leaves the rollups that quoted it.
     assert!(!summary.text.contains("2019 offsite"), "the rollup no longer quotes the purged record: {}", summary.text);
-    assert!(summary.text.contains("Summary of 2 message records"), "{}", summary.text);
+    assert!(summary.text.contains("Summary of 2 statement records"), "{}", summary.text);
 }
 
 #[tokio::test]
@@ -221,7 +222,7 @@ async fn a_qdrant_server_index_behaves_like_the_embedded_one() {
         vector: vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         scope: "team".into(),
         kind: "note".into(),
-        created_at: 5,
+        occurred_at: 5,
     };
     index.upsert(vec![p]).await.unwrap();
     let f = IndexFilter { scopes: vec!["team".into()], ..Default::default() };
@@ -266,7 +267,7 @@ async fn the_api_remembers_searches_and_forgets() {
         .await
         .unwrap();
     assert!(hits.iter().any(|h| h["id"] == ids["ids"][0] && h["meta"]["source"] == "email"), "{hits:#?}");
-    let message = hits.iter().find(|h| h["kind"] == "message").expect("the inbound message was recorded");
+    let message = hits.iter().find(|h| h["kind"] == "command").expect("the request was recorded, as a command");
     assert_eq!(message["provenance"]["channel"], "http");
     assert!(message["provenance"]["intent_id"].is_string() && message["scores"]["fused"].is_f64());
     let only_team: Vec<Value> = app

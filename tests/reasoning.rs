@@ -292,9 +292,12 @@ async fn without_a_model_a_request_waits_for_the_operator_and_says_why() {
     // Not an error, and the operator is told through the outbox.
     let i = app.intent(o["intent_id"].as_str().unwrap()).await;
     assert!(i["audit"].to_string().contains("no fast model"), "{i}");
-    // A question with no answer in memory and no model: the operator gets it too.
+    // A question with no answer in memory and no model is no to-do: it is
+    // told so, and nothing waits for the operator.
     let q = say(&app, "what did the lawyer say about the lease?").await;
-    assert_eq!(q["intent_state"], "needs_attention", "{q}");
+    assert_eq!(q["kind"], "reply", "{q}");
+    assert!(q["text"].as_str().unwrap().starts_with("I don't know"), "{q}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM intents").await, 1, "only the request to act is an intent");
     app.stop().await;
 }
 

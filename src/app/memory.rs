@@ -1,27 +1,42 @@
-//! `steward memory add|search|forget|reindex|stats`. These open the memory
-//! directly, so they lock the data directory: with `steward serve` running,
-//! use the HTTP API instead.
+//! `steward memory add|search|forget|reindex|stats`. They work on memory
+//! directly, or, while `steward serve` holds the data directory, through
+//! its API (`memory_access`).
 
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
 
-use super::intents::open_existing;
-use super::{lock_data_dir, print_json};
+use super::memory_access::Access;
+use super::print_json;
 use crate::config::Config;
 use crate::domain::{MemoryKind, MemoryProvenance, NewMemory, Scope};
-use crate::memory::{self, Contract, Memory, Query};
-
-async fn open(config: &Config) -> anyhow::Result<(Memory, std::fs::File)> {
-    let lock = lock_data_dir(config).context("stop `steward serve` first, or use its HTTP API (/v1/memory)")?;
-    let store = open_existing(config).await?;
-    Ok((memory::build(config, &store).await?, lock))
-}
+use crate::memory::Query;
 
 fn when(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+/// What `memory add` may say beside the text.
+pub struct Extra {
+    pub tags: Vec<String>,
+    /// A JSON object.
+    pub meta: Option<String>,
+    /// RFC 3339, or a date (midnight UTC).
+    pub occurred_at: Option<String>,
+}
+
+/// A time given on the command line: RFC 3339, or a date (midnight UTC).
+fn parse_time(s: &str) -> anyhow::Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        anyhow::anyhow!("--occurred-at `{s}`: give an RFC 3339 time (2026-03-01T09:30:00Z) or a date (2026-03-01)")
+    })?;
+    Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis())
 }
 
 pub async fn add(
@@ -29,14 +44,24 @@ pub async fn add(
     text: &str,
     kind: MemoryKind,
     scope: &str,
-    tags: Vec<String>,
+    extra: Extra,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (memory, _lock) = open(config).await?;
+    let meta = match extra.meta.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+        None => None,
+        Some(Ok(m)) if m.is_object() => Some(m),
+        Some(_) => anyhow::bail!("--meta must be a JSON object, such as '{{\"source\": \"email\"}}'"),
+    };
+    let occurred_at = extra.occurred_at.as_deref().map(parse_time).transpose()?;
+    let access = Access::open(config).await?;
     let provenance = MemoryProvenance { actor: "cli".into(), channel: "cli".into(), ..Default::default() };
-    let mut record = NewMemory::new(kind, text, Scope::parse(scope)?, provenance, memory.clock().now())?;
-    record.tags = tags;
-    let ids = memory.add(&[record], &Contract::operator()).await?;
+    let mut record = NewMemory::new(kind, text, Scope::parse(scope)?, provenance, access.now())?;
+    record.tags = extra.tags;
+    record.occurred_at = occurred_at;
+    if let Some(meta) = meta {
+        record.meta = meta;
+    }
+    let (ids, _) = access.add(&[record]).await?;
     if json {
         print_json(&serde_json::json!({"ids": ids}))?;
     } else {
@@ -46,22 +71,22 @@ pub async fn add(
 }
 
 pub async fn search(config: &Config, query: Query, json: bool) -> anyhow::Result<ExitCode> {
-    let (memory, _lock) = open(config).await?;
-    let hits = memory.search(&query, &Contract::operator()).await?;
+    let hits = Access::open(config).await?.search(&query).await?;
     if json {
         print_json(&hits)?;
     } else if hits.is_empty() {
         println!("nothing found");
     } else {
         for h in &hits {
+            let s = |k: &str| h[k].as_str().unwrap_or_default().to_owned();
             println!(
                 "{}  {}  {:<14} {:<10} {:.4}  {}",
-                h.id,
-                when(h.created_at),
-                h.kind,
-                h.scope.as_str(),
-                h.scores.fused,
-                h.text
+                s("id"),
+                when(h["occurred_at"].as_i64().unwrap_or(0)),
+                s("kind"),
+                s("scope"),
+                h["scores"]["fused"].as_f64().unwrap_or(0.0),
+                s("text")
             );
         }
     }
@@ -71,28 +96,26 @@ pub async fn search(config: &Config, query: Query, json: bool) -> anyhow::Result
 /// Forgets one record by id, or every record matching a query (after
 /// showing them, only with `--yes`).
 pub async fn forget(config: &Config, id: Option<&str>, query: Option<&str>, yes: bool) -> anyhow::Result<ExitCode> {
-    let (memory, _lock) = open(config).await?;
+    let access = Access::open(config).await?;
     let ids: Vec<String> = match (id, query) {
         (Some(id), None) => vec![id.to_owned()],
         (None, Some(q)) => {
-            let hits = memory
-                .search(&Query { text: q.to_owned(), limit: 100, ..Default::default() }, &Contract::operator())
-                .await?;
-            let matching: Vec<_> = hits.into_iter().filter(|h| h.scores.bm25.is_some()).collect();
+            let hits = access.search(&Query { text: q.to_owned(), limit: 100, ..Default::default() }).await?;
+            let matching: Vec<&Value> = hits.iter().filter(|h| h["scores"]["bm25"].is_f64()).collect();
             if !yes {
                 for h in &matching {
-                    println!("{}  {}", h.id, h.text);
+                    println!("{}  {}", h["id"].as_str().unwrap_or_default(), h["text"].as_str().unwrap_or_default());
                 }
                 println!("{} records match; run again with --yes to forget them", matching.len());
                 return Ok(ExitCode::SUCCESS);
             }
-            matching.into_iter().map(|h| h.id).collect()
+            matching.iter().filter_map(|h| h["id"].as_str().map(str::to_owned)).collect()
         }
         _ => bail!("give a record id, or --query with words to match"),
     };
     let mut forgotten = 0;
     for id in &ids {
-        if memory.forget(id, "cli").await? {
+        if access.forget(id, "cli").await? {
             forgotten += 1;
         } else if ids.len() == 1 {
             bail!("no memory record {id}");
@@ -103,7 +126,10 @@ pub async fn forget(config: &Config, id: Option<&str>, query: Option<&str>, yes:
 }
 
 pub async fn reindex(config: &Config) -> anyhow::Result<ExitCode> {
-    let (memory, _lock) = open(config).await?;
+    let access = Access::open(config).await?;
+    let Some(memory) = access.local() else {
+        bail!("a reindex rebuilds the vector index the running server searches: stop `steward serve` first");
+    };
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} records ({per_sec}, {eta} left)").expect("a valid template"),
@@ -120,8 +146,7 @@ pub async fn reindex(config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn stats(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let (memory, _lock) = open(config).await?;
-    let s = memory.stats().await?;
+    let s = Access::open(config).await?.stats().await?;
     if json {
         print_json(&s)?;
     } else {

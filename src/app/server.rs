@@ -55,6 +55,8 @@ pub struct Server {
     /// The chat channels that are configured.
     telegram: Option<Arc<Telegram>>,
     discord: Option<Arc<Discord>>,
+    /// Where CLI commands find this server while it runs.
+    _announced: super::remote::Announced,
     /// Held for the life of the server; the OS releases it if we die.
     _lock: File,
 }
@@ -200,6 +202,7 @@ impl Server {
         };
         let router = api::router(state, token, limits, crate::channels::telegram::routes(telegram.clone()));
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let announced = super::remote::announce(config, listener.local_addr()?)?;
         let drain_grace = limits.timeout;
         let retention =
             (config.memory.retention.clone(), Duration::from_secs(config.memory.retention_every_secs.max(60)));
@@ -219,6 +222,7 @@ impl Server {
             workflows: (workflows, Duration::from_secs(config.workflows.reload_secs.max(1))),
             telegram,
             discord,
+            _announced: announced,
             _lock: lock,
         })
     }
@@ -307,8 +311,12 @@ impl Server {
 /// Keeps the vector index up with records written elsewhere (recorded
 /// messages, decisions, outcomes): SQLite first, vectors soon after.
 async fn index_memory(memory: Memory, shutdown: CancellationToken) {
+    // First what the index lost (a crash before its points were durable).
+    if let Err(e) = memory.reconcile().await {
+        tracing::warn!(error = %e, "comparing the vector index with memory failed; `steward memory reindex` rebuilds it");
+    }
     loop {
-        let wait = match memory.index_pending(64).await {
+        let wait = match memory.index_pending(crate::memory::INDEX_BATCH).await {
             Ok(0) => Duration::from_secs(1),
             Ok(_) => Duration::ZERO,
             Err(e) => {
@@ -318,6 +326,7 @@ async fn index_memory(memory: Memory, shutdown: CancellationToken) {
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = memory.records_waiting() => {}
             _ = tokio::time::sleep(wait) => {}
         }
     }

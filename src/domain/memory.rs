@@ -8,10 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{InvalidInput, Millis};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryKind {
-    Message,
+    /// Something someone asked: searchable ("what did I ask about X?"),
+    /// never cited as the answer to a question.
+    Question,
+    /// Something someone said was so: a fact as good as a note.
+    Statement,
+    /// Something someone asked steward to do (an intent's request).
+    Command,
+    /// What steward said back.
+    Reply,
     Decision,
     IntentOutcome,
     Note,
@@ -20,12 +28,46 @@ pub enum MemoryKind {
 }
 
 impl MemoryKind {
-    pub const ALL: [Self; 6] =
-        [Self::Message, Self::Decision, Self::IntentOutcome, Self::Note, Self::Summary, Self::Document];
+    pub const ALL: [Self; 9] = [
+        Self::Question,
+        Self::Statement,
+        Self::Command,
+        Self::Reply,
+        Self::Decision,
+        Self::IntentOutcome,
+        Self::Note,
+        Self::Summary,
+        Self::Document,
+    ];
+
+    /// What people said in a conversation: the kinds `message` names.
+    pub const MESSAGES: [Self; 4] = [Self::Question, Self::Statement, Self::Command, Self::Reply];
+
+    /// The kinds an answer may rest on: what is so, not what was asked,
+    /// asked for, or said back.
+    pub const CITABLE: [Self; 6] =
+        [Self::Statement, Self::Decision, Self::IntentOutcome, Self::Note, Self::Summary, Self::Document];
+
+    /// The kinds a name stands for: `message` for every kind of message,
+    /// any other kind's name for that kind.
+    pub fn named(name: &str) -> Result<Vec<Self>, InvalidInput> {
+        match name {
+            "message" => Ok(Self::MESSAGES.to_vec()),
+            other => Ok(vec![other.parse()?]),
+        }
+    }
+
+    /// Whether an answer may rest on a record of this kind.
+    pub fn citable(self) -> bool {
+        Self::CITABLE.contains(&self)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Message => "message",
+            Self::Question => "question",
+            Self::Statement => "statement",
+            Self::Command => "command",
+            Self::Reply => "reply",
             Self::Decision => "decision",
             Self::IntentOutcome => "intent_outcome",
             Self::Note => "note",
@@ -43,7 +85,12 @@ impl fmt::Display for MemoryKind {
 
 impl FromStr for MemoryKind {
     type Err = InvalidInput;
+    /// A kind's name; `message` (the one kind every message had before
+    /// they were told apart) is read as a statement.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "message" {
+            return Ok(Self::Statement);
+        }
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
             let known: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
             InvalidInput::new("kind", format!("unknown kind `{s}`; expected one of {}", known.join(", ")))
@@ -114,8 +161,14 @@ pub struct NewMemory {
     pub meta: serde_json::Value,
     pub provenance: MemoryProvenance,
     pub summary_of: Vec<String>,
-    /// When it happened; now, unless imported from elsewhere.
+    /// When steward takes it in.
     pub created_at: Millis,
+    /// When what it says happened, when that is not when it is taken in
+    /// (imported history).
+    pub occurred_at: Option<Millis>,
+    /// What it was made from (a file and its content hash, a message id):
+    /// the same source again in the same scope adds nothing.
+    pub source_id: Option<String>,
 }
 
 impl NewMemory {
@@ -144,7 +197,14 @@ impl NewMemory {
             provenance,
             summary_of: vec![],
             created_at,
+            occurred_at: None,
+            source_id: None,
         })
+    }
+
+    /// When what it says happened.
+    pub fn occurred(&self) -> Millis {
+        self.occurred_at.unwrap_or(self.created_at)
     }
 }
 
@@ -159,6 +219,9 @@ pub struct MemoryRecord {
     pub meta: serde_json::Value,
     pub provenance: MemoryProvenance,
     pub created_at: Millis,
+    /// When what it says happened (`created_at` unless it was given).
+    pub occurred_at: Millis,
+    pub source_id: Option<String>,
     pub archived_at: Option<Millis>,
     pub summary_of: Vec<String>,
 }
@@ -181,5 +244,8 @@ mod tests {
         assert!(NewMemory::new(MemoryKind::Note, "  ", Scope::parse("team").unwrap(), p.clone(), 0).is_err());
         assert_eq!("intent_outcome".parse::<MemoryKind>().unwrap(), MemoryKind::IntentOutcome);
         assert!("memo".parse::<MemoryKind>().is_err());
+        assert_eq!("message".parse::<MemoryKind>().unwrap(), MemoryKind::Statement, "the old name still reads");
+        assert_eq!(MemoryKind::named("message").unwrap().len(), 4);
+        assert!(!MemoryKind::CITABLE.contains(&MemoryKind::Question), "a question is never an answer");
     }
 }

@@ -163,8 +163,8 @@ pub async fn run(memory: &Memory) -> Result<Report, MemoryError> {
             NewMemory::new(MemoryKind::Note, &it.text, scope.clone(), provenance.clone(), 1_700_000_000_000 + i as i64)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let ids = memory.add(&records, &Contract::operator()).await?;
-    while memory.index_pending(256).await? > 0 {}
+    let ids = memory.add(&records, &Contract::operator()).await?.ids();
+    while memory.index_pending(crate::memory::INDEX_BATCH).await? > 0 {}
     let questions: Vec<(&str, &str)> =
         items.iter().zip(&ids).filter_map(|(it, id)| it.question.as_deref().map(|q| (q, id.as_str()))).collect();
     let mut report = Report { records: items.len(), questions: questions.len(), ..Default::default() };

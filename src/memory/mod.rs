@@ -1,8 +1,10 @@
 //! Memory: everything worth keeping, with provenance, found by meaning and
 //! by words. SQLite is the source of truth (records and their FTS5 index);
 //! the vector index (embedded Qdrant or a Qdrant server) is derived, kept up
-//! by [`Memory::index_pending`] and rebuilt by [`Memory::reindex`]: deleting
-//! it loses nothing (invariant 9). Forgetting removes a record from SQLite,
+//! by [`Memory::index_pending`] (a record is marked indexed only once its
+//! point is durable), checked against the rows at start by
+//! [`Memory::reconcile`] and rebuilt by [`Memory::reindex`]: losing it, in
+//! part or whole, loses nothing (invariant 9). Forgetting removes a record from SQLite,
 //! FTS and the vector index alike, and audits the fact without the content
 //! (invariant 10).
 
@@ -10,6 +12,7 @@ mod build;
 pub mod contract;
 pub mod embed;
 pub mod eval;
+pub mod import;
 pub mod index;
 mod retention;
 pub mod search;
@@ -27,7 +30,8 @@ pub use search::{Hit, Query, Scores};
 
 use crate::domain::{InvalidInput, NewMemory, Scope};
 use crate::store::audit::{self, Entry};
-use crate::store::{Store, StoreError, memory as rows};
+use crate::store::memory::Recorded;
+use crate::store::{Store, StoreError, indexing, memory as rows};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -47,12 +51,40 @@ pub enum MemoryError {
     OverBudget(std::time::Duration),
 }
 
+/// How many records' points one look at the index checks.
+const RECONCILE_PAGE: u32 = 512;
+/// A batch up to this size is embedded before `add` returns (found by
+/// meaning at once); a larger one is left to the indexer.
+pub const INDEX_NOW: usize = 64;
+/// How many records the indexer embeds at a time.
+pub const INDEX_BATCH: u32 = 256;
+
 /// How long a search may take unless `memory.search_budget_ms` says otherwise.
 pub const DEFAULT_SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl From<InvalidInput> for MemoryError {
     fn from(e: InvalidInput) -> Self {
         Self::Invalid(e.to_string())
+    }
+}
+
+/// What [`Memory::add`] did.
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// Each record's id, in order, and whether it is new.
+    pub records: Vec<Recorded>,
+    /// A large batch's job: its records are embedded by the indexer, and
+    /// [`indexing::job_progress`] says how far it got.
+    pub job: Option<String>,
+}
+
+impl Added {
+    pub fn ids(&self) -> Vec<String> {
+        self.records.iter().map(|r| r.id.clone()).collect()
+    }
+
+    pub fn new_count(&self) -> usize {
+        self.records.iter().filter(|r| r.new).count()
     }
 }
 
@@ -64,11 +96,29 @@ pub struct Memory {
     time_weight: f64,
     /// How long one search may take before it is cut off.
     search_budget: std::time::Duration,
+    /// Held while records are embedded and indexed: no two tasks ever
+    /// embed the same record.
+    indexing: Arc<tokio::sync::Mutex<()>>,
+    /// Wakes the background indexer (records are waiting).
+    waiting: Arc<tokio::sync::Notify>,
 }
 
 impl Memory {
     pub fn new(store: Store, embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, time_weight: f64) -> Self {
-        Self { store, embedder, index, time_weight, search_budget: DEFAULT_SEARCH_BUDGET }
+        Self {
+            store,
+            embedder,
+            index,
+            time_weight,
+            search_budget: DEFAULT_SEARCH_BUDGET,
+            indexing: Default::default(),
+            waiting: Default::default(),
+        }
+    }
+
+    /// The store memory lives in.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The clock of the store memory lives in.
@@ -90,31 +140,52 @@ impl Memory {
         self.index.as_ref()
     }
 
-    /// Writes records (all or none) if the writer may write their scopes,
-    /// then indexes them. Returns their ids.
-    pub async fn add(&self, records: &[NewMemory], writer: &Contract) -> Result<Vec<String>, MemoryError> {
+    /// Writes records (all or none) if the writer may write their scopes.
+    /// A small batch is embedded before this returns; a larger one is left
+    /// to the indexer, with a job to ask how far it got. Returns each
+    /// record's id, and whether it is new (a record whose source was taken
+    /// in before adds nothing).
+    pub async fn add(&self, records: &[NewMemory], writer: &Contract) -> Result<Added, MemoryError> {
         if let Some(r) = records.iter().find(|r| !writer.can_write(&r.scope)) {
             return Err(MemoryError::Forbidden(r.scope.as_str().to_owned()));
         }
         let mut tx = self.store.begin().await?;
-        let mut ids = Vec::with_capacity(records.len());
+        let mut out = Vec::with_capacity(records.len());
         for r in records {
-            ids.push(rows::record(&mut tx, r).await?);
+            out.push(rows::record(&mut tx, r).await?);
         }
+        let later = records.len() > INDEX_NOW;
+        let job = if later {
+            let new: Vec<String> = out.iter().filter(|r| r.new).map(|r| r.id.clone()).collect();
+            Some(indexing::job(&mut tx, &new, self.store.now()).await?)
+        } else {
+            None
+        };
         tx.commit().await.map_err(StoreError::from)?;
-        self.index_pending(records.len().max(1) as u32).await?;
-        Ok(ids)
+        if later {
+            self.waiting.notify_one();
+        } else {
+            self.index_pending(INDEX_NOW as u32).await?;
+        }
+        Ok(Added { records: out, job })
+    }
+
+    /// Resolves when records may be waiting for their vectors (a large
+    /// batch was added), for the background indexer.
+    pub async fn records_waiting(&self) {
+        self.waiting.notified().await
     }
 
     /// Embeds and indexes up to `batch` records that have no vector yet.
     /// Returns how many it indexed.
     pub async fn index_pending(&self, batch: u32) -> Result<usize, MemoryError> {
+        let _only_one = self.indexing.lock().await;
         // A delete the index refuses stays queued; indexing goes on.
         let deleted = self.drain_vector_deletes().await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the vector index refused queued deletes; retrying later");
             0
         });
-        let pending = rows::unindexed(self.store.reader(), batch).await?;
+        let pending = indexing::unindexed(self.store.reader(), batch).await?;
         if pending.is_empty() {
             return Ok(deleted);
         }
@@ -128,15 +199,39 @@ impl Memory {
                 vector,
                 scope: p.scope.clone(),
                 kind: p.kind.clone(),
-                created_at: p.created_at,
+                occurred_at: p.occurred_at,
             })
             .collect();
         self.index.upsert(points).await?;
         let ids: Vec<String> = pending.into_iter().map(|p| p.id).collect();
         let mut tx = self.store.begin().await?;
-        rows::mark_indexed(&mut tx, &ids, self.store.now()).await?;
+        indexing::mark_indexed(&mut tx, &ids, self.store.now()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ids.len())
+    }
+
+    /// Finds live records marked indexed whose point the index does not
+    /// have (lost in a crash before it was durable, or with an index that
+    /// was deleted or replaced) and marks them to be embedded again: run
+    /// at start, so vectors stay derived with no command. Returns how many.
+    pub async fn reconcile(&self) -> Result<usize, MemoryError> {
+        let (mut after, mut lost) = (0, 0);
+        loop {
+            let page = indexing::indexed_after(self.store.reader(), after, RECONCILE_PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            let ids: Vec<String> = page.into_iter().map(|(_, id)| id).collect();
+            let missing = self.index.missing(&ids).await?;
+            if !missing.is_empty() {
+                let mut tx = self.store.begin().await?;
+                lost += indexing::unindex(&mut tx, &missing).await? as usize;
+                tx.commit().await.map_err(StoreError::from)?;
+            }
+        }
+        if lost > 0 {
+            tracing::warn!(records = lost, "the vector index lacked records marked indexed; embedding them again");
+        }
+        Ok(lost)
     }
 
     /// Rebuilds the vector index from SQLite. `progress(done, total)` is
@@ -144,11 +239,11 @@ impl Memory {
     pub async fn reindex(&self, mut progress: impl FnMut(u64, u64)) -> Result<usize, MemoryError> {
         self.index.clear().await?;
         let mut tx = self.store.begin().await?;
-        let total = rows::unindex_all(&mut tx).await?;
+        let total = indexing::unindex_all(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         let mut done = 0;
         loop {
-            let n = self.index_pending(256).await?;
+            let n = self.index_pending(INDEX_BATCH).await?;
             if n == 0 {
                 return Ok(done);
             }

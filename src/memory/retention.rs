@@ -35,11 +35,11 @@ fn date(ms: Millis) -> String {
 
 /// An extractive rollup of archived records: no model needed.
 fn rollup(kind: MemoryKind, records: &[&MemoryRecord]) -> String {
-    let from = records.iter().map(|r| r.created_at).min().unwrap_or(0);
-    let to = records.iter().map(|r| r.created_at).max().unwrap_or(0);
+    let from = records.iter().map(|r| r.occurred_at).min().unwrap_or(0);
+    let to = records.iter().map(|r| r.occurred_at).max().unwrap_or(0);
     let mut text = format!("Summary of {} {} records from {} to {}: ", records.len(), kind, date(from), date(to));
     for r in records {
-        let line = format!("{} ({}); ", first_sentence(&r.text), date(r.created_at));
+        let line = format!("{} ({}); ", first_sentence(&r.text), date(r.occurred_at));
         if text.len() + line.len() > 4_000 {
             text.push('…');
             break;
@@ -49,6 +49,19 @@ fn rollup(kind: MemoryKind, records: &[&MemoryRecord]) -> String {
     text
 }
 
+/// The rule each kind follows: a kind's own rule, else its group's
+/// (`message` for every kind of message).
+fn ruled(rules: &BTreeMap<String, RetentionRule>) -> Result<BTreeMap<MemoryKind, RetentionRule>, MemoryError> {
+    let mut out = BTreeMap::new();
+    for (name, rule) in rules.iter().filter(|(name, _)| *name == "message") {
+        out.extend(MemoryKind::named(name)?.into_iter().map(|k| (k, *rule)));
+    }
+    for (name, rule) in rules.iter().filter(|(name, _)| *name != "message") {
+        out.insert(name.parse::<MemoryKind>()?, *rule);
+    }
+    Ok(out)
+}
+
 impl Memory {
     pub async fn apply_retention(
         &self,
@@ -56,8 +69,7 @@ impl Memory {
         now: Millis,
     ) -> Result<Report, MemoryError> {
         let mut report = Report::default();
-        for (kind, rule) in rules {
-            let kind: MemoryKind = kind.parse()?;
+        for (kind, rule) in ruled(rules)? {
             if kind == MemoryKind::Summary || rule.hot_days == 0 {
                 continue;
             }

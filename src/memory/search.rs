@@ -61,6 +61,8 @@ pub struct Hit {
     pub meta: serde_json::Value,
     pub provenance: MemoryProvenance,
     pub created_at: Millis,
+    /// When what it says happened.
+    pub occurred_at: Millis,
     pub archived: bool,
     pub scores: Scores,
 }
@@ -198,7 +200,7 @@ impl Memory {
             .map(|r| {
                 let mut s = scores.remove(&r.id).unwrap_or_default();
                 if self.time_weight > 0.0 {
-                    let age_days = (now - r.created_at).max(0) as f64 / 86_400_000.0;
+                    let age_days = (now - r.occurred_at).max(0) as f64 / 86_400_000.0;
                     s.fused *= 1.0 + self.time_weight * (-age_days / 30.0).exp();
                 }
                 Hit {
@@ -210,6 +212,7 @@ impl Memory {
                     meta: r.meta,
                     provenance: r.provenance,
                     created_at: r.created_at,
+                    occurred_at: r.occurred_at,
                     archived: r.archived_at.is_some(),
                     scores: s,
                 }
@@ -219,7 +222,7 @@ impl Memory {
             b.scores
                 .fused
                 .total_cmp(&a.scores.fused)
-                .then_with(|| b.created_at.cmp(&a.created_at))
+                .then_with(|| b.occurred_at.cmp(&a.occurred_at))
                 .then_with(|| a.id.cmp(&b.id))
         });
         hits.truncate(limit);

@@ -9,8 +9,9 @@ use sqlx::SqliteConnection;
 use super::roles::ModelTier;
 use super::{Answer, Inbound, Reasoner, ReasoningError};
 use crate::digest::render;
-use crate::domain::MenuAction;
-use crate::domain::{ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, Millis, NewMemory, Scope};
+use crate::domain::{
+    ApprovalState, Decision, IntentId, MemoryKind, MemoryProvenance, MenuAction, Millis, NewMemory, Scope,
+};
 use crate::domain::{Command, HELP};
 use crate::orchestrator::control::{self, ControlError};
 use crate::orchestrator::decisions;
@@ -23,7 +24,7 @@ use crate::store::{intents, ledger};
 /// What a reply does when it is recorded.
 pub enum Effect {
     None,
-    Remember(NewMemory),
+    Remember(Box<NewMemory>),
     Decide {
         target: String,
         decision: Decision,
@@ -106,25 +107,42 @@ impl Reasoner {
             },
             Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
             Command::Run { workflow, args } => self.run_reply(inbound, &workflow, args, tier).await?,
-            Command::Remember(fact) => {
-                let scope = if self.people.acts(&inbound.actor) {
-                    Scope::parse(OPERATOR_SCOPE).expect("a valid scope")
-                } else {
-                    Scope::user(&inbound.actor.channel, &inbound.actor.id)
-                };
-                let provenance = MemoryProvenance {
-                    actor: inbound.actor.to_string(),
-                    channel: inbound.channel.clone(),
-                    why: Some("asked to remember".into()),
-                    ..Default::default()
-                };
-                match NewMemory::new(MemoryKind::Note, &fact, scope.clone(), provenance, self.store.now()) {
-                    Ok(m) => (reply(format!("Noted (in {}).", scope.as_str())), Effect::Remember(m)),
-                    Err(e) => (reply(format!("I cannot keep that: {e}")), Effect::None),
-                }
-            }
+            Command::Remember(fact) => match self.said(inbound, MemoryKind::Note, &fact, "asked to remember") {
+                Ok(m) => (reply(format!("Noted (in {}).", m.scope.as_str())), Effect::Remember(Box::new(m))),
+                Err(e) => (reply(format!("I cannot keep that: {e}")), Effect::None),
+            },
         };
         self.commit_reply(inbound, outcome, effect).await
+    }
+
+    /// What someone said, as a record of `kind` in their scope: the
+    /// operator's, or a collaborator's own.
+    pub(super) fn said(
+        &self,
+        inbound: &Inbound,
+        kind: MemoryKind,
+        text: &str,
+        why: &str,
+    ) -> Result<NewMemory, crate::domain::InvalidInput> {
+        let scope = if self.people.acts(&inbound.actor) {
+            Scope::parse(OPERATOR_SCOPE).expect("a valid scope")
+        } else {
+            Scope::user(&inbound.actor.channel, &inbound.actor.id)
+        };
+        let provenance = MemoryProvenance {
+            actor: inbound.actor.to_string(),
+            channel: inbound.channel.clone(),
+            why: Some(why.into()),
+            ..Default::default()
+        };
+        NewMemory::new(kind, text, scope, provenance, self.store.now())
+    }
+
+    /// A question kept as it was asked: found again by "what did I ask
+    /// about …", never cited as an answer.
+    pub(super) fn asked(&self, inbound: &Inbound, question: &str) -> Effect {
+        self.said(inbound, MemoryKind::Question, question, "asked")
+            .map_or(Effect::None, |m| Effect::Remember(Box::new(m)))
     }
 
     /// Does what the reply promised, inside the reply's transaction.

@@ -4,7 +4,7 @@
 use super::commands::Effect;
 use super::flow_router::Named;
 use super::plan::Reading;
-use super::recall::{DONT_KNOW, reader_key};
+use super::recall::reader_key;
 use super::roles::ModelTier;
 use super::router::{Route, Routed};
 use super::{Answer, Inbound, Input, Reasoner, ReasoningError};
@@ -19,10 +19,21 @@ const QUESTION_WORDS: [&str; 24] = [
     "were", "can", "could", "should", "has", "have", "any", "remind", "tell",
 ];
 
+/// How a request for information is worded when it is not a question:
+/// "give me a summary of today", "show me what's pending", "list …".
+const ASKS_FOR_INFORMATION: [&str; 8] =
+    ["give me", "show me", "list", "summarize", "summarise", "recap", "catch me up", "fill me in"];
+
 pub fn looks_like_question(text: &str) -> bool {
-    let first = text.split_whitespace().next().unwrap_or("").to_lowercase();
-    let first = first.trim_matches(|c: char| !c.is_alphanumeric());
-    text.trim_end().ends_with('?') || QUESTION_WORDS.contains(&first)
+    let t = text.trim().to_lowercase();
+    let words: Vec<&str> = t.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+    let opens = |phrase: &str| {
+        let p: Vec<&str> = phrase.split(' ').collect();
+        words.len() >= p.len() && words[..p.len()] == p[..]
+    };
+    t.ends_with('?')
+        || words.first().is_some_and(|w| QUESTION_WORDS.contains(w))
+        || ASKS_FOR_INFORMATION.iter().any(|p| opens(p))
 }
 
 /// How a request to act is asked politely ("can you onboard Acme?"): worded
@@ -143,7 +154,7 @@ impl Reasoner {
         }
         let reader = reader_key(&self.people.contract(&inbound.actor));
         match self.recall.cached(&text, &reader, None).await? {
-            Some(hit) => Ok(Flow::Answered(self.commit_reply(inbound, hit, Effect::None).await?)),
+            Some(hit) => Ok(Flow::Answered(self.commit_reply(inbound, hit, self.asked(inbound, &text)).await?)),
             None => Ok(Flow::Passed(text)),
         }
     }
@@ -201,13 +212,13 @@ impl Reasoner {
         }
         if r.asks() {
             if let Some(hit) = self.recall.cached(&r.text, &r.reader, Some(&r.vector)).await? {
-                return Ok(Flow::Answered(self.commit_reply(inbound, hit, Effect::None).await?));
+                return Ok(Flow::Answered(self.commit_reply(inbound, hit, self.asked(inbound, &r.text)).await?));
             }
             let hits = self.recall.retrieve(&r.text, &r.vector, &r.contract).await?;
             if let Some(o) = self.recall.extract(&r.text, &hits) {
                 let o = r.named(o);
                 self.recall.remember_answer(&r.text, &r.reader, &r.vector, &o).await?;
-                return Ok(Flow::Answered(self.commit_reply(inbound, o, Effect::None).await?));
+                return Ok(Flow::Answered(self.commit_reply(inbound, o, self.asked(inbound, &r.text)).await?));
             }
             r.escalations.push("no record answers it confidently".to_owned());
             return Ok(Flow::Answered(self.answer_with_model(r, &hits).await?));
@@ -281,28 +292,25 @@ impl Reasoner {
         }
     }
 
-    /// Tier 2 for a question: the researcher, or, with no model, the
-    /// operator (a collaborator is told plainly that nobody knows yet).
+    /// Tier 2 for a question: the researcher, or, with no model, what was
+    /// found nearest and that it does not answer with confidence. A
+    /// question is never a to-do: it never becomes an intent.
     #[tracing::instrument(name = "tier", skip_all, fields(tier = 2, role = "researcher"))]
     async fn answer_with_model(&self, r: &mut Request<'_>, hits: &[Hit]) -> Result<Answer, ReasoningError> {
         let inbound = r.inbound;
+        let asked = self.asked(inbound, &r.text);
         if let Some(why) = self.models.unavailable(ModelTier::Fast).await? {
             r.escalations.push(why);
-            if self.people.acts(&inbound.actor) {
-                let role = self.models.role("researcher");
-                let escalations = r.escalations();
-                return self.create_intent(inbound, &r.text, role, None, 1, escalations).await;
-            }
-            let mut o = Answer::reply(1, DONT_KNOW, 0.0);
+            let mut o = Answer::reply(1, self.recall.unsure(&r.text, hits), 0.0);
             o.escalations = r.escalations();
-            return self.commit_reply(inbound, o, Effect::None).await;
+            return self.commit_reply(inbound, o, asked).await;
         }
         let escalations = r.escalations();
         let o = r.named(self.research(inbound, &r.text, hits, escalations).await?);
         if !o.citations.is_empty() {
             self.recall.remember_answer(&r.text, &r.reader, &r.vector, &o).await?;
         }
-        self.commit_reply(inbound, o, Effect::None).await
+        self.commit_reply(inbound, o, asked).await
     }
 }
 
@@ -316,6 +324,10 @@ mod tests {
         assert!(looks_like_question("who is our contact at Globex"));
         assert!(looks_like_question("INV-2041?"));
         assert!(!looks_like_question("send the invoice to ACME"));
+        assert!(looks_like_question("give me a summary of today"));
+        assert!(looks_like_question("List the open invoices."));
+        assert!(!looks_like_question("give Bob access to the drive"));
+        assert!(!looks_like_question("listen to the recording and note the action items"));
         assert!(asks_to_act("onboard Acme Corp"));
         assert!(asks_to_act("Can you onboard Acme Corp?"));
         assert!(asks_to_act("please, onboard Acme"));

@@ -10,7 +10,7 @@ use super::commands::when;
 use super::roles::Role;
 use super::router::{Routed, Router};
 use super::{Answer, Citation, Inbound, Reasoner, ReasoningError};
-use crate::domain::Actor;
+use crate::domain::{Actor, MemoryKind};
 use crate::memory::{Contract, Hit, Memory, Query};
 use crate::store::{Store, memory as rows};
 
@@ -19,6 +19,25 @@ const CONTEXT: usize = 5;
 const QUOTE_CHARS: usize = 160;
 
 pub const DONT_KNOW: &str = "I don't know: nothing I can read in the workspace answers that.";
+/// How an answer it cannot give with confidence begins, before the
+/// records that came nearest.
+const UNSURE: &str = "I don't know for sure: nothing I can read answers that with confidence, \
+and no model is configured to read further. The nearest records I found:";
+/// How many of the nearest records an unsure answer shows.
+const NEAREST: usize = 3;
+
+/// The kinds a question's answer may rest on: what is so; and what was
+/// asked or asked for, when that is what the question is about ("what did
+/// I ask about Globex?").
+fn answerable_from(question: &str) -> Vec<MemoryKind> {
+    let mut kinds = MemoryKind::CITABLE.to_vec();
+    let about_asking =
+        |w: &String| matches!(w.as_str(), "ask" | "asked" | "asking" | "request" | "requested" | "requests" | "asks");
+    if rows::words(question).iter().any(about_asking) {
+        kinds.extend([MemoryKind::Question, MemoryKind::Command]);
+    }
+    kinds
+}
 
 #[cfg(test)]
 mod tests {
@@ -49,7 +68,7 @@ fn cite(hit: &Hit) -> Citation {
     let quote = if hit.text.chars().count() > QUOTE_CHARS { format!("{quote}…") } else { quote };
     Citation {
         id: hit.id.clone(),
-        date: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(hit.created_at).unwrap_or_default().to_rfc3339(),
+        date: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(hit.occurred_at).unwrap_or_default().to_rfc3339(),
         who: hit.provenance.actor.clone(),
         channel: hit.provenance.channel.clone(),
         quote,
@@ -87,7 +106,7 @@ pub fn records_block(hits: &[&Hit]) -> String {
         out.push_str(&format!(
             "[{}] ({}, {} via {}) {}\n",
             h.id,
-            when(h.created_at),
+            when(h.occurred_at),
             h.provenance.actor,
             h.provenance.channel,
             h.text
@@ -154,9 +173,42 @@ impl Recall {
         // What was remembered a moment ago should be found by meaning too,
         // not only once the background indexer gets to it.
         self.memory.index_pending(256).await?;
-        let q =
-            Query { text: question.to_owned(), limit: CONTEXT, vector: Some(vector.to_vec()), ..Default::default() };
-        Ok(self.memory.search(&q, contract).await?)
+        let q = Query {
+            text: question.to_owned(),
+            kinds: answerable_from(question),
+            limit: CONTEXT + 1,
+            vector: Some(vector.to_vec()),
+            ..Default::default()
+        };
+        let mut hits = self.memory.search(&q, contract).await?;
+        // Asking again is no answer to the asking.
+        let asked = rows::words(question);
+        hits.retain(|h| h.kind.citable() || rows::words(&h.text) != asked);
+        hits.truncate(CONTEXT);
+        Ok(hits)
+    }
+
+    /// With no answer and no model: what was found nearest (with dates),
+    /// and that it does not answer with confidence; or, with nothing near
+    /// enough to show, plainly that nothing answers it.
+    pub fn unsure(&self, question: &str, hits: &[Hit]) -> String {
+        let words = rows::content_words(question);
+        let near: Vec<&Hit> =
+            hits.iter().filter(|h| confidence(&words, h) >= self.threshold / 2.0).take(NEAREST).collect();
+        if near.is_empty() {
+            return DONT_KNOW.to_owned();
+        }
+        let mut text = String::from(UNSURE);
+        for h in near {
+            let quote = cite(h).quote;
+            text.push_str(&format!(
+                "\n• {}, {} ({}): “{quote}”",
+                when(h.occurred_at),
+                h.provenance.actor,
+                h.provenance.channel
+            ));
+        }
+        text
     }
 
     /// Tier 1: the best hit answers when it is near enough.
@@ -169,7 +221,7 @@ impl Recall {
         for hit in hits.iter().take(2).filter(|h| confidence(&words, h) >= threshold) {
             lines.push(format!(
                 "On {}, {} ({}): “{}”",
-                when(hit.created_at),
+                when(hit.occurred_at),
                 hit.provenance.actor,
                 hit.provenance.channel,
                 hit.text

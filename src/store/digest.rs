@@ -144,9 +144,10 @@ pub async fn costs(pool: &SqlitePool, since: Millis) -> Result<Vec<Cost>, StoreE
         .collect())
 }
 
-/// Records added since, by kind.
+/// Records of what happened since, by kind (by their own time: imported
+/// history is not news).
 pub async fn memory_added(pool: &SqlitePool, since: Millis) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as("SELECT kind, COUNT(*) FROM memory WHERE created_at >= ? GROUP BY kind ORDER BY kind")
+    Ok(sqlx::query_as("SELECT kind, COUNT(*) FROM memory WHERE occurred_at >= ? GROUP BY kind ORDER BY kind")
         .bind(since)
         .fetch_all(pool)
         .await?)

@@ -47,7 +47,7 @@ pub async fn create_in(
     if let (Some(inbox_id), Some(inbound)) = (inbox_id, inbound) {
         inbox::link(conn, &inbox_id, intent.id).await?;
         // What the operator said is worth remembering, with where it came from.
-        memory::record(conn, &memory::message(&intent, inbound.channel)).await?;
+        memory::record(conn, &memory::request(&intent, inbound.channel)).await?;
     }
     Ok(Created::New(Box::new(intent)))
 }

@@ -10,7 +10,7 @@ use ulid::Ulid;
 use super::StoreError;
 use crate::domain::{Intent, MemoryKind, MemoryProvenance, MemoryRecord, Millis, NewMemory, Scope};
 
-const COLUMNS: &str = "id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, archived_at, summary_of";
+const COLUMNS: &str = "id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, occurred_at, source_id, archived_at, summary_of";
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt("memory", e)
@@ -35,6 +35,8 @@ fn row(r: &SqliteRow) -> Result<MemoryRecord, StoreError> {
             why: r.try_get("why")?,
         },
         created_at: r.try_get("created_at")?,
+        occurred_at: r.try_get::<Option<Millis>, _>("occurred_at")?.map_or_else(|| r.try_get("created_at"), Ok)?,
+        source_id: r.try_get("source_id")?,
         archived_at: r.try_get("archived_at")?,
         summary_of: summary_of.map(|s| serde_json::from_str(&s)).transpose().map_err(corrupt)?.unwrap_or_default(),
     })
@@ -70,13 +72,15 @@ fn automatic(
         provenance,
         summary_of: vec![],
         created_at: at,
+        occurred_at: None,
+        source_id: None,
     }
 }
 
-/// An inbound message that became an intent.
-pub fn message(intent: &Intent, channel: &str) -> NewMemory {
+/// What someone asked steward to do: the request an intent was made of.
+pub fn request(intent: &Intent, channel: &str) -> NewMemory {
     let actor = &intent.provenance.actor;
-    automatic(MemoryKind::Message, intent.text.as_str(), actor, channel, intent, "inbound message", intent.created_at)
+    automatic(MemoryKind::Command, intent.text.as_str(), actor, channel, intent, "inbound message", intent.created_at)
 }
 
 /// A decision on an intent's approval.
@@ -92,15 +96,27 @@ pub fn outcome(intent: &Intent, state: crate::domain::IntentState, at: Millis) -
     automatic(MemoryKind::IntentOutcome, &text, "steward", &intent.provenance.channel, intent, "intent outcome", at)
 }
 
+/// A record written, or found already taken in from the same source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: String,
+    /// False when its `source_id` was taken in before (nothing changed).
+    pub new: bool,
+}
+
 /// Records a memory inside the caller's transaction; the one function every
-/// module uses to remember something. Returns the new record's id.
-pub async fn record(conn: &mut SqliteConnection, m: &NewMemory) -> Result<String, StoreError> {
+/// module uses to remember something. A record whose source was taken in
+/// before, in the same scope, adds nothing: the earlier record's id comes
+/// back.
+pub async fn record(conn: &mut SqliteConnection, m: &NewMemory) -> Result<Recorded, StoreError> {
     let id = Ulid::new().to_string();
     let summary_of =
         (!m.summary_of.is_empty()).then(|| serde_json::to_string(&m.summary_of).expect("strings serialize"));
-    sqlx::query(
-        "INSERT INTO memory (id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, summary_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    let inserted = sqlx::query(
+        "INSERT INTO memory (id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why,
+                             created_at, occurred_at, source_id, summary_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope, source_id) WHERE source_id IS NOT NULL DO NOTHING",
     )
     .bind(&id)
     .bind(m.kind.as_str())
@@ -114,10 +130,38 @@ pub async fn record(conn: &mut SqliteConnection, m: &NewMemory) -> Result<String
     .bind(&m.provenance.agent_version)
     .bind(&m.provenance.why)
     .bind(m.created_at)
+    .bind(m.occurred())
+    .bind(&m.source_id)
     .bind(summary_of)
     .execute(&mut *conn)
-    .await?;
-    Ok(id)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Recorded { id, new: true });
+    }
+    let id = sqlx::query_scalar("SELECT id FROM memory WHERE scope = ? AND source_id = ?")
+        .bind(m.scope.as_str())
+        .bind(&m.source_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Recorded { id, new: false })
+}
+
+/// The records of `scope` whose source id begins with `prefix`: (id,
+/// source id).
+pub async fn sourced_under(
+    pool: &SqlitePool,
+    scope: &Scope,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    // The range [prefix, prefix + U+10FFFF) holds exactly the ids that
+    // begin with it, and the (scope, source_id) index reads it in order.
+    Ok(sqlx::query_as("SELECT id, source_id FROM memory WHERE scope = ? AND source_id >= ? AND source_id < ?")
+        .bind(scope.as_str())
+        .bind(prefix)
+        .bind(format!("{prefix}\u{10FFFF}"))
+        .fetch_all(pool)
+        .await?)
 }
 
 pub async fn get_many(pool: &SqlitePool, ids: &[String]) -> Result<Vec<MemoryRecord>, StoreError> {
@@ -161,10 +205,10 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
         q.push(")");
     }
     if let Some(since) = f.since {
-        q.push(" AND m.created_at >= ").push_bind(since);
+        q.push(" AND m.occurred_at >= ").push_bind(since);
     }
     if let Some(until) = f.until {
-        q.push(" AND m.created_at < ").push_bind(until);
+        q.push(" AND m.occurred_at < ").push_bind(until);
     }
 }
 
@@ -271,59 +315,6 @@ async fn ranked_under(
 /// BM25 is lower for better matches; flipped so higher is better.
 fn best_first(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<(String, f64)>, StoreError> {
     rows.iter().map(|r| Ok((r.try_get("id")?, -r.try_get::<f64, _>("score")?))).collect()
-}
-
-/// A record waiting for its vector.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub id: String,
-    pub text: String,
-    pub scope: String,
-    pub kind: String,
-    pub created_at: Millis,
-}
-
-pub async fn unindexed(pool: &SqlitePool, limit: u32) -> Result<Vec<Pending>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, text, scope, kind, created_at FROM memory WHERE indexed_at IS NULL AND archived_at IS NULL ORDER BY rowid LIMIT ?",
-    )
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Pending {
-                id: r.try_get("id")?,
-                text: r.try_get("text")?,
-                scope: r.try_get("scope")?,
-                kind: r.try_get("kind")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
-pub async fn mark_indexed(conn: &mut SqliteConnection, ids: &[String], now: Millis) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("UPDATE memory SET indexed_at = ");
-    q.push_bind(now).push(" WHERE id IN (");
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(id);
-    }
-    q.push(")");
-    q.build().execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// Marks every live record as needing its vector again (a reindex).
-pub async fn unindex_all(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
-    Ok(sqlx::query("UPDATE memory SET indexed_at = NULL WHERE archived_at IS NULL")
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
 }
 
 /// Rollup summaries that summarise `id`: they quote it, so they go with it.

@@ -18,6 +18,7 @@ mod error;
 pub mod files;
 pub mod forms;
 pub mod inbox;
+pub mod indexing;
 pub mod intents;
 pub mod ledger;
 pub mod memory;

@@ -51,6 +51,8 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
         memory.add(&batch, &Contract::operator()).await?;
         done += n;
     }
+    // Large batches are embedded by the indexer: ingest ends when it has them.
+    while memory.index_pending(memory::INDEX_BATCH).await? > 0 {}
     let ingest_per_s = records as f64 / start.elapsed().as_secs_f64();
     memory.index().maintain().await?;
     let questions: Vec<String> = items.iter().filter_map(|i| i.question.clone()).collect();

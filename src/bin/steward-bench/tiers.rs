@@ -133,7 +133,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     memory.add(&records, &Contract::operator()).await?;
-    while memory.index_pending(256).await? > 0 {}
+    while memory.index_pending(steward::memory::INDEX_BATCH).await? > 0 {}
     let policy = PolicyHandle::new(steward::policy::Policy::builtin());
     let catalog = steward::app::catalog(&config, &store)?;
     let flows = dir.path().join("workflows");

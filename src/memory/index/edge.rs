@@ -87,6 +87,26 @@ impl EdgeIndex {
         .map_err(edge_error)?
     }
 
+    /// Changes the shard alone (no search or other change beside it), and
+    /// makes the change durable before it returns: the embedded shard
+    /// replays no log when it opens, so what is not flushed to its
+    /// segments is lost with the process.
+    async fn change(
+        &self,
+        f: impl FnOnce(&EdgeShard) -> Result<(), MemoryError> + Send + 'static,
+    ) -> Result<(), MemoryError> {
+        let slot = self.shard.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = slot.write().map_err(|_| edge_error("lock poisoned"))?;
+            let shard = guard.as_ref().ok_or_else(|| edge_error("the shard is closed"))?;
+            f(shard)?;
+            shard.flush();
+            Ok(())
+        })
+        .await
+        .map_err(edge_error)?
+    }
+
     fn path(&self) -> Result<PathBuf, MemoryError> {
         let guard = self.shard.read().map_err(|_| edge_error("lock poisoned"))?;
         Ok(guard.as_ref().ok_or_else(|| edge_error("the shard is closed"))?.path().to_owned())
@@ -103,7 +123,7 @@ impl VectorIndex for EdgeIndex {
         let points = points
             .into_iter()
             .map(|p| {
-                let payload = json!({"scope": p.scope, "kind": p.kind, "created_at": p.created_at});
+                let payload = json!({"scope": p.scope, "kind": p.kind, "created_at": p.occurred_at});
                 let serde_json::Value::Object(map) = payload else { unreachable!("a JSON object") };
                 Ok(PointStructPersisted {
                     id: PointId::Uuid(point_id(&p.id)?),
@@ -115,19 +135,32 @@ impl VectorIndex for EdgeIndex {
                 })
             })
             .collect::<Result<Vec<_>, MemoryError>>()?;
-        self.with(move |shard| {
-            let op = PointOperations::UpsertPoints(PointInsertOperations::PointsList(points));
-            shard.update(UpdateOperation::PointOperation(op)).map_err(edge_error)
-        })
-        .await
+        let op = PointOperations::UpsertPoints(PointInsertOperations::PointsList(points));
+        self.change(move |shard| shard.update(UpdateOperation::PointOperation(op)).map_err(edge_error)).await
     }
 
     async fn delete(&self, ids: &[String]) -> Result<(), MemoryError> {
         let ids = ids.iter().map(|id| point_id(id).map(PointId::Uuid)).collect::<Result<Vec<_>, _>>()?;
-        self.with(move |shard| {
-            shard.update(UpdateOperation::PointOperation(PointOperations::DeletePoints { ids })).map_err(edge_error)
-        })
-        .await
+        let op = PointOperations::DeletePoints { ids };
+        self.change(move |shard| shard.update(UpdateOperation::PointOperation(op)).map_err(edge_error)).await
+    }
+
+    async fn missing(&self, ids: &[String]) -> Result<Vec<String>, MemoryError> {
+        let points = ids.iter().map(|id| point_id(id).map(PointId::Uuid)).collect::<Result<Vec<_>, _>>()?;
+        let found = self
+            .with(move |shard| {
+                let found =
+                    shard.retrieve(&points, Some(WithPayloadInterface::Bool(false)), None).map_err(edge_error)?;
+                Ok(found
+                    .into_iter()
+                    .filter_map(|p| match p.id {
+                        PointId::Uuid(u) => Some(record_id(u)),
+                        PointId::NumId(_) => None,
+                    })
+                    .collect::<std::collections::HashSet<String>>())
+            })
+            .await?;
+        Ok(ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect())
     }
 
     async fn search(&self, vector: Vec<f32>, f: &IndexFilter, limit: usize) -> Result<Vec<(String, f32)>, MemoryError> {
@@ -163,7 +196,7 @@ impl VectorIndex for EdgeIndex {
     }
 
     async fn maintain(&self) -> Result<(), MemoryError> {
-        self.with(|shard| shard.optimize().map(|_| ()).map_err(edge_error)).await
+        self.change(|shard| shard.optimize().map(|_| ()).map_err(edge_error)).await
     }
 
     async fn clear(&self) -> Result<(), MemoryError> {

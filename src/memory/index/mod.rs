@@ -24,7 +24,9 @@ pub struct Point {
     pub vector: Vec<f32>,
     pub scope: String,
     pub kind: String,
-    pub created_at: i64,
+    /// When what the record says happened (its `occurred_at`), kept under
+    /// the payload key `created_at`, for the date filters.
+    pub occurred_at: i64,
 }
 
 /// What a vector search may see: any of `scopes`, any of `kinds` (all when
@@ -50,6 +52,8 @@ pub trait VectorIndex: Send + Sync {
         limit: usize,
     ) -> Result<Vec<(String, f32)>, MemoryError>;
     async fn count(&self) -> Result<usize, MemoryError>;
+    /// Of these record ids, the ones the index has no point for.
+    async fn missing(&self, ids: &[String]) -> Result<Vec<String>, MemoryError>;
     /// Drops every point (before a rebuild).
     async fn clear(&self) -> Result<(), MemoryError>;
     /// Housekeeping after many writes (building the embedded index's HNSW

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::{
     Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
-    Distance, FieldType, Filter, PointId, PointStruct, PointsIdsList, QueryPointsBuilder, Range, UpsertPointsBuilder,
-    VectorParamsBuilder, point_id::PointIdOptions,
+    Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, PointsIdsList, QueryPointsBuilder, Range,
+    UpsertPointsBuilder, VectorParamsBuilder, point_id::PointIdOptions,
 };
 use serde_json::json;
 
@@ -71,7 +71,7 @@ impl VectorIndex for ServerIndex {
         let points = points
             .into_iter()
             .map(|p| {
-                let payload = json!({"scope": p.scope, "kind": p.kind, "created_at": p.created_at});
+                let payload = json!({"scope": p.scope, "kind": p.kind, "created_at": p.occurred_at});
                 let payload = qdrant_client::Payload::try_from(payload).map_err(server_error)?;
                 Ok(PointStruct::new(PointId::from(point_id(&p.id)?.to_string()), p.vector, payload))
             })
@@ -110,6 +110,22 @@ impl VectorIndex for ServerIndex {
     async fn count(&self) -> Result<usize, MemoryError> {
         let n = self.client.count(CountPointsBuilder::new(COLLECTION).exact(true)).await.map_err(server_error)?;
         Ok(n.result.map_or(0, |r| r.count as usize))
+    }
+
+    async fn missing(&self, ids: &[String]) -> Result<Vec<String>, MemoryError> {
+        let points =
+            ids.iter().map(|id| point_id(id).map(|u| PointId::from(u.to_string()))).collect::<Result<Vec<_>, _>>()?;
+        let request = GetPointsBuilder::new(COLLECTION, points).with_payload(false).with_vectors(false);
+        let found = self.client.get_points(request).await.map_err(server_error)?;
+        let found: std::collections::HashSet<String> = found
+            .result
+            .into_iter()
+            .filter_map(|p| match p.id.and_then(|id| id.point_id_options) {
+                Some(PointIdOptions::Uuid(u)) => u.parse().ok().map(record_id),
+                _ => None,
+            })
+            .collect();
+        Ok(ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect())
     }
 
     async fn clear(&self) -> Result<(), MemoryError> {
