@@ -261,6 +261,8 @@ pub struct MemoryConfig {
     pub identities: std::collections::BTreeMap<String, ScopeGrant>,
     /// A search that takes longer is cut off and reported.
     pub search_budget_ms: u64,
+    /// How the two retrievers' rankings are fused.
+    pub fusion: crate::memory::Fusion,
     /// Copies of text outside memory (what inbound events said, delivered
     /// messages, model answers) are scrubbed after this many days.
     pub copies_days: u64,
@@ -274,6 +276,7 @@ impl Default for MemoryConfig {
             retention_every_secs: 3600,
             identities: Default::default(),
             search_budget_ms: 1_000,
+            fusion: Default::default(),
             copies_days: 30,
         }
     }

@@ -63,5 +63,8 @@ pub async fn build(config: &Config, store: &Store) -> Result<Memory, MemoryError
         }
     };
     let budget = std::time::Duration::from_millis(config.memory.search_budget_ms.max(1));
-    Ok(Memory::new(store.clone(), embedder, index, config.memory.time_weight).with_search_budget(budget))
+    config.memory.fusion.check().map_err(MemoryError::Invalid)?;
+    Ok(Memory::new(store.clone(), embedder, index, config.memory.time_weight)
+        .with_search_budget(budget)
+        .with_fusion(config.memory.fusion))
 }

@@ -26,7 +26,7 @@ pub use contract::Contract;
 pub use embed::Embedder;
 pub use index::VectorIndex;
 pub use retention::Report as RetentionReport;
-pub use search::{Hit, Query, Scores};
+pub use search::{Fusion, Hit, Query, Scores};
 
 use crate::domain::{InvalidInput, NewMemory, Scope};
 use crate::store::audit::{self, Entry};
@@ -96,6 +96,7 @@ pub struct Memory {
     time_weight: f64,
     /// How long one search may take before it is cut off.
     search_budget: std::time::Duration,
+    fusion: Fusion,
     /// Held while records are embedded and indexed: no two tasks ever
     /// embed the same record.
     indexing: Arc<tokio::sync::Mutex<()>>,
@@ -111,9 +112,16 @@ impl Memory {
             index,
             time_weight,
             search_budget: DEFAULT_SEARCH_BUDGET,
+            fusion: Fusion::default(),
             indexing: Default::default(),
             waiting: Default::default(),
         }
+    }
+
+    /// Fuses the retrievers' rankings so.
+    pub fn with_fusion(mut self, fusion: Fusion) -> Self {
+        self.fusion = fusion;
+        self
     }
 
     /// The store memory lives in.

@@ -8,6 +8,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use ulid::Ulid;
 
 use super::StoreError;
+pub use super::words::{MAX_QUERY_TERMS, content_words, fts_query, lexical, words};
 use crate::domain::{Intent, MemoryKind, MemoryProvenance, MemoryRecord, Millis, NewMemory, Scope};
 
 const COLUMNS: &str = "id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, occurred_at, source_id, archived_at, summary_of";
@@ -189,7 +190,7 @@ pub struct Filter {
     pub all_scopes: bool,
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+pub(super) fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
     q.push(" AND m.scope IN (");
     let mut sep = q.separated(", ");
     for s in &f.scopes {
@@ -210,111 +211,6 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
     if let Some(until) = f.until {
         q.push(" AND m.occurred_at < ").push_bind(until);
     }
-}
-
-/// Words too common to say anything about which record is meant; matching
-/// them only adds noise to BM25's ranking.
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "did", "do", "does", "for", "from", "get", "got", "how", "i",
-    "in", "is", "it", "me", "my", "of", "on", "or", "our", "should", "that", "the", "their", "they", "this", "to",
-    "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you",
-];
-
-/// The most terms a word search uses: each term is one more posting list
-/// to merge, so a query cannot be made to cost without bound.
-pub const MAX_QUERY_TERMS: usize = 32;
-/// Longer "words" are cut to this many characters.
-const MAX_TERM_CHARS: usize = 64;
-
-/// The words of a query as an FTS5 expression that cannot be a syntax error:
-/// each distinct word quoted once, any of them may match (BM25 ranks those
-/// with more), at most [`MAX_QUERY_TERMS`] of them. Stopwords are dropped
-/// unless nothing else is left.
-pub fn fts_query(text: &str) -> Option<String> {
-    let content = content_words(text);
-    let chosen = if content.is_empty() { words(text) } else { content };
-    let mut seen = std::collections::HashSet::new();
-    let quoted: Vec<String> = chosen
-        .into_iter()
-        .map(|w| w.chars().take(MAX_TERM_CHARS).collect::<String>())
-        .filter(|w| seen.insert(w.clone()))
-        .take(MAX_QUERY_TERMS)
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!quoted.is_empty()).then(|| quoted.join(" OR "))
-}
-
-/// A text's words, lower case, split at anything not alphanumeric.
-/// Lowered before it is split: some letters lower to a letter and a mark
-/// (`İ` to `i̇`), and the mark is no part of a word.
-pub fn words(text: &str) -> Vec<String> {
-    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
-}
-
-/// The words that say what a text is about: its words minus stopwords.
-pub fn content_words(text: &str) -> Vec<String> {
-    words(text).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect()
-}
-
-/// How many of FTS5's best matches the fast path ranks before filtering.
-const FAST_CANDIDATES: i64 = 1_000;
-
-/// Lexical search (FTS5, BM25), best first, over live and archived records.
-///
-/// The fast path lets FTS5 rank its best `FAST_CANDIDATES` matches on its
-/// own and filters those; only when filtering leaves too few and FTS5 had
-/// more does it rank every match under the filter (the exact path).
-/// A reader who may not read every scope always takes the exact path: the
-/// scope filter runs before BM25, so no record the reader cannot read is
-/// ever scored for them (nor costs them time).
-pub async fn lexical(
-    conn: &mut SqliteConnection,
-    query: &str,
-    f: &Filter,
-    limit: u32,
-) -> Result<Vec<(String, f64)>, StoreError> {
-    let Some(expr) = fts_query(query) else { return Ok(vec![]) };
-    if f.scopes.is_empty() {
-        return Ok(vec![]);
-    }
-    if !f.all_scopes {
-        return ranked_under(conn, expr, f, limit).await;
-    }
-    let mut fast = QueryBuilder::<Sqlite>::new(
-        "SELECT m.id, c.score, c.n FROM (SELECT rowid, rank AS score, COUNT(*) OVER () AS n FROM memory_fts WHERE memory_fts MATCH ",
-    );
-    fast.push_bind(expr.clone()).push(" ORDER BY rank LIMIT ").push_bind(FAST_CANDIDATES);
-    fast.push(") c JOIN memory m ON m.rowid = c.rowid WHERE 1 = 1");
-    push_filter(&mut fast, f);
-    fast.push(" ORDER BY c.score LIMIT ").push_bind(limit as i64);
-    let rows = fast.build().fetch_all(&mut *conn).await?;
-    let more = rows.first().map_or(true, |r| r.try_get::<i64, _>("n").unwrap_or(0) > FAST_CANDIDATES);
-    if rows.len() < limit as usize && more {
-        return ranked_under(conn, expr, f, limit).await;
-    }
-    best_first(&rows)
-}
-
-/// The exact path: every match that passes the filter, and only those,
-/// ranked by BM25 (SQLite evaluates the result column after the WHERE).
-async fn ranked_under(
-    conn: &mut SqliteConnection,
-    expr: String,
-    f: &Filter,
-    limit: u32,
-) -> Result<Vec<(String, f64)>, StoreError> {
-    let mut exact = QueryBuilder::<Sqlite>::new(
-        "SELECT m.id, bm25(memory_fts) AS score FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
-    );
-    exact.push_bind(expr);
-    push_filter(&mut exact, f);
-    exact.push(" ORDER BY score LIMIT ").push_bind(limit as i64);
-    best_first(&exact.build().fetch_all(&mut *conn).await?)
-}
-
-/// BM25 is lower for better matches; flipped so higher is better.
-fn best_first(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<(String, f64)>, StoreError> {
-    rows.iter().map(|r| Ok((r.try_get("id")?, -r.try_get::<f64, _>("score")?))).collect()
 }
 
 /// Rollup summaries that summarise `id`: they quote it, so they go with it.

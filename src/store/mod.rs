@@ -29,6 +29,7 @@ mod rows;
 pub mod scrub;
 pub mod steps;
 pub mod vector_deletes;
+mod words;
 pub mod workflow_parts;
 pub mod workflows;
 

@@ -3,6 +3,7 @@
 //! transaction limit, say), so ratios hold on a shared, noisy machine.
 
 mod approvals_storm;
+mod conversations;
 mod crash;
 #[path = "../../../tests/support/crash.rs"]
 mod crash_harness;
@@ -101,10 +102,26 @@ enum Scenario {
         #[arg(long, value_enum, default_value = "hash")]
         embedder: EmbedderArg,
     },
-    /// Recall@5 and @10 of BM25, vectors and hybrid on the synthetic workspace.
+    /// The embedder alone on the texts `memory` ingests (chat turns), in the indexer's batches.
+    Embed {
+        #[arg(long, default_value_t = 2_000)]
+        records: usize,
+        #[arg(long, value_enum, default_value = "minilm")]
+        embedder: EmbedderArg,
+    },
+    /// The retrieval suite: any@5, any@10 and all@10 per kind of question, for words, vectors and hybrid.
     Retrieval {
         #[arg(long, value_enum, default_value = "minilm")]
         embedder: EmbedderArg,
+        /// Fusion settings to try instead of the defaults (memory.fusion).
+        #[arg(long, value_enum)]
+        method: Option<steward::memory::search::Method>,
+        #[arg(long)]
+        depth: Option<usize>,
+        #[arg(long)]
+        lexical_weight: Option<f64>,
+        #[arg(long)]
+        vector_weight: Option<f64>,
     },
     /// Replays the labelled workload through the reasoning tiers against a scripted model server.
     Tiers {
@@ -149,7 +166,17 @@ fn main() -> ExitCode {
             }
             Scenario::Approvals { approvals: n, presses, seed } => approvals_storm::run(n, presses, seed).await,
             Scenario::Memory { records, embedder } => memory::run(records, embedder.into()).await,
-            Scenario::Retrieval { embedder } => memory::retrieval(embedder.into()).await,
+            Scenario::Retrieval { embedder, method, depth, lexical_weight, vector_weight } => {
+                let d = steward::memory::Fusion::default();
+                let fusion = steward::memory::Fusion {
+                    method: method.unwrap_or(d.method),
+                    depth: depth.unwrap_or(d.depth),
+                    lexical: lexical_weight.unwrap_or(d.lexical),
+                    vector: vector_weight.unwrap_or(d.vector),
+                };
+                memory::retrieval(embedder.into(), fusion).await
+            }
+            Scenario::Embed { records, embedder } => memory::embed(records, embedder.into()).await,
             Scenario::Tiers { embedder } => tiers::run(embedder.into()).await,
             Scenario::Crash { intents, kills, seed, faults } => crash::run(intents, kills, seed, faults).await,
             Scenario::Fuzz { cases, only, seed } => fuzz(cases, only.as_deref(), seed),

@@ -32,6 +32,60 @@ async fn open(backend: EmbeddingBackend) -> anyhow::Result<(tempfile::TempDir, m
     Ok((dir, memory))
 }
 
+/// A short chat turn of about twenty words, different for each `i`: what
+/// bulk ingest is measured on.
+pub fn chat_turn(i: usize) -> String {
+    const WHO: [&str; 8] = ["Anna", "Bob", "Priya", "Lena", "Omar", "Jonas", "Mei", "Carlos"];
+    const DID: [&str; 6] = [
+        "moved the call about",
+        "sent the latest numbers for",
+        "asked for a discount on",
+        "signed off on",
+        "flagged a risk in",
+        "wants a demo of",
+    ];
+    const WHAT: [&str; 7] = [
+        "the Globex renewal",
+        "the Lisbon office lease",
+        "invoice batch",
+        "the onboarding flow",
+        "the Q3 budget",
+        "the beta launch",
+        "the support backlog",
+    ];
+    const WHEN: [&str; 5] = [
+        "before Friday",
+        "next Tuesday morning",
+        "after the board meeting",
+        "by the end of the month",
+        "tomorrow at noon",
+    ];
+    format!(
+        "{} {} {} {} {i}; please check with {} and reply {} so we can close it out.",
+        WHO[i % WHO.len()],
+        DID[(i / 8) % DID.len()],
+        WHAT[(i / 48) % WHAT.len()],
+        if i % 3 == 0 { "number" } else { "item" },
+        WHO[(i / 3 + 5) % WHO.len()],
+        WHEN[(i / 7) % WHEN.len()],
+    )
+}
+
+/// The embedder alone on the same texts `memory` ingests, in the
+/// indexer's batches: what ingest's overhead is measured against.
+pub async fn embed(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Value> {
+    let (_dir, memory) = open(backend).await?;
+    let texts: Vec<String> = (0..records).map(chat_turn).collect();
+    let start = Instant::now();
+    for batch in texts.chunks(memory::INDEX_BATCH as usize) {
+        memory.embedder().embed(batch).await?;
+    }
+    let per_s = records as f64 / start.elapsed().as_secs_f64();
+    Ok(
+        json!({"scenario": "embed", "records": records, "embedder": memory.embedder().name(), "embed_per_s": round(per_s, 1)}),
+    )
+}
+
 pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Value> {
     let (_dir, memory) = open(backend).await?;
     let items = eval::workspace();
@@ -43,7 +97,12 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
         let n = 256.min(records - done);
         let batch = (done..done + n)
             .map(|i| {
-                let text = format!("{} (entry {i})", items[i % items.len()].text);
+                // Chat turns, with the workspace's records among them for
+                // the searches below to find.
+                let text = match i % 4 {
+                    0 => format!("{} (entry {i})", items[(i / 4) % items.len()].text),
+                    _ => chat_turn(i),
+                };
                 let scope = Scope::parse(scopes[i % scopes.len()]).expect("valid");
                 NewMemory::new(MemoryKind::Note, &text, scope, provenance.clone(), 1_700_000_000_000 + i as i64)
             })
@@ -85,11 +144,16 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
     }))
 }
 
-pub async fn retrieval(backend: EmbeddingBackend) -> anyhow::Result<Value> {
+/// The retrieval suite (multi-session conversations, by kind of question),
+/// and the small workspace evaluation beside it.
+pub async fn retrieval(backend: EmbeddingBackend, fusion: memory::Fusion) -> anyhow::Result<Value> {
+    fusion.check().map_err(|e| anyhow::anyhow!(e))?;
     let (_dir, memory) = open(backend).await?;
-    let report = eval::run(&memory).await?;
-    let mut v = serde_json::to_value(&report)?;
+    let mut v = crate::conversations::run(&memory.with_fusion(fusion)).await?;
+    let (_dir, memory) = open(backend).await?;
+    v["workspace"] = serde_json::to_value(eval::run(&memory.with_fusion(fusion)).await?)?;
+    v["fusion"] = json!({"method": format!("{:?}", fusion.method).to_lowercase(), "depth": fusion.depth,
+        "lexical": fusion.lexical, "vector": fusion.vector});
     v["scenario"] = "retrieval".into();
-    v["embedder"] = memory.embedder().name().into();
     Ok(v)
 }
