@@ -285,3 +285,48 @@ async fn the_api_remembers_searches_and_forgets() {
     assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 404);
     app.stop().await;
 }
+
+/// Guarantee: a retried ingest adds nothing. The same `source_id` again,
+/// or the same request again under its `Idempotency-Key`, creates nothing;
+/// the key reused for other records is a 409; a large batch is answered
+/// 202 with a job that reaches done.
+#[tokio::test]
+async fn ingest_is_idempotent_by_source_and_by_key() {
+    let app = helpers::TestApp::spawn().await;
+    let post = |key: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let r = app.post("/v1/memory").header("Idempotency-Key", key).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let body = json!({"records": [{"text": "Hooli renews in May", "occurred_at": "2025-01-15T00:00:00Z"},
+                                  {"text": "Wonka pays net 45", "source_id": "crm:42"}]});
+    let (status, first) = post("k1", body.clone()).await;
+    assert_eq!((status, first["added"].as_u64()), (201, Some(2)), "{first}");
+    let (status, again) = post("k1", body).await;
+    assert_eq!((status, again["added"].as_u64(), again["skipped"].as_u64()), (200, Some(0), Some(2)), "{again}");
+    assert_eq!(again["ids"], first["ids"]);
+    // The same source under another key: still nothing new.
+    let (status, other) = post("k2", json!({"text": "Wonka pays net 45", "source_id": "crm:42"})).await;
+    assert_eq!((status, other["ids"][0].clone()), (200, first["ids"][1].clone()), "{other}");
+    let (status, reused) = post("k1", json!({"records": [{"text": "something else entirely"}]})).await;
+    assert_eq!(status, 409, "{reused}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM memory").await, 2);
+
+    let many: Vec<Value> = (0..100).map(|i| json!({"text": format!("Imported note number {i}")})).collect();
+    let (status, batch) = post("k3", json!({"records": many})).await;
+    assert_eq!((status, batch["added"].as_u64()), (202, Some(100)), "{batch}");
+    let job = batch["job"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let j: Value = app.get(&format!("/v1/memory/jobs/{job}")).send().await.unwrap().json().await.unwrap();
+        if j["done"] == true {
+            assert_eq!((j["records"].as_i64(), j["indexed"].as_i64()), (Some(100), Some(100)), "{j}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the indexer never finished: {j}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}

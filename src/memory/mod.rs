@@ -4,9 +4,9 @@
 //! by [`Memory::index_pending`] (a record is marked indexed only once its
 //! point is durable), checked against the rows at start by
 //! [`Memory::reconcile`] and rebuilt by [`Memory::reindex`]: losing it, in
-//! part or whole, loses nothing (invariant 9). Forgetting removes a record from SQLite,
-//! FTS and the vector index alike, and audits the fact without the content
-//! (invariant 10).
+//! part or whole, loses nothing (invariant 9). Forgetting removes a record
+//! from SQLite, FTS and the vector index alike, and audits the fact without
+//! the content (invariant 10).
 
 mod build;
 pub mod contract;
