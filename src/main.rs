@@ -56,16 +56,7 @@ enum Command {
     #[command(subcommand)]
     Memory(MemoryCommand),
     /// Import notes, a chat export or an mbox into memory (again: adds nothing).
-    Import {
-        #[arg(value_enum)]
-        format: app::import::Format,
-        /// The notes folder, or the export file.
-        path: PathBuf,
-        #[arg(long, default_value = "operator")]
-        scope: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Import(app::import::Args),
     /// Scheduled digests and their next fire times.
     #[command(subcommand)]
     Schedules(SchedulesCommand),
@@ -337,9 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
         Command::Workflows(cmd) => workflows(&config, cmd).await,
         Command::Memory(cmd) => memory(&config, cmd).await,
-        Command::Import { format, path, scope, json } => {
-            app::import::command(&config, format, &path, &scope, json).await
-        }
+        Command::Import(args) => app::import::command(&config, args).await,
         Command::Schedules(SchedulesCommand::List) => app::digest::list(&config).await,
         Command::Digest(DigestCommand::Preview { schedule, format }) => {
             app::digest::preview(&config, schedule.as_deref(), format).await

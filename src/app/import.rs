@@ -190,15 +190,23 @@ pub async fn run(access: &Access, format: Format, path: &Path, scope: &Scope, qu
     Ok(summary)
 }
 
-/// `steward import FORMAT PATH`.
-pub async fn command(
-    config: &Config,
+/// `steward import FORMAT PATH [--scope S] [--json]`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(value_enum)]
     format: Format,
-    path: &Path,
-    scope: &str,
+    /// The notes folder, or the export file.
+    path: PathBuf,
+    #[arg(long, default_value = "operator")]
+    scope: String,
+    #[arg(long)]
     json: bool,
-) -> anyhow::Result<ExitCode> {
-    let scope = Scope::parse(scope)?;
+}
+
+pub async fn command(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
+    let Args { format, path, scope, json } = args;
+    let path = path.as_path();
+    let scope = Scope::parse(&scope)?;
     let access = Access::open(config).await?;
     let s = run(&access, format, path, &scope, json).await?;
     if json {

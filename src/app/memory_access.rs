@@ -94,11 +94,7 @@ impl Access {
     pub async fn forget(&self, id: &str, actor: &str) -> anyhow::Result<bool> {
         match self {
             Self::Local { memory, .. } => Ok(memory.forget(id, actor).await?),
-            Self::Served(remote) => match remote.delete(&format!("/v1/memory/{id}")).await {
-                Ok(_) => Ok(true),
-                Err(e) if e.to_string().contains("404") => Ok(false),
-                Err(e) => Err(e),
-            },
+            Self::Served(remote) => remote.delete(&format!("/v1/memory/{id}")).await,
         }
     }
 

@@ -72,6 +72,11 @@ impl Remote {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         let res = req.bearer_auth(&self.token).send().await.with_context(|| format!("cannot reach {}", self.base))?;
+        self.check(res).await
+    }
+
+    /// The answer's JSON, or its error as a sentence.
+    async fn check(&self, res: reqwest::Response) -> anyhow::Result<Value> {
         let status = res.status();
         let body: Value = if status == reqwest::StatusCode::NO_CONTENT { Value::Null } else { res.json().await? };
         if !status.is_success() {
@@ -89,7 +94,13 @@ impl Remote {
         self.send(self.client.post(format!("{}{path}", self.base)).json(body)).await
     }
 
-    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
-        self.send(self.client.delete(format!("{}{path}", self.base))).await
+    /// Deletes what `path` names; false when there was nothing there.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<bool> {
+        let req = self.client.delete(format!("{}{path}", self.base)).bearer_auth(&self.token);
+        let res = req.send().await.with_context(|| format!("cannot reach {}", self.base))?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        self.check(res).await.map(|_| true)
     }
 }

@@ -113,9 +113,14 @@ pub async fn lexical(
     let rows = found.build().fetch_all(&mut *conn).await?;
     let Some(first) = rows.first() else { return Ok(vec![]) };
     let matches: i64 = first.try_get("matches")?;
+    let mut candidate_chars = 0;
     let docs: Vec<(String, Vec<String>)> = rows
         .iter()
-        .map(|r| Ok((r.try_get("id")?, words(&r.try_get::<String, _>("indexed")?).iter().map(|w| stem(w)).collect())))
+        .map(|r| {
+            let indexed: String = r.try_get("indexed")?;
+            candidate_chars += indexed.len();
+            Ok((r.try_get("id")?, words(&indexed).iter().map(|w| stem(w)).collect()))
+        })
         .collect::<Result<_, StoreError>>()?;
     // Each word's record frequency within the filter: counted among the
     // candidates, scaled up when they are not every match.
@@ -129,8 +134,7 @@ pub async fn lexical(
         }
     }
     let n = (n as f64).max(matches as f64).max(1.0);
-    let words_per_char = docs.iter().map(|(_, w)| w.len()).sum::<usize>() as f64
-        / rows.iter().map(|r| r.try_get::<String, _>("indexed").map_or(0, |t| t.len())).sum::<usize>().max(1) as f64;
+    let words_per_char = docs.iter().map(|(_, w)| w.len()).sum::<usize>() as f64 / candidate_chars.max(1) as f64;
     let avgdl = (chars.unwrap_or(0) as f64 / n * words_per_char).max(1.0);
     let mut scored: Vec<(String, f64)> = docs
         .into_iter()

@@ -5,6 +5,7 @@
 //! edited message read from a later export is a new record.
 
 use chrono::DateTime;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Item, Read, hash, pieces, said};
@@ -18,7 +19,7 @@ fn text_of(v: &Value) -> String {
             .iter()
             .map(|p| match p {
                 Value::String(s) => s.as_str(),
-                other => other["text"].as_str().unwrap_or(""),
+                other => other["text"].as_str().unwrap_or_default(),
             })
             .collect(),
         _ => String::new(),
@@ -43,6 +44,15 @@ fn push(read: &mut Read, prefix: &str, id: &str, text: &str, at: Option<Millis>,
             text: piece,
         });
     }
+}
+
+/// What a Telegram message is: said by someone, or a service event.
+#[derive(Deserialize, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum TelegramKind {
+    Message,
+    #[serde(other)]
+    Service,
 }
 
 /// A Telegram Desktop export (`result.json`): one chat's, or a full
@@ -71,7 +81,8 @@ pub fn telegram(name: &str, bytes: &[u8]) -> Read {
                     .map(|t| t.timestamp_millis())
             });
             let text = text_of(&m["text"]);
-            if m["type"].as_str() != Some("message") || text.trim().is_empty() {
+            let said = matches!(serde_json::from_value(m["type"].clone()), Ok(TelegramKind::Message));
+            if !said || text.trim().is_empty() {
                 read.refuse(format!("{chat_name} #{id}"), "no text (a service message, or media only)");
                 continue;
             }
@@ -83,32 +94,75 @@ pub fn telegram(name: &str, bytes: &[u8]) -> Read {
     read
 }
 
+/// DiscordChatExporter's JSON, as much of it as is read.
+#[derive(Deserialize)]
+struct DiscordExport {
+    #[serde(default)]
+    guild: Named,
+    #[serde(default)]
+    channel: Named,
+    messages: Vec<DiscordMessage>,
+}
+
+#[derive(Deserialize, Default)]
+struct Named {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DiscordMessage {
+    #[serde(default)]
+    id: String,
+    #[serde(rename = "type", default)]
+    kind: DiscordKind,
+    timestamp: Option<String>,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    author: DiscordAuthor,
+}
+
+/// What a message is: said by someone, or a system event (a pin, a join).
+#[derive(Deserialize, Default, PartialEq, Eq)]
+enum DiscordKind {
+    #[default]
+    Default,
+    Reply,
+    #[serde(other)]
+    System,
+}
+
+#[derive(Deserialize, Default)]
+struct DiscordAuthor {
+    id: Option<String>,
+    name: Option<String>,
+    nickname: Option<String>,
+}
+
 /// A channel exported by DiscordChatExporter as JSON.
 pub fn discord(name: &str, bytes: &[u8]) -> Read {
     let mut read = Read::default();
-    let Some(doc) = json_of(name, bytes, &mut read) else { return read };
-    let Some(messages) = doc["messages"].as_array() else {
-        read.refuse(name, "not a DiscordChatExporter export: no `messages`");
-        return read;
+    let doc: DiscordExport = match serde_json::from_slice(bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            read.refuse(name, format!("not a DiscordChatExporter JSON export: {e}"));
+            return read;
+        }
     };
-    let channel = doc["channel"]["name"].as_str().unwrap_or("a channel");
-    let channel_id = doc["channel"]["id"].as_str().map_or_else(|| hash(channel), str::to_owned);
-    let guild = doc["guild"]["name"].as_str().unwrap_or("");
+    let channel = doc.channel.name.as_deref().unwrap_or("a channel");
+    let channel_id = doc.channel.id.clone().unwrap_or_else(|| hash(channel));
     let prefix = format!("discord:{channel_id}#");
-    for m in messages {
-        let id = m["id"].as_str().unwrap_or_default();
-        let text = m["content"].as_str().unwrap_or_default();
-        let kind = m["type"].as_str().unwrap_or("Default");
-        if !matches!(kind, "Default" | "Reply") || text.trim().is_empty() {
-            read.refuse(format!("#{channel} {id}"), "no text (a system message, or attachments only)");
+    for m in &doc.messages {
+        if m.kind == DiscordKind::System || m.content.trim().is_empty() {
+            read.refuse(format!("#{channel} {}", m.id), "no text (a system message, or attachments only)");
             continue;
         }
         let at =
-            m["timestamp"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
-        let author = &m["author"];
-        let who = author["nickname"].as_str().or_else(|| author["name"].as_str()).unwrap_or("unknown");
-        let meta = json!({"guild": guild, "channel": channel, "message_id": id, "author_id": author["id"]});
-        push(&mut read, &prefix, id, text, at, who, meta);
+            m.timestamp.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
+        let who = m.author.nickname.as_deref().or(m.author.name.as_deref()).unwrap_or("unknown");
+        let meta = json!({"guild": doc.guild.name, "channel": channel, "message_id": m.id, "author_id": m.author.id});
+        push(&mut read, &prefix, &m.id, &m.content, at, who, meta);
     }
     read
 }
