@@ -18,9 +18,14 @@ Deterministic: the same file each run.
 """
 import json
 import random
+import sys
 from datetime import date, timedelta
 
-rng = random.Random(20261207)
+# `generate.py [SEED OUT]` writes another suite of the same shape, to check
+# that what was chosen on the shipped one holds on conversations it never saw.
+SEED = int(sys.argv[1]) if len(sys.argv) > 2 else 20261207
+OUT = sys.argv[2] if len(sys.argv) > 2 else __file__.rsplit("/", 1)[0] + "/suite.json"
+rng = random.Random(SEED)
 
 NAMES = [
     "Anna", "Bob", "Priya", "Omar", "Lena", "Jonas", "Mei", "Carlos", "Sofia", "Ken", "Amara", "Tomasz", "Ines",
@@ -248,7 +253,7 @@ def main():
             q["conversation"] = conv["id"]
         questions += qs
     out = {"conversations": conversations, "questions": questions}
-    with open(__file__.rsplit("/", 1)[0] + "/suite.json", "w") as f:
+    with open(OUT, "w") as f:
         json.dump(out, f, indent=0, ensure_ascii=False)
         f.write("\n")
     turns = sum(len(s["turns"]) for c in conversations for s in c["sessions"])

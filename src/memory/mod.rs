@@ -14,6 +14,7 @@ pub mod embed;
 pub mod eval;
 pub mod import;
 pub mod index;
+mod rerank;
 mod retention;
 pub mod search;
 

@@ -5,6 +5,9 @@
 //! (some evidence turn among the first 5 or 10) and all@10 (every one).
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -49,6 +52,9 @@ struct Question {
     conversation: String,
 }
 
+/// The suite shipped with the repository (`benches/conversations/generate.py`).
+const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/conversations/suite.json");
+
 fn scope(conversation: &str) -> anyhow::Result<Scope> {
     Ok(Scope::parse(&format!("conv:{}", conversation.to_ascii_lowercase()))?)
 }
@@ -79,12 +85,25 @@ async fn load(memory: &Memory, suite: &Suite) -> anyhow::Result<BTreeMap<String,
     Ok(turn_of)
 }
 
-pub async fn run(memory: &Memory) -> anyhow::Result<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/conversations/suite.json");
-    let suite: Suite = serde_json::from_slice(&std::fs::read(path)?)?;
+/// Runs a suite (the shipped one unless `suite` names another); with `misses`, writes there each question hybrid search
+/// did not answer in full, its evidence and what was found instead.
+pub async fn run(memory: &Memory, suite: Option<&Path>, misses: Option<&Path>) -> anyhow::Result<Value> {
+    let path = suite.unwrap_or(Path::new(SUITE));
+    let suite: Suite = serde_json::from_slice(
+        &std::fs::read(path).with_context(|| format!("reading the retrieval suite {}", path.display()))?,
+    )
+    .with_context(|| format!("{} is not a retrieval suite", path.display()))?;
     let turn_of = load(memory, &suite).await?;
     let turns: usize = suite.conversations.iter().flat_map(|c| &c.sessions).map(|s| s.turns.len()).sum();
     let mut report = serde_json::Map::new();
+    let text_of: BTreeMap<&str, String> = suite
+        .conversations
+        .iter()
+        .flat_map(|c| &c.sessions)
+        .flat_map(|s| &s.turns)
+        .map(|t| (t.id.as_str(), format!("{}: {}", t.speaker, t.text)))
+        .collect();
+    let mut missed = Vec::new();
     for (name, mode) in [("lexical", Mode::Lexical), ("vector", Mode::Vector), ("hybrid", Mode::Hybrid)] {
         // kind → (questions, any@5, any@10, all@10)
         let mut by_kind: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
@@ -98,6 +117,16 @@ pub async fn run(memory: &Memory) -> anyhow::Result<Value> {
             let hits = memory.search_with(&query, &Contract::operator(), mode).await?;
             let found: Vec<&str> = hits.iter().filter_map(|h| turn_of.get(&h.id).map(String::as_str)).collect();
             let within = |k: usize| q.evidence.iter().filter(|e| found.iter().take(k).any(|f| f == e)).count();
+            if mode == Mode::Hybrid && within(10) < q.evidence.len() {
+                missed.push(json!({
+                    "kind": q.kind, "question": q.question,
+                    "evidence": q.evidence.iter().map(|e| (e, text_of.get(e.as_str()))).collect::<Vec<_>>(),
+                    "found": hits.iter().map(|h| {
+                        let t = turn_of.get(&h.id).map(String::as_str).unwrap_or_default();
+                        json!([t, text_of.get(t), h.scores])
+                    }).collect::<Vec<_>>(),
+                }));
+            }
             for key in [q.kind.as_str(), "all"] {
                 let row = by_kind.entry(key).or_default();
                 row[0] += 1;
@@ -114,6 +143,9 @@ pub async fn run(memory: &Memory) -> anyhow::Result<Value> {
             })
             .collect();
         report.insert(name.to_owned(), Value::Object(kinds));
+    }
+    if let Some(path) = misses {
+        std::fs::write(path, serde_json::to_vec_pretty(&missed)?)?;
     }
     Ok(json!({
         "scenario": "conversations",

@@ -122,6 +122,14 @@ enum Scenario {
         lexical_weight: Option<f64>,
         #[arg(long)]
         vector_weight: Option<f64>,
+        #[arg(long)]
+        speaker_weight: Option<f64>,
+        /// Another suite in the same format (benches/conversations/generate.py writes one).
+        #[arg(long)]
+        suite: Option<std::path::PathBuf>,
+        /// Write the questions hybrid search missed (with what it found) to this file.
+        #[arg(long)]
+        misses: Option<std::path::PathBuf>,
     },
     /// Replays the labelled workload through the reasoning tiers against a scripted model server.
     Tiers {
@@ -166,15 +174,25 @@ fn main() -> ExitCode {
             }
             Scenario::Approvals { approvals: n, presses, seed } => approvals_storm::run(n, presses, seed).await,
             Scenario::Memory { records, embedder } => memory::run(records, embedder.into()).await,
-            Scenario::Retrieval { embedder, method, depth, lexical_weight, vector_weight } => {
+            Scenario::Retrieval {
+                embedder,
+                method,
+                depth,
+                lexical_weight,
+                vector_weight,
+                speaker_weight,
+                suite,
+                misses,
+            } => {
                 let d = steward::memory::Fusion::default();
                 let fusion = steward::memory::Fusion {
                     method: method.unwrap_or(d.method),
                     depth: depth.unwrap_or(d.depth),
                     lexical: lexical_weight.unwrap_or(d.lexical),
                     vector: vector_weight.unwrap_or(d.vector),
+                    speaker: speaker_weight.unwrap_or(d.speaker),
                 };
-                memory::retrieval(embedder.into(), fusion).await
+                memory::retrieval(embedder.into(), fusion, suite.as_deref(), misses.as_deref()).await
             }
             Scenario::Embed { records, embedder } => memory::embed(records, embedder.into()).await,
             Scenario::Tiers { embedder } => tiers::run(embedder.into()).await,

@@ -146,14 +146,19 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
 
 /// The retrieval suite (multi-session conversations, by kind of question),
 /// and the small workspace evaluation beside it.
-pub async fn retrieval(backend: EmbeddingBackend, fusion: memory::Fusion) -> anyhow::Result<Value> {
+pub async fn retrieval(
+    backend: EmbeddingBackend,
+    fusion: memory::Fusion,
+    suite: Option<&std::path::Path>,
+    misses: Option<&std::path::Path>,
+) -> anyhow::Result<Value> {
     fusion.check().map_err(|e| anyhow::anyhow!(e))?;
     let (_dir, memory) = open(backend).await?;
-    let mut v = crate::conversations::run(&memory.with_fusion(fusion)).await?;
+    let mut v = crate::conversations::run(&memory.with_fusion(fusion), suite, misses).await?;
     let (_dir, memory) = open(backend).await?;
     v["workspace"] = serde_json::to_value(eval::run(&memory.with_fusion(fusion)).await?)?;
     v["fusion"] = json!({"method": format!("{:?}", fusion.method).to_lowercase(), "depth": fusion.depth,
-        "lexical": fusion.lexical, "vector": fusion.vector});
+        "lexical": fusion.lexical, "vector": fusion.vector, "speaker": fusion.speaker});
     v["scenario"] = "retrieval".into();
     Ok(v)
 }
