@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use candle_core::{DType, Device, Tensor};
@@ -18,6 +19,9 @@ use crate::memory::MemoryError;
 /// Longer texts are truncated: MiniLM was trained on 256 word pieces.
 const MAX_TOKENS: usize = 256;
 const BATCH: usize = 32;
+
+/// Texts' places in what was asked for, each with its vector.
+type Embedded = Vec<(usize, Vec<f32>)>;
 
 struct Inner {
     model: BertModel,
@@ -77,13 +81,58 @@ impl Inner {
         Ok(rows)
     }
 
+    /// Takes the next batch not yet taken until none is left; returns
+    /// each text's index with its vector.
+    fn embed_batches(
+        &self,
+        batches: &[&[usize]],
+        next: &AtomicUsize,
+        texts: &[String],
+    ) -> Result<Embedded, MemoryError> {
+        let mut mine = Vec::new();
+        while let Some(chunk) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
+            mine.extend(chunk.iter().copied().zip(self.embed_batch(&batch)?));
+        }
+        Ok(mine)
+    }
+
+    /// Embeds texts in batches of similar length, a batch per core at a
+    /// time, each worker in a rayon pool of one thread of its own. candle
+    /// runs much of a forward pass (layer norms, activations, attention
+    /// over short texts) on one core and fans only matrix products out over
+    /// the current pool; batches side by side, each kept on its core,
+    /// embedded 1.8 times as many texts a second on 2 cores as one batch at
+    /// a time spread over both (`steward-bench embed`).
     fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
+        let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
+        if batches.len() == 1 {
+            // One batch (a query, a few records): on this thread, with its
+            // products spread over every core.
+            let batch: Vec<&str> = texts.iter().map(String::as_str).collect();
+            return self.embed_batch(&batch);
+        }
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches.len()).max(1);
+        let next = AtomicUsize::new(0);
+        let done: Vec<Result<Embedded, MemoryError>> = std::thread::scope(|s| {
+            let run = || {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .map_err(|e| model_error("starting an embedding worker", e))?;
+                pool.install(|| self.embed_batches(&batches, &next, texts))
+            };
+            let handles: Vec<_> = (0..workers).map(|_| s.spawn(run)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(model_error("inference", "an embedding thread panicked"))))
+                .collect()
+        });
         let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
-            for (&i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
+        for part in done {
+            for (i, v) in part? {
                 out[i] = v;
             }
         }
