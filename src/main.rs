@@ -187,6 +187,8 @@ enum ApprovalsCommand {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Answer a workflow's question with one of its choices (by name or number).
+    Answer { id: String, choice: String },
     /// Approve every pending approval, or those of one risk level.
     ApproveAll {
         #[arg(long)]
@@ -321,6 +323,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Approvals(ApprovalsCommand::Reject { id, comment }) => {
             app::approvals::decide(&config, &id, Decision::Reject, comment.as_deref()).await
+        }
+        Command::Approvals(ApprovalsCommand::Answer { id, choice }) => {
+            app::approvals::answer(&config, &id, &choice).await
         }
         Command::Approvals(ApprovalsCommand::ApproveAll { risk, comment }) => {
             app::approvals::approve_all(&config, risk, comment.as_deref()).await

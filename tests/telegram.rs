@@ -28,7 +28,8 @@ async fn pairing_lets_one_person_in_and_strangers_get_one_polite_refusal() {
         .iter()
         .map(|c| c["command"].as_str().unwrap().to_owned())
         .collect();
-    for c in ["help", "ask", "pending", "approve", "reject", "digest", "status", "undo", "remind", "reminders"] {
+    let all = ["help", "ask", "pending", "approve", "reject", "digest", "status", "undo", "answer", "workflows", "run"];
+    for c in all.into_iter().chain(["remind", "reminders"]) {
         assert!(registered.iter().any(|r| r == c), "{c} registered: {registered:?}");
     }
 

@@ -177,3 +177,53 @@ async fn payment_failed_waits_for_the_payment_then_asks_and_sends_the_reminder_o
     assert_eq!(sink.messages().len(), 1, "one reminder, to the one customer the operator chose");
     app.stop().await;
 }
+
+/// A question can be answered without its buttons: over the API (an
+/// answer that is none of its choices is refused with them) and by a
+/// typed `/answer ID CHOICE`; once answered, a second answer is stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_is_answered_over_the_api_or_in_words_and_only_once() {
+    let (tg, sink) = (FakeTelegram::start().await, SmtpSink::start("ok"));
+    let clock = ManualClock::at(chrono::Utc::now().timestamp_millis());
+    let app = server(&clock, &tg, &sink, "onboard-client.toml").await;
+    tg.message(OP, r#"/run onboard-client email=bo@globex.example company=Globex name=Bo"#);
+    sink.wait_for(1);
+    until("the run to wait", || async {
+        rows::<(Option<i64>,)>(&db(&app), "SELECT resume_at FROM workflow_runs")
+            .await
+            .first()
+            .is_some_and(|(r,)| r.is_some())
+    })
+    .await;
+    clock.advance(Duration::from_secs(3 * 86_400 + 1));
+    question(&tg, "Globex started three days ago").await;
+    let pending = app.get("/v1/approvals").send().await.unwrap().json::<Value>().await.unwrap();
+    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    let decide = |body: Value| app.post(&format!("/v1/approvals/{id}/decision")).json(&body).send();
+
+    let maybe = decide(json!({"answer": "maybe"})).await.unwrap();
+    assert_eq!(maybe.status(), 422);
+    let why = maybe.json::<Value>().await.unwrap();
+    assert!(why.to_string().contains("yes, no"), "the refusal names the choices: {why}");
+    let approve = decide(json!({"decision": "approve"})).await.unwrap();
+    assert_eq!(approve.status(), 422, "a question wants one of its choices, not approve");
+    let both = decide(json!({"decision": "approve", "answer": "yes"})).await.unwrap();
+    assert_eq!(both.status(), 422, "a decision or an answer, not both");
+    let still = app.get("/v1/approvals").send().await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(still[0]["state"], "pending", "nothing refused changed it: {still}");
+
+    tg.message(OP, &format!("/answer {id} No"));
+    tg.wait(20, "the answer's reply", |t| t.sent_to(OP).into_iter().find(|s| s.text.contains("Answered `no`"))).await;
+    until("the run to end", || async {
+        run_row(&app, "onboard-client").await.first().is_some_and(|(_, e, _)| e.as_deref() == Some("succeeded"))
+    })
+    .await;
+    let (_, _, results) = run_row(&app, "onboard-client").await.remove(0);
+    let results: Value = serde_json::from_str(&results).unwrap();
+    assert_eq!(results["follow_up"]["answer"], "no");
+    assert_eq!(results["follow_up"]["by"], format!("telegram:{OP}"));
+    let late = decide(json!({"answer": "yes"})).await.unwrap();
+    assert_eq!(late.status(), 409, "answered already: {:?}", late.text().await);
+    assert_eq!(sink.messages().len(), 1, "no follow-up on no, and none after the late yes");
+    app.stop().await;
+}

@@ -82,6 +82,9 @@ impl From<DecideError> for ApiError {
             DecideError::Refused(r @ Refusal::NotAnApprover) => {
                 ApiError::new(StatusCode::FORBIDDEN, "not_an_approver", r.to_string())
             }
+            DecideError::Refused(r @ Refusal::NotAnAnswer(_)) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_an_answer", r.to_string())
+            }
             DecideError::Refused(r) => ApiError::new(StatusCode::CONFLICT, "stale_decision", r.to_string()),
             DecideError::Store(e) => e.into(),
         }
@@ -107,17 +110,23 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
-    /// approve or reject (for a review: confirm or undo)
-    pub decision: String,
+    /// approve or reject (for a review: confirm or undo); not for a question
+    pub decision: Option<String>,
+    /// A workflow's question: one of its choices, by name or number from 1
+    pub answer: Option<String>,
     pub comment: Option<String>,
 }
 
-/// Decide one approval, exactly once. A stale, duplicate or expired decision
-/// is refused with 409 and a reason; a caller not on the allowlist with 403.
+/// Decide one approval, exactly once: `decision` for a request or a review,
+/// `answer` for a workflow's question. A stale, duplicate or expired
+/// decision is refused with 409 and a reason, an answer that is none of the
+/// question's choices with 422 and the choices, a caller not on the
+/// allowlist with 403.
 #[utoipa::path(post, path = "/v1/approvals/{id}/decision", tag = "approvals", request_body = DecisionBody,
     params(("id" = String, Path, description = "The approval's id")),
     responses((status = 200, body = ApprovalView), (status = 403, body = super::error::ErrorBody),
-              (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)),
+              (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody),
+              (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip(state, body))]
 pub async fn decide(
@@ -125,7 +134,17 @@ pub async fn decide(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<ApprovalView>, ApiError> {
-    let decision: Decision = body.decision.parse()?;
+    let decision = match (body.decision.as_deref(), body.answer.as_deref()) {
+        (Some(d), None) => d.parse::<Decision>()?,
+        (None, Some(said)) => {
+            let mut conn = state.store.reader().acquire().await.map_err(StoreError::from)?;
+            decide_mod::chosen(&mut conn, &id, said).await?
+        }
+        _ => {
+            let why = "give either `decision` (approve, reject, confirm, undo) or, for a question, `answer`";
+            return Err(InvalidInput::new("decision", why).into());
+        }
+    };
     let approver = caller();
     let ask = Ask { approval: &id, decision, approver: &approver, comment: body.comment.as_deref() };
     let decided = decide_mod::decide(&state.store, &ask, &state.approvers.get()).await?;

@@ -1,4 +1,4 @@
-//! `steward approvals list|approve|reject|approve-all`. The CLI decides as
+//! `steward approvals list|approve|reject|answer|approve-all`. The CLI decides as
 //! `cli:<user>`; the allowlist must name it (`cli:*` by default).
 
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use super::print_json;
 use crate::config::Config;
 use crate::domain::{Actor, ApprovalState, Decision, Risk};
 use crate::orchestrator::decisions::{self, Ask, DecideError};
+use crate::store::Store;
 use crate::store::approvals::{Filter, list as list_approvals};
 
 /// Who the CLI acts as: `cli:$USER`.
@@ -48,11 +49,34 @@ pub async fn list(config: &Config, state: ApprovalState, json: bool) -> anyhow::
 
 pub async fn decide(config: &Config, id: &str, decision: Decision, comment: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
+    decide_in(config, &store, id, decision, comment).await
+}
+
+/// Answers a workflow's question with the choice `said` names.
+pub async fn answer(config: &Config, id: &str, said: &str) -> anyhow::Result<ExitCode> {
+    let store = open_existing(config).await?;
+    let mut conn = store.reader().acquire().await?;
+    let decision = decisions::chosen(&mut conn, id, said).await?;
+    drop(conn);
+    decide_in(config, &store, id, decision, None).await
+}
+
+async fn decide_in(
+    config: &Config,
+    store: &Store,
+    id: &str,
+    decision: Decision,
+    comment: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let approver = me();
     let ask = Ask { approval: id, decision, approver: &approver, comment };
-    match decisions::decide(&store, &ask, &config.approvals.approvers).await {
+    match decisions::decide(store, &ask, &config.approvals.approvers).await {
         Ok(a) => {
-            println!("approval {} is now {} (by {approver}); a running server acts on it within 5 s", a.id, a.state);
+            let answered = a.answer.as_deref().map(|c| format!(" `{c}`")).unwrap_or_default();
+            println!(
+                "approval {} is now {}{answered} (by {approver}); a running server acts on it within 5 s",
+                a.id, a.state
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(DecideError::Refused(r)) => anyhow::bail!("refused: {r}"),

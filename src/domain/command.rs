@@ -46,6 +46,12 @@ pub enum Command {
         decision: Decision,
         comment: Option<String>,
     },
+    /// Answer a workflow's question (by approval id, intent id or button
+    /// token) with one of its choices, named in words.
+    Answer {
+        target: String,
+        answer: String,
+    },
     /// Approve every pending low-risk request at once (what a digest offers);
     /// from a card's button, only those requested no later than that card's
     /// approval (named by its token), so a press never approves what its
@@ -84,6 +90,7 @@ pub const HELP: &str = "Commands:
   approve all low         approve every low-risk request waiting
   reject ID [comment]     reject a request
   undo ID                 undo an action that was done for review afterwards
+  answer ID CHOICE        answer a workflow's question with one of its choices
   cancel ID / retry ID    cancel or retry an intent
   remember that …         keep a fact in memory
   ask …                   ask about the workspace
@@ -162,6 +169,10 @@ fn parse(text: &str) -> Option<Command> {
         "reject" | "deny" | "undo" if slash || id_and_comment(rest).is_some() => {
             decide(Decision::Reject, "reject ID [comment] (or undo ID for a reviewed action)")
         }
+        "answer" if slash || id_and_comment(rest).is_some() => match id_and_comment(rest) {
+            Some((target, Some(answer))) => Command::Answer { target, answer },
+            _ => Command::Usage("answer ID CHOICE"),
+        },
         "cancel" if slash || id_and_comment(rest).is_some() => one_id(Command::Cancel, "cancel INTENT_ID"),
         "retry" if slash || id_and_comment(rest).is_some() => one_id(Command::Retry, "retry INTENT_ID"),
         "remember" => Command::remember(rest),
@@ -262,6 +273,12 @@ mod tests {
             Some(Command::Decide { target: ID.into(), decision: Decision::Reject, comment: None })
         );
         assert_eq!(parse(&format!("cancel {ID}")), Some(Command::Cancel(ID.into())));
+        assert_eq!(
+            parse(&format!("/answer {ID} Not yet")),
+            Some(Command::Answer { target: ID.into(), answer: "Not yet".into() })
+        );
+        assert_eq!(parse(&format!("answer {ID}")), Some(Command::Usage("answer ID CHOICE")));
+        assert_eq!(parse("answer the door"), None, "a sentence, not a command");
         assert_eq!(parse("approve all low"), Some(Command::ApproveAllLow(None)));
         assert_eq!(
             parse("remember that the VAT number is DE123"),

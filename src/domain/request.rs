@@ -59,6 +59,15 @@ impl Question {
     /// The most choices a question offers (one button each, a digit in the
     /// button's data).
     pub const MAX_CHOICES: usize = 8;
+
+    /// Which choice an answer in words is: a choice's name in any case, or
+    /// its number counted from 1.
+    pub fn choice(&self, said: &str) -> Option<u8> {
+        let said = said.trim();
+        let by_name = self.choices.iter().position(|c| c.trim().eq_ignore_ascii_case(said));
+        let by_number = said.parse::<usize>().ok().filter(|n| (1..=self.choices.len()).contains(n)).map(|n| n - 1);
+        by_name.or(by_number).and_then(|i| u8::try_from(i).ok())
+    }
 }
 
 /// One step as a person deciding about it needs it.
@@ -130,5 +139,17 @@ mod tests {
         assert_eq!(again, r);
         let scrubbed: ApprovalRequest = serde_json::from_value(json!({"intent_id": "I", "scrubbed": 1})).unwrap();
         assert!(scrubbed.scrubbed && scrubbed.summary.is_empty());
+    }
+
+    #[test]
+    fn an_answer_is_a_choice_by_name_in_any_case_or_by_number() {
+        let choices = vec!["yes".to_owned(), "Not yet".to_owned()];
+        let q = Question { text: "Follow up?".into(), choices, default: "yes".into() };
+        assert_eq!(q.choice("YES"), Some(0));
+        assert_eq!(q.choice(" not yet "), Some(1));
+        assert_eq!(q.choice("2"), Some(1));
+        for none in ["maybe", "0", "3", "", "-1"] {
+            assert_eq!(q.choice(none), None, "{none:?} is none of the choices");
+        }
     }
 }

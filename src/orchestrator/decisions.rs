@@ -172,11 +172,7 @@ pub async fn by_reference(
     approvers: &[String],
     now: Millis,
 ) -> Result<Decided, StoreError> {
-    let approval = match (approvals::get(conn, target).await?, target.parse::<IntentId>()) {
-        (None, Ok(intent)) => approvals::pending_for(conn, intent).await?.into_iter().next().map(|a| a.id),
-        _ => None,
-    }
-    .unwrap_or_else(|| target.to_owned());
+    let approval = resolve(conn, target).await?;
     let ask = Ask { approval: &approval, decision, approver: who, comment };
     Ok(match decide_in(conn, &ask, approvers, now).await {
         Ok(a) => {
@@ -189,6 +185,40 @@ pub async fn by_reference(
         Err(DecideError::Refused(r)) => Decided { text: format!("Not decided: {r}."), intent_id: None },
         Err(DecideError::Store(e)) => return Err(e),
     })
+}
+
+/// Answers the question `target` names with the choice `said` names (see
+/// [`chosen`]); an answer that is none of its choices is refused with them.
+pub async fn answer_by_reference(
+    conn: &mut SqliteConnection,
+    target: &str,
+    said: &str,
+    who: &Actor,
+    approvers: &[String],
+    now: Millis,
+) -> Result<Decided, StoreError> {
+    let approval = resolve(conn, target).await?;
+    let decision = chosen(conn, &approval, said).await?;
+    by_reference(conn, &approval, decision, None, who, approvers, now).await
+}
+
+/// The approval a reference names: an approval's id or a card's token as
+/// it is, or an intent id standing for that intent's pending approval.
+async fn resolve(conn: &mut SqliteConnection, target: &str) -> Result<String, StoreError> {
+    Ok(match (approvals::get(conn, target).await?, target.parse::<IntentId>()) {
+        (None, Ok(intent)) => approvals::pending_for(conn, intent).await?.into_iter().next().map(|a| a.id),
+        _ => None,
+    }
+    .unwrap_or_else(|| target.to_owned()))
+}
+
+/// The decision an answer in words stands for on approval `id`: the
+/// choice of its question that `said` names (by name in any case, or by
+/// number from 1). When it names none, or the approval asks no question,
+/// a choice no question has: deciding it is refused, with the choices.
+pub async fn chosen(conn: &mut SqliteConnection, id: &str, said: &str) -> Result<Decision, StoreError> {
+    let question = approvals::get(conn, id).await?.and_then(|a| a.request.question);
+    Ok(Decision::Choose(question.and_then(|q| q.choice(said)).unwrap_or(u8::MAX)))
 }
 
 /// Approves every waiting low-risk approve-before request; from a card's

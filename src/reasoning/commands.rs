@@ -30,6 +30,11 @@ pub enum Effect {
         decision: Decision,
         comment: Option<String>,
     },
+    /// A question's answer, as its choice's name or number.
+    Answer {
+        target: String,
+        answer: String,
+    },
     /// Up to the approval with this token, when a card's button asked.
     ApproveAllLow(Option<String>),
     /// The chat's open question for a workflow's argument.
@@ -86,6 +91,7 @@ impl Reasoner {
             Command::Decide { target, decision, comment } => {
                 (reply(String::new()), Effect::Decide { target, decision, comment })
             }
+            Command::Answer { target, answer } => (reply(String::new()), Effect::Answer { target, answer }),
             Command::ApproveAllLow(until) => (reply(String::new()), Effect::ApproveAllLow(until)),
             Command::Cancel(id) => (reply(self.control(inbound, &id, true).await?), Effect::None),
             Command::Retry(id) => (reply(self.control(inbound, &id, false).await?), Effect::None),
@@ -113,6 +119,15 @@ impl Reasoner {
             },
         };
         self.commit_reply(inbound, outcome, effect).await
+    }
+
+    /// A decision's words become the reply; a decided intent moves on.
+    fn decided(&self, outcome: &mut Answer, d: decisions::Decided) {
+        if d.intent_id.is_some() {
+            self.runner.wake();
+        }
+        outcome.text = d.text;
+        outcome.intent_id = d.intent_id;
     }
 
     /// What someone said, as a record of `kind` in their scope: the
@@ -160,22 +175,14 @@ impl Reasoner {
                 memory::record(conn, &m).await?;
             }
             Effect::Decide { target, decision, comment } => {
-                let who = &inbound.actor;
-                let d = decisions::by_reference(
-                    conn,
-                    &target,
-                    decision,
-                    comment.as_deref(),
-                    who,
-                    &self.people.approvers(),
-                    now,
-                )
-                .await?;
-                if d.intent_id.is_some() {
-                    self.runner.wake();
-                }
-                outcome.text = d.text;
-                outcome.intent_id = d.intent_id;
+                let (who, approvers, comment) = (&inbound.actor, self.people.approvers(), comment.as_deref());
+                let d = decisions::by_reference(conn, &target, decision, comment, who, &approvers, now).await?;
+                self.decided(&mut outcome, d);
+            }
+            Effect::Answer { target, answer } => {
+                let (who, approvers) = (&inbound.actor, self.people.approvers());
+                let d = decisions::answer_by_reference(conn, &target, &answer, who, &approvers, now).await?;
+                self.decided(&mut outcome, d);
             }
             Effect::ApproveAllLow(until) => {
                 let who = &inbound.actor;

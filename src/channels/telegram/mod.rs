@@ -41,7 +41,7 @@ pub use webhook::{routes, webhook};
 pub const CHANNEL: &str = "telegram";
 
 /// The commands registered with setMyCommands.
-const COMMANDS: [(&str, &str); 10] = [
+const COMMANDS: [(&str, &str); 13] = [
     ("help", "what I understand"),
     ("ask", "ask about the workspace"),
     ("pending", "approvals waiting for you"),
@@ -50,6 +50,9 @@ const COMMANDS: [(&str, &str); 10] = [
     ("digest", "what happened in the last 24 hours"),
     ("status", "what is running, waiting and failing"),
     ("undo", "undo an action done for review: /undo ID"),
+    ("answer", "answer a workflow's question: /answer ID CHOICE"),
+    ("workflows", "the saved workflows, with run buttons"),
+    ("run", "start a workflow: /run NAME key=value"),
     ("remind", "a reminder: /remind tomorrow 9am call Bob"),
     ("reminders", "your reminders: /reminders cancel ID cancels one"),
 ];
