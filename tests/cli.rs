@@ -348,3 +348,51 @@ args = { text = "Plan for {{ params.topic }}" }
     let listed = run_in(dir.path(), &["workflows", "list"]);
     assert!(stdout(&listed).contains("daily-note") && stderr(&listed).contains("broken.toml refused"));
 }
+
+/// A workflow's question answered from the CLI while steward serves: by a
+/// choice's number; an answer that is none of its choices is refused with
+/// them and changes nothing.
+#[tokio::test]
+async fn a_workflows_question_is_answered_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("workflows")).unwrap();
+    let ship = r#"
+name = "ship"
+description = "Ask, then note the answer"
+[[triggers]]
+kind = "command"
+[[steps]]
+id = "go"
+ask = "Ship the release?"
+choices = ["yes", "no"]
+[[steps]]
+action = "note.write"
+args = { text = "Answered {{ steps.go.answer }}" }
+"#;
+    std::fs::write(data.join("workflows/ship.toml"), ship).unwrap();
+    let run = |args: &[&str]| steward().arg("--data-dir").arg(&data).args(args).output().unwrap();
+    let mut serve = ServeProcess::start(&data, &[("STEWARD_API_TOKEN", TOKEN)]);
+    let started = serve.call("/v1/workflows/ship/runs", serde_json::json!({"args": {}})).await;
+    let intent = started["intent_id"].as_str().unwrap_or_else(|| panic!("{started}")).to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let approval = loop {
+        let listed = run(&["approvals", "list", "--json"]);
+        let pending: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        if let Some(id) = pending[0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no question was asked");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let refused = run(&["approvals", "answer", &approval, "maybe"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("yes, no"), "the choices are named: {}", stderr(&refused));
+    let answered = run(&["approvals", "answer", &approval, "1"]);
+    assert!(answered.status.success(), "{}", stderr(&answered));
+    assert!(stdout(&answered).contains("answered `yes`"), "{}", stdout(&answered));
+    let done = serve.wait_for(&intent, "succeeded").await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(), Some(0));
+}

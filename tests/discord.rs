@@ -2,7 +2,8 @@
 //! loopback. Slash commands, answers with their sources, "I don't know",
 //! mentions, button approvals with stale and foreign presses, a
 //! collaborator's scope, a forced gateway reconnect, a 429 on message
-//! create, and an interaction that can no longer be answered.
+//! create, an interaction that can no longer be answered, and workflows
+//! and reminders offered and run from Discord.
 
 #[path = "support/discord.rs"]
 mod discord;
@@ -108,7 +109,7 @@ async fn ask_cites_its_sources_mentions_work_and_unknowns_are_admitted() {
         })
         .await;
     let names: Vec<&str> = registered.body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["ask", "pending", "digest", "remember"]);
+    assert_eq!(names, ["ask", "pending", "digest", "remember", "workflows", "run", "remind", "reminders"]);
 
     remember(&app, "The office is moving to Lisbon in March, after the lease ends.", "public").await;
     let i = d.command(OPERATOR, "ask", Some(("question", "where is the office moving in March?")));
@@ -309,5 +310,72 @@ async fn a_scheduled_digest_reaches_the_channel_as_an_embed() {
         .wait(30, "a digest", |d| d.channel_messages().into_iter().find(|m| m["embeds"][0]["title"].is_string()))
         .await;
     assert!(m["embeds"][0]["title"].as_str().unwrap().contains("steward digest"), "{m}");
+    app.stop().await;
+}
+
+/// Workflows and reminders from Discord: `/workflows` lists the saved ones
+/// with a run button for one that needs no arguments, the button runs it
+/// once, `/run` and `/reminders` are read by the command grammar, and so is
+/// what follows a mention.
+#[tokio::test]
+async fn workflows_and_reminders_are_offered_and_run_from_discord() {
+    let d = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("workflows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(
+        flows.join("daily-close.toml"),
+        r#"
+name = "daily-close"
+description = "Note that the day is closed"
+[[triggers]]
+kind = "command"
+[[steps]]
+action = "note.write"
+args = { text = "Day closed" }
+"#,
+    )
+    .unwrap();
+    let app = TestApp::spawn_in(dir, |c| {
+        c.workflows.dir = flows;
+        wire(c, &d);
+    })
+    .await;
+    d.ready().await;
+    let runs = || app.count("SELECT COUNT(*) FROM workflow_runs WHERE workflow = 'daily-close'");
+
+    let i = d.command(OPERATOR, "workflows", None);
+    assert!(answer(&d, &i).await["content"].as_str().unwrap().contains("below"));
+    let menu = d
+        .wait(30, "the workflows menu", |d| {
+            d.channel_messages().into_iter().find(|m| m["content"].as_str().is_some_and(|t| t.contains("daily-close")))
+        })
+        .await;
+    let run = button(&menu, "m");
+    let pressed = d.press(OPERATOR, &menu, &run);
+    let said = answer(&d, &pressed).await;
+    assert!(said["content"].as_str().unwrap().contains("daily-close"), "{said}");
+    let again = d.press(OPERATOR, &menu, &run);
+    answer(&d, &again).await;
+    assert_eq!(runs().await, 1, "a menu's button runs it once");
+
+    let i = d.command(OPERATOR, "run", Some(("workflow", "daily-close")));
+    let started = answer(&d, &i).await;
+    assert!(started["content"].as_str().unwrap().contains("daily-close"), "{started}");
+    assert_eq!(runs().await, 2, "/run is the command grammar's");
+
+    let i = d.command(OPERATOR, "reminders", None);
+    let listed = answer(&d, &i).await;
+    assert!(listed["content"].as_str().unwrap().to_lowercase().contains("reminder"), "{listed}");
+
+    // What follows a mention is typed text: `status` is the command.
+    d.mention(OPERATOR, "status");
+    let reply = d
+        .wait(30, "the mention's reply", |d| {
+            d.channel_messages().into_iter().find(|m| m["message_reference"]["message_id"].is_string())
+        })
+        .await;
+    let text = reply["content"].as_str().unwrap();
+    assert!(!text.starts_with("Commands:"), "status, not the help: {text}");
     app.stop().await;
 }

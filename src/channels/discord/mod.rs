@@ -58,7 +58,9 @@ pub struct Discord {
     me: std::sync::OnceLock<u64>,
 }
 
-/// The slash commands, registered in each configured guild on start.
+/// The slash commands, registered in each configured guild on start. Each
+/// is read by the command grammar as `/NAME TEXT`, TEXT being its one
+/// option when it has one.
 fn commands() -> Value {
     let text = |name: &str, description: &str| json!([{"type": 3, "name": name, "description": description, "required": true, "max_length": 2000}]);
     json!([
@@ -66,6 +68,10 @@ fn commands() -> Value {
         {"name": "pending", "type": 1, "description": "Approvals waiting for the operator"},
         {"name": "digest", "type": 1, "description": "What happened in the last 24 hours"},
         {"name": "remember", "type": 1, "description": "Keep a fact in memory", "options": text("text", "The fact to keep")},
+        {"name": "workflows", "type": 1, "description": "The saved workflows, with run buttons"},
+        {"name": "run", "type": 1, "description": "Start a workflow", "options": text("workflow", "NAME key=value …")},
+        {"name": "remind", "type": 1, "description": "A reminder", "options": text("what", "tomorrow at 9 call Bob; every monday at 8 review the pipeline")},
+        {"name": "reminders", "type": 1, "description": "Your reminders, with cancel buttons"},
     ])
 }
 
@@ -323,19 +329,16 @@ impl Handle for Discord {
                 }
             }
             Said::Command { name, text, token } => {
-                let command = match name.as_str() {
-                    "remember" if !operator => {
-                        let no = "Only the operator can add to memory; you can /ask questions.";
-                        return self.core.finish(event, &destination, &[followup(&token, no, true, vec![])]).await;
-                    }
-                    "remember" => Command::remember(&text),
-                    "pending" => Command::Pending,
-                    "digest" => Command::Digest,
-                    _ => Command::ask(&text),
-                };
+                if name == "remember" && !operator {
+                    let no = "Only the operator can add to memory; you can /ask questions.";
+                    return self.core.finish(event, &destination, &[followup(&token, no, true, vec![])]).await;
+                }
+                let command = Command::parse(&format!("/{name} {text}")).unwrap_or_else(|| Command::ask(&text));
                 (Input::Command(command), ReplyTo::Interaction { token, ephemeral: false })
             }
-            Said::Mention { text, message_id } => (Input::Command(Command::ask(&text)), ReplyTo::Reply(message_id)),
+            // What follows the mention is read as typed text: a command in
+            // the grammar, or free text for the reasoning tiers.
+            Said::Mention { text, message_id } => (Input::from_text(&text), ReplyTo::Reply(message_id)),
         };
         let inbound = Inbound {
             channel: CHANNEL.into(),
@@ -348,11 +351,19 @@ impl Handle for Discord {
             .answer(event, &inbound, &destination, |o| {
                 let (text, citations) = (o.text.clone(), o.citations.clone());
                 let buttons = o.buttons.clone();
-                vec![match answer_to {
-                    ReplyTo::Reply(to) if !buttons.is_empty() => Outbound::Menu { text, buttons, reply_to: Some(to) },
-                    ReplyTo::Reply(to) => Outbound::Reply { text, citations, reply_to: Some(to) },
-                    ReplyTo::Interaction { token, ephemeral } => followup(&token, &text, ephemeral, citations),
-                }]
+                match answer_to {
+                    ReplyTo::Reply(to) if !buttons.is_empty() => {
+                        vec![Outbound::Menu { text, buttons, reply_to: Some(to) }]
+                    }
+                    ReplyTo::Reply(to) => vec![Outbound::Reply { text, citations, reply_to: Some(to) }],
+                    // A follow-up carries no buttons: the menu is a message
+                    // of its own in the channel, and the interaction says so.
+                    ReplyTo::Interaction { token, .. } if !buttons.is_empty() => vec![
+                        followup(&token, "Sent below, with its buttons.", true, vec![]),
+                        Outbound::Menu { text, buttons, reply_to: None },
+                    ],
+                    ReplyTo::Interaction { token, ephemeral } => vec![followup(&token, &text, ephemeral, citations)],
+                }
             })
             .await
     }
@@ -374,9 +385,15 @@ mod tests {
     }
 
     #[test]
-    fn commands_are_the_four_the_issue_names() {
+    fn every_registered_command_is_one_the_grammar_reads() {
         let names: Vec<String> =
             commands().as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(names, ["ask", "pending", "digest", "remember"]);
+        assert_eq!(names, ["ask", "pending", "digest", "remember", "workflows", "run", "remind", "reminders"]);
+        for c in commands().as_array().unwrap() {
+            let option = if c["options"].is_array() { " x" } else { "" };
+            let said = format!("/{}{option}", c["name"].as_str().unwrap());
+            let parsed = Command::parse(&said).unwrap();
+            assert!(!matches!(parsed, Command::Help | Command::Usage(_)), "{said} reads as {parsed:?}");
+        }
     }
 }
