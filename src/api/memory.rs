@@ -273,6 +273,24 @@ pub async fn sources(
     Ok(Json(crate::store::memory::sourced_under(state.store.reader(), &scope, &body.prefix).await?))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reindexing {
+    /// Ask `GET /v1/memory/jobs/{job}` how far it got.
+    pub job: String,
+    pub records: u64,
+}
+
+/// Rebuilds the vector index from the records: the index is emptied, and
+/// the server's indexer embeds every record again while search goes on
+/// with words. Answers 202 at once, with the job to poll.
+#[utoipa::path(post, path = "/v1/memory/reindex", tag = "memory",
+    responses((status = 202, body = Reindexing)), security(("bearer" = [])))]
+pub async fn reindex(State(state): State<ApiState>) -> Result<(StatusCode, Json<Reindexing>), ApiError> {
+    let (job, records) = state.memory.reindex_later().await?;
+    tracing::info!(job = %job, records, "memory reindex started");
+    Ok((StatusCode::ACCEPTED, Json(Reindexing { job, records })))
+}
+
 /// Records by kind, how many wait for their vectors, and the index's size.
 #[utoipa::path(get, path = "/v1/memory/stats", tag = "memory",
     responses((status = 200, body = Object)), security(("bearer" = [])))]

@@ -93,6 +93,7 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits, channels: Ro
         .route("/memory/jobs/{id}", get(memory::job))
         .route("/memory/sources", post(memory::sources))
         .route("/memory/stats", get(memory::stats))
+        .route("/memory/reindex", post(memory::reindex))
         .route("/memory/{id}", axum::routing::delete(memory::forget))
         .route("/workflows", get(workflows::list))
         .route("/workflows/{name}/runs", post(workflows::run))

@@ -125,15 +125,25 @@ pub async fn forget(config: &Config, id: Option<&str>, query: Option<&str>, yes:
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rebuilds the vector index, here or, while `steward serve` runs, by the
+/// server's own indexer (whose job this follows until it is done).
 pub async fn reindex(config: &Config) -> anyhow::Result<ExitCode> {
     let access = Access::open(config).await?;
-    let Some(memory) = access.local() else {
-        bail!("a reindex rebuilds the vector index the running server searches: stop `steward serve` first");
-    };
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} records ({per_sec}, {eta} left)").expect("a valid template"),
     );
+    let Some(memory) = access.local() else {
+        let (job, records) = access
+            .reindex_served(|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+        bar.finish_and_clear();
+        println!("reindexed {records} records by the running server (job {job})");
+        return Ok(ExitCode::SUCCESS);
+    };
     let done = memory
         .reindex(|done, total| {
             bar.set_length(total);

@@ -119,6 +119,24 @@ impl Access {
         }
     }
 
+    /// Has the running server rebuild its vector index, and follows the
+    /// job until every record has its vector again: `progress(done,
+    /// total)` after each look. Returns the job and how many records.
+    pub async fn reindex_served(&self, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<(String, u64)> {
+        let Self::Served(remote) = self else { anyhow::bail!("no server is running") };
+        let started = remote.post("/v1/memory/reindex", &json!({})).await?;
+        let job = started["job"].as_str().context("the server's answer has no job")?.to_owned();
+        loop {
+            let at = remote.get(&format!("/v1/memory/jobs/{job}")).await?;
+            let (done, total) = (at["indexed"].as_u64().unwrap_or(0), at["records"].as_u64().unwrap_or(0));
+            progress(done, total);
+            if at["done"] == true {
+                return Ok((job, total));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+
     /// Waits until what was added can be found by meaning. The server's
     /// indexer does that on its own.
     pub async fn settle(&self, mut tick: impl FnMut()) -> anyhow::Result<()> {

@@ -243,13 +243,32 @@ impl Memory {
         Ok(lost)
     }
 
+    /// Empties the vector index and marks every live record to be embedded
+    /// again, with a job to ask how far that got. Under the indexer's lock:
+    /// no batch in flight can mark a record indexed whose point was cleared.
+    async fn restart_index(&self) -> Result<(String, u64), MemoryError> {
+        let _only_one = self.indexing.lock().await;
+        self.index.clear().await?;
+        let mut tx = self.store.begin().await?;
+        let ids = indexing::unindex_all(&mut tx).await?;
+        let job = indexing::job(&mut tx, &ids, self.store.now()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok((job, ids.len() as u64))
+    }
+
+    /// Rebuilds the vector index in the background (the indexer embeds
+    /// every record again, while search goes on with words): the job to
+    /// ask how far it got, and how many records it has.
+    pub async fn reindex_later(&self) -> Result<(String, u64), MemoryError> {
+        let started = self.restart_index().await?;
+        self.waiting.notify_one();
+        Ok(started)
+    }
+
     /// Rebuilds the vector index from SQLite. `progress(done, total)` is
     /// called after each batch.
     pub async fn reindex(&self, mut progress: impl FnMut(u64, u64)) -> Result<usize, MemoryError> {
-        self.index.clear().await?;
-        let mut tx = self.store.begin().await?;
-        let total = indexing::unindex_all(&mut tx).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let (_, total) = self.restart_index().await?;
         let mut done = 0;
         loop {
             let n = self.index_pending(INDEX_BATCH).await?;

@@ -51,11 +51,10 @@ pub async fn mark_indexed(conn: &mut SqliteConnection, ids: &[String], now: Mill
 }
 
 /// Marks every live record as needing its vector again (a reindex).
-pub async fn unindex_all(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
-    Ok(sqlx::query("UPDATE memory SET indexed_at = NULL WHERE archived_at IS NULL")
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+pub async fn unindex_all(conn: &mut SqliteConnection) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar("UPDATE memory SET indexed_at = NULL WHERE archived_at IS NULL RETURNING id")
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Live records the index should have, after `rowid` in rowid order: a
