@@ -102,8 +102,9 @@ impl Inner {
     /// runs much of a forward pass (layer norms, activations, attention
     /// over short texts) on one core and fans only matrix products out over
     /// the current pool; batches side by side, each kept on its core,
-    /// embedded 1.8 times as many texts a second on 2 cores as one batch at
-    /// a time spread over both (`steward-bench embed`).
+    /// embedded about 1.4 times as many texts a second on 2 cores (71 a
+    /// second against 50) as one batch at a time spread over both
+    /// (`steward-bench embed --records 2000`).
     fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
