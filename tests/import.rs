@@ -23,8 +23,9 @@ fn counts(s: &Value) -> (i64, i64, i64, i64) {
     (n("added"), n("skipped"), n("removed"), n("refused"))
 }
 
-/// Guarantee: importing the same folder again adds nothing, and editing
-/// one file changes only that file's records.
+/// Guarantee: importing the same folder again adds nothing, editing one
+/// file changes only that file's records, and a deleted file's records go
+/// only when the import is told to prune.
 #[test]
 fn a_notes_folder_imported_twice_adds_each_record_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,6 +65,22 @@ fn a_notes_folder_imported_twice_adds_each_record_once() {
     assert!(!texts.iter().any(|t| t.contains("Client 7 pays net 60 days")), "the old text is gone: {texts:?}");
     let stats = run(&data, &["memory", "stats", "--json"]);
     assert_eq!((stats["records"].as_i64(), stats["awaiting_vectors"].as_i64()), (Some(1000), Some(0)), "{stats}");
+
+    // A file deleted: its records stay, unless the import is told to prune.
+    std::fs::remove_file(notes.join("client-3/note-3.md")).unwrap();
+    let kept = run(&data, &["import", "notes", notes.to_str().unwrap(), "--json"]);
+    assert_eq!((counts(&kept), kept["pruned"].as_i64()), ((0, 998, 0, 1), Some(0)), "{kept}");
+    let pruned = run(&data, &["import", "notes", notes.to_str().unwrap(), "--prune", "--json"]);
+    assert_eq!((counts(&pruned), pruned["pruned"].as_i64()), ((0, 998, 0, 1), Some(2)), "{pruned}");
+    let gone = run(&data, &["memory", "search", "person 3 at extension 1003", "--json", "--limit", "10"]);
+    assert!(!gone.to_string().contains("extension 1003"), "the deleted file's records are gone: {gone}");
+    let stats = run(&data, &["memory", "stats", "--json"]);
+    assert_eq!(stats["records"].as_i64(), Some(998), "{stats}");
+    let mbox = dir.path().join("x.mbox");
+    std::fs::write(&mbox, "").unwrap();
+    let args = ["import", "mbox", mbox.to_str().unwrap(), "--prune"];
+    let refused = steward().arg("--data-dir").arg(&data).args(args).output().unwrap();
+    assert!(!refused.status.success() && stderr(&refused).contains("--prune is for a notes folder"));
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! already has, as records with their own dates and provenance, with a
 //! progress bar and a summary of what was added, skipped and refused.
 //! Importing again adds nothing; a note file edited since gets its changed
-//! sections replaced, and nothing else changes.
+//! sections replaced, and nothing else changes. With `--prune`, the records
+//! of note files no longer in the folder are forgotten too.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,8 @@ pub struct Summary {
     pub skipped: usize,
     /// Records of edited note sections, replaced by their new text.
     pub removed: usize,
+    /// Records of note files no longer in the folder (`--prune`).
+    pub pruned: usize,
     pub refused: usize,
     /// The first refusals: where, and why.
     pub refusals: Vec<(String, String)>,
@@ -142,9 +145,21 @@ fn record(format: Format, origin: &str, scope: &Scope, item: Item, now: i64) -> 
 }
 
 /// Imports `path` into `scope` through `access`, showing progress unless
-/// `quiet`.
-pub async fn run(access: &Access, format: Format, path: &Path, scope: &Scope, quiet: bool) -> anyhow::Result<Summary> {
+/// `quiet`; with `prune`, forgets the records of note files in `scope` that
+/// the folder no longer has.
+pub async fn run(
+    access: &Access,
+    format: Format,
+    path: &Path,
+    scope: &Scope,
+    prune: bool,
+    quiet: bool,
+) -> anyhow::Result<Summary> {
+    if prune && format != Format::Notes {
+        bail!("--prune is for a notes folder: an export or mailbox is read whole, and has no files that go away");
+    }
     let units = units(format, path)?;
+    let walked: HashSet<String> = units.iter().filter_map(|u| u.replaces.clone()).collect();
     let total: usize = units.iter().map(|u| u.read.items.len()).sum();
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
     bar.set_style(
@@ -181,6 +196,15 @@ pub async fn run(access: &Access, format: Format, path: &Path, scope: &Scope, qu
             }
         }
     }
+    if prune {
+        for (id, source) in access.sourced_under(scope, import::NOTES_SOURCE).await? {
+            // A note's source id is its file's prefix and a hash (no `#`).
+            let file = source.rfind('#').map(|i| &source[..=i]);
+            if file.is_some_and(|f| !walked.contains(f)) && access.forget(&id, "import").await? {
+                summary.pruned += 1;
+            }
+        }
+    }
     bar.finish_and_clear();
     // What the batches left to the indexer, now: found by meaning at once.
     let embedding = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
@@ -199,28 +223,33 @@ pub struct Args {
     path: PathBuf,
     #[arg(long, default_value = "operator")]
     scope: String,
+    /// Notes only: forget the records of files no longer in the folder (as
+    /// imported into this scope before).
+    #[arg(long)]
+    prune: bool,
     #[arg(long)]
     json: bool,
 }
 
 pub async fn command(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let Args { format, path, scope, json } = args;
+    let Args { format, path, scope, prune, json } = args;
     let path = path.as_path();
     let scope = Scope::parse(&scope)?;
     let access = Access::open(config).await?;
-    let s = run(&access, format, path, &scope, json).await?;
+    let s = run(&access, format, path, &scope, prune, json).await?;
     if json {
         print_json(&s)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "imported {} ({} file(s)) into {}: {} added, {} skipped (imported before), {} replaced, {} refused",
+        "imported {} ({} file(s)) into {}: {} added, {} skipped (imported before), {} replaced, {} pruned, {} refused",
         path.display(),
         s.files,
         scope.as_str(),
         s.added,
         s.skipped,
         s.removed,
+        s.pruned,
         s.refused
     );
     for (at, why) in &s.refusals {

@@ -15,7 +15,7 @@ use crate::domain::{MemoryKind, Millis};
 
 pub use chats::{discord, telegram};
 pub use mbox::mbox;
-pub use notes::{NOTE_EXTENSIONS, note, prefix as note_prefix};
+pub use notes::{NOTE_EXTENSIONS, SOURCE as NOTES_SOURCE, note, prefix as note_prefix};
 
 /// The longest text one record takes; longer texts are cut at paragraph
 /// (or line, or word) boundaries into several.

@@ -83,9 +83,12 @@ pub fn note(rel: &str, text: &str, modified: Option<Millis>) -> Read {
     read
 }
 
+/// What every imported note's source id begins with.
+pub const SOURCE: &str = "notes:";
+
 /// What every record of the file at `rel` has its source id begin with.
 pub fn prefix(rel: &str) -> String {
-    format!("notes:{rel}#")
+    format!("{SOURCE}{rel}#")
 }
 
 #[cfg(test)]
