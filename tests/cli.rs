@@ -2,7 +2,7 @@
 
 mod helpers;
 
-use helpers::{ServeProcess, TOKEN, run_in, stderr, stdout, steward};
+use helpers::{ServeProcess, TOKEN, run_in, stderr, stdout, steward, until};
 
 #[test]
 fn serve_answers_health_checks_and_drains_on_sigterm() {
@@ -380,16 +380,10 @@ args = { text = "Answered {{ steps.go.answer }}" }
     let mut serve = ServeProcess::start(&data, &[("STEWARD_API_TOKEN", TOKEN)]);
     let started = serve.call("/v1/workflows/ship/runs", serde_json::json!({"args": {}})).await;
     let intent = started["intent_id"].as_str().unwrap_or_else(|| panic!("{started}")).to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let approval = loop {
-        let listed = run(&["approvals", "list", "--json"]);
-        let pending: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-        if let Some(id) = pending[0]["id"].as_str() {
-            break id.to_owned();
-        }
-        assert!(std::time::Instant::now() < deadline, "no question was asked");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let pending =
+        || serde_json::from_slice::<serde_json::Value>(&run(&["approvals", "list", "--json"]).stdout).unwrap();
+    until("the question", || async { pending()[0]["id"].is_string() }).await;
+    let approval = pending()[0]["id"].as_str().unwrap().to_owned();
     let refused = run(&["approvals", "answer", &approval, "maybe"]);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("yes, no"), "the choices are named: {}", stderr(&refused));

@@ -318,15 +318,10 @@ async fn ingest_is_idempotent_by_source_and_by_key() {
     let (status, batch) = post("k3", json!({"records": many})).await;
     assert_eq!((status, batch["added"].as_u64()), (202, Some(100)), "{batch}");
     let job = batch["job"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let j: Value = app.get(&format!("/v1/memory/jobs/{job}")).send().await.unwrap().json().await.unwrap();
-        if j["done"] == true {
-            assert_eq!((j["records"].as_i64(), j["indexed"].as_i64()), (Some(100), Some(100)), "{j}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the indexer never finished: {j}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let progress =
+        || async { app.get(&format!("/v1/memory/jobs/{job}")).send().await.unwrap().json::<Value>().await.unwrap() };
+    helpers::until("the indexer to finish the job", || async { progress().await["done"] == true }).await;
+    let j = progress().await;
+    assert_eq!((j["records"].as_i64(), j["indexed"].as_i64()), (Some(100), Some(100)), "{j}");
     app.stop().await;
 }

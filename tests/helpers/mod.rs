@@ -59,6 +59,15 @@ pub async fn text_in(db: &Path, sql: &str) -> String {
 pub const ARMED_STEP_TIMERS: &str =
     "SELECT COUNT(*) FROM steps WHERE next_attempt_at IS NOT NULL OR lease_until IS NOT NULL";
 
+/// Polls `done` until it holds, for 20 s.
+pub async fn until<F: std::future::Future<Output = bool>>(what: &str, done: impl Fn() -> F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within 20 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Polls an intent (`fetch` reads it) until it is in `state`, for 20 s.
 async fn wait_for_state<F: std::future::Future<Output = serde_json::Value>>(
     state: &str,

@@ -65,14 +65,7 @@ pub async fn wait_for_runs(db: &Path, n: i64) {
     until("the runs", || async { helpers::count_in(db, "SELECT COUNT(*) FROM workflow_runs").await >= n }).await;
 }
 
-/// Polls `done` until it holds, for 20 s.
-pub async fn until<F: std::future::Future<Output = bool>>(what: &str, done: impl Fn() -> F) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !done().await {
-        assert!(std::time::Instant::now() < deadline, "{what}: not within 20 s");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
+pub use super::helpers::until;
 
 /// Rows read from a server's database while it runs.
 pub async fn rows<T>(db: &Path, sql: &str) -> Vec<T>
