@@ -1,6 +1,6 @@
-//! The email adapter against a real SMTP server (aiosmtpd on loopback), and
-//! schedules with the clock driven by the test: exactly once per period,
-//! one catch-up after downtime, time zones and DST, empty digests skipped.
+//! The email adapter against a real SMTP server (aiosmtpd on loopback), a
+//! scheduled email digest interrupted by a crash, and `digest preview` /
+//! `digest send`. How schedules run is `digest_schedules.rs`.
 
 mod helpers;
 #[path = "support/receiver.rs"]
@@ -10,14 +10,12 @@ mod smtp;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use helpers::TestApp;
 use serde_json::{Value, json};
 use smtp::{SmtpSink, header};
-use steward::config::{Config, ScheduleConfig, WhenEmpty};
+use steward::config::Config;
 use steward::domain::ManualClock;
-use steward::schedules::{self, Firing};
-use steward::store::Store;
 
 /// Email runs unattended in these tests: the policy makes it low risk.
 const POLICY: &str = r#"
@@ -146,135 +144,47 @@ async fn a_recipient_outside_the_allowed_domains_waits_for_approval() {
     app.stop().await;
 }
 
-// ---- schedules, with the test's clock ----
-
-fn t(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-fn schedule(cron: &str, tz: &str, when_empty: WhenEmpty) -> schedules::Schedule {
-    let c = ScheduleConfig {
-        name: "morning".into(),
-        cron: cron.into(),
-        timezone: tz.into(),
-        destination: "log:digest".into(),
-        when_empty,
-    };
-    schedules::parse(&[c], &schedules::Available::default()).unwrap().remove(0)
-}
-
-async fn store_in(dir: &std::path::Path) -> Store {
-    let config = Config::defaults_in(dir);
-    std::fs::create_dir_all(dir).unwrap();
-    Store::open(&config.database_path(), &config.store).await.unwrap()
-}
-
-async fn runs(store: &Store) -> Vec<(String, bool, String)> {
-    sqlx::query_as("SELECT period, catch_up, outcome FROM schedule_runs ORDER BY period_at")
-        .fetch_all(store.reader())
-        .await
-        .unwrap()
-}
-
-async fn digests(store: &Store) -> Vec<Value> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT payload FROM outbox WHERE destination = 'log:digest' ORDER BY created_at")
-            .fetch_all(store.reader())
-            .await
-            .unwrap();
-    rows.iter().map(|(p,)| serde_json::from_str(p).unwrap()).collect()
-}
-
+/// A scheduled email digest is composed, then sent as email, which the
+/// policy judges as email; with `when_empty = "skip"` a day with nothing in
+/// it sends no mail at all.
 #[tokio::test]
-async fn a_period_fires_once_even_across_a_restart_and_a_second_process() {
+async fn a_scheduled_email_digest_is_skipped_when_empty_and_mailed_when_not() {
+    let sink = SmtpSink::start("ok");
     let dir = tempfile::tempdir().unwrap();
-    let s = schedule("0 8 * * *", "UTC", WhenEmpty::OneLine);
-    let store = store_in(dir.path()).await;
-    assert!(schedules::tick(&store, &[s.clone()], t("2026-11-25T07:00:00Z")).await.unwrap().is_empty(), "first seen");
-    let fired = schedules::tick(&store, &[s.clone()], t("2026-11-25T08:00:01Z")).await.unwrap();
-    assert_eq!(fired.len(), 1);
-    assert!(!fired[0].catch_up);
-    // Ticking again in the same period fires nothing.
-    assert!(schedules::tick(&store, &[s.clone()], t("2026-11-25T08:00:30Z")).await.unwrap().is_empty());
-    // Another process racing for the same period is refused by the key.
-    let p = s.next_after(t("2026-11-25T07:59:00Z")).unwrap();
-    assert_eq!(
-        schedules::fire(&store, &s, Some(p), false, t("2026-11-25T08:00:02Z")).await.unwrap().outcome,
-        Firing::AlreadyFired
-    );
-    store.close().await;
-    // A restart (the store reopened) finds the run recorded.
-    let store = store_in(dir.path()).await;
-    assert!(schedules::tick(&store, &[s.clone()], t("2026-11-25T08:00:40Z")).await.unwrap().is_empty());
-    assert_eq!(runs(&store).await.len(), 1);
-    assert_eq!(digests(&store).await.len(), 1, "one digest queued");
-}
+    let path = dir.path().to_owned();
+    let at = |s: &str| s.parse::<chrono::DateTime<Utc>>().unwrap().timestamp_millis();
+    let clock = ManualClock::at(at("2026-11-25T07:00:00Z"));
+    let app = TestApp::spawn_clocked(dir, clock.clone(), |c| {
+        with_email(c, &sink, &path);
+        c.schedules.push(steward::config::ScheduleConfig {
+            name: "evening".into(),
+            cron: "0 8 * * *".into(),
+            timezone: "UTC".into(),
+            destination: "email:ops@example.com".into(),
+            when_empty: steward::config::WhenEmpty::Skip,
+        });
+    })
+    .await;
+    let runs = "SELECT COUNT(*) FROM workflow_runs WHERE workflow = 'digest-evening' AND ended = 'succeeded'";
+    helpers::until("the first tick", || async { app.count("SELECT COUNT(*) FROM workflow_state").await >= 1 }).await;
+    clock.set(at("2026-11-25T08:00:01Z"));
+    helpers::until("the empty day's run", || async { app.count(runs).await >= 1 }).await;
+    assert!(sink.messages().is_empty(), "nothing happened: no mail");
 
-#[tokio::test]
-async fn downtime_gives_one_catch_up_for_the_latest_missed_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = schedule("0 * * * *", "UTC", WhenEmpty::OneLine);
-    let store = store_in(dir.path()).await;
-    schedules::tick(&store, &[s.clone()], t("2026-11-25T00:30:00Z")).await.unwrap();
-    schedules::tick(&store, &[s.clone()], t("2026-11-25T01:00:05Z")).await.unwrap();
-    // Down from 01:10 to 05:10: four periods missed, one catch-up.
-    let fired = schedules::tick(&store, &[s.clone()], t("2026-11-25T05:10:00Z")).await.unwrap();
-    assert_eq!(fired.len(), 1);
-    assert!(fired[0].catch_up);
-    assert_eq!(fired[0].period, "2026-11-25T05:00:00");
-    let r = runs(&store).await;
-    assert_eq!(
-        r.iter().map(|(p, c, _)| (p.as_str(), *c)).collect::<Vec<_>>(),
-        [("2026-11-25T01:00:00", false), ("2026-11-25T05:00:00", true)]
-    );
-    let d = digests(&store).await;
-    assert_eq!(d.len(), 2);
-    assert_eq!(d[1]["catch_up"], true);
-    assert!(d[1]["subject"].as_str().unwrap().starts_with("[catch-up]"), "{}", d[1]);
-}
-
-#[tokio::test]
-async fn daylight_saving_changes_give_one_period_per_night() {
-    for (from, until) in
-        [("2026-03-28T22:00:00Z", "2026-03-29T04:00:00Z"), ("2026-10-24T22:00:00Z", "2026-10-25T04:00:00Z")]
-    {
-        let dir = tempfile::tempdir().unwrap();
-        let s = schedule("30 2 * * *", "Europe/Berlin", WhenEmpty::OneLine);
-        let store = store_in(dir.path()).await;
-        let mut now = t(from);
-        while now <= t(until) {
-            schedules::tick(&store, &[s.clone()], now).await.unwrap();
-            now += chrono::Duration::minutes(5);
-        }
-        let r = runs(&store).await;
-        assert_eq!(r.len(), 1, "{from}: {r:?}");
-        assert!(!r[0].1, "on time, not a catch-up: {r:?}");
-    }
-    // A morning digest follows local time: 07:00 UTC in winter, 06:00 in summer.
-    let s = schedule("0 8 * * *", "Europe/Berlin", WhenEmpty::OneLine);
-    assert_eq!(s.next_after(t("2026-12-01T00:00:00Z")).unwrap().with_timezone(&Utc), t("2026-12-01T07:00:00Z"));
-    assert_eq!(s.next_after(t("2026-06-01T00:00:00Z")).unwrap().with_timezone(&Utc), t("2026-06-01T06:00:00Z"));
-}
-
-#[tokio::test]
-async fn an_empty_digest_is_skipped_or_one_line_as_configured() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store_in(dir.path()).await;
-    let skip = schedule("0 8 * * *", "UTC", WhenEmpty::Skip);
-    schedules::tick(&store, &[skip.clone()], t("2026-11-25T07:00:00Z")).await.unwrap();
-    let fired = schedules::tick(&store, &[skip], t("2026-11-25T08:00:01Z")).await.unwrap();
-    assert_eq!(fired[0].outcome, Firing::Skipped);
-    assert!(digests(&store).await.is_empty(), "nothing sent");
-    assert_eq!(runs(&store).await[0].2, "skipped", "but the period is recorded: it will not fire again");
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = store_in(dir.path()).await;
-    let line = schedule("0 8 * * *", "UTC", WhenEmpty::OneLine);
-    schedules::tick(&store, &[line.clone()], t("2026-11-25T07:00:00Z")).await.unwrap();
-    schedules::tick(&store, &[line], t("2026-11-25T08:00:01Z")).await.unwrap();
-    let d = digests(&store).await;
-    assert_eq!(d.len(), 1);
-    assert!(d[0]["text"].as_str().unwrap().contains("nothing happened since"), "{}", d[0]);
+    let plan = json!({"steps": [{"adapter": "note", "action": "write", "args": {"text": "Globex signed"}}]});
+    let r =
+        app.post("/v1/intents").json(&json!({"text": "note that Globex signed", "plan": plan})).send().await.unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    app.wait_for(&id, "succeeded").await;
+    clock.set(at("2026-11-26T08:00:01Z"));
+    helpers::until("the digest mail", || async { !sink.messages().is_empty() }).await;
+    let mail = sink.messages();
+    assert_eq!(header(&mail[0], "To").as_deref(), Some("ops@example.com"));
+    assert!(header(&mail[0], "Subject").unwrap().contains("evening"), "{}", mail[0]);
+    assert!(mail[0].contains("note that Globex signed"), "{}", mail[0]);
+    helpers::until("the second run", || async { app.count(runs).await >= 2 }).await;
+    assert_eq!(sink.messages().len(), 1);
+    app.stop().await;
 }
 
 /// A real crash: `steward serve` fires a scheduled email digest, the SMTP

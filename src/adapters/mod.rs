@@ -3,6 +3,7 @@
 //! presents the same key (invariant 2). An adapter can say whether an effect
 //! with a key happened (`reconcile`), and undo one (`compensate`).
 
+mod digest;
 pub mod email;
 mod note;
 mod notify;
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, PlannedStep, RetryPolicy};
 use crate::policy::{StepFacts, Vocabulary};
 
+pub use digest::DigestAdapter;
 pub use email::EmailAdapter;
 pub use note::NoteAdapter;
 pub use notify::NotifyAdapter;
@@ -98,6 +100,7 @@ pub fn known() -> Vec<Description> {
         note::description(),
         notify::description(),
         workflow::description(),
+        digest::description(),
     ]
 }
 

@@ -1,4 +1,6 @@
 //! `steward schedules list`, `steward digest preview` and `steward digest send`.
+//! A schedule runs as the built-in workflow `digest-NAME` (see
+//! [`crate::schedules`]).
 
 use std::process::ExitCode;
 
@@ -11,6 +13,7 @@ use super::intents::open_existing;
 use crate::config::Config;
 use crate::digest::{self, render};
 use crate::schedules::{self, Schedule};
+use crate::workflows::Started;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -55,17 +58,17 @@ pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
             next.push(n.format("%a %d %b %H:%M %Z").to_string());
             t = n.with_timezone(&Utc);
         }
-        println!("{}  `{}` {}  → {}", s.name, s.timing.cron_text, s.timing.tz.name(), destination(s));
+        println!(
+            "{}  `{}` {}  → {}  (workflow {})",
+            s.name,
+            s.timing.cron_text,
+            s.timing.tz.name(),
+            s.destination_text(),
+            s.workflow_name()
+        );
         println!("    next: {}", next.join(", "));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn destination(s: &Schedule) -> String {
-    match &s.destination {
-        schedules::Destination::Email(a) => format!("email:{a}"),
-        schedules::Destination::Outbox(d) => d.clone(),
-    }
 }
 
 /// Prints the digest a schedule would send now (covering what happened
@@ -95,23 +98,27 @@ pub async fn preview(config: &Config, name: Option<&str>, format: Format) -> any
     Ok(ExitCode::SUCCESS)
 }
 
-/// Sends a schedule's digest now, through its destination; a running
-/// server delivers it.
+/// Sends a schedule's digest now: a run of its workflow, started by hand,
+/// which a running server carries out.
 pub async fn send(config: &Config, name: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
+    let lib = super::workflows::library(config, &store)?;
     let all = load(config)?;
     let Some(schedule) = pick(&all, name)? else {
         bail!("no schedules configured: a digest needs a destination (add [[schedules]] to steward.toml)");
     };
-    let fired = schedules::fire(&store, schedule, None, false, Utc::now()).await?;
-    let how = match fired.outcome {
-        schedules::Firing::Sent { intent_id: Some(id) } => format!(" as intent {id}"),
+    let w =
+        lib.get(&schedule.workflow_name()).ok_or_else(|| anyhow!("the {} digest has no workflow", schedule.name))?;
+    let how = match super::workflows::by_hand(&store, &lib, &w, Default::default()).await? {
+        Started::New(id) | Started::Existing(Some(id)) => format!(" as intent {id}"),
         _ => String::new(),
     };
+    store.close().await;
     println!(
-        "queued the {} digest for {}{how}; a running `steward serve` delivers it",
+        "queued the {} digest for {}{how} (workflow {}); a running `steward serve` delivers it",
         schedule.name,
-        destination(schedule)
+        schedule.destination_text(),
+        schedule.workflow_name()
     );
     Ok(ExitCode::SUCCESS)
 }

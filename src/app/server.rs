@@ -13,7 +13,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::token;
-use crate::adapters::{Catalog, EmailAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter, WorkflowAdapter};
+use crate::adapters::{
+    Catalog, DigestAdapter, EmailAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter, WorkflowAdapter,
+};
 use crate::api::{self, ApiState, Limits};
 use crate::channels::Core;
 use crate::channels::discord::{Discord, DiscordDeliver};
@@ -48,8 +50,6 @@ pub struct Server {
     drain_grace: Duration,
     /// The policy file to watch for changes, if there is one.
     watch: Option<(PolicyHandle, PathBuf, Duration)>,
-    /// Scheduled digests.
-    schedules: Vec<crate::schedules::Schedule>,
     /// Saved workflows, and how often their folder is read again.
     workflows: (Library, Duration),
     /// The chat channels that are configured.
@@ -70,7 +70,8 @@ pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
         )
         .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
         .with(Arc::new(NotifyAdapter::new(store.clone())), config.adapters.note.retry.clone())
-        .with(Arc::new(WorkflowAdapter::new(store.clone())), config.adapters.note.retry.clone());
+        .with(Arc::new(WorkflowAdapter::new(store.clone())), config.adapters.note.retry.clone())
+        .with(Arc::new(DigestAdapter::new(store.clone())), config.adapters.note.retry.clone());
     if let Some(email) = EmailAdapter::new(&config.email, store.clone()).map_err(|e| anyhow!("{e}"))? {
         catalog = catalog.with(Arc::new(email), config.email.retry.clone());
     }
@@ -112,17 +113,10 @@ impl Server {
             .with_clock(clock);
         let metrics = Arc::new(Metrics::default());
         let catalog = catalog(config, &store)?;
-        let available = crate::schedules::Available {
-            email: catalog.get("email").is_some(),
-            ..crate::schedules::Available::from_config(config)
-        };
-        let schedules = crate::schedules::parse(&config.schedules, &available).map_err(|e| anyhow!("{e}"))?;
-        let zone: chrono_tz::Tz = config.workflows.timezone.parse().map_err(|_| {
-            anyhow!("workflows.timezone `{}` is not an IANA time zone (e.g. Europe/Berlin)", config.workflows.timezone)
-        })?;
-        let workflows =
-            Library::load(Some(&config.workflows.dir), catalog.clone(), Secrets::new(config.secrets.clone()))
-                .in_zone(zone);
+        let (workflows, schedules) = super::workflows::load_library(config, catalog.clone())?;
+        crate::workflows::digests::adopt(&store, &schedules)
+            .await
+            .context("cannot carry the schedules' history over")?;
         let mut outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
         let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
         if let Some(bot) = &telegram_bot {
@@ -218,7 +212,6 @@ impl Server {
             memory,
             retention,
             copies_days: config.memory.copies_days,
-            schedules,
             workflows: (workflows, Duration::from_secs(config.workflows.reload_secs.max(1))),
             telegram,
             discord,
@@ -237,17 +230,8 @@ impl Server {
     /// the outbox finishes its round; the store closes.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = CancellationToken::new();
-        let wake_runner = self.runner.handle();
-        let outbox_notify = self.outbox.notifier();
         let (wake_runner_for_workflows, outbox_for_workflows) = (self.runner.handle(), self.outbox.notifier());
         let runner = tokio::spawn(self.runner.run(workers.clone()));
-        tokio::spawn(crate::schedules::run(
-            self.store.clone(),
-            self.schedules,
-            wake_runner,
-            outbox_notify,
-            workers.clone(),
-        ));
         let outbox = tokio::spawn(self.outbox.run(workers.clone()));
         let telegram = self.telegram.map(|tg| tokio::spawn(tg.run(workers.clone())));
         let discord = self.discord.map(|d| tokio::spawn(d.run(workers.clone())));

@@ -12,13 +12,27 @@ use super::print_json;
 use crate::config::Config;
 use crate::policy::PolicyHandle;
 use crate::reasoning::when;
+use crate::schedules::{self, Schedule};
 use crate::store::{Store, workflows as runs};
 use crate::workflows::{Cause, Library, Start, StartError, Started, TriggerKind, Workflow};
 
-fn library(config: &Config, store: &Store) -> anyhow::Result<Library> {
-    let catalog = super::catalog(config, store)?;
-    let lib =
-        Library::load(Some(&config.workflows.dir), catalog, crate::adapters::Secrets::new(config.secrets.clone()));
+/// The workflows in force under `config`: the files in `workflows.dir`,
+/// and a built-in one per `[[schedules]]` entry, in the operator's zone.
+pub fn load_library(config: &Config, catalog: crate::adapters::Catalog) -> anyhow::Result<(Library, Vec<Schedule>)> {
+    let available =
+        schedules::Available { email: catalog.get("email").is_some(), ..schedules::Available::from_config(config) };
+    let schedules = schedules::parse(&config.schedules, &available).map_err(|e| anyhow!("{e}"))?;
+    let builtins = crate::workflows::digests::all(&schedules, &catalog).map_err(|e| anyhow!("{e}"))?;
+    let zone: chrono_tz::Tz = config.workflows.timezone.parse().map_err(|_| {
+        anyhow!("workflows.timezone `{}` is not an IANA time zone (e.g. Europe/Berlin)", config.workflows.timezone)
+    })?;
+    let secrets = crate::adapters::Secrets::new(config.secrets.clone());
+    let lib = Library::load(Some(&config.workflows.dir), catalog, secrets).in_zone(zone).with_builtins(builtins);
+    Ok((lib, schedules))
+}
+
+pub fn library(config: &Config, store: &Store) -> anyhow::Result<Library> {
+    let (lib, _) = load_library(config, super::catalog(config, store)?)?;
     for (path, why) in lib.refused() {
         eprintln!("warning: {} refused: {why}", path.display());
     }
@@ -136,6 +150,30 @@ pub async fn show(config: &Config, name: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// Starts a run; prints the intent's id (or, with `--json`, the run).
+/// Starts a run of `w` from the command line: a new key each time.
+pub async fn by_hand(
+    store: &Store,
+    lib: &Library,
+    w: &Workflow,
+    args: serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<Started> {
+    let start = Start {
+        workflow: w,
+        trigger: "manual",
+        key: format!("cli:{}", ulid::Ulid::new()),
+        args,
+        cause: Cause::Cli,
+        actor: super::approvals::me().to_string(),
+        channel: "cli".into(),
+        period: None,
+    };
+    match crate::workflows::start(store, lib.catalog(), &start).await {
+        Ok(s) => Ok(s),
+        Err(StartError::Store(e)) => Err(e.into()),
+        Err(e) => bail!("{e}"),
+    }
+}
+
 pub async fn run(config: &Config, name: &str, args: &[String], json: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
     let lib = library(config, &store)?;
@@ -145,21 +183,7 @@ pub async fn run(config: &Config, name: &str, args: &[String], json: bool) -> an
         let (k, v) = a.split_once('=').ok_or_else(|| anyhow!("--arg `{a}`: use key=value"))?;
         given.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
     }
-    let start = Start {
-        workflow: &w,
-        trigger: "manual",
-        key: format!("cli:{}", ulid::Ulid::new()),
-        args: given,
-        cause: Cause::Cli,
-        actor: super::approvals::me().to_string(),
-        channel: "cli".into(),
-        period: None,
-    };
-    let started = match crate::workflows::start(&store, lib.catalog(), &start).await {
-        Ok(s) => s,
-        Err(StartError::Store(e)) => return Err(e.into()),
-        Err(e) => bail!("{e}"),
-    };
+    let started = by_hand(&store, &lib, &w, given).await?;
     let intent = match &started {
         Started::New(id) | Started::Existing(Some(id)) => Some(id.to_string()),
         _ => None,

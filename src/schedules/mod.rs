@@ -1,13 +1,13 @@
-//! Scheduled digests. Each run is keyed by (schedule, period) with a unique
-//! constraint, and the run row commits in the same transaction as what
-//! delivers it (an intent with an email step, or an outbox message): a
-//! period fires exactly once, whenever the process stops. After downtime,
-//! only the latest missed period fires, marked as a catch-up.
+//! Scheduled digests, from `[[schedules]]` in steward.toml. Each one is a
+//! built-in workflow (`crate::workflows::digests`): a cron trigger in the schedule's zone,
+//! a `command` trigger (`/run digest-NAME`), and a digest step. The
+//! workflow scheduler runs it like any other: each period once, across a
+//! restart and a second process, only the latest missed period after
+//! downtime (as a catch-up); its run is an intent the policy judges.
 //!
-//! The clock is a parameter: the server ticks with the real time, tests
-//! with theirs.
-
-mod fire;
+//! A digest to a chat, a log or a web address is one `digest.send` step;
+//! one by email is `digest.compose` and then an `email.send` of what it
+//! composed, so the policy judges it as email.
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -15,21 +15,19 @@ use croner::Cron;
 
 use crate::config::{ScheduleConfig, WhenEmpty};
 
-pub use fire::{Fired, Firing, fire, tick};
-
-/// How late a period may fire before it counts as a catch-up.
-const GRACE_MS: i64 = 120_000;
 /// How far back a missed period is looked for.
 const LOOKBACK_DAYS: i64 = 400;
 
 /// Where a digest goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
-    /// As an intent with one `email.send` step (the email adapter's
+    /// Composed, then an `email.send` step (the email adapter's
     /// exactly-once handling, and the policy's judgement, apply).
     Email(String),
-    /// Through the outbox: `webhook:…`, `log:…` (and the chat channels).
+    /// Through the outbox: `telegram:…`, `discord:…`, `log:…`.
     Outbox(String),
+    /// Through the outbox to a web address, which the policy judges.
+    Webhook(String),
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +39,20 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// The name of the workflow that runs it.
+    pub fn workflow_name(&self) -> String {
+        format!("digest-{}", self.name.to_ascii_lowercase())
+    }
+
+    /// Where it goes, as configured.
+    pub fn destination_text(&self) -> String {
+        match &self.destination {
+            Destination::Email(a) => format!("email:{a}"),
+            Destination::Outbox(d) => d.clone(),
+            Destination::Webhook(u) => format!("webhook:{u}"),
+        }
+    }
+
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Tz>> {
         self.timing.next_after(t)
     }
@@ -135,7 +147,7 @@ pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Sc
         if c.name.is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
             return Err(err("the name must be letters, digits, `-` or `_`".into()));
         }
-        if out.iter().any(|s| s.name == c.name) {
+        if out.iter().any(|s| s.name.eq_ignore_ascii_case(&c.name)) {
             return Err(err("defined twice".into()));
         }
         let timing = Timing::parse(&c.cron, &c.timezone).map_err(err)?;
@@ -163,7 +175,10 @@ pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Sc
                 }
                 Destination::Outbox(c.destination.clone())
             }
-            Some(("webhook" | "log", rest)) if !rest.is_empty() => Destination::Outbox(c.destination.clone()),
+            Some(("webhook", url)) if matches!(reqwest::Url::parse(url), Ok(u) if matches!(u.scheme(), "http" | "https")) => {
+                Destination::Webhook(url.to_owned())
+            }
+            Some(("log", rest)) if !rest.is_empty() => Destination::Outbox(c.destination.clone()),
             _ => {
                 return Err(err(format!(
                     "destination `{}` must be email:ADDRESS, telegram:CHAT_ID, discord:CHANNEL_ID, webhook:URL or log:NAME",
@@ -174,28 +189,6 @@ pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Sc
         out.push(Schedule { name: c.name.clone(), timing, destination, when_empty: c.when_empty });
     }
     Ok(out)
-}
-
-/// Fires due schedules until `shutdown`, then wakes the runner and the
-/// outbox to deliver what it queued.
-pub async fn run(
-    store: crate::store::Store,
-    schedules: Vec<Schedule>,
-    runner: crate::orchestrator::RunnerHandle,
-    outbox: std::sync::Arc<tokio::sync::Notify>,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    if schedules.is_empty() {
-        return;
-    }
-    let next_due = |now| schedules.iter().filter_map(|s| s.next_after(now)).map(|t| t.timestamp_millis()).min();
-    let (at, due) = (&store, &schedules);
-    let fire = |now| async move { tick(at, due, now).await.map(|fired| !fired.is_empty()) };
-    let wake = || {
-        runner.wake();
-        outbox.notify_one();
-    };
-    keep_ticking(&**store.clock(), "firing schedules", shutdown, fire, next_due, wake, Default::default()).await;
 }
 
 /// Calls `tick` whenever something is due until `shutdown`: at the next

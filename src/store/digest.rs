@@ -102,11 +102,19 @@ pub async fn pending(pool: &SqlitePool) -> Result<Vec<Pending>, StoreError> {
         .collect())
 }
 
+/// An intent `i` that made a digest: a run of a digest workflow, or a plan
+/// with a digest step. A digest leaves out what digests did (else each
+/// would report the last, and an empty one could never be skipped); one
+/// that failed is still an exception.
+const DIGESTS: &str = "(i.agent LIKE 'workflow:digest-%'
+    OR EXISTS (SELECT 1 FROM steps s WHERE s.intent_id = i.id AND s.adapter = 'digest'))";
+
 pub async fn completed(pool: &SqlitePool, since: Millis) -> Result<Vec<Done>, StoreError> {
-    let rows: Vec<(String, String, Millis)> = sqlx::query_as(
-        "SELECT id, text, updated_at FROM intents WHERE state = 'succeeded' AND updated_at >= ?
-         ORDER BY updated_at LIMIT 100",
-    )
+    let rows: Vec<(String, String, Millis)> = sqlx::query_as(&format!(
+        "SELECT i.id, i.text, i.updated_at FROM intents i WHERE i.state = 'succeeded' AND i.updated_at >= ?
+           AND NOT {DIGESTS}
+         ORDER BY i.updated_at LIMIT 100"
+    ))
     .bind(since)
     .fetch_all(pool)
     .await?;
@@ -147,8 +155,12 @@ pub async fn costs(pool: &SqlitePool, since: Millis) -> Result<Vec<Cost>, StoreE
 /// Records of what happened since, by kind (by their own time: imported
 /// history is not news).
 pub async fn memory_added(pool: &SqlitePool, since: Millis) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as("SELECT kind, COUNT(*) FROM memory WHERE occurred_at >= ? GROUP BY kind ORDER BY kind")
-        .bind(since)
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT kind, COUNT(*) FROM memory m WHERE occurred_at >= ?
+           AND NOT EXISTS (SELECT 1 FROM intents i WHERE i.id = m.intent_id AND {DIGESTS})
+         GROUP BY kind ORDER BY kind"
+    ))
+    .bind(since)
+    .fetch_all(pool)
+    .await?)
 }

@@ -49,6 +49,10 @@ pub struct Library {
     nudge: Arc<tokio::sync::Notify>,
     /// The operator's time zone: reminders are read in it.
     zone: chrono_tz::Tz,
+    /// Workflows steward defines from its configuration (a digest per
+    /// `[[schedules]]` entry): listed, run and paused like the files, and
+    /// their names are not free for a file.
+    builtins: Arc<Vec<Workflow>>,
 }
 
 impl Library {
@@ -64,9 +68,19 @@ impl Library {
             reminders: Arc::default(),
             nudge: Arc::default(),
             zone: chrono_tz::Tz::UTC,
+            builtins: Arc::default(),
         };
         lib.reload();
         lib
+    }
+
+    /// With these built-in workflows. A file that takes one of their names
+    /// is refused.
+    pub fn with_builtins(mut self, builtins: Vec<Workflow>) -> Self {
+        self.builtins = Arc::new(builtins);
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::default();
+        self.reload();
+        self
     }
 
     fn state(&self) -> Arc<State> {
@@ -75,7 +89,8 @@ impl Library {
 
     /// Every workflow in force, by name.
     pub fn all(&self) -> Vec<Workflow> {
-        let mut by_name: BTreeMap<String, Workflow> = BTreeMap::new();
+        let mut by_name: BTreeMap<String, Workflow> =
+            self.builtins.iter().map(|w| (w.name.clone(), w.clone())).collect();
         for read in self.state().files.values() {
             if let Some(w) = &read.in_force {
                 by_name.entry(w.name.clone()).or_insert_with(|| w.clone());
@@ -186,6 +201,10 @@ impl Library {
                     Some((other, _)) => Err(DefinitionError {
                         line: None,
                         reason: format!("the name `{}` is taken by {}", w.name, other.display()),
+                    }),
+                    None if self.builtins.iter().any(|b| b.name == w.name) => Err(DefinitionError {
+                        line: None,
+                        reason: format!("the name `{}` is steward's own ({})", w.name, w.description),
                     }),
                     None => Ok(w),
                 },

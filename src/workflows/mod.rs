@@ -14,6 +14,7 @@
 //! intent, rendered when the run gets there ([`render`], [`progress`]).
 
 pub mod definition;
+pub mod digests;
 pub mod hooks;
 pub mod library;
 pub mod params;

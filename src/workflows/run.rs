@@ -198,10 +198,16 @@ pub(super) async fn take(
         Next::Done => p.ended = Some("succeeded".into()),
         Next::Intent { steps, ids, then } => {
             let plan = Plan::new(steps).map_err(|e| invalid(e.to_string()))?;
-            let what = match later {
+            let mut what = match later {
                 Some(step) => format!("Run workflow {}, from step {step}", w.name),
                 None => format!("Run workflow {}", w.name),
             };
+            // What it is for, in the file's words, so a run that needs
+            // the operator says what it was doing.
+            let about: String = w.description.lines().next().unwrap_or_default().chars().take(200).collect();
+            if !about.trim().is_empty() {
+                what = format!("{what}: {}", about.trim());
+            }
             let intent = origin.intent(what, plan, later, now)?;
             intents::insert(tx, &intent).await?;
             (p.current, p.step_ids, p.cursor) = (Some(intent.id), ids, Some(then.unwrap_or(end)));

@@ -2,7 +2,6 @@
 
 use super::{Check, Status, check};
 use crate::config::Config;
-use crate::workflows::Library;
 
 pub async fn workflows(config: &Config) -> Check {
     let dir = &config.workflows.dir;
@@ -13,7 +12,12 @@ pub async fn workflows(config: &Config) -> Check {
         Ok(c) => c,
         Err(e) => return check("workflows", Status::Warn, format!("cannot check them: {e}"), None),
     };
-    let lib = Library::load(Some(dir), catalog, crate::adapters::Secrets::new(config.secrets.clone()));
+    let lib = match crate::app::workflows::load_library(config, catalog) {
+        Ok((lib, _)) => lib,
+        Err(e) => {
+            return check("workflows", Status::Error, e.to_string(), Some("fix [[schedules]] or workflows.timezone"));
+        }
+    };
     let refused = lib.refused();
     if let Some((path, why)) = refused.first() {
         let more = if refused.len() > 1 { format!(" (and {} more)", refused.len() - 1) } else { String::new() };
