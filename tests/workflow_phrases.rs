@@ -100,6 +100,17 @@ async fn a_request_in_words_runs_its_workflow_and_what_is_missing_is_asked_for()
     assert_eq!(o["text"], "Cancelled: workflow onboard-client was not started.");
     assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM arg_forms").await, 0);
 
+    // A request full of names no example knows is read by what it asks
+    // for; and a new request while a question is open is not its answer.
+    let o = say(&app, "publish Ten Years of Steward by Maria Lopez on the Acme blog").await;
+    assert_eq!(o["route"], "workflow:publish-post", "{o}");
+    assert!(o["text"].as_str().unwrap().contains("I need `title`"), "{o}");
+    let o = say(&app, "onboard Bolt Studio (Priya Raman, Tomasz Nowak and Li Wei), contact priya@bolt.example").await;
+    assert_eq!((o["kind"].as_str(), o["route"].as_str()), (Some("intent"), Some("workflow:onboard-client")), "{o}");
+    let args = run_args(&app, &o["intent_id"]).await;
+    assert_eq!((args["company"].as_str(), args["email"].as_str()), (Some("Bolt Studio"), Some("priya@bolt.example")));
+    assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM arg_forms").await, 0, "the title is no longer asked");
+
     // A question about onboarding, or a request for something else, runs nothing.
     for text in
         ["when did we onboard Globex Corporation?", "send the invoice to Umbrella", "show me the onboarding checklist"]
@@ -107,7 +118,7 @@ async fn a_request_in_words_runs_its_workflow_and_what_is_missing_is_asked_for()
         let o = say(&app, text).await;
         assert!(!o["route"].as_str().unwrap_or("").starts_with("workflow:"), "{text}: {o}");
     }
-    assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM workflow_runs").await, 3);
+    assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM workflow_runs").await, 4);
     app.stop().await;
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use super::ReasoningError;
 use super::recall::Recall;
 use super::router::cosine;
-use crate::workflows::phrasing::example_skeleton;
+use crate::workflows::phrasing::{example_skeleton, without_names};
 use crate::workflows::{Library, Workflow};
 
 /// The example phrases' embeddings, by phrase: a phrase is embedded once,
@@ -45,14 +45,20 @@ impl Phrases {
         vector: &[f32],
         threshold: f32,
     ) -> Result<Option<Named>, ReasoningError> {
-        let phrased: Vec<(Workflow, Vec<String>, Option<String>)> = library
+        // Each workflow's forms of the request besides itself: its skeleton
+        // for that workflow, and that with the names taken out.
+        let phrased: Vec<(Workflow, Vec<String>, Vec<String>)> = library
             .all()
             .into_iter()
             .filter_map(|w| {
                 let (_, phrasing) = w.command_trigger()?;
                 let examples: Vec<String> = phrasing.examples.iter().map(|e| example_skeleton(e)).collect();
-                let skeleton = Some(phrasing.skeleton(text, &w.params)).filter(|s| s != text);
-                (!examples.is_empty()).then_some((w, examples, skeleton))
+                let skeleton = phrasing.skeleton(text, &w.params);
+                let mut forms: Vec<String> = without_names(&skeleton).into_iter().collect();
+                if skeleton != text {
+                    forms.push(skeleton);
+                }
+                (!examples.is_empty()).then_some((w, examples, forms))
             })
             .collect();
         if phrased.is_empty() {
@@ -64,7 +70,7 @@ impl Phrases {
             let known = self.vectors();
             phrased.iter().flat_map(|(_, ex, _)| ex).filter(|e| !known.contains_key(*e)).cloned().collect()
         };
-        unknown.extend(phrased.iter().filter_map(|(_, _, s)| s.clone()));
+        unknown.extend(phrased.iter().flat_map(|(_, _, forms)| forms.iter().cloned()));
         unknown.sort();
         unknown.dedup();
         let embedded: HashMap<String, Arc<Vec<f32>>> = if unknown.is_empty() {
@@ -88,15 +94,14 @@ impl Phrases {
         }
         let best = phrased
             .into_iter()
-            .filter_map(|(workflow, examples, skeleton)| {
-                let skeleton = skeleton.and_then(|s| embedded.get(&s).cloned());
+            .filter_map(|(workflow, examples, forms)| {
                 let near = |v: &[f32]| {
                     examples.iter().filter_map(|e| known.get(e).map(|x| cosine(v, x))).max_by(f32::total_cmp)
                 };
-                let similarity = match (near(vector), skeleton.and_then(|s| near(&s))) {
-                    (Some(a), Some(b)) => a.max(b),
-                    (a, b) => a.or(b)?,
-                };
+                let similarity = std::iter::once(near(vector))
+                    .chain(forms.iter().map(|f| embedded.get(f).and_then(|v| near(v))))
+                    .flatten()
+                    .max_by(f32::total_cmp)?;
                 Some(Named { workflow, similarity })
             })
             .max_by(|a, b| a.similarity.total_cmp(&b.similarity));

@@ -317,6 +317,17 @@ impl Reasoner {
             let o = reply(format!("Cancelled: workflow {} was not started.", form.workflow));
             return self.commit_reply(inbound, o, close()).await.map(Some);
         }
+        // A request of its own (near a workflow's example phrases) is not
+        // an answer: the open question is dropped and the request goes on.
+        let vector = self.recall.embed(text).await?;
+        let threshold = self.config.route_threshold;
+        if self.phrases.nearest(&self.recall, &self.workflows, text, &vector, threshold).await?.is_some() {
+            let mut tx = self.store.begin().await?;
+            forms::close(&mut tx, &inbound.chat, &actor).await?;
+            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            tracing::info!(workflow = %form.workflow, "a new request instead of an answer; the open question is dropped");
+            return Ok(None);
+        }
         let workflow = self.workflows.get(&form.workflow);
         let param = workflow.as_ref().and_then(|w| w.params.iter().find(|p| p.name == form.asking));
         let (Some(workflow), Some(param)) = (workflow.as_ref(), param) else {

@@ -173,6 +173,34 @@ pub fn example_skeleton(example: &str) -> String {
     out
 }
 
+/// `text` with its names taken out: each run of capitalised words (or
+/// words with digits, such as `Q3`) after the first word of a sentence,
+/// with the short joining words inside it (`Ten Years of Steward`, `Maria
+/// Lopez and Li Wei`). A request full of names no example can know is then
+/// compared by what it asks for: "publish Ten Years of Steward on the Acme
+/// blog" as "publish on the blog". `None` when it has no names, or nothing
+/// else.
+pub fn without_names(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned();
+    let starts_sentence = |i: usize| i == 0 || words[i - 1].ends_with(['.', '!', '?', ':']);
+    let is_name = |i: usize| {
+        let w = bare(words[i]);
+        let first = w.chars().next();
+        let capital = first.is_some_and(char::is_uppercase) && !starts_sentence(i);
+        let pronoun = matches!(w.split('\'').next(), Some("I"));
+        let coded = w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(char::is_alphabetic);
+        (capital || coded) && !pronoun
+    };
+    let names: Vec<bool> = (0..words.len()).map(is_name).collect();
+    let joins = |i: usize| {
+        let w = bare(words[i]);
+        i > 0 && i + 1 < words.len() && names[i - 1] && names[i + 1] && w.chars().count() <= 3 && !w.is_empty()
+    };
+    let kept: Vec<&str> = (0..words.len()).filter(|&i| !names[i] && !joins(i)).map(|i| words[i]).collect();
+    (kept.len() < words.len() && !kept.is_empty()).then(|| kept.join(" "))
+}
+
 fn slot_words(name: &str) -> String {
     name.replace(['_', '-'], " ")
 }
@@ -251,6 +279,17 @@ mod tests {
         assert_eq!(p.skeleton("nothing here", &params), "nothing here");
         let err = Phrasing::parse(vec!["onboard {client}".into()], vec![], &params).unwrap_err();
         assert!(err.contains("`{client}` is no parameter"), "{err}");
+    }
+
+    #[test]
+    fn names_are_taken_out_of_a_request_and_nothing_else() {
+        let out = |t: &str| without_names(t);
+        assert_eq!(out("publish Ten Years of Steward by Maria Lopez on the Acme blog").unwrap(), "publish on the blog");
+        assert_eq!(out("Publish the Q3 retrospective").unwrap(), "Publish the retrospective");
+        assert_eq!(out("Thanks. Onboard Hooli and Raviga, please").unwrap(), "Thanks. Onboard please");
+        assert_eq!(out("can I onboard Bolt Studio now?").unwrap(), "can I onboard now?");
+        assert_eq!(out("publish the blog post"), None, "no names");
+        assert_eq!(out("Hooli"), None, "nothing but a name");
     }
 
     #[test]
