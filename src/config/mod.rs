@@ -23,8 +23,8 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::matches as secret_matches;
 pub use sections::{
     AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
-    LogFormat, MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, Price, QdrantConfig,
-    QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TierConfig, WebhookConfig,
+    LogFormat, MaxTokensField, MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, Price,
+    QdrantConfig, QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TierConfig, WebhookConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.

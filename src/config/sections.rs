@@ -106,7 +106,22 @@ pub struct TierConfig {
     pub api_key_file: Option<PathBuf>,
     pub timeout_secs: u64,
     pub max_tokens: u32,
+    /// Which request field carries `max_tokens`: servers differ.
+    pub max_tokens_field: MaxTokensField,
     pub temperature: f32,
+}
+
+/// The request field a model's output cap goes in. llama.cpp's server,
+/// Ollama and vLLM honour `max_tokens`; OpenAI's reasoning models accept
+/// only `max_completion_tokens`; most servers take both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxTokensField {
+    /// Both fields, with the same value: every common server honours one.
+    #[default]
+    Both,
+    MaxTokens,
+    MaxCompletionTokens,
 }
 
 impl Default for TierConfig {
@@ -118,6 +133,7 @@ impl Default for TierConfig {
             api_key_file: None,
             timeout_secs: 60,
             max_tokens: 1024,
+            max_tokens_field: MaxTokensField::Both,
             temperature: 0.0,
         }
     }

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::roles::ModelTier;
 use crate::adapters::read_limited;
-use crate::config::{Price, TierConfig};
+use crate::config::{MaxTokensField, Price, TierConfig};
 use crate::domain::parse_retry_after;
 use crate::store::now_millis;
 
@@ -36,6 +36,7 @@ pub struct Model {
     url: String,
     key: Option<SecretString>,
     max_tokens: u32,
+    max_tokens_field: MaxTokensField,
     temperature: f32,
     price: Price,
 }
@@ -92,6 +93,7 @@ impl Model {
             url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
             key: config.api_key.clone(),
             max_tokens: config.max_tokens,
+            max_tokens_field: config.max_tokens_field,
             temperature: config.temperature,
             price: prices.get(name).copied().unwrap_or_default(),
         })
@@ -105,13 +107,23 @@ impl Model {
     /// One chat completion: the role's prompt as system message, the request
     /// (with its context) as user message, JSON output asked for.
     pub async fn complete(&self, system: &str, user: &str, sla: Duration) -> Result<Completion, CallError> {
+        let cap = Some(self.max_tokens);
+        let (legacy, current) = match self.max_tokens_field {
+            MaxTokensField::Both => (cap, cap),
+            MaxTokensField::MaxTokens => (cap, None),
+            MaxTokensField::MaxCompletionTokens => (None, cap),
+        };
+        // `max_tokens` is deprecated by OpenAI, and it is the field
+        // llama.cpp's server, Ollama and vLLM honour.
+        #[allow(deprecated)]
         let request = CreateChatCompletionRequest {
             model: self.name.clone(),
             messages: vec![
                 ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage::from(system)),
                 ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage::from(user)),
             ],
-            max_completion_tokens: Some(self.max_tokens),
+            max_tokens: legacy,
+            max_completion_tokens: current,
             temperature: Some(self.temperature),
             response_format: Some(ResponseFormat::JsonObject),
             ..Default::default()

@@ -2,7 +2,8 @@
 //! /v1/chat/completions` answers with the next queued response, records
 //! every request, and can inject faults (429 with Retry-After, 500, a delay
 //! past the client's timeout, a body that is not JSON, JSON cut off at
-//! `max_tokens`). `GET /v1/models` lists one model. With the queue empty it
+//! `max_tokens`), and can honour only `max_tokens` as llama.cpp's server
+//! does. `GET /v1/models` lists one model. With the queue empty it
 //! asks the responder, if one is set, or answers 500 so a test that asked
 //! for more than it scripted fails loudly.
 #![allow(dead_code)]
@@ -48,6 +49,9 @@ struct Inner {
     queue: Mutex<VecDeque<Reply>>,
     requests: Mutex<Vec<Value>>,
     responder: Mutex<Option<Responder>>,
+    /// Like llama.cpp's server: the output is cut at `max_tokens`, and
+    /// `max_completion_tokens` is ignored (no cap: the whole answer).
+    only_max_tokens: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -111,6 +115,15 @@ async fn chat(State(inner): State<Arc<Inner>>, Json(request): Json<Value>) -> Re
             None => Reply::Status { code: 500, retry_after: None },
         },
     };
+    let reply = match reply {
+        Reply::Content(c) if inner.only_max_tokens.load(std::sync::atomic::Ordering::Relaxed) => {
+            match request["max_tokens"].as_u64() {
+                Some(cap) if tokens(&c) > cap => Reply::Truncated(c.chars().take(cap as usize * 4).collect()),
+                _ => Reply::Content(c),
+            }
+        }
+        other => other,
+    };
     answer(reply, &request).await
 }
 
@@ -134,6 +147,11 @@ impl ScriptedLlm {
 
     pub fn push(&self, reply: Reply) {
         self.inner.queue.lock().unwrap().push_back(reply);
+    }
+
+    /// Honour only `max_tokens`, as llama.cpp's server does.
+    pub fn honour_only_max_tokens(&self) {
+        self.inner.only_max_tokens.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn respond_with(&self, f: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
