@@ -278,21 +278,16 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    app::exit::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return fail(anyhow::Error::from(e)),
+        Err(e) => return app::exit::fail(anyhow::Error::from(e)),
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) => fail(e),
+        Err(e) => app::exit::fail(e),
     }
-}
-
-/// One clear line on stderr, exit code 2, never a backtrace.
-fn fail(e: anyhow::Error) -> ExitCode {
-    eprintln!("error: {e:#}");
-    ExitCode::from(2)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

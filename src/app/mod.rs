@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod digest;
 pub mod doctor;
+pub mod exit;
 pub mod import;
 pub mod init;
 pub mod intents;

@@ -35,6 +35,45 @@ pub const DEFAULT_DATA_DIR: &str = "./steward-data";
 /// repository's `steward.example.toml`, so the two can never disagree.
 pub const TEMPLATE: &str = include_str!("../../steward.example.toml");
 
+/// The top-level keys of [`Config`]: a `STEWARD_*` variable whose first
+/// part names none of them (Kubernetes' `STEWARD_PORT=tcp://…`, a script's
+/// `STEWARD_BIN`) is not configuration and is left alone. A unit test keeps
+/// this list equal to the struct's fields.
+const SECTIONS: &[&str] = &[
+    "data_dir",
+    "store",
+    "http",
+    "log",
+    "telegram",
+    "discord",
+    "llm",
+    "reasoning",
+    "embedding",
+    "qdrant",
+    "orchestrator",
+    "adapters",
+    "notify",
+    "policy",
+    "approvals",
+    "memory",
+    "email",
+    "schedules",
+    "workflows",
+    "secrets",
+    "secret_files",
+];
+
+/// Whether an environment key (after `STEWARD_`, split at `__`) names a
+/// config section; the ones that do not are logged and left alone.
+fn names_a_section(key: &str) -> bool {
+    let first = key.split('.').next().unwrap_or_default();
+    let known = SECTIONS.iter().any(|s| s.eq_ignore_ascii_case(first));
+    if !known {
+        tracing::debug!(variable = %format!("STEWARD_{}", key.to_ascii_uppercase().replace('.', "__")), "not a config section; ignored");
+    }
+    known
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -127,7 +166,12 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment = figment
-            .merge(Env::prefixed("STEWARD_").ignore(&["CONFIG", "API_TOKEN", "DATA_DIR"]).split("__"))
+            .merge(
+                Env::prefixed("STEWARD_")
+                    .ignore(&["CONFIG", "API_TOKEN", "DATA_DIR"])
+                    .split("__")
+                    .filter(|k| names_a_section(k.as_str())),
+            )
             .merge(Env::raw().only(&["STEWARD_API_TOKEN"]).map(|_| "http.token".into()))
             .merge(Env::raw().only(&["STEWARD_DATA_DIR"]).map(|_| "data_dir".into()));
         if let Some(dir) = &sources.data_dir {
@@ -213,6 +257,23 @@ mod tests {
         assert_eq!(parsed.http.addr, defaults.http.addr);
         assert_eq!(parsed.store.durability, defaults.store.durability);
         assert_eq!(parsed.data_dir, defaults.data_dir);
+    }
+
+    #[test]
+    fn the_sections_list_is_the_struct_s_fields() {
+        // serde names every field it expects when it meets one it does not.
+        let err = Figment::new().merge(Toml::string("zz_not_a_section = 1")).extract::<Config>().unwrap_err();
+        let said = err.to_string();
+        let listed = said.split_once("one of ").map_or("", |(_, rest)| rest);
+        let expected: Vec<&str> = listed
+            .split('`')
+            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
+        let mut want: Vec<&str> = SECTIONS.to_vec();
+        let mut got = expected.clone();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{said}");
     }
 
     #[test]
