@@ -126,8 +126,10 @@ fn parse(i: usize, r: RecordBody, now: Millis, key: Option<&str>) -> Result<NewM
         Some(v) if !v.is_empty() && v.chars().count() <= 200 && v.chars().all(ok) => Ok(v),
         Some(_) => Err(InvalidInput::new(format!("records[{i}].{field}"), "must be 1 to 200 plain characters")),
     };
-    let actor = label("author", r.author, "api", &|c: char| !c.is_control())?;
-    let channel = label("via", r.via, "http", &|c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')?;
+    let (api_actor, api_channel) = MemoryProvenance::API;
+    let actor = label("author", r.author, api_actor, &|c: char| !c.is_control())?;
+    let channel =
+        label("via", r.via, api_channel, &|c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')?;
     let provenance = MemoryProvenance { actor, channel, why: r.why, ..Default::default() };
     let mut m = NewMemory::new(kind, &r.text, scope, provenance, now).map_err(at)?;
     m.tags = r.tags;

@@ -54,7 +54,8 @@ pub async fn add(
     };
     let occurred_at = extra.occurred_at.as_deref().map(parse_time).transpose()?;
     let access = Access::open(config).await?;
-    let provenance = MemoryProvenance { actor: "cli".into(), channel: "cli".into(), ..Default::default() };
+    let (actor, channel) = MemoryProvenance::CLI;
+    let provenance = MemoryProvenance { actor: actor.into(), channel: channel.into(), ..Default::default() };
     let mut record = NewMemory::new(kind, text, Scope::parse(scope)?, provenance, access.now())?;
     record.tags = extra.tags;
     record.occurred_at = occurred_at;

@@ -151,6 +151,19 @@ pub struct MemoryProvenance {
     pub why: Option<String>,
 }
 
+impl MemoryProvenance {
+    /// The operator writing straight to memory over the API (its default
+    /// author, with the token) and from the command line.
+    pub const API: (&'static str, &'static str) = ("api", "http");
+    pub const CLI: (&'static str, &'static str) = ("cli", "cli");
+
+    /// Whether the operator wrote it straight to memory (not a speaker an
+    /// import or a caller named).
+    pub fn written_by_operator(&self) -> bool {
+        [Self::API, Self::CLI].iter().any(|(actor, channel)| self.actor == *actor && self.channel == *channel)
+    }
+}
+
 /// A record to be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMemory {

@@ -4,7 +4,7 @@
 use super::commands::Effect;
 use super::flow_router::Named;
 use super::plan::Reading;
-use super::recall::reader_key;
+use super::recall::{NO_MODEL, reader_key};
 use super::roles::ModelTier;
 use super::router::{Route, Routed};
 use super::{Answer, Inbound, Input, Reasoner, ReasoningError};
@@ -301,7 +301,7 @@ impl Reasoner {
         let asked = self.asked(inbound, &r.text);
         if let Some(why) = self.models.unavailable(ModelTier::Fast).await? {
             r.escalations.push(why);
-            let mut o = Answer::reply(1, self.recall.unsure(&r.text, hits), 0.0);
+            let mut o = Answer::reply(1, self.recall.unsure(&r.text, hits, NO_MODEL), 0.0);
             o.escalations = r.escalations();
             return self.commit_reply(inbound, o, asked).await;
         }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::recall::{context_for, records_block};
 use super::roles::Role;
 use super::{Answer, Inbound, Kind, Reasoner, ReasoningError};
-use crate::domain::{Intent, IntentText, Plan, PlannedStep, Provenance};
+use crate::domain::{Actor, Intent, IntentText, MemoryKind, Plan, PlannedStep, Provenance};
 use crate::memory::Hit;
 use crate::orchestrator::intent_machine::IntentEvent;
 use crate::store::StoreError;
@@ -203,11 +203,27 @@ impl Reasoner {
         }))
     }
 
+    /// Whether a record may be given to the planner as knowledge: what is
+    /// so (never what was asked, or asked for), and a message only when the
+    /// operator said it. Anyone else's words, however they are phrased,
+    /// never shape a plan.
+    fn is_knowledge(&self, h: &Hit) -> bool {
+        let operator = || {
+            h.provenance.written_by_operator()
+                || h.provenance
+                    .actor
+                    .split_once(':')
+                    .is_some_and(|(channel, id)| self.people.acts(&Actor::new(channel, id)))
+        };
+        h.kind.citable() && (h.kind != MemoryKind::Statement || operator())
+    }
+
     /// The planner's user message: the catalog, the request, and the
     /// records it may read that bear on it.
     fn planner_message(&self, inbound: &Inbound, text: &str, hits: &[Hit]) -> String {
         let role = self.models.role("planner");
-        let context = context_for(role, &inbound.actor, hits);
+        let context: Vec<&Hit> =
+            context_for(role, &inbound.actor, hits).into_iter().filter(|h| self.is_knowledge(h)).collect();
         format!("Catalog: {}\n\nRequest: {text}\n\n{}", self.catalog_text(role, None, true), records_block(&context))
     }
 
