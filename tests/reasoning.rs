@@ -78,8 +78,12 @@ async fn commands_routes_and_memory_answers_cost_no_model_call() {
 
     let o = say(&app, "remember that the VAT number of the company is DE998877").await;
     assert_eq!(o["tier"], 0, "{o}");
-    // Paraphrased commands are routed at tier 1.
+    // Commands said in words are read at tier 0; paraphrases beyond those
+    // sentences are routed at tier 1.
     let o = say(&app, "give me a status update").await;
+    assert_eq!(o["tier"], 0, "{o}");
+    assert!(o["text"].as_str().unwrap().contains("Approvals waiting: 0"), "{o}");
+    let o = say(&app, "is anything broken at the moment").await;
     assert_eq!((o["tier"].as_u64(), o["route"].as_str()), (Some(1), Some("status")), "{o}");
     let o = say(&app, "thanks a lot").await;
     assert_eq!((o["tier"].as_u64(), o["route"].as_str()), (Some(1), Some("thanks")), "{o}");

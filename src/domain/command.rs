@@ -78,6 +78,24 @@ pub enum Command {
     CancelReminder(String),
     /// A menu's button, by its token: what it was offered for, once.
     Menu(String),
+    /// Decide the request a reference in words names ("reject the last
+    /// one", "undo the last email"): found, named, and confirmed by a
+    /// button before anything is decided.
+    DecideLatest {
+        decision: Decision,
+        latest: super::Latest,
+    },
+    /// Cancel (or retry) the asker's newest intent ("cancel the intent I
+    /// just made"), confirmed by a button.
+    ControlLatest {
+        cancel: bool,
+    },
+    /// What the models cost over a period.
+    Costs(super::Period),
+    /// Pause or resume every workflow's triggers.
+    Automations {
+        paused: bool,
+    },
     /// A command word with arguments that do not fit it: here is the usage.
     Usage(&'static str),
 }
@@ -112,7 +130,7 @@ impl Command {
     /// A fact to keep (a leading "that" is no part of it); its usage when
     /// there is none.
     pub fn remember(fact: &str) -> Self {
-        let fact = fact.trim();
+        let fact = fact.trim().trim_start_matches([':', ',', '-', '–', '—']).trim();
         let fact = fact.strip_prefix("that ").unwrap_or(fact).trim();
         if fact.is_empty() || fact == "that" {
             Self::Usage("remember that …")
@@ -121,10 +139,18 @@ impl Command {
         }
     }
 
-    /// Parses `text` as a command, or returns `None` when it is free text.
+    /// Parses `text` as a command, typed or said in words
+    /// ([`super::spoken`]), or returns `None` when it is free text.
     pub fn parse(text: &str) -> Option<Self> {
-        parse(text)
+        parse(text).or_else(|| super::spoken::read(text))
     }
+}
+
+/// Whether what follows a command word is a question, not its argument.
+fn asks(rest: &str) -> bool {
+    let first = rest.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+    rest.trim_end().ends_with('?')
+        || matches!(first.as_str(), "when" | "what" | "who" | "why" | "how" | "where" | "whether" | "if" | "which")
 }
 
 fn parse(text: &str) -> Option<Command> {
@@ -175,6 +201,8 @@ fn parse(text: &str) -> Option<Command> {
         },
         "cancel" if slash || id_and_comment(rest).is_some() => one_id(Command::Cancel, "cancel INTENT_ID"),
         "retry" if slash || id_and_comment(rest).is_some() => one_id(Command::Retry, "retry INTENT_ID"),
+        // "remember when we signed Acme?" asks; it keeps nothing.
+        "remember" if asks(rest) => return None,
         "remember" => Command::remember(rest),
         "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
         "ask" => Command::Usage("ask QUESTION"),

@@ -15,6 +15,10 @@ pub enum MenuAction {
     Run { workflow: String },
     /// Cancels a reminder.
     CancelReminder { id: String },
+    /// Decides a request found by a reference in words, once confirmed.
+    Decide { target: String, decision: super::Decision },
+    /// Cancels (or retries) an intent found by a reference in words.
+    Control { intent: String, cancel: bool },
 }
 
 /// A button on a reply: its label, and the token it carries.

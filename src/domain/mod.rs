@@ -22,6 +22,7 @@ mod provenance;
 mod request;
 mod retry;
 mod risk;
+pub mod spoken;
 mod step;
 
 pub use approval::{Actor, ApprovalKind, ApprovalState, Approvers, Decision, Refusal};
@@ -37,6 +38,7 @@ pub use provenance::Provenance;
 pub use request::{ApprovalRequest, CostEstimate, DestinationView, Question, StepView};
 pub use retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};
 pub use risk::Risk;
+pub use spoken::{Latest, Period};
 pub use step::{IdempotencyKey, Step, StepState};
 
 /// A value from outside did not parse into a domain type. The message is meant

@@ -71,6 +71,10 @@ impl Reasoner {
                 | Command::Reminders
                 | Command::CancelReminder(_)
                 | Command::Menu(_)
+                | Command::DecideLatest { .. }
+                | Command::ControlLatest { .. }
+                | Command::Costs(_)
+                | Command::Automations { .. }
         );
         if operators_only && !self.people.acts(&inbound.actor) {
             let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
@@ -109,9 +113,25 @@ impl Reasoner {
                 Ok(MenuAction::CancelReminder { id }) => {
                     (reply(self.cancel_reminder(inbound, &id).await?), Effect::None)
                 }
+                Ok(MenuAction::Decide { target, decision }) => {
+                    (reply(String::new()), Effect::Decide { target, decision, comment: None })
+                }
+                Ok(MenuAction::Control { intent, cancel }) => {
+                    (reply(self.control(inbound, &intent, cancel).await?), Effect::None)
+                }
                 Err(why) => (reply(why.text().to_owned()), Effect::None),
             },
             Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
+            Command::DecideLatest { decision, latest } => {
+                let (text, buttons) = self.decide_latest(inbound, decision, &latest).await?;
+                (reply(text), Effect::Offer(buttons))
+            }
+            Command::ControlLatest { cancel } => {
+                let (text, buttons) = self.control_latest(inbound, cancel).await?;
+                (reply(text), Effect::Offer(buttons))
+            }
+            Command::Costs(period) => (reply(self.costs(period).await?), Effect::None),
+            Command::Automations { paused } => (reply(self.automations(inbound, paused).await?), Effect::None),
             Command::Run { workflow, args } => self.run_reply(inbound, &workflow, args, tier).await?,
             Command::Remember(fact) => match self.said(inbound, MemoryKind::Note, &fact, "asked to remember") {
                 Ok(m) => (reply(format!("Noted (in {}).", m.scope.as_str())), Effect::Remember(Box::new(m))),

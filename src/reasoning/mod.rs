@@ -15,6 +15,7 @@
 //! the breaker open) a request that needs one becomes an intent in
 //! `needs_attention` and the operator is told why; it is never an error.
 
+mod asking;
 mod cache;
 mod call;
 mod commands;
@@ -24,6 +25,7 @@ pub mod llm;
 mod pipeline;
 mod plan;
 mod recall;
+mod references;
 mod reminding;
 pub mod roles;
 pub mod router;

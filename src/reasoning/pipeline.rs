@@ -1,6 +1,7 @@
 //! The order of the tiers: each one answers if it can, or says why not and
 //! hands the request on.
 
+pub use super::asking::{asks_to_act, looks_like_question};
 use super::commands::Effect;
 use super::flow_router::Named;
 use super::plan::Reading;
@@ -10,42 +11,6 @@ use super::router::{Route, Routed};
 use super::{Answer, Inbound, Input, Reasoner, ReasoningError};
 use crate::domain::Command;
 use crate::memory::{Contract, Hit};
-
-/// Words a question starts with: a request that is not routed anywhere and
-/// starts with one of these (or ends with `?`) is looked up before it is
-/// read as a request to act.
-const QUESTION_WORDS: [&str; 24] = [
-    "what", "when", "who", "whom", "whose", "where", "why", "how", "which", "did", "do", "does", "is", "are", "was",
-    "were", "can", "could", "should", "has", "have", "any", "remind", "tell",
-];
-
-/// How a request for information is worded when it is not a question:
-/// "give me a summary of today", "show me what's pending", "list …".
-const ASKS_FOR_INFORMATION: [&str; 8] =
-    ["give me", "show me", "list", "summarize", "summarise", "recap", "catch me up", "fill me in"];
-
-pub fn looks_like_question(text: &str) -> bool {
-    let t = text.trim().to_lowercase();
-    let words: Vec<&str> = t.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
-    let opens = |phrase: &str| {
-        let p: Vec<&str> = phrase.split(' ').collect();
-        words.len() >= p.len() && words[..p.len()] == p[..]
-    };
-    t.ends_with('?')
-        || words.first().is_some_and(|w| QUESTION_WORDS.contains(w))
-        || ASKS_FOR_INFORMATION.iter().any(|p| opens(p))
-}
-
-/// How a request to act is asked politely ("can you onboard Acme?"): worded
-/// as a question, meant as a request.
-const POLITE: [&str; 7] = ["can you", "could you", "would you", "will you", "can u", "please", "pls"];
-
-/// A request to do something, not a question about something: a request
-/// in words runs a workflow only when it asks for it to be done.
-pub fn asks_to_act(text: &str) -> bool {
-    let t = text.trim_start().to_lowercase();
-    !looks_like_question(text) || POLITE.iter().any(|p| t.starts_with(p) && t[p.len()..].starts_with([' ', ',']))
-}
 
 /// A request that lists several things to do ("bill them, send the invoice
 /// and follow up") is a multi-step goal: it goes straight to the planner
@@ -317,23 +282,6 @@ impl Reasoner {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn questions_are_told_from_requests() {
-        assert!(looks_like_question("When is INV-2041 due?"));
-        assert!(looks_like_question("who is our contact at Globex"));
-        assert!(looks_like_question("INV-2041?"));
-        assert!(!looks_like_question("send the invoice to ACME"));
-        assert!(looks_like_question("give me a summary of today"));
-        assert!(looks_like_question("List the open invoices."));
-        assert!(!looks_like_question("give Bob access to the drive"));
-        assert!(!looks_like_question("listen to the recording and note the action items"));
-        assert!(asks_to_act("onboard Acme Corp"));
-        assert!(asks_to_act("Can you onboard Acme Corp?"));
-        assert!(asks_to_act("please, onboard Acme"));
-        assert!(!asks_to_act("when did we onboard Acme?"));
-        assert!(!asks_to_act("can unions onboard Acme?"), "a polite form is whole words");
-    }
 
     #[test]
     fn lists_of_things_to_do_are_goals() {

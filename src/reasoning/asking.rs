@@ -1,0 +1,120 @@
+//! Whether a text asks (a question, looked up and answered) or asks for
+//! something to be done, by more than its first word: a polite request
+//! ("can you email Acme the invoice?") is a request to act unless what it
+//! asks for is information ("can you tell me …").
+
+/// Words a question starts with: a request that is not routed anywhere and
+/// starts with one of these (or ends with `?`) is looked up before it is
+/// read as a request to act. ("tell" and "remind" start requests: "tell
+/// Bolt Studio the draft is ready"; "tell me …" asks.)
+const QUESTION_WORDS: [&str; 22] = [
+    "what", "when", "who", "whom", "whose", "where", "why", "how", "which", "did", "do", "does", "is", "are", "was",
+    "were", "can", "could", "should", "has", "have", "any",
+];
+
+/// How a request for information is worded when it is not a question:
+/// "give me a summary of today", "show me what's pending", "list …".
+const ASKS_FOR_INFORMATION: [&str; 16] = [
+    "give me",
+    "show me",
+    "show us",
+    "tell me",
+    "tell us",
+    "let me know",
+    "remind me what",
+    "remind me who",
+    "remind me when",
+    "remind me how",
+    "list",
+    "summarize",
+    "summarise",
+    "recap",
+    "catch me up",
+    "fill me in",
+];
+
+/// What a polite request asks for when it asks for information ("can you
+/// check whether Acme paid?"), not for something to be done.
+const FINDS_OUT: [&str; 6] = ["check", "find out", "look up", "explain", "confirm whether", "confirm if"];
+
+/// How a request to act is asked politely ("can you onboard Acme?"): worded
+/// as a question, meant as a request.
+const POLITE: [&str; 9] =
+    ["can you", "could you", "would you", "will you", "can u", "could u", "would you mind", "please", "pls"];
+
+/// The words after a polite opening, when the text has one.
+fn after_polite(t: &str) -> Option<&str> {
+    POLITE.iter().filter_map(|p| t.strip_prefix(p)).find(|rest| rest.starts_with([' ', ','])).map(|rest| {
+        rest.trim_start_matches([' ', ',']).strip_prefix("please ").unwrap_or(rest.trim_start_matches([' ', ',']))
+    })
+}
+
+/// A question (looked up, answered) rather than a request to act. A polite
+/// request ("can you email Acme the invoice?") asks for something to be
+/// done unless what it asks for is information ("can you tell me …",
+/// "could you check whether …").
+pub fn looks_like_question(text: &str) -> bool {
+    let t = text.trim().to_lowercase();
+    let words: Vec<&str> = t.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+    let opens = |words: &[&str], phrase: &str| {
+        let p: Vec<&str> = phrase.split(' ').collect();
+        words.len() >= p.len() && words[..p.len()] == p[..]
+    };
+    if let Some(rest) = after_polite(&t) {
+        let rest: Vec<&str> = rest.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+        return rest.is_empty() || ASKS_FOR_INFORMATION.iter().chain(FINDS_OUT.iter()).any(|p| opens(&rest, p));
+    }
+    t.ends_with('?')
+        || words.first().is_some_and(|w| QUESTION_WORDS.contains(w))
+        || ASKS_FOR_INFORMATION.iter().any(|p| opens(&words, p))
+}
+
+/// A request to do something, not a question about something: a request
+/// in words runs a workflow only when it asks for it to be done.
+pub fn asks_to_act(text: &str) -> bool {
+    !looks_like_question(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_are_told_from_requests() {
+        assert!(looks_like_question("When is INV-2041 due?"));
+        assert!(looks_like_question("who is our contact at Globex"));
+        assert!(looks_like_question("INV-2041?"));
+        assert!(!looks_like_question("send the invoice to ACME"));
+        assert!(looks_like_question("give me a summary of today"));
+        assert!(looks_like_question("List the open invoices."));
+        assert!(!looks_like_question("give Bob access to the drive"));
+        assert!(!looks_like_question("listen to the recording and note the action items"));
+        assert!(asks_to_act("onboard Acme Corp"));
+        assert!(asks_to_act("Can you onboard Acme Corp?"));
+        assert!(asks_to_act("please, onboard Acme"));
+        assert!(!asks_to_act("when did we onboard Acme?"));
+        assert!(!asks_to_act("can unions onboard Acme?"), "a polite form is whole words");
+        // Requests to act, however they are worded.
+        for act in [
+            "can you email Acme the invoice?",
+            "could you send the contract to Globex",
+            "tell Bolt Studio the draft is ready",
+            "please tell Priya we moved the call",
+            "would you mind forwarding the quote to Hana?",
+            "remind Bob about the invoice",
+        ] {
+            assert!(asks_to_act(act), "{act}");
+        }
+        // Questions, however politely asked.
+        for ask in [
+            "can you tell me when the invoice is due?",
+            "could you check whether Acme paid",
+            "tell me about the Globex deal",
+            "remind me what we agreed with Acme",
+            "can you?",
+            "can we afford the new laptop?",
+        ] {
+            assert!(looks_like_question(ask), "{ask}");
+        }
+    }
+}
