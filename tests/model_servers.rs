@@ -1,7 +1,7 @@
 //! steward against the OpenAI-compatible servers people run: the output
 //! cap reaches a server that honours only `max_tokens` (llama.cpp's server,
-//! Ollama, vLLM), and one that wants only `max_completion_tokens` can be
-//! given just that.
+//! Ollama, vLLM), one that wants only `max_completion_tokens` can be given
+//! just that, and a model slower than the HTTP timeout answers later.
 
 mod helpers;
 #[path = "support/openai.rs"]
@@ -47,4 +47,53 @@ async fn the_output_cap_reaches_a_server_that_honours_only_max_tokens() {
         }
         app.stop().await;
     }
+}
+
+/// A model slower than the HTTP timeout: the request answers 202 with the
+/// message's id, the work goes on, `GET /v1/messages/{id}` gives the answer,
+/// and retries (while it works, and after) never call the model again.
+#[tokio::test]
+async fn a_slow_model_answers_later_and_a_retry_never_calls_it_again() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_with(|c| {
+        c.llm.fast.base_url = Some(llm.base_url());
+        c.llm.fast.model = Some("scripted".into());
+        c.llm.fast.timeout_secs = 30;
+        c.http.request_timeout_secs = 2;
+    })
+    .await;
+    app.call("/v1/memory", json!({"text": "The Hartmann Properties lease ends in June 2027."})).await;
+    llm.respond_with(|request| {
+        let asked = request["messages"][1]["content"].as_str().unwrap_or("").to_owned();
+        let id = asked
+            .split_once("Records:")
+            .and_then(|(_, r)| r.lines().find_map(|l| serde_json::from_str::<Value>(l).ok()))
+            .and_then(|r| r["id"].as_str().map(str::to_owned));
+        let answer =
+            json!({"answer": "June 2027.", "confidence": 0.9, "citations": id.into_iter().collect::<Vec<_>>()});
+        Reply::Delay(std::time::Duration::from_secs(3), Box::new(Reply::json(answer)))
+    });
+    let ask = || {
+        app.post("/v1/messages")
+            .header("Idempotency-Key", "slow-1")
+            .json(&json!({"text": "so when exactly do we have to leave the Hartmann Properties office?"}))
+    };
+    let r = ask().send().await.unwrap();
+    assert_eq!(r.status(), 202, "answered within the HTTP timeout, not 408");
+    let pending: Value = r.json().await.unwrap();
+    assert_eq!(pending["id"], "slow-1", "{pending}");
+    // A retry while the model works joins the work.
+    assert_eq!(ask().send().await.unwrap().status(), 202);
+    // Waiting for it by its id.
+    let r = app.get("/v1/messages/slow-1?wait=30").send().await.unwrap();
+    let r = if r.status() == 202 { app.get("/v1/messages/slow-1?wait=30").send().await.unwrap() } else { r };
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["text"], "June 2027.", "{answer}");
+    // Done: a retry is answered from the inbox.
+    let again: Value = ask().send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["text"], "June 2027.", "{again}");
+    assert_eq!(llm.calls(), 1, "the model was asked once");
+    assert_eq!(app.get("/v1/messages/never-sent").send().await.unwrap().status(), 404);
+    app.stop().await;
 }

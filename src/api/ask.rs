@@ -1,9 +1,12 @@
 //! `/v1/messages`: talk to steward as a chat channel would, through the
 //! reasoning tiers; `/v1/costs`: the cost ledger's summary.
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,8 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, ApiQuery, idempotency_key};
+use super::pending::Waited;
 use crate::domain::{Actor, Press};
-use crate::reasoning::{Answer, Inbound, Input, Kind, ReasoningError};
+use crate::reasoning::{Inbound, Input, Kind, ReasoningError};
 use crate::store::ledger::{self, Line};
 
 impl From<ReasoningError> for ApiError {
@@ -61,15 +65,18 @@ fn speaker(state: &ApiState, actor: Option<String>) -> Result<Actor, ApiError> {
 const OPERATOR: &str = "http:api";
 
 /// Send a message through the reasoning tiers. The `Idempotency-Key` header
-/// makes a retry return what the first delivery produced.
+/// makes a retry return what the first delivery produced. When a model is
+/// still working as the request's time runs out, the answer is 202 with the
+/// message's id, and `GET /v1/messages/{id}` waits for it.
 #[utoipa::path(post, path = "/v1/messages", tag = "reasoning", request_body = MessageBody,
-    responses((status = 200, body = Object), (status = 403, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody),
+    responses((status = 200, body = Object), (status = 202, body = Object, description = "still working: poll GET /v1/messages/{id}"),
+        (status = 403, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody),
         (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn message(
     State(state): State<ApiState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<MessageBody>,
-) -> Result<Json<Answer>, ApiError> {
+) -> Result<Response, ApiError> {
     let input = match (body.text, body.button) {
         (Some(t), None) => {
             crate::domain::IntentText::parse(t.clone())?;
@@ -80,14 +87,63 @@ pub async fn message(
     };
     let actor = speaker(&state, body.actor)?;
     let external_id = idempotency_key(&headers)?.unwrap_or_else(|| ulid::Ulid::new().to_string());
-    let inbound = Inbound { channel: "http".into(), external_id, actor, input, chat: "operator".into() };
-    let outcome = state.reasoner.handle(&inbound).await?;
+    let payload = serde_json::to_string(&input).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let who = actor.to_string();
+    let inbound =
+        Inbound { channel: CHANNEL.into(), external_id: external_id.clone(), actor, input, chat: "operator".into() };
+    let reasoner = state.reasoner.clone();
+    let work = async move { reasoner.handle(&inbound).await.map_err(ApiError::from) };
+    let waited = state.in_flight.run(&external_id, &who, &payload, state.answer_within, work).await?;
+    respond(waited, &external_id)
+}
+
+/// The channel `/v1/messages` speaks as.
+const CHANNEL: &str = "http";
+
+/// An answer (200), a refusal, or that the work goes on (202).
+fn respond(waited: Waited, id: &str) -> Result<Response, ApiError> {
+    let outcome = match waited {
+        Waited::Done(outcome) => outcome?,
+        Waited::Pending => {
+            let body = serde_json::json!({"id": id, "status": "pending",
+                "poll": format!("/v1/messages/{id}?wait=30")});
+            return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+        }
+    };
     if outcome.kind == Kind::Limited {
         let why =
             if outcome.text.is_empty() { "still over the rate limit; wait a minute".into() } else { outcome.text };
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", why));
     }
-    Ok(Json(outcome))
+    Ok(Json(outcome).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    /// Seconds to wait for the answer (at most what a request may take).
+    pub wait: Option<u64>,
+}
+
+/// The answer to a message sent before, by its id (its `Idempotency-Key`):
+/// 200 with the answer, 202 while a model is still working (after waiting
+/// up to `wait` seconds), 404 for an id steward has not seen.
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "reasoning", params(("id" = String, Path), WaitQuery),
+    responses((status = 200, body = Object), (status = 202, body = Object), (status = 404, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn answer(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<WaitQuery>,
+) -> Result<Response, ApiError> {
+    let budget = Duration::from_secs(q.wait.unwrap_or(0)).min(state.answer_within);
+    if let Some(waited) = state.in_flight.wait(&id, budget).await {
+        return respond(waited, &id);
+    }
+    match state.reasoner.answered(CHANNEL, &id).await? {
+        Some(answer) => Ok(Json(answer).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no message `{id}` was sent here"))),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

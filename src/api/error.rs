@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::domain::InvalidInput;
 use crate::store::StoreError;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,

@@ -12,6 +12,7 @@ mod intents;
 mod memory;
 mod openapi;
 mod ops;
+pub mod pending;
 mod views;
 mod workflows;
 
@@ -66,6 +67,10 @@ pub struct ApiState {
     pub reasoner: Arc<crate::reasoning::Reasoner>,
     /// Identities a bridge may speak as on `/v1/messages` (`http.bridge_actors`).
     pub bridge_actors: Arc<Vec<String>>,
+    /// Messages still being reasoned about, and how long a request waits
+    /// for one before it answers 202 (within the HTTP timeout).
+    pub in_flight: Arc<pending::InFlight>,
+    pub answer_within: Duration,
 }
 
 /// Limits applied to every request.
@@ -87,6 +92,7 @@ pub fn router(state: ApiState, token: SecretString, limits: Limits, channels: Ro
         .route("/approvals/batch", post(approvals::batch))
         .route("/approvals/{id}/decision", post(approvals::decide))
         .route("/messages", post(ask::message))
+        .route("/messages/{id}", get(ask::answer))
         .route("/costs", get(ask::costs))
         .route("/memory", post(memory::add))
         .route("/memory/search", post(memory::search))

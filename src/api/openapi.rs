@@ -10,7 +10,7 @@ use super::{approvals, ask, error, intents, memory, ops, views, workflows};
     info(title = "steward", description = "The steward HTTP API. Every /v1 route needs `Authorization: Bearer <token>`."),
     paths(ops::healthz, ops::readyz, ops::metrics, intents::create, intents::list, intents::show, intents::cancel, intents::retry,
         approvals::list, approvals::decide, approvals::batch,
-        memory::add, memory::search, memory::job, memory::sources, memory::stats, memory::reindex, memory::forget, ask::message, ask::costs, workflows::list, workflows::run, workflows::hook),
+        memory::add, memory::search, memory::job, memory::sources, memory::stats, memory::reindex, memory::forget, ask::message, ask::answer, ask::costs, workflows::list, workflows::run, workflows::hook),
     components(schemas(
         views::CreateIntent, views::PlanBody, views::StepBody, views::IntentView, views::StepView,
         views::AuditView, views::IntentPage, views::ControlResult, approvals::DecisionBody, approvals::BatchBody, approvals::ApprovalView, approvals::BatchResult, approvals::BatchItem, memory::RecordBody, memory::AddBody, memory::Added, memory::Job, memory::Reindexing, memory::SourcesBody, memory::SearchBody, ask::MessageBody, ask::Costs, crate::store::ledger::Line, error::ErrorBody, error::ErrorDetail,

@@ -61,6 +61,13 @@ pub struct Server {
     _lock: File,
 }
 
+/// How long `/v1/messages` waits for an answer before it says 202: well
+/// within the HTTP timeout, so no request is cut off while a model works.
+fn answer_within(request_timeout_secs: u64) -> Duration {
+    let timeout = Duration::from_secs(request_timeout_secs.max(1));
+    timeout.saturating_sub(Duration::from_secs(2)).max(timeout / 2)
+}
+
 /// The adapters steward acts through, each with its retry policy.
 pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default()
@@ -187,6 +194,8 @@ impl Server {
             reasoner,
             bridge_actors: Arc::new(config.http.bridge_actors.clone()),
             workflows: workflows.clone(),
+            in_flight: Arc::default(),
+            answer_within: answer_within(config.http.request_timeout_secs),
         };
         let watch =
             config.policy.path.clone().map(|p| (policy, p, Duration::from_secs(config.policy.reload_secs.max(1))));

@@ -273,6 +273,15 @@ impl Reasoner {
         Ok(Some(outcome))
     }
 
+    /// What the event `external_id` on `channel` was answered with, once it
+    /// was: for a caller that polls by the event's id.
+    pub async fn answered(&self, channel: &str, external_id: &str) -> Result<Option<Answer>, ReasoningError> {
+        let Some(seen) = inbox::produced(self.store.reader(), channel, external_id).await? else { return Ok(None) };
+        let mut answer = self.duplicate(seen).await?;
+        answer.kind = if answer.intent_id.is_some() { Kind::Intent } else { Kind::Reply };
+        Ok(Some(answer))
+    }
+
     async fn duplicate(&self, (intent, reply): (Option<IntentId>, Option<String>)) -> Result<Answer, ReasoningError> {
         // A reply scrubbed by `forget` or retention no longer reads as one.
         let mut outcome = match reply.as_deref().map(serde_json::from_str::<StoredReply>) {

@@ -206,6 +206,25 @@ async fn seen_in(conn: &mut SqliteConnection, inbound: &Inbound<'_>) -> Result<O
     Ok(Some((intent_id, reply)))
 }
 
+/// What the event `external_id` on `channel` produced, once reasoning
+/// claimed it (for whoever polls for the answer by its id).
+pub async fn produced(
+    pool: &sqlx::SqlitePool,
+    channel: &str,
+    external_id: &str,
+) -> Result<Option<Produced>, StoreError> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT intent_id, reply FROM inbox WHERE channel = ? AND external_id = ? AND payload_hash IS NOT NULL",
+    )
+    .bind(channel)
+    .bind(external_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((intent_id, reply)) = row else { return Ok(None) };
+    let intent_id = intent_id.map(|id| id.parse().map_err(|e| StoreError::corrupt("inbox", e))).transpose()?;
+    Ok(Some((intent_id, reply)))
+}
+
 /// Records which intent an inbound event produced.
 pub async fn link(conn: &mut SqliteConnection, inbox_id: &str, intent: IntentId) -> Result<(), StoreError> {
     sqlx::query("UPDATE inbox SET intent_id = ? WHERE id = ?")
