@@ -86,6 +86,7 @@ async fn a_period_runs_once_across_a_restart_and_a_second_process() {
     assert_eq!(done[0].0, "cron:digest-morning:cron:2026-11-25T08:00:00");
     assert!(!done[0].1, "on time");
     until("the digest queued", || async { digests(&app).await.len() == 1 }).await;
+    assert_eq!(digests(&app).await[0]["period"], "2026-11-25T08:00:00+00:00", "the message names its period");
 
     // Another process racing for the same period finds it taken.
     let db = app.dir.path().join("steward.db");

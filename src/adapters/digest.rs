@@ -41,6 +41,9 @@ struct Asked {
     name: String,
     tz: Tz,
     catch_up: bool,
+    /// The period it is for, as the message says it (a scheduled run's
+    /// period; by default the time it covers up to).
+    period: Option<String>,
     /// `send` only: the outbox destination, and whether an empty digest is
     /// left unsent.
     to: Option<String>,
@@ -81,7 +84,15 @@ fn read(action: &str, args: &Value) -> Result<Asked, InvalidInput> {
         "compose" => None,
         _ => Some(destination(args)?),
     };
-    Ok(Asked { name, tz, catch_up, to, skip_empty })
+    let period = match args.get("period") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.trim().is_empty() => None,
+        Some(Value::String(p)) if p.chars().count() <= MAX_NAME => Some(p.trim().to_owned()),
+        Some(other) => {
+            return Err(invalid("args.period", format!("`{other}`: a period is a short text, such as a time")));
+        }
+    };
+    Ok(Asked { name, tz, catch_up, period, to, skip_empty })
 }
 
 /// Where `send` queues the digest: `to` (the operator, a chat, a log), or
@@ -122,6 +133,7 @@ pub fn description() -> Description {
             "name": {"type": "string"},
             "timezone": {"type": "string", "default": "UTC"},
             "catch_up": {"type": ["boolean", "string"], "default": false},
+            "period": {"type": "string"},
             "when_empty": {"type": "string", "enum": ["skip", "one_line"], "default": "one_line"}
         })
     };
@@ -229,7 +241,9 @@ impl DigestAdapter {
                 record(&mut tx, a, key.as_str(), "sent", until).await?;
                 let message = Outbound::Digest(DigestMessage {
                     schedule: a.name.clone(),
-                    period: key.to_string(),
+                    period: a.period.clone().unwrap_or_else(|| {
+                        crate::schedules::utc(until).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    }),
                     catch_up: a.catch_up,
                     subject,
                     telegram_html: if empty { render::escape(&text) } else { render::telegram(&d, a.tz) },

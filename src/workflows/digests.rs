@@ -12,6 +12,8 @@ use crate::store::{Store, StoreError};
 /// What a period's digest knows of its trigger: a cron period may be a
 /// catch-up; a run started by hand never is.
 const CATCH_UP: &str = "{{ trigger.catch_up is defined and trigger.catch_up }}";
+/// The period a scheduled run is for; none for a run started by hand.
+const PERIOD: &str = "{{ trigger.period if trigger.period is defined else '' }}";
 
 fn quoted(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
@@ -25,10 +27,11 @@ pub fn workflow(s: &Schedule, catalog: &Catalog) -> Result<Workflow, String> {
         WhenEmpty::OneLine => "one_line",
     };
     let common = format!(
-        "name = {}, timezone = {}, catch_up = {}",
+        "name = {}, timezone = {}, catch_up = {}, period = {}",
         quoted(&s.name),
         quoted(s.timing.tz.name()),
-        quoted(CATCH_UP)
+        quoted(CATCH_UP),
+        quoted(PERIOD)
     );
     let steps = match &s.destination {
         Destination::Email(to) => {
