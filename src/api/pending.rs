@@ -105,6 +105,15 @@ impl InFlight {
         Ok(wait_on(done, budget).await)
     }
 
+    /// Waits until no message is being worked on, or `grace` passed: a
+    /// stopping server lets answers it promised (202) be written first.
+    pub async fn settle(&self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.running().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits at most `budget` for the message under `key`, when it is
     /// still being worked on; `None` when it is not.
     pub async fn wait(&self, key: &str, budget: Duration) -> Option<Waited> {

@@ -52,6 +52,8 @@ pub struct Server {
     watch: Option<(PolicyHandle, PathBuf, Duration)>,
     /// Saved workflows, and how often their folder is read again.
     workflows: (Library, Duration),
+    /// Messages still being reasoned about after their request answered.
+    in_flight: Arc<api::pending::InFlight>,
     /// The chat channels that are configured.
     telegram: Option<Arc<Telegram>>,
     discord: Option<Arc<Discord>>,
@@ -182,6 +184,7 @@ impl Server {
             );
             Discord::new(http, config, core)
         });
+        let in_flight: Arc<api::pending::InFlight> = Arc::default();
         let state = ApiState {
             store: store.clone(),
             metrics,
@@ -194,7 +197,7 @@ impl Server {
             reasoner,
             bridge_actors: Arc::new(config.http.bridge_actors.clone()),
             workflows: workflows.clone(),
-            in_flight: Arc::default(),
+            in_flight: in_flight.clone(),
             answer_within: answer_within(config.http.request_timeout_secs),
         };
         let watch =
@@ -218,6 +221,7 @@ impl Server {
             draining,
             watch,
             drain_grace,
+            in_flight,
             memory,
             retention,
             copies_days: config.memory.copies_days,
@@ -263,8 +267,9 @@ impl Server {
             outbox_for_workflows,
             workers.clone(),
         ));
-        tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
-        tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
+        // Awaited when stopping: no index write outlives the server.
+        let indexer = tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
+        let retention = tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
         tokio::spawn(prune_chat_events(self.store.clone(), self.copies_days, workers.clone()));
         let draining = self.draining.clone();
         let http_shutdown = async move {
@@ -283,8 +288,13 @@ impl Server {
                 Ok(())
             }
         };
+        // Messages still being reasoned about (answered 202) finish first,
+        // within the same grace.
+        self.in_flight.settle(grace).await;
         workers.cancel();
         let ran = runner.await.context("the runner panicked")?;
+        indexer.await.context("the memory indexer panicked")?;
+        retention.await.context("memory retention panicked")?;
         if let Some(tg) = telegram {
             tg.await.context("the Telegram channel panicked")?;
         }

@@ -102,7 +102,6 @@ fn confidence(question: &[String], hit: &Hit) -> f32 {
     v.max(0.5 * v + 0.5 * coverage(question, &hit.text)).clamp(0.0, 1.0)
 }
 
-/// The records a model is shown, each with its id, date and source.
 /// Records as a model is shown them: quoted as data, one JSON object per
 /// line with its id and provenance, so what a record says can neither
 /// close the list nor pass for an instruction or another record.
