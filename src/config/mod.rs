@@ -7,6 +7,7 @@
 //! `*_file` path, so they never need to sit in the config file itself.
 
 mod channels;
+mod llm;
 mod schedule;
 mod secret;
 mod sections;
@@ -18,13 +19,14 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
 pub use channels::{DiscordConfig, TelegramConfig, TelegramMode};
+pub use llm::{LlmConfig, MaxTokensField, Price, ReasoningConfig, TierConfig};
 pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty, WorkflowsConfig};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::matches as secret_matches;
 pub use sections::{
-    AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LlmConfig, LogConfig,
-    LogFormat, MaxTokensField, MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, Price,
-    QdrantConfig, QdrantMode, ReasoningConfig, RetentionRule, ScopeGrant, StoreConfig, TierConfig, WebhookConfig,
+    AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LogConfig, LogFormat,
+    MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, QdrantConfig, QdrantMode, RetentionRule,
+    ScopeGrant, StoreConfig, WebhookConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.

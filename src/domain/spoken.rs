@@ -52,21 +52,13 @@ impl Period {
     }
 }
 
-/// Words of politeness around a command, which change nothing.
-const OPENERS: [&str; 12] = [
-    "please ",
-    "pls ",
-    "can you ",
-    "could you ",
-    "would you ",
-    "will you ",
-    "can u ",
-    "hey steward ",
-    "steward ",
-    "ok ",
-    "okay ",
-    "now ",
-];
+/// How a request is asked politely ("can you …", "please …"): around a
+/// command these words change nothing, and a request worded as a question
+/// with one of them is still a request (`reasoning::asking`).
+pub const POLITE: [&str; 9] =
+    ["can you", "could you", "would you", "will you", "can u", "could u", "would you mind", "please", "pls"];
+/// Other words before a command that change nothing.
+const ASIDES: [&str; 5] = ["hey steward", "steward", "ok", "okay", "now"];
 const CLOSERS: [&str; 7] = [" please", " pls", " right now", " now", " for me", " thanks", " thank you"];
 
 /// The text as the patterns read it: lower case, single spaces, no
@@ -76,8 +68,8 @@ fn normalized(text: &str) -> String {
     loop {
         let before = t.len();
         t = t.trim_matches(|c: char| matches!(c, '.' | '!' | '?' | ',' | ' ')).to_owned();
-        for o in OPENERS {
-            if let Some(rest) = t.strip_prefix(o) {
+        for o in POLITE.iter().chain(ASIDES.iter()) {
+            if let Some(rest) = t.strip_prefix(o).and_then(|r| r.strip_prefix(' ')) {
                 t = rest.to_owned();
             }
         }

@@ -3,6 +3,8 @@
 //! ("can you email Acme the invoice?") is a request to act unless what it
 //! asks for is information ("can you tell me …").
 
+use crate::domain::spoken::POLITE;
+
 /// Words a question starts with: a request that is not routed anywhere and
 /// starts with one of these (or ends with `?`) is looked up before it is
 /// read as a request to act. ("tell" and "remind" start requests: "tell
@@ -37,16 +39,11 @@ const ASKS_FOR_INFORMATION: [&str; 16] = [
 /// check whether Acme paid?"), not for something to be done.
 const FINDS_OUT: [&str; 6] = ["check", "find out", "look up", "explain", "confirm whether", "confirm if"];
 
-/// How a request to act is asked politely ("can you onboard Acme?"): worded
-/// as a question, meant as a request.
-const POLITE: [&str; 9] =
-    ["can you", "could you", "would you", "will you", "can u", "could u", "would you mind", "please", "pls"];
-
 /// The words after a polite opening, when the text has one.
 fn after_polite(t: &str) -> Option<&str> {
-    POLITE.iter().filter_map(|p| t.strip_prefix(p)).find(|rest| rest.starts_with([' ', ','])).map(|rest| {
-        rest.trim_start_matches([' ', ',']).strip_prefix("please ").unwrap_or(rest.trim_start_matches([' ', ',']))
-    })
+    let rest = POLITE.iter().filter_map(|p| t.strip_prefix(p)).find(|rest| rest.starts_with([' ', ',']))?;
+    let rest = rest.trim_start_matches([' ', ',']);
+    Some(rest.strip_prefix("please ").unwrap_or(rest))
 }
 
 /// A question (looked up, answered) rather than a request to act. A polite
