@@ -253,7 +253,7 @@ fn memory_commands_add_search_reindex_and_forget() {
 
     let found = run(&["memory", "search", "chocolate audit", "--json"]);
     let hits: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
-    assert_eq!(hits[0]["id"], id.as_str());
+    assert_eq!(hits["items"][0]["id"], id.as_str());
     let reindexed = run(&["memory", "reindex"]);
     assert!(stdout(&reindexed).contains("reindexed 2 records with hash into edge"), "{}", stdout(&reindexed));
     let stats: serde_json::Value = serde_json::from_slice(&run(&["memory", "stats", "--json"]).stdout).unwrap();
@@ -272,7 +272,7 @@ fn memory_commands_add_search_reindex_and_forget() {
     assert!(added.status.success(), "{}", stderr(&added));
     let found = run(&["memory", "search", "Umbrella renews", "--json"]);
     let hits: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
-    assert_eq!(hits[0]["occurred_at"], 1_736_899_200_000_i64, "its own date: {hits}");
+    assert_eq!(hits["items"][0]["occurred_at"], 1_736_899_200_000_i64, "its own date: {hits}");
     let stats: serde_json::Value = serde_json::from_slice(&run(&["memory", "stats", "--json"]).stdout).unwrap();
     assert_eq!(stats["records"], 2, "{stats}");
     // A reindex is the server's own: it empties the index, its indexer

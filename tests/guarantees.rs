@@ -306,7 +306,8 @@ async fn forgetting_a_record_scrubs_every_copy_of_its_text() {
         app.call("/v1/messages", json!({"text": "remember that the vault code is 998877 behind the painting"})).await;
     assert_eq!(said["kind"], "reply", "{said}");
     let found = app.call("/v1/memory/search", json!({"query": "vault code 998877"})).await;
-    let ids: Vec<String> = found.as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> =
+        found["items"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect();
     assert!(!ids.is_empty(), "{found}");
     for id in &ids {
         assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 204);

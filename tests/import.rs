@@ -60,7 +60,7 @@ fn a_notes_folder_imported_twice_adds_each_record_once() {
     assert_eq!(counts(&third), (1, 999, 1, 1), "{third}");
 
     let found = run(&data, &["memory", "search", "client 7 pays net days", "--json", "--limit", "3"]);
-    let texts: Vec<&str> = found.as_array().unwrap().iter().map(|h| h["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = found["items"].as_array().unwrap().iter().map(|h| h["text"].as_str().unwrap()).collect();
     assert!(texts.iter().any(|t| t.contains("Client 7 pays net 90 days")), "{texts:?}");
     assert!(!texts.iter().any(|t| t.contains("Client 7 pays net 60 days")), "the old text is gone: {texts:?}");
     let stats = run(&data, &["memory", "stats", "--json"]);
@@ -114,13 +114,13 @@ fn chat_exports_and_mailboxes_keep_their_authors_and_dates_and_import_once() {
         assert_eq!(counts(&again), (0, added, 0, 0), "{format}: {again}");
     }
     let found = run(&data, &["memory", "search", "Lisbon lease", "--json", "--limit", "1"]);
-    let hit = &found[0];
+    let hit = &found["items"][0];
     assert_eq!((hit["kind"].as_str(), hit["provenance"]["actor"].as_str()), (Some("statement"), Some("Anna")), "{hit}");
     assert_eq!(hit["occurred_at"], 1_714_642_200_000_i64, "its own date, not the import's: {hit}");
     let asked = run(&data, &["memory", "search", "who signs", "--json", "--kind", "question"]);
-    assert_eq!(asked[0]["text"], "Who signs it?", "{asked}");
+    assert_eq!(asked["items"][0]["text"], "Who signs it?", "{asked}");
     let mail = run(&data, &["memory", "search", "Globex net 30", "--json"]);
-    assert_eq!(mail[0]["provenance"]["actor"], "Anna <anna@globex.example>", "{mail}");
+    assert_eq!(mail["items"][0]["provenance"]["actor"], "Anna <anna@globex.example>", "{mail}");
 
     let bad =
         steward().arg("--data-dir").arg(&data).args(["import", "telegram", mbox.to_str().unwrap()]).output().unwrap();

@@ -54,17 +54,18 @@ async fn a_group_member_never_retrieves_another_members_private_scope() {
         .search(&query("salary review raise"), &alice)
         .await
         .unwrap()
+        .hits
         .into_iter()
         .map(|h| h.scope.as_str().to_owned())
         .collect();
     assert!(seen.contains(&"user:telegram:2".to_owned()) && seen.contains(&"team".to_owned()), "{seen:?}");
     assert!(!seen.iter().any(|s| s == "user:telegram:3" || s == "operator"), "leaked: {seen:?}");
     let asking = Query { scopes: vec![Scope::user("telegram", "3")], ..query("Bob salary") };
-    assert!(memory.search(&asking, &alice).await.unwrap().is_empty(), "asking for another's scope yields nothing");
+    assert!(memory.search(&asking, &alice).await.unwrap().hits.is_empty(), "asking for another's scope yields nothing");
     let err = memory.add(&[note("sneaky", "user:telegram:3", 0)], &alice).await.unwrap_err();
     assert!(err.to_string().contains("not allowed to write to scope `user:telegram:3`"), "{err}");
     let operator = Contract::for_identity(&Actor::new("telegram", "1"), &approvers, None);
-    assert_eq!(memory.search(&query("salary"), &operator).await.unwrap().len(), 5);
+    assert_eq!(memory.search(&query("salary"), &operator).await.unwrap().hits.len(), 5);
 }
 
 #[tokio::test]
@@ -80,7 +81,7 @@ async fn forgetting_removes_a_record_from_sqlite_fts_and_vectors() {
         .unwrap()
         .ids();
     let before = memory.index().count().await.unwrap();
-    let hit = &memory.search(&query("warehouse alarm code"), &Contract::operator()).await.unwrap()[0];
+    let hit = &memory.search(&query("warehouse alarm code"), &Contract::operator()).await.unwrap().hits[0];
     assert_eq!(hit.id, ids[0]);
     assert!(hit.scores.bm25.is_some() && hit.scores.vector.is_some(), "found both ways: {:?}", hit.scores);
 
@@ -91,6 +92,7 @@ async fn forgetting_removes_a_record_from_sqlite_fts_and_vectors() {
             .search(&query("warehouse alarm code 4471"), &Contract::operator())
             .await
             .unwrap()
+            .hits
             .iter()
             .all(|h| h.id != ids[0])
     );
@@ -122,7 +124,7 @@ async fn deleting_the_vector_directory_loses_nothing() {
         let (store, memory) = open(dir.path(), EmbeddingBackend::Hash).await;
         let records: Vec<_> = texts.iter().map(|t| note(t, "operator", 0)).collect();
         memory.add(&records, &Contract::operator()).await.unwrap();
-        let hits = memory.search(&query("certificate renewal"), &Contract::operator()).await.unwrap();
+        let hits = memory.search(&query("certificate renewal"), &Contract::operator()).await.unwrap().hits;
         store.close().await;
         hits.into_iter().map(|h| (h.id, h.scores.vector)).collect::<Vec<_>>()
     };
@@ -134,6 +136,7 @@ async fn deleting_the_vector_directory_loses_nothing() {
         .search(&query("certificate renewal"), &Contract::operator())
         .await
         .unwrap()
+        .hits
         .into_iter()
         .map(|h| (h.id, h.scores.vector))
         .collect();
@@ -160,13 +163,13 @@ async fn retention_archives_rolls_up_and_purges_once() {
 
     let stats = memory.stats().await.unwrap();
     assert_eq!(stats["records"], 4, "{stats}"); // two archived, one fresh, one summary
-    let hits = memory.search(&query("Dune kickoff agenda"), &Contract::operator()).await.unwrap();
+    let hits = memory.search(&query("Dune kickoff agenda"), &Contract::operator()).await.unwrap().hits;
     let archived = hits.iter().find(|h| h.id == ids[0]).expect("archived records stay findable by words");
     assert!(archived.archived && archived.scores.vector.is_none(), "but they left the vector index");
     let summary = hits.iter().find(|h| h.kind == MemoryKind::Summary).expect("a rollup");
     assert!(summary.text.contains("Old chat about the Dune kickoff agenda."), "{}", summary.text);
     assert!(
-        memory.search(&query("2019 offsite"), &Contract::operator()).await.unwrap().iter().all(|h| h.id != ids[2]),
+        memory.search(&query("2019 offsite"), &Contract::operator()).await.unwrap().hits.iter().all(|h| h.id != ids[2]),
         "purged"
     );
     // Guarantee: a purged record leaves the rollups that quoted it.
@@ -207,15 +210,25 @@ async fn the_local_model_finds_meaning_and_hybrid_beats_both_retrievers_alone() 
     assert!(report.hybrid.at10 >= 0.9 && report.hybrid.at5 >= 0.8, "floor: {report:?}");
 }
 
+/// Against a real Qdrant server (`QDRANT_URL`): the test's own alias, with
+/// a unique name, and only its own collections are dropped at the end.
 #[tokio::test]
 async fn a_qdrant_server_index_behaves_like_the_embedded_one() {
     let Ok(url) = std::env::var("QDRANT_URL") else {
         say("SKIPPED: Qdrant server tests (set QDRANT_URL=http://127.0.0.1:6334 to run them)");
         return;
     };
-    use steward::memory::index::{IndexFilter, Point, ServerIndex, VectorIndex};
-    let index = ServerIndex::connect(&url, None, 8).await.unwrap();
-    index.clear().await.unwrap();
+    use steward::memory::index::{IndexFilter, Point, ServerIndex, ServerSettings, VectorIndex};
+    let alias = format!("steward_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let settings = ServerSettings {
+        url: url.clone(),
+        api_key: None,
+        alias: alias.clone(),
+        shard_number: None,
+        replication_factor: None,
+        write_consistency_factor: None,
+    };
+    let index = ServerIndex::new(settings, 8).unwrap();
     let id = ulid::Ulid::new().to_string();
     let p = Point {
         id: id.clone(),
@@ -224,13 +237,25 @@ async fn a_qdrant_server_index_behaves_like_the_embedded_one() {
         kind: "note".into(),
         occurred_at: 5,
     };
-    index.upsert(vec![p]).await.unwrap();
+    index.upsert(vec![p.clone()]).await.unwrap();
     let f = IndexFilter { scopes: vec!["team".into()], ..Default::default() };
     assert_eq!(index.search(vec![1.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], &f, 5).await.unwrap()[0].0, id);
     let other = IndexFilter { scopes: vec!["public".into()], ..Default::default() };
     assert!(index.search(vec![1.0; 8], &other, 5).await.unwrap().is_empty());
+    // A rebuild moves the alias; search answers throughout.
+    index.begin_rebuild().await.unwrap();
+    assert_eq!(index.search(vec![1.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], &f, 5).await.unwrap()[0].0, id);
+    index.upsert(vec![p]).await.unwrap();
+    index.finish_rebuild().await.unwrap();
+    assert_eq!(index.search(vec![1.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], &f, 5).await.unwrap()[0].0, id);
     index.delete(&[id]).await.unwrap();
     assert_eq!(index.count().await.unwrap(), 0);
+    let client = qdrant_client::Qdrant::from_url(&url).skip_compatibility_check().build().unwrap();
+    for c in client.list_collections().await.unwrap().collections {
+        if c.name.starts_with(&format!("{alias}--")) {
+            client.delete_collection(c.name).await.unwrap();
+        }
+    }
 }
 
 #[tokio::test]
@@ -257,28 +282,20 @@ async fn the_api_remembers_searches_and_forgets() {
         .send()
         .await
         .unwrap();
-    let hits: Vec<Value> = app
-        .post("/v1/memory/search")
-        .json(&json!({"query": "Globex invoice PDF", "limit": 5}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hits: Vec<Value> = serde_json::from_value(
+        app.call("/v1/memory/search", json!({"query": "Globex invoice PDF", "limit": 5})).await["items"].clone(),
+    )
+    .unwrap();
     assert!(hits.iter().any(|h| h["id"] == ids["ids"][0] && h["meta"]["source"] == "email"), "{hits:#?}");
     let message = hits.iter().find(|h| h["kind"] == "command").expect("the request was recorded, as a command");
     assert_eq!(message["provenance"]["channel"], "http");
     assert!(message["provenance"]["intent_id"].is_string() && message["scores"]["fused"].is_f64());
-    let only_team: Vec<Value> = app
-        .post("/v1/memory/search")
-        .json(&json!({"query": "offsite Lisbon", "scopes": ["team"], "kinds": ["note"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let only_team: Vec<Value> = serde_json::from_value(
+        app.call("/v1/memory/search", json!({"query": "offsite Lisbon", "scopes": ["team"], "kinds": ["note"]})).await
+            ["items"]
+            .clone(),
+    )
+    .unwrap();
     assert_eq!(only_team.len(), 1);
     let id = ids["ids"][0].as_str().unwrap();
     assert_eq!(app.delete(&format!("/v1/memory/{id}")).send().await.unwrap().status(), 204);

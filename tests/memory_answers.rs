@@ -29,7 +29,7 @@ fn cited(o: &Value) -> Vec<String> {
 async fn kinds(app: &TestApp) -> Vec<(String, String)> {
     let query = json!({"query": "Globex France capital payment terms", "kinds": ["message"], "limit": 50});
     let rows = app.call("/v1/memory/search", query).await;
-    let rows = rows.as_array().cloned().unwrap_or_default();
+    let rows = rows["items"].as_array().cloned().unwrap_or_default();
     rows.iter().map(|h| (h["kind"].as_str().unwrap().to_owned(), h["text"].as_str().unwrap().to_owned())).collect()
 }
 

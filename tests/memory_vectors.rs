@@ -18,7 +18,7 @@ const FACTS: [(&str, &str); 3] = [
 
 async fn search(serve: &ServeProcess, query: &str) -> Vec<Value> {
     let found = serve.call("/v1/memory/search", json!({"query": query, "limit": 3})).await;
-    found.as_array().cloned().unwrap_or_default()
+    found["items"].as_array().cloned().unwrap_or_default()
 }
 
 /// Waits (30 s at most) until the query's best hit is `fact`, found by its

@@ -368,7 +368,7 @@ async fn a_redelivered_message_is_answered_from_the_inbox_without_reasoning_agai
         .json()
         .await
         .unwrap();
-    assert_eq!(found.as_array().unwrap().iter().filter(|h| h["kind"] == "note").count(), 1, "{found}");
+    assert_eq!(found["items"].as_array().unwrap().iter().filter(|h| h["kind"] == "note").count(), 1, "{found}");
     app.stop().await;
 }
 

@@ -12,7 +12,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::intents::{ApiJson, idempotency_key};
 use crate::domain::{InvalidInput, MemoryKind, MemoryProvenance, MemoryRecord, Millis, NewMemory, Scope};
-use crate::memory::{Contract, Hit, MemoryError, Query};
+use crate::memory::{Contract, MemoryError, Query};
 
 impl From<MemoryError> for ApiError {
     fn from(e: MemoryError) -> Self {
@@ -221,14 +221,16 @@ fn kinds(names: &[String]) -> Result<Vec<MemoryKind>, InvalidInput> {
     Ok(out)
 }
 
-/// Hybrid search (words and meaning, fused by rank), best first, with the
-/// score from each retriever and each record's provenance.
+/// Hybrid search (words and meaning, fused by score), best first, with the
+/// score from each retriever and each record's provenance, as
+/// `{items, next_cursor}`. While the vector index cannot be used, the
+/// items come from words alone and `degraded` says so.
 #[utoipa::path(post, path = "/v1/memory/search", tag = "memory", request_body = SearchBody,
     responses((status = 200, body = Object), (status = 422, body = super::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn search(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<SearchBody>,
-) -> Result<Json<Vec<Hit>>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let query = Query {
         text: body.query,
         scopes: body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<_, _>>()?,
@@ -238,7 +240,7 @@ pub async fn search(
         limit: body.limit.unwrap_or(10),
         vector: None,
     };
-    Ok(Json(state.memory.search(&query, &Contract::operator()).await?))
+    Ok(Json(state.memory.search(&query, &Contract::operator()).await?.to_json()))
 }
 
 /// Forget a record: from SQLite, full-text search and the vector index.

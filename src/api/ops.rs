@@ -18,7 +18,8 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready: the store answers and the server is not draining.
+/// Ready: the store answers and the server is not draining; degraded
+/// while a chat channel cannot receive or the vector index cannot be used.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     let store = match state.store.ping().await {
@@ -33,7 +34,10 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     // A chat channel that cannot receive (a 409 polling conflict, say)
     // leaves the server ready but degraded, and says why.
     let channels = crate::store::channels::health(state.store.reader()).await.unwrap_or_default();
-    let degraded = channels.iter().any(|h| h.state != "ok");
+    // So does a vector index that cannot be used: search answers from
+    // words alone meanwhile.
+    let index = state.memory.index_health().await;
+    let degraded = channels.iter().any(|h| h.state != "ok") || !index.is_ok();
     let channels: serde_json::Map<String, serde_json::Value> = channels
         .into_iter()
         .map(|h| (h.channel.clone(), json!({"state": h.state, "detail": h.detail, "since": h.since})))
@@ -41,7 +45,7 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     let body = json!({
         "status": match (ready, degraded) { (false, _) => "not_ready", (true, true) => "degraded", (true, false) => "ready" },
         "channels": channels,
-        "checks": { "store": store, "draining": draining },
+        "checks": { "store": store, "draining": draining, "vector_index": index.describe() },
         "assisted_mode": assisted.is_some(),
         "assisted_reason": assisted,
         "policy_version": state.policy.get().version,

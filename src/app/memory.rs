@@ -72,9 +72,13 @@ pub async fn add(
 }
 
 pub async fn search(config: &Config, query: Query, json: bool) -> anyhow::Result<ExitCode> {
-    let hits = Access::open(config).await?.search(&query).await?;
+    let found = Access::open(config).await?.search(&query).await?;
+    let hits = found["items"].as_array().cloned().unwrap_or_default();
+    if let Some(why) = found["degraded"].as_str().filter(|_| !json) {
+        eprintln!("note: {why}; these were found by words alone");
+    }
     if json {
-        print_json(&hits)?;
+        print_json(&found)?;
     } else if hits.is_empty() {
         println!("nothing found");
     } else {
@@ -101,7 +105,8 @@ pub async fn forget(config: &Config, id: Option<&str>, query: Option<&str>, yes:
     let ids: Vec<String> = match (id, query) {
         (Some(id), None) => vec![id.to_owned()],
         (None, Some(q)) => {
-            let hits = access.search(&Query { text: q.to_owned(), limit: 100, ..Default::default() }).await?;
+            let found = access.search(&Query { text: q.to_owned(), limit: 100, ..Default::default() }).await?;
+            let hits = found["items"].as_array().cloned().unwrap_or_default();
             let matching: Vec<&Value> = hits.iter().filter(|h| h["scores"]["bm25"].is_f64()).collect();
             if !yes {
                 for h in &matching {

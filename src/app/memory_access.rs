@@ -73,19 +73,17 @@ impl Access {
         }
     }
 
-    /// Hits as JSON, best first.
-    pub async fn search(&self, q: &Query) -> anyhow::Result<Vec<Value>> {
+    /// What a search found, as `POST /v1/memory/search` answers:
+    /// `{items, next_cursor, degraded?}`, best first.
+    pub async fn search(&self, q: &Query) -> anyhow::Result<Value> {
         match self {
-            Self::Local { memory, .. } => {
-                let hits = memory.search(q, &Contract::operator()).await?;
-                Ok(hits.iter().map(serde_json::to_value).collect::<Result<_, _>>()?)
-            }
+            Self::Local { memory, .. } => Ok(memory.search(q, &Contract::operator()).await?.to_json()),
             Self::Served(remote) => {
                 let body = json!({
                     "query": q.text, "scopes": q.scopes, "kinds": q.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
                     "limit": q.limit, "since": q.since.map(rfc3339), "until": q.until.map(rfc3339),
                 });
-                Ok(serde_json::from_value(remote.post("/v1/memory/search", &body).await?)?)
+                remote.post("/v1/memory/search", &body).await
             }
         }
     }

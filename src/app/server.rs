@@ -311,20 +311,35 @@ impl Server {
     }
 }
 
+/// How often the vector index is compared with the records.
+const RECONCILE_EVERY: i64 = 5 * 60_000;
+
 /// Keeps the vector index up with records written elsewhere (recorded
-/// messages, decisions, outcomes): SQLite first, vectors soon after.
+/// messages, decisions, outcomes): SQLite first, vectors soon after. Compares
+/// the index with the records at start and every few minutes (by the
+/// clock), and catches up after the index was away.
 async fn index_memory(memory: Memory, shutdown: CancellationToken) {
-    // First what the index lost (a crash before its points were durable).
-    if let Err(e) = memory.reconcile().await {
-        tracing::warn!(error = %e, "comparing the vector index with memory failed; `steward memory reindex` rebuilds it");
-    }
+    let (mut next_reconcile, mut thorough) = (i64::MIN, true);
     loop {
+        if memory.clock().now() >= next_reconcile {
+            next_reconcile = match memory.reconcile(thorough).await {
+                Ok(_) => {
+                    // Everything once after start; then counts and a sample.
+                    thorough = false;
+                    memory.clock().now() + RECONCILE_EVERY
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "comparing the vector index with memory failed; will retry");
+                    memory.clock().now() + RECONCILE_EVERY / 10
+                }
+            };
+        }
         let wait = match memory.index_pending(crate::memory::INDEX_BATCH).await {
             Ok(0) => Duration::from_secs(1),
             Ok(_) => Duration::ZERO,
             Err(e) => {
                 tracing::warn!(error = %e, "indexing memory failed; will retry");
-                Duration::from_secs(5)
+                Duration::from_secs(2)
             }
         };
         tokio::select! {

@@ -206,6 +206,14 @@ pub struct QdrantConfig {
     pub url: Option<String>,
     pub api_key: Option<SecretString>,
     pub api_key_file: Option<PathBuf>,
+    /// The server alias this workspace reads and writes through; by default
+    /// `steward_` and the workspace id kept in the data directory, so
+    /// workspaces sharing a server never touch each other's points.
+    pub collection: Option<String>,
+    /// Passed when steward creates a collection on a cluster.
+    pub shard_number: Option<u32>,
+    pub replication_factor: Option<u32>,
+    pub write_consistency_factor: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

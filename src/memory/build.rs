@@ -5,7 +5,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 
 use super::embed::{self, Embedder, HashEmbedder, MiniLm, OpenAiEmbedder};
-use super::index::{EdgeIndex, ServerIndex, VectorIndex};
+use super::index::{self, EdgeIndex, ServerIndex, ServerSettings, VectorIndex};
 use super::{Memory, MemoryError};
 use crate::config::{Config, EmbeddingBackend, QdrantMode};
 use crate::store::Store;
@@ -47,20 +47,35 @@ fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, MemoryError> {
     }
 }
 
+/// Where the Qdrant server is and how steward uses it (`qdrant.*`).
+pub fn server_settings(config: &Config) -> Result<ServerSettings, MemoryError> {
+    let q = &config.qdrant;
+    let url = q.url.clone().ok_or_else(|| MemoryError::Invalid("qdrant.mode = \"server\" needs qdrant.url".into()))?;
+    for (key, value) in [
+        ("shard_number", q.shard_number),
+        ("replication_factor", q.replication_factor),
+        ("write_consistency_factor", q.write_consistency_factor),
+    ] {
+        if value.is_some_and(|n| !(1..=64).contains(&n)) {
+            return Err(MemoryError::Invalid(format!("qdrant.{key} must be between 1 and 64")));
+        }
+    }
+    Ok(ServerSettings {
+        url,
+        api_key: q.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        alias: index::workspace_alias(&config.data_dir, q.collection.as_deref())?,
+        shard_number: q.shard_number,
+        replication_factor: q.replication_factor,
+        write_consistency_factor: q.write_consistency_factor,
+    })
+}
+
 /// The memory service for this configuration.
 pub async fn build(config: &Config, store: &Store) -> Result<Memory, MemoryError> {
     let embedder = embedder(config)?;
     let index: Arc<dyn VectorIndex> = match config.qdrant.mode {
         QdrantMode::Edge => Arc::new(EdgeIndex::open(&config.data_dir.join("vectors"), embedder.dims())?),
-        QdrantMode::Server => {
-            let url = config
-                .qdrant
-                .url
-                .as_deref()
-                .ok_or_else(|| MemoryError::Invalid("qdrant.mode = \"server\" needs qdrant.url".into()))?;
-            let key = config.qdrant.api_key.as_ref().map(|k| k.expose_secret().to_owned());
-            Arc::new(ServerIndex::connect(url, key, embedder.dims()).await?)
-        }
+        QdrantMode::Server => Arc::new(ServerIndex::new(server_settings(config)?, embedder.dims())?),
     };
     let budget = std::time::Duration::from_millis(config.memory.search_budget_ms.max(1));
     config.memory.fusion.check().map_err(MemoryError::Invalid)?;

@@ -175,7 +175,7 @@ pub async fn run(memory: &Memory) -> Result<Report, MemoryError> {
         for (question, gold) in &questions {
             let query =
                 Query { text: (*question).to_owned(), scopes: vec![scope.clone()], limit: 10, ..Default::default() };
-            let hits = memory.search_with(&query, &Contract::operator(), mode).await?;
+            let hits = memory.search_with(&query, &Contract::operator(), mode).await?.hits;
             let rank = hits.iter().position(|h| h.id == *gold);
             at5 += usize::from(rank.is_some_and(|r| r < 5));
             at10 += usize::from(rank.is_some());

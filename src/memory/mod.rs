@@ -8,7 +8,7 @@
 //! from SQLite, FTS and the vector index alike, and audits the fact without
 //! the content (invariant 10).
 
-mod build;
+pub mod build;
 pub mod contract;
 pub mod embed;
 pub mod eval;
@@ -17,6 +17,7 @@ pub mod index;
 mod rerank;
 mod retention;
 pub mod search;
+mod vectors;
 
 use std::sync::Arc;
 
@@ -27,7 +28,8 @@ pub use contract::Contract;
 pub use embed::Embedder;
 pub use index::VectorIndex;
 pub use retention::Report as RetentionReport;
-pub use search::{Fusion, Hit, Query, Scores};
+pub use search::{Found, Fusion, Hit, Query, Scores};
+pub use vectors::Reconciled;
 
 use crate::domain::{InvalidInput, NewMemory, Scope};
 use crate::store::audit::{self, Entry};
@@ -57,6 +59,12 @@ const RECONCILE_PAGE: u32 = 512;
 /// A batch up to this size is embedded before `add` returns (found by
 /// meaning at once); a larger one is left to the indexer.
 pub const INDEX_NOW: usize = 64;
+/// How long an add waits for its records' vectors before leaving them to
+/// the indexer (a slow or hung index never holds an add past it).
+const INDEX_NOW_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a forget waits for the index to drop the point before leaving
+/// it queued.
+const DELETE_NOW_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 /// How many records the indexer embeds at a time.
 pub const INDEX_BATCH: u32 = 256;
 
@@ -103,6 +111,8 @@ pub struct Memory {
     indexing: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the background indexer (records are waiting).
     waiting: Arc<tokio::sync::Notify>,
+    /// What the last comparison of the index with the records found.
+    reconciled: Arc<std::sync::Mutex<Option<Reconciled>>>,
 }
 
 impl Memory {
@@ -116,6 +126,7 @@ impl Memory {
             fusion: Fusion::default(),
             indexing: Default::default(),
             waiting: Default::default(),
+            reconciled: Default::default(),
         }
     }
 
@@ -171,10 +182,21 @@ impl Memory {
             None
         };
         tx.commit().await.map_err(StoreError::from)?;
+        // Committed is kept: vectors follow, now or from the indexer once
+        // the index (or the embedder) answers again; a failure here never
+        // reports the add as failed, so no client adds it twice.
         if later {
             self.waiting.notify_one();
         } else {
-            self.index_pending(INDEX_NOW as u32).await?;
+            let why = match tokio::time::timeout(INDEX_NOW_WITHIN, self.index_pending(INDEX_NOW as u32)).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {} s", INDEX_NOW_WITHIN.as_secs())),
+            };
+            if let Some(why) = why {
+                tracing::warn!(error = %why, "records kept; their vectors follow once the vector index answers");
+                self.waiting.notify_one();
+            }
         }
         Ok(Added { records: out, job })
     }
@@ -183,101 +205,6 @@ impl Memory {
     /// batch was added), for the background indexer.
     pub async fn records_waiting(&self) {
         self.waiting.notified().await
-    }
-
-    /// Embeds and indexes up to `batch` records that have no vector yet.
-    /// Returns how many it indexed.
-    pub async fn index_pending(&self, batch: u32) -> Result<usize, MemoryError> {
-        let _only_one = self.indexing.lock().await;
-        // A delete the index refuses stays queued; indexing goes on.
-        let deleted = self.drain_vector_deletes().await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "the vector index refused queued deletes; retrying later");
-            0
-        });
-        let pending = indexing::unindexed(self.store.reader(), batch).await?;
-        if pending.is_empty() {
-            return Ok(deleted);
-        }
-        let texts: Vec<String> = pending.iter().map(|p| p.text.clone()).collect();
-        let vectors = self.embedder.embed(&texts).await?;
-        let points = pending
-            .iter()
-            .zip(vectors)
-            .map(|(p, vector)| index::Point {
-                id: p.id.clone(),
-                vector,
-                scope: p.scope.clone(),
-                kind: p.kind.clone(),
-                occurred_at: p.occurred_at,
-            })
-            .collect();
-        self.index.upsert(points).await?;
-        let ids: Vec<String> = pending.into_iter().map(|p| p.id).collect();
-        let mut tx = self.store.begin().await?;
-        indexing::mark_indexed(&mut tx, &ids, self.store.now()).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(ids.len())
-    }
-
-    /// Finds live records marked indexed whose point the index does not
-    /// have (lost in a crash before it was durable, or with an index that
-    /// was deleted or replaced) and marks them to be embedded again: run
-    /// at start, so vectors stay derived with no command. Returns how many.
-    pub async fn reconcile(&self) -> Result<usize, MemoryError> {
-        let (mut after, mut lost) = (0, 0);
-        loop {
-            let page = indexing::indexed_after(self.store.reader(), after, RECONCILE_PAGE).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            let ids: Vec<String> = page.into_iter().map(|(_, id)| id).collect();
-            let missing = self.index.missing(&ids).await?;
-            if !missing.is_empty() {
-                let mut tx = self.store.begin().await?;
-                lost += indexing::unindex(&mut tx, &missing).await? as usize;
-                tx.commit().await.map_err(StoreError::from)?;
-            }
-        }
-        if lost > 0 {
-            tracing::warn!(records = lost, "the vector index lacked records marked indexed; embedding them again");
-        }
-        Ok(lost)
-    }
-
-    /// Empties the vector index and marks every live record to be embedded
-    /// again, with a job to ask how far that got. Under the indexer's lock:
-    /// no batch in flight can mark a record indexed whose point was cleared.
-    async fn restart_index(&self) -> Result<(String, u64), MemoryError> {
-        let _only_one = self.indexing.lock().await;
-        self.index.clear().await?;
-        let mut tx = self.store.begin().await?;
-        let ids = indexing::unindex_all(&mut tx).await?;
-        let job = indexing::job(&mut tx, &ids, self.store.now()).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok((job, ids.len() as u64))
-    }
-
-    /// Rebuilds the vector index in the background (the indexer embeds
-    /// every record again, while search goes on with words): the job to
-    /// ask how far it got, and how many records it has.
-    pub async fn reindex_later(&self) -> Result<(String, u64), MemoryError> {
-        let started = self.restart_index().await?;
-        self.waiting.notify_one();
-        Ok(started)
-    }
-
-    /// Rebuilds the vector index from SQLite. `progress(done, total)` is
-    /// called after each batch.
-    pub async fn reindex(&self, mut progress: impl FnMut(u64, u64)) -> Result<usize, MemoryError> {
-        let (_, total) = self.restart_index().await?;
-        let mut done = 0;
-        loop {
-            let n = self.index_pending(INDEX_BATCH).await?;
-            if n == 0 {
-                return Ok(done);
-            }
-            done += n;
-            progress(done as u64, total);
-        }
     }
 
     /// Forgets a record everywhere: SQLite and FTS, and every copy of its
@@ -310,24 +237,14 @@ impl Memory {
         // Forgotten: SQLite is the truth, and search never shows a point
         // without its row. The point itself goes now, or, should the index
         // refuse, on a later round of the indexer.
-        if let Err(e) = self.drain_vector_deletes().await {
-            tracing::warn!(error = %e, "the vector index refused a delete; it is queued and will be retried");
+        match tokio::time::timeout(DELETE_NOW_WITHIN, self.drain_vector_deletes()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the vector index refused a delete; it is queued and will be retried")
+            }
+            Err(_) => tracing::warn!("the vector index was slow to delete; the delete is queued and will be retried"),
         }
         Ok(true)
-    }
-
-    /// Removes queued points from the vector index; each leaves the queue
-    /// only once the index confirmed it. Returns how many went.
-    pub async fn drain_vector_deletes(&self) -> Result<usize, MemoryError> {
-        let ids = crate::store::vector_deletes::queued(self.store.reader(), 256).await?;
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        self.index.delete(&ids).await?;
-        let mut tx = self.store.begin().await?;
-        crate::store::vector_deletes::done(&mut tx, &ids).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(ids.len())
     }
 
     /// The scopes that hold records, for contracts that read everything.
@@ -337,13 +254,5 @@ impl Memory {
             .await
             .map_err(StoreError::from)?;
         Ok(rows.into_iter().filter_map(|(s,)| Scope::parse(&s).ok()).collect())
-    }
-
-    pub async fn stats(&self) -> Result<serde_json::Value, MemoryError> {
-        let mut s = rows::stats(self.store.reader()).await?;
-        s["vectors"] = self.index.count().await?.into();
-        s["embedder"] = self.embedder.name().into();
-        s["index"] = self.index.name().into();
-        Ok(s)
     }
 }

@@ -140,6 +140,31 @@ pub struct Hit {
     pub scores: Scores,
 }
 
+/// Why a search used words alone.
+pub const INDEX_UNAVAILABLE: &str = "vector index unavailable";
+pub const EMBEDDER_UNAVAILABLE: &str = "embedding model unavailable";
+
+/// What a search found, best first, and, when it could not use the vector
+/// index, why: the hits then come from words alone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<&'static str>,
+}
+
+impl Found {
+    /// As the API answers it: `{items, next_cursor, degraded?}`, the shape
+    /// every list has (a search has one page).
+    pub fn to_json(self) -> serde_json::Value {
+        let mut out = serde_json::json!({"items": self.hits, "next_cursor": null});
+        if let Some(why) = self.degraded {
+            out["degraded"] = why.into();
+        }
+        out
+    }
+}
+
 /// Ranks from 0, best first, where equal scores share a rank: the order a
 /// retriever happens to return ties in must not change the fused result.
 fn tied_ranks<T>(found: Vec<(String, T)>, score: impl Fn(&T) -> f64) -> Vec<(usize, (String, T))> {
@@ -210,17 +235,34 @@ impl Memory {
         MemoryError::OverBudget(self.search_budget)
     }
 
-    pub async fn search(&self, q: &Query, reader: &Contract) -> Result<Vec<Hit>, MemoryError> {
+    pub async fn search(&self, q: &Query, reader: &Contract) -> Result<Found, MemoryError> {
         self.search_with(q, reader, Mode::Hybrid).await
     }
 
-    pub async fn search_with(&self, q: &Query, reader: &Contract, mode: Mode) -> Result<Vec<Hit>, MemoryError> {
+    /// Nearest points within the search's budget.
+    async fn nearest(
+        &self,
+        q: &Query,
+        f: &IndexFilter,
+        depth: usize,
+        deadline: Instant,
+    ) -> Result<Vec<(String, f32)>, MemoryError> {
+        let vector = match &q.vector {
+            Some(v) => v.clone(),
+            None => self.embedder.embed(std::slice::from_ref(&q.text)).await?.pop().unwrap_or_default(),
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        tokio::time::timeout(left, self.index.search(vector, f, depth)).await.map_err(|_| self.over_budget("vector"))?
+    }
+
+    pub async fn search_with(&self, q: &Query, reader: &Contract, mode: Mode) -> Result<Found, MemoryError> {
         let known = if reader.reads_everything() && q.scopes.is_empty() { self.known_scopes().await? } else { vec![] };
         let scopes = reader.readable(&q.scopes, &known);
         let limit = q.limit.clamp(1, 100);
         if scopes.is_empty() || q.text.trim().is_empty() {
-            return Ok(vec![]);
+            return Ok(Found::default());
         }
+        let mut degraded = None;
         let depth = self.fusion.depth.max(limit);
         let filter = Filter {
             scopes: scopes.clone(),
@@ -242,20 +284,26 @@ impl Memory {
             }
         }
         if mode != Mode::Lexical {
-            let vector = match &q.vector {
-                Some(v) => v.clone(),
-                None => self.embedder.embed(std::slice::from_ref(&q.text)).await?.pop().unwrap_or_default(),
-            };
             let f = IndexFilter {
                 scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
                 kinds: q.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
                 since: q.since,
                 until: q.until,
             };
-            let left = deadline.saturating_duration_since(Instant::now());
-            let found = tokio::time::timeout(left, self.index.search(vector, &f, depth))
-                .await
-                .map_err(|_| self.over_budget("vector"))??;
+            let found = match self.nearest(q, &f, depth, deadline).await {
+                Ok(found) => found,
+                // Words alone, said so, rather than no answer: the index
+                // (or the embedder) is down, or too slow today.
+                Err(e) if mode == Mode::Hybrid => {
+                    tracing::warn!(error = %e, "memory search fell back to words alone");
+                    degraded = Some(match e {
+                        MemoryError::Embedding(_) => EMBEDDER_UNAVAILABLE,
+                        _ => INDEX_UNAVAILABLE,
+                    });
+                    vec![]
+                }
+                Err(e) => return Err(e),
+            };
             let best = found.first().map_or(0.0, |(_, s)| f64::from(*s));
             for (rank, (id, s)) in tied_ranks(found, |s| f64::from(*s)) {
                 let e = scores.entry(id).or_default();
@@ -305,7 +353,7 @@ impl Memory {
         });
         rerank::one_of_each(&mut hits);
         hits.truncate(limit);
-        Ok(hits)
+        Ok(Found { hits, degraded })
     }
 }
 

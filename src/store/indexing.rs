@@ -81,6 +81,29 @@ pub async fn unindex(conn: &mut SqliteConnection, ids: &[String]) -> Result<u64,
     Ok(q.build().execute(&mut *conn).await?.rows_affected())
 }
 
+/// Of these record ids, the ones that should have a point (live, not
+/// archived): a point for any other is left over.
+pub async fn wanted(pool: &SqlitePool, ids: &[String]) -> Result<std::collections::HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT id FROM memory WHERE archived_at IS NULL AND id IN (");
+    push_ids(&mut q, ids);
+    Ok(q.build_query_scalar::<String>().fetch_all(pool).await?.into_iter().collect())
+}
+
+/// The highest rowid of the records (0 with none).
+pub async fn last_rowid(pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM memory").fetch_one(pool).await?)
+}
+
+/// How many live records are marked as having their point.
+pub async fn indexed_count(pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM memory WHERE indexed_at IS NOT NULL AND archived_at IS NULL")
+        .fetch_one(pool)
+        .await?)
+}
+
 /// `ids` as the list an `IN (` was opened for, closed.
 fn push_ids(q: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
     let mut sep = q.separated(", ");

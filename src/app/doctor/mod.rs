@@ -3,6 +3,7 @@
 //! work) make it exit non-zero; a part that is simply off is reported as such.
 
 mod channels;
+mod memory;
 mod workflows;
 
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::{api_token_path, print_json};
-use crate::config::{Config, EmbeddingBackend, QdrantMode, TierConfig};
+use crate::config::{Config, EmbeddingBackend, TierConfig};
 use crate::memory::embed::{find_minilm, model_hint};
 use crate::policy::Policy;
 use crate::store::{Store, breaker};
@@ -55,7 +56,7 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         schedules(config),
         workflows::workflows(config).await,
         embedding(config),
-        qdrant(config).await,
+        memory::qdrant(config).await,
     ];
     if json {
         print_json(&checks)?;
@@ -330,35 +331,6 @@ fn embedding(config: &Config) -> Check {
                     Status::Warn,
                     "all-MiniLM-L6-v2 not found; search falls back to lexical",
                     Some(hint),
-                ),
-            }
-        }
-    }
-}
-
-async fn qdrant(config: &Config) -> Check {
-    match (config.qdrant.mode, &config.qdrant.url) {
-        (QdrantMode::Edge, _) => {
-            let detail = format!("embedded, in {}", config.data_dir.join("vectors").display());
-            check("qdrant", Status::Ok, detail, None)
-        }
-        (QdrantMode::Server, None) => check(
-            "qdrant",
-            Status::Error,
-            "mode is server but no url is set",
-            Some("set qdrant.url, e.g. http://127.0.0.1:6334"),
-        ),
-        (QdrantMode::Server, Some(url)) => {
-            let target =
-                url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned();
-            let connect = tokio::net::TcpStream::connect(target);
-            match tokio::time::timeout(Duration::from_secs(3), connect).await {
-                Ok(Ok(_)) => check("qdrant", Status::Ok, format!("server at {url} accepts connections"), None),
-                _ => check(
-                    "qdrant",
-                    Status::Error,
-                    format!("cannot connect to {url}"),
-                    Some("start Qdrant (docker compose up qdrant) or fix qdrant.url"),
                 ),
             }
         }

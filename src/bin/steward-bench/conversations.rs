@@ -114,7 +114,7 @@ pub async fn run(memory: &Memory, suite: Option<&Path>, misses: Option<&Path>) -
                 limit: 10,
                 ..Default::default()
             };
-            let hits = memory.search_with(&query, &Contract::operator(), mode).await?;
+            let hits = memory.search_with(&query, &Contract::operator(), mode).await?.hits;
             let found: Vec<&str> = hits.iter().filter_map(|h| turn_of.get(&h.id).map(String::as_str)).collect();
             let within = |k: usize| q.evidence.iter().filter(|e| found.iter().take(k).any(|f| f == e)).count();
             if mode == Mode::Hybrid && within(10) < q.evidence.len() {

@@ -199,7 +199,9 @@ impl VectorIndex for EdgeIndex {
         self.change(|shard| shard.optimize().map(|_| ()).map_err(edge_error)).await
     }
 
-    async fn clear(&self) -> Result<(), MemoryError> {
+    /// The embedded index has one process to serve: a rebuild empties it
+    /// and fills it again.
+    async fn begin_rebuild(&self) -> Result<(), MemoryError> {
         let path = self.path()?;
         let dims = self.dims;
         let slot = self.shard.clone();
