@@ -97,3 +97,49 @@ async fn a_slow_model_answers_later_and_a_retry_never_calls_it_again() {
     assert_eq!(app.get("/v1/messages/never-sent").send().await.unwrap().status(), 404);
     app.stop().await;
 }
+
+/// The ledger is complete: a call is on it while it runs (the prompt's
+/// tokens counted here, the output cap as the most it may cost), and one
+/// that times out keeps estimated tokens, marked as estimates; an empty
+/// ledger sums to 0, never -0.
+#[tokio::test]
+async fn every_call_is_on_the_ledger_with_estimates_marked() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_with(|c| {
+        c.llm.fast.base_url = Some(llm.base_url());
+        c.llm.fast.model = Some("scripted".into());
+        c.llm.fast.timeout_secs = 2;
+        c.llm.fast.max_tokens = 300;
+        c.llm.prices.insert("scripted".into(), steward::config::Price { input_per_mtok: 1.0, output_per_mtok: 2.0 });
+    })
+    .await;
+    let empty = app.get("/v1/costs").send().await.unwrap().text().await.unwrap();
+    assert!(!empty.contains("-0"), "no negative zero: {empty}");
+
+    let answer = json!({"kind": "action", "confidence": 0.9, "summary": "note it",
+        "step": {"adapter": "note", "action": "write", "args": {"text": "x"}}});
+    llm.push(Reply::Delay(std::time::Duration::from_secs(5), Box::new(Reply::json(answer))));
+    let asking = tokio::spawn({
+        let request = app.post("/v1/messages").json(&json!({"text": "write a note that the ledger holds"}));
+        async move { request.send().await.unwrap().status() }
+    });
+    helpers::until("the call is on the ledger while it runs", || async {
+        app.count("SELECT COUNT(*) FROM model_calls WHERE outcome = 'in_flight' AND estimated = 1 AND tokens_out = 300")
+            .await
+            == 1
+    })
+    .await;
+    asking.await.unwrap();
+    helpers::until("the call timed out", || async {
+        app.count("SELECT COUNT(*) FROM model_calls WHERE outcome = 'timeout'").await == 1
+    })
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM model_calls").await, 1, "one row per call");
+    let costs: Value = app.get("/v1/costs").send().await.unwrap().json().await.unwrap();
+    let line = &costs["by_day"][0];
+    assert_eq!(line["estimated_calls"], 1, "{costs}");
+    assert_eq!(line["tokens_out"], 300, "the cap, as the server may go on to it: {costs}");
+    assert!(line["tokens_in"].as_i64().unwrap() > 0, "the prompt counted here: {costs}");
+    assert!(costs["cost_usd"].as_f64().unwrap() > 0.0, "{costs}");
+    app.stop().await;
+}

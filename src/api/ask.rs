@@ -183,7 +183,7 @@ pub async fn summarise(
     Ok(Costs {
         since,
         calls: by_day.iter().map(|l| l.calls).sum(),
-        cost_usd: by_day.iter().map(|l| l.cost_usd).sum(),
+        cost_usd: ledger::total(by_day.iter().map(|l| l.cost_usd)),
         spent_today_usd: ledger::spent_on_day(store.reader(), now).await?,
         budget_per_day_usd: budget,
         by_day,

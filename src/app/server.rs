@@ -120,6 +120,11 @@ impl Server {
             .await
             .with_context(|| format!("cannot open {}", db.display()))?
             .with_clock(clock);
+        // The data directory is ours alone now: no model call is running.
+        let cut = crate::store::ledger::settle_unfinished(&store).await.context("cannot settle the ledger")?;
+        if cut > 0 {
+            tracing::warn!(calls = cut, "model calls cut off by the last stop are on the ledger with estimated tokens");
+        }
         let metrics = Arc::new(Metrics::default());
         let catalog = catalog(config, &store)?;
         let (workflows, schedules) = super::workflows::load_library(config, catalog.clone())?;

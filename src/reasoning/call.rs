@@ -115,7 +115,10 @@ impl Models {
 }
 
 /// Calls the model, classifies what came back, counts it and writes its
-/// ledger row.
+/// ledger row: first as `in_flight`, with the prompt's tokens counted here
+/// and the output cap as the most it may cost (so a call the process never
+/// sees end is still on the ledger, and the day's budget counts it while it
+/// runs), then with how it ended.
 async fn call_and_record<T: DeserializeOwned>(
     model: &Model,
     role: &Role,
@@ -124,41 +127,54 @@ async fn call_and_record<T: DeserializeOwned>(
     store: &crate::store::Store,
     metrics: &crate::telemetry::Metrics,
 ) -> Result<Result<T, String>, ReasoningError> {
-    let started = Instant::now();
-    let result = model.complete(&role.prompt, user, role.timeout).await;
-    let latency_ms = started.elapsed().as_millis() as u64;
-    let (parsed, outcome, detail, tokens) = match result {
-        Ok(c) => {
-            let tokens = (c.tokens_in, c.tokens_out);
-            match llm::parse_strict::<T>(&c) {
-                Ok(v) => (Ok(v), "ok", None, tokens),
-                Err(why) => (Err(why.clone()), "invalid_output", Some(why), tokens),
-            }
-        }
-        Err(e) => {
-            let tokens = (llm::estimate_tokens(&role.prompt) + llm::estimate_tokens(user), 0);
-            (Err(e.to_string()), e.outcome(), Some(e.to_string()), tokens)
-        }
-    };
-    let tier = role.tier.number();
-    metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(tier)), ("outcome", outcome)]);
-    if outcome != "ok" {
-        tracing::warn!(role = %role.name, model = %model.name, outcome, detail = detail.as_deref().unwrap_or(""), "model call gave nothing usable");
-    }
-    let call = ledger::Call {
+    let prompt = llm::estimate_tokens(&role.prompt) + llm::estimate_tokens(user);
+    let mut call = ledger::Call {
         at: store.now(),
-        tier,
+        tier: role.tier.number(),
         role: role.name.clone(),
         role_version: role.version.clone(),
         model: model.name.clone(),
-        tokens_in: tokens.0,
-        tokens_out: tokens.1,
-        cost_usd: model.cost(tokens.0, tokens.1),
-        latency_ms,
-        outcome,
-        detail,
+        tokens_in: prompt,
+        tokens_out: model.max_tokens(),
+        cost_usd: model.cost(prompt, model.max_tokens()),
+        latency_ms: 0,
+        outcome: "in_flight",
+        detail: None,
         request: Some(request),
+        estimated: true,
     };
-    ledger::record(store, &call).await?;
+    let row = ledger::record(store, &call).await?;
+    let started = Instant::now();
+    let result = model.complete(&role.prompt, user, role.timeout).await;
+    call.latency_ms = started.elapsed().as_millis() as u64;
+    let parsed = match result {
+        Ok(c) => {
+            (call.tokens_in, call.tokens_out, call.estimated) = (c.tokens_in, c.tokens_out, c.estimated);
+            match llm::parse_strict::<T>(&c) {
+                Ok(v) => {
+                    call.outcome = "ok";
+                    Ok(v)
+                }
+                Err(why) => {
+                    (call.outcome, call.detail) = ("invalid_output", Some(why.clone()));
+                    Err(why)
+                }
+            }
+        }
+        Err(e) => {
+            // Timed out, the server may go on to the cap; an error answer
+            // or garbage generated nothing that can be counted.
+            call.tokens_out = if matches!(e, llm::CallError::Timeout(_)) { model.max_tokens() } else { 0 };
+            (call.outcome, call.detail) = (e.outcome(), Some(e.to_string()));
+            Err(e.to_string())
+        }
+    };
+    call.cost_usd = model.cost(call.tokens_in, call.tokens_out);
+    let outcome = call.outcome;
+    metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(call.tier)), ("outcome", outcome)]);
+    if outcome != "ok" {
+        tracing::warn!(role = %role.name, model = %model.name, outcome, detail = call.detail.as_deref().unwrap_or(""), "model call gave nothing usable");
+    }
+    ledger::complete(store, &row, &call).await?;
     Ok(parsed)
 }

@@ -47,6 +47,8 @@ pub struct Completion {
     pub text: String,
     pub tokens_in: u32,
     pub tokens_out: u32,
+    /// The token counts are steward's estimates: the server reported none.
+    pub estimated: bool,
     /// The model stopped at `max_tokens`: whatever JSON it wrote is cut off.
     pub truncated: bool,
 }
@@ -99,6 +101,11 @@ impl Model {
         })
     }
 
+    /// The most output tokens one call may bill.
+    pub fn max_tokens(&self) -> u32 {
+        self.max_tokens
+    }
+
     /// What a call with these token counts costs, in USD.
     pub fn cost(&self, tokens_in: u32, tokens_out: u32) -> f64 {
         (f64::from(tokens_in) * self.price.input_per_mtok + f64::from(tokens_out) * self.price.output_per_mtok) / 1e6
@@ -136,12 +143,13 @@ impl Model {
             return Err(CallError::Garbage("no choices".into()));
         };
         let text = choice.message.content.unwrap_or_default();
-        let (tokens_in, tokens_out) = match response.usage {
-            Some(u) => (u.prompt_tokens, u.completion_tokens),
+        let (tokens_in, tokens_out, estimated) = match response.usage {
+            Some(u) => (u.prompt_tokens, u.completion_tokens, false),
             // Servers that do not count get an estimate: ~4 characters a token.
-            None => (estimate_tokens(system) + estimate_tokens(user), estimate_tokens(&text)),
+            None => (estimate_tokens(system) + estimate_tokens(user), estimate_tokens(&text), true),
         };
-        Ok(Completion { text, tokens_in, tokens_out, truncated: choice.finish_reason == Some(FinishReason::Length) })
+        let truncated = choice.finish_reason == Some(FinishReason::Length);
+        Ok(Completion { text, tokens_in, tokens_out, estimated, truncated })
     }
 }
 
@@ -230,7 +238,7 @@ mod tests {
     }
 
     fn c(text: &str) -> Completion {
-        Completion { text: text.into(), tokens_in: 1, tokens_out: 1, truncated: false }
+        Completion { text: text.into(), tokens_in: 1, tokens_out: 1, estimated: false, truncated: false }
     }
 
     #[test]
