@@ -94,3 +94,32 @@ async fn all_automations_pause_and_resume_in_words() {
     assert_eq!(app.count("SELECT COUNT(*) FROM workflow_state WHERE paused_at IS NOT NULL").await, 0);
     app.stop().await;
 }
+
+/// "Forget everything about Acme": what mentions Acme is shown and kept
+/// until the press, which forgets exactly those records; what does not
+/// mention it stays, and a press again forgets nothing more.
+#[tokio::test]
+async fn forgetting_about_a_subject_shows_what_goes_and_waits_for_the_press() {
+    let app = TestApp::spawn().await;
+    for text in ["Acme pays invoices net 45", "The Acme contact is Wile E.", "Globex pays net 30"] {
+        app.call("/v1/memory", json!({"text": text})).await;
+    }
+    let count = |sql: &'static str| app.count(sql);
+    let o = say(&app, "forget everything you know about Acme").await;
+    assert_eq!(o["tier"], 0, "{o}");
+    let text = o["text"].as_str().unwrap();
+    assert!(text.contains("about “Acme”") && text.contains("Acme pays invoices net 45"), "{o}");
+    assert_eq!(count("SELECT COUNT(*) FROM memory WHERE text LIKE '%Acme pays%'").await, 1, "nothing before the press");
+
+    let done = press(&app, &o).await;
+    assert!(done["text"].as_str().unwrap().starts_with("Forgotten:"), "{done}");
+    assert_eq!(count("SELECT COUNT(*) FROM memory WHERE text LIKE '%Acme%' AND kind = 'note'").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM memory WHERE text = 'Globex pays net 30'").await, 1, "the rest stays");
+    assert!(count("SELECT COUNT(*) FROM audit WHERE action = 'memory.forgotten'").await >= 2, "audited");
+    let again = press(&app, &o).await;
+    assert!(!again["text"].as_str().unwrap().starts_with("Forgotten"), "a button works once: {again}");
+
+    let o = say(&app, "forget everything about Umbrella").await;
+    assert!(o["text"].as_str().unwrap().starts_with("I have nothing about “Umbrella”"), "{o}");
+    app.stop().await;
+}

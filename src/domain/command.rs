@@ -60,6 +60,9 @@ pub enum Command {
     Cancel(String),
     Retry(String),
     Remember(String),
+    /// Forget every record about a subject, once the operator confirms
+    /// what was found ("forget everything about Acme").
+    ForgetAbout(String),
     /// `ask …` / `/ask …`: the rest is a question for the later tiers.
     Ask(String),
     /// `/run NAME key=value …`: start a saved workflow.

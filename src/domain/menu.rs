@@ -19,6 +19,8 @@ pub enum MenuAction {
     Decide { target: String, decision: super::Decision },
     /// Cancels (or retries) an intent found by a reference in words.
     Control { intent: String, cancel: bool },
+    /// Forgets the records found about a subject: exactly those shown.
+    Forget { subject: String, records: Vec<String> },
 }
 
 /// A button on a reply: its label, and the token it carries.

@@ -1,6 +1,7 @@
 //! Commands said in words: "what's pending?", "approve all low risk",
 //! "reject the last one", "cancel the intent I just made", "costs this
-//! week", "pause all automations", "remember: the Q3 numbers are final".
+//! week", "pause all automations", "remember: the Q3 numbers are final",
+//! "forget everything about Acme".
 //! Read with no model, after the typed grammar ([`super::Command::parse`])
 //! and before the reasoning tiers. Each reading is a whole sentence, so a
 //! question that only mentions a command's words ("what's pending with
@@ -138,11 +139,37 @@ static REMEMBER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid built-in pattern")
 });
 
+static FORGET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?is)^\s*(?:please\s+)?(?:forget|erase|delete|remove|wipe|purge|drop)\s+(?:(?:everything|anything|all|whatever|what)\s+(?:of\s+what\s+|that\s+)?(?:(?:you|we|steward)\s+)?(?:(?:know|remember|have|hold|keep|kept|stored|learned|noted|recorded)\s+(?:stored\s+|kept\s+|recorded\s+)?)?|(?:all\s+|any\s+)?(?:the\s+|your\s+|my\s+)?(?:memories|records|notes|facts|info|information|data)\s+(?:you\s+have\s+)?)?(?:about|regarding|concerning|on|of|related\s+to|to\s+do\s+with|mentioning|that\s+mentions?)\s+(?P<subject>.+?)[\s.!?]*$",
+    )
+    .expect("a valid built-in pattern")
+});
+
+/// Words that name nothing to forget about ("forget about it" is "never
+/// mind").
+const NOT_A_SUBJECT: [&str; 8] = ["it", "that", "this", "them", "everything", "all", "anything", "me"];
+
+/// The subject of "forget everything about Acme", if the text says that:
+/// its own words and case, one to eight words.
+fn forget_about(text: &str) -> Option<String> {
+    let subject = FORGET.captures(text)?.name("subject")?.as_str().trim();
+    let subject = subject.trim_matches(|c: char| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’')).trim();
+    let words = subject.split_whitespace().count();
+    let ok =
+        (1..=8).contains(&words) && subject.len() <= 100 && !NOT_A_SUBJECT.contains(&subject.to_lowercase().as_str());
+    ok.then(|| subject.to_owned())
+}
+
 /// The command `text` says in words, if it says one.
 pub fn read(text: &str) -> Option<Command> {
     // What to remember keeps its own words and case.
     if let Some(c) = REMEMBER.captures(text) {
         return Some(Command::remember(c.name("fact").map_or("", |m| m.as_str())));
+    }
+    // So does what to forget about.
+    if let Some(subject) = forget_about(text) {
+        return Some(Command::ForgetAbout(subject));
     }
     let t = normalized(text);
     if t.is_empty() || t.split(' ').count() > 14 {
@@ -226,6 +253,7 @@ mod tests {
             Some(Command::Automations { paused: true }) => "pause".into(),
             Some(Command::Automations { paused: false }) => "resume".into(),
             Some(Command::Remember(fact)) => format!("remember:{fact}"),
+            Some(Command::ForgetAbout(subject)) => format!("forget:{subject}"),
             Some(other) => format!("{other:?}"),
         }
     }

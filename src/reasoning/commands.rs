@@ -75,6 +75,7 @@ impl Reasoner {
                 | Command::ControlLatest { .. }
                 | Command::Costs(_)
                 | Command::Automations { .. }
+                | Command::ForgetAbout(_)
         );
         if operators_only && !self.people.acts(&inbound.actor) {
             let o = reply("That is for the operator; you can ask me questions about the workspace.".into());
@@ -119,6 +120,9 @@ impl Reasoner {
                 Ok(MenuAction::Control { intent, cancel }) => {
                     (reply(self.control(inbound, &intent, cancel).await?), Effect::None)
                 }
+                Ok(MenuAction::Forget { subject, records }) => {
+                    (reply(self.forget_records(inbound, &subject, &records).await?), Effect::None)
+                }
                 Err(why) => (reply(why.text().to_owned()), Effect::None),
             },
             Command::CancelReminder(id) => (reply(self.cancel_reminder(inbound, &id).await?), Effect::None),
@@ -131,6 +135,10 @@ impl Reasoner {
                 (reply(text), Effect::Offer(buttons))
             }
             Command::Costs(period) => (reply(self.costs(period).await?), Effect::None),
+            Command::ForgetAbout(subject) => {
+                let (text, buttons) = self.forget_about(inbound, &subject).await?;
+                (reply(text), Effect::Offer(buttons))
+            }
             Command::Automations { paused } => (reply(self.automations(inbound, paused).await?), Effect::None),
             Command::Run { workflow, args } => self.run_reply(inbound, &workflow, args, tier).await?,
             Command::Remember(fact) => match self.said(inbound, MemoryKind::Note, &fact, "asked to remember") {

@@ -20,6 +20,7 @@ mod cache;
 mod call;
 mod commands;
 mod flow_router;
+mod forgetting;
 pub mod limits;
 pub mod llm;
 mod pipeline;

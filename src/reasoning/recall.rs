@@ -158,6 +158,11 @@ impl Recall {
         Self { store, memory, router, cache, threshold }
     }
 
+    /// Memory itself, for what changes it (forgetting).
+    pub fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
     /// The request's one embedding.
     pub async fn embed(&self, text: &str) -> Result<Vec<f32>, ReasoningError> {
         Ok(self.memory.embedder().embed(&[text.to_owned()]).await?.pop().unwrap_or_default())

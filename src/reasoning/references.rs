@@ -17,7 +17,7 @@ pub(super) type Offered = (String, Vec<(String, MenuAction)>);
 /// At most this much of a summary goes on a button.
 const LABEL: usize = 40;
 
-fn clip(text: &str, n: usize) -> String {
+pub(super) fn clip(text: &str, n: usize) -> String {
     let mut out: String = text.chars().take(n).collect();
     if text.chars().count() > n {
         out.push('…');
@@ -142,6 +142,12 @@ impl Reasoner {
             "Model spend {over}: {} over {calls} calls ({tokens_in} tokens in, {tokens_out} out).",
             dollars(cost)
         )];
+        let estimated: i64 = lines.iter().map(|l| l.estimated_calls).sum();
+        if estimated > 0 {
+            out.push(format!(
+                "{estimated} of those calls timed out, were cut off or went uncounted: their tokens are estimates."
+            ));
+        }
         for tier in [2u8, 3] {
             let of: Vec<_> = lines.iter().filter(|l| l.tier == tier).collect();
             if !of.is_empty() {
