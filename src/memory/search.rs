@@ -273,44 +273,54 @@ impl Memory {
         };
         let mut scores: HashMap<String, Scores> = HashMap::new();
         let deadline = Instant::now() + self.search_budget;
-        if mode != Mode::Vector {
-            let found = self.lexical(&q.text, &filter, depth as u32, deadline).await?;
-            let best = found.first().map_or(0.0, |(_, s)| *s);
-            for (rank, (id, s)) in found.into_iter().enumerate() {
-                let e = scores.entry(id).or_default();
-                e.bm25 = Some(s);
-                e.bm25_rank = Some(rank + 1);
-                e.fused += self.fusion.share(self.fusion.lexical, s, best, rank);
+        let f = IndexFilter {
+            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            kinds: q.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+            since: q.since,
+            until: q.until,
+        };
+        // Words and vectors at once: a search costs the slower of the two.
+        let by_words = async {
+            match mode {
+                Mode::Vector => Ok(vec![]),
+                _ => self.lexical(&q.text, &filter, depth as u32, deadline).await,
             }
+        };
+        let by_meaning = async {
+            match mode {
+                Mode::Lexical => Ok(vec![]),
+                _ => self.nearest(q, &f, depth, deadline).await,
+            }
+        };
+        let (by_words, by_meaning) = tokio::join!(by_words, by_meaning);
+        let by_words = by_words?;
+        let best = by_words.first().map_or(0.0, |(_, s)| *s);
+        for (rank, (id, s)) in by_words.into_iter().enumerate() {
+            let e = scores.entry(id).or_default();
+            e.bm25 = Some(s);
+            e.bm25_rank = Some(rank + 1);
+            e.fused += self.fusion.share(self.fusion.lexical, s, best, rank);
         }
-        if mode != Mode::Lexical {
-            let f = IndexFilter {
-                scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-                kinds: q.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
-                since: q.since,
-                until: q.until,
-            };
-            let found = match self.nearest(q, &f, depth, deadline).await {
-                Ok(found) => found,
-                // Words alone, said so, rather than no answer: the index
-                // (or the embedder) is down, or too slow today.
-                Err(e) if mode == Mode::Hybrid => {
-                    tracing::warn!(error = %e, "memory search fell back to words alone");
-                    degraded = Some(match e {
-                        MemoryError::Embedding(_) => EMBEDDER_UNAVAILABLE,
-                        _ => INDEX_UNAVAILABLE,
-                    });
-                    vec![]
-                }
-                Err(e) => return Err(e),
-            };
-            let best = found.first().map_or(0.0, |(_, s)| f64::from(*s));
-            for (rank, (id, s)) in tied_ranks(found, |s| f64::from(*s)) {
-                let e = scores.entry(id).or_default();
-                e.vector = Some(s);
-                e.vector_rank = Some(rank + 1);
-                e.fused += self.fusion.share(self.fusion.vector, f64::from(s), best, rank);
+        let by_meaning = match by_meaning {
+            Ok(found) => found,
+            // Words alone, said so, rather than no answer: the index (or
+            // the embedder) is down, or too slow today.
+            Err(e) if mode == Mode::Hybrid => {
+                tracing::warn!(error = %e, "memory search fell back to words alone");
+                degraded = Some(match e {
+                    MemoryError::Embedding(_) => EMBEDDER_UNAVAILABLE,
+                    _ => INDEX_UNAVAILABLE,
+                });
+                vec![]
             }
+            Err(e) => return Err(e),
+        };
+        let best = by_meaning.first().map_or(0.0, |(_, s)| f64::from(*s));
+        for (rank, (id, s)) in tied_ranks(by_meaning, |s| f64::from(*s)) {
+            let e = scores.entry(id).or_default();
+            e.vector = Some(s);
+            e.vector_rank = Some(rank + 1);
+            e.fused += self.fusion.share(self.fusion.vector, f64::from(s), best, rank);
         }
         let ids: Vec<String> = scores.keys().cloned().collect();
         let now = self.store.now();
