@@ -4,278 +4,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser};
 use steward::app::{self, Server};
 use steward::config::{self, Config, Sources};
-use steward::domain::{ApprovalState, Decision, IntentId, IntentState, MemoryKind, Risk, Scope};
+use steward::domain::{Decision, MemoryKind, Scope};
 use steward::memory::Query;
 use steward::telemetry;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Parser)]
-#[command(name = "steward", version, about = "A chat-first operating layer for a one-person company")]
-struct Cli {
-    /// Where the SQLite file, vectors and model cache live [default: ./steward-data]
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// The config file [default: ./steward.toml if present]
-    #[arg(long, global = true, value_name = "PATH", env = "STEWARD_CONFIG")]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
+mod cli;
+mod since;
 
-#[derive(Subcommand)]
-enum Command {
-    /// Run steward: the HTTP API and everything behind it.
-    Serve {
-        /// Listen here instead of http.addr; port 0 picks a free port.
-        #[arg(long, value_name = "HOST:PORT")]
-        addr: Option<SocketAddr>,
-    },
-    /// Write a commented steward.toml (never over an existing one).
-    Init,
-    /// Check each part: configured, reachable, and how to fix it.
-    Doctor {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Inspect intents.
-    #[command(subcommand)]
-    Intents(IntentsCommand),
-    /// Inspect the audit log.
-    #[command(subcommand)]
-    Audit(AuditCommand),
-    /// Decide what waits for the operator.
-    #[command(subcommand)]
-    Approvals(ApprovalsCommand),
-    /// Check a risk policy file.
-    #[command(subcommand)]
-    Policy(PolicyCommand),
-    /// What steward remembers.
-    #[command(subcommand)]
-    Memory(MemoryCommand),
-    /// Import notes, a chat export or an mbox into memory (again: adds nothing).
-    Import(app::import::Args),
-    /// Scheduled digests and their next fire times.
-    #[command(subcommand)]
-    Schedules(SchedulesCommand),
-    /// Preview or send a digest.
-    #[command(subcommand)]
-    Digest(DigestCommand),
-    /// Saved workflows: check a file, list, show, run, see runs, pause.
-    #[command(subcommand)]
-    Workflows(WorkflowsCommand),
-    /// The agent roles the reasoning tiers use.
-    #[command(subcommand)]
-    Agents(AgentsCommand),
-    /// Print a one-time code that lets a chat user in: `/start CODE`.
-    Pair {
-        /// The channel: telegram.
-        channel: String,
-    },
-    /// Model calls and what they cost, by day, tier and model.
-    Costs {
-        /// RFC 3339 (e.g. 2026-11-01T00:00:00Z); default the last 7 days.
-        #[arg(long)]
-        since: Option<chrono::DateTime<chrono::Utc>>,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum SchedulesCommand {
-    /// Each schedule with its next three fire times.
-    List,
-}
-
-#[derive(Subcommand)]
-enum DigestCommand {
-    /// Print the digest a schedule would send now (changes nothing).
-    Preview {
-        #[arg(long)]
-        schedule: Option<String>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: app::digest::Format,
-    },
-    /// Send a schedule's digest now.
-    Send {
-        #[arg(long)]
-        schedule: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum AgentsCommand {
-    /// Roles with their versions and contracts.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum MemoryCommand {
-    /// Remember a piece of text.
-    Add {
-        text: String,
-        #[arg(long, default_value = "note")]
-        kind: MemoryKind,
-        #[arg(long, default_value = "operator")]
-        scope: String,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// A JSON object kept with the record.
-        #[arg(long)]
-        meta: Option<String>,
-        /// When what it says happened (RFC 3339, or a date), if not now.
-        #[arg(long)]
-        occurred_at: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Search by words and meaning.
-    Search {
-        query: String,
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// A kind, or `message` for every kind of message.
-        #[arg(long = "kind")]
-        kinds: Vec<String>,
-        #[arg(long, default_value_t = 10)]
-        limit: usize,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Forget a record (from SQLite, full-text search and vectors).
-    Forget {
-        id: Option<String>,
-        /// Forget every record whose words match; shows them unless --yes.
-        #[arg(long, conflicts_with = "id")]
-        query: Option<String>,
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Rebuild the vector index from SQLite.
-    Reindex,
-    /// Counts by kind, archived, waiting for vectors.
-    Stats {
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum ApprovalsCommand {
-    /// Approvals in a state, oldest first.
-    List {
-        #[arg(long, default_value = "pending")]
-        state: ApprovalState,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Approve one (for a review: confirm it).
-    Approve {
-        id: String,
-        #[arg(long)]
-        comment: Option<String>,
-    },
-    /// Reject one (for a review: undo what ran).
-    Reject {
-        id: String,
-        #[arg(long)]
-        comment: Option<String>,
-    },
-    /// Answer a workflow's question with one of its choices (by name or number).
-    Answer { id: String, choice: String },
-    /// Approve every pending approval, or those of one risk level.
-    ApproveAll {
-        #[arg(long)]
-        risk: Option<Risk>,
-        #[arg(long)]
-        comment: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum WorkflowsCommand {
-    /// Validate a workflow file against the adapters and the policy, and
-    /// print what each trigger would do next.
-    Check { file: PathBuf },
-    /// The workflows in force (from `workflows.dir`).
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// One workflow's parameters, triggers and steps.
-    Show { name: String },
-    /// Start a run; prints the new intent's id.
-    Run {
-        name: String,
-        /// A parameter, `key=value`; repeat for more.
-        #[arg(long = "arg", value_name = "KEY=VALUE")]
-        args: Vec<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// A workflow's latest runs.
-    Runs {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Stop its scheduled triggers until resumed.
-    Pause { name: String },
-    /// Start its scheduled triggers again (missed periods do not run).
-    Resume { name: String },
-}
-
-#[derive(Subcommand)]
-enum PolicyCommand {
-    /// Validate a policy file and print what each rule matches.
-    Check { file: PathBuf },
-}
-
-#[derive(Subcommand)]
-enum IntentsCommand {
-    /// The newest intents.
-    List {
-        #[arg(long)]
-        state: Option<IntentState>,
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        #[arg(long)]
-        json: bool,
-    },
-    /// One intent, its steps and its timeline.
-    Show {
-        id: IntentId,
-        #[arg(long)]
-        json: bool,
-        /// A log file `serve` wrote with `log.format = "json"`: its lines
-        /// about this intent are printed too.
-        #[arg(long, value_name = "FILE")]
-        log: Option<PathBuf>,
-    },
-    /// Cancel an intent; a running one undoes what already ran.
-    Cancel { id: IntentId },
-    /// Retry a failed intent or one that needs attention, with the same keys.
-    Retry { id: IntentId },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Walk the hash chain and report the first broken link; check it
-    /// reaches its anchors and accounts for every intent's state.
-    Verify {
-        #[arg(long)]
-        json: bool,
-        /// A head the chain must hold, `SEQ:HASH` (every digest prints one).
-        #[arg(long, value_name = "SEQ:HASH")]
-        anchor: Vec<String>,
-    },
-}
+use cli::*;
 
 fn main() -> ExitCode {
     app::exit::quiet_on_closed_pipe();
@@ -293,14 +33,30 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // `init` must work where the configuration does not load yet.
     let init_path = cli.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
-    if let Command::Init = cli.command {
-        return init(&init_path);
+    match cli.command {
+        Command::Init => return init(&init_path),
+        // Written whole, so a reader that goes away (`| head`) ends it
+        // quietly (`app::exit::fail`) instead of a panic in the generator.
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "steward", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let config = Config::load(&Sources { file: cli.config, data_dir: cli.data_dir })?;
     let quiet = !matches!(cli.command, Command::Serve { .. });
     telemetry::init(&config.log, quiet.then_some("warn"));
     match cli.command {
-        Command::Init => init(&init_path),
+        // Done above, before the configuration is loaded.
+        Command::Init | Command::Completions { .. } | Command::Man => Ok(ExitCode::SUCCESS),
         Command::Serve { addr } => serve(&config, addr).await,
         Command::Doctor { json } => app::doctor::run(&config, json).await,
         Command::Intents(IntentsCommand::List { state, limit, json }) => {
@@ -335,7 +91,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Digest(DigestCommand::Send { schedule }) => app::digest::send(&config, schedule.as_deref()).await,
         Command::Agents(AgentsCommand::List { json }) => app::reasoning::agents(&config, json),
-        Command::Costs { since, json } => app::reasoning::costs(&config, since, json).await,
+        Command::Costs { since, json } => {
+            app::reasoning::costs(&config, since.map(|s| s.resolve(chrono::Utc::now())), json).await
+        }
         Command::Pair { channel } => app::pair::pair(&config, &channel).await,
     }
 }

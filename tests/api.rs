@@ -170,6 +170,9 @@ async fn operations_endpoints_answer_without_a_token() {
     app.post("/v1/intents").json(&json!({"text": "plan this later"})).send().await.unwrap();
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["embedding"], "hash", "the embedding model in use: {ready}");
+    assert_eq!(ready["checks"]["vector_index"], "ok", "{ready}");
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("steward_intents{state=\"received\"} 1"), "{metrics}");
     assert!(metrics.contains("steward_outbox_pending 0"), "{metrics}");

@@ -45,7 +45,12 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
     let body = json!({
         "status": match (ready, degraded) { (false, _) => "not_ready", (true, true) => "degraded", (true, false) => "ready" },
         "channels": channels,
-        "checks": { "store": store, "draining": draining, "vector_index": index.describe() },
+        "checks": {
+            "store": store,
+            "draining": draining,
+            "embedding": state.memory.embedder().name(),
+            "vector_index": index.describe(),
+        },
         "assisted_mode": assisted.is_some(),
         "assisted_reason": assisted,
         "policy_version": state.policy.get().version,
