@@ -47,8 +47,10 @@ async fn a_retried_request_with_the_same_idempotency_key_returns_the_same_intent
     let first = send("order-77", webhook_plan()).await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
-    // The runner may already have let it in.
-    assert!(["planned", "running"].contains(&first["state"].as_str().unwrap()), "{first}");
+    // Answered once the policy has judged it: the runner has let it in, or
+    // holds it for approval (127.0.0.1 is no listed host).
+    assert_ne!(first["state"], "planned", "{first}");
+    assert_ne!(first["risk"], "not_judged", "{first}");
     assert_eq!(first["steps"][0]["idempotency_key"], format!("steward-{}-0", first["id"].as_str().unwrap()));
 
     let again = send("order-77", webhook_plan()).await.unwrap();
@@ -181,5 +183,26 @@ async fn operations_endpoints_answer_without_a_token() {
     assert!(spec["paths"]["/v1/intents"]["post"].is_object());
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
     assert!(!TOKEN.is_empty());
+    app.stop().await;
+}
+
+/// The 201 tells the truth when it is sent: a plan the policy holds for
+/// approval answers with the risk and policy that hold it, and an intent no
+/// policy has judged yet says so instead of showing a default "low".
+#[tokio::test]
+async fn a_new_intent_answers_with_the_risk_the_policy_gave_it() {
+    let app = TestApp::spawn().await;
+    let plan =
+        json!({"steps": [{"adapter": "webhook", "action": "call", "args": {"url": "https://hooks.example.net/x"}}]});
+    let res =
+        app.post("/v1/intents").json(&json!({"text": "call the partner hook", "plan": plan})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: Value = res.json().await.unwrap();
+    assert_eq!(made["risk"], "high", "{made:#}");
+    assert_ne!(made["policy_version"], "none", "{made:#}");
+    assert_eq!(made["state"], "awaiting_approval", "{made:#}");
+    let res = app.post("/v1/intents").json(&json!({"text": "plan this later"})).send().await.unwrap();
+    let unplanned: Value = res.json().await.unwrap();
+    assert_eq!(unplanned["risk"], "not_judged", "{unplanned:#}");
     app.stop().await;
 }

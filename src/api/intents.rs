@@ -9,7 +9,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::views::{ControlResult, CreateIntent, IntentPage, IntentView, ListQuery, StepView};
 use crate::adapters::Catalog;
-use crate::domain::{Intent, IntentId, IntentText, InvalidInput, Millis, Provenance};
+use crate::domain::{Intent, IntentId, IntentState, IntentText, InvalidInput, Millis, Provenance};
 use crate::orchestrator::control::{self, ControlError};
 use crate::store::audit;
 use crate::store::inbox::Inbound;
@@ -90,12 +90,33 @@ pub async fn create(
         Created::Existing(id) => (StatusCode::OK, id),
     };
     tracing::Span::current().record("intent_id", tracing::field::display(id));
+    if status == StatusCode::CREATED {
+        judged_soon(&state, id).await?;
+    }
     let view = load_view(&state, id).await?;
     let mut response = (status, Json(view)).into_response();
     if status == StatusCode::OK {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// How long a new intent's answer waits for the policy's judgement, so the
+/// risk it shows is the one that holds (or shows that none is known yet).
+const JUDGED_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits, briefly, until the runner's gate has judged a planned intent.
+async fn judged_soon(state: &ApiState, id: IntentId) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + JUDGED_WITHIN;
+    loop {
+        let intent =
+            intents::get(&state.store, id).await?.ok_or_else(|| ApiError::not_found(format!("intent {id}")))?;
+        let waiting = intent.state == IntentState::Planned && intent.provenance.policy_version == Provenance::NO_POLICY;
+        if !waiting || tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 async fn load_view(state: &ApiState, id: IntentId) -> Result<IntentView, ApiError> {

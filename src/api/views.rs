@@ -85,11 +85,16 @@ fn time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// An intent's risk before the policy has judged it (a request still being
+/// planned, a question, which no policy judges).
+pub const NOT_JUDGED: &str = "not_judged";
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntentView {
     pub id: String,
     pub text: String,
     pub state: String,
+    /// low, medium or high once the policy judged it; `not_judged` before.
     pub risk: String,
     pub source: String,
     pub actor: String,
@@ -112,7 +117,13 @@ impl From<&Intent> for IntentView {
             id: i.id.to_string(),
             text: i.text.as_str().to_owned(),
             state: i.state.to_string(),
-            risk: i.risk.to_string(),
+            // Until the policy has judged it, its risk is not known: say so
+            // rather than show the default.
+            risk: if i.provenance.policy_version == crate::domain::Provenance::NO_POLICY {
+                NOT_JUDGED.to_owned()
+            } else {
+                i.risk.to_string()
+            },
             source: i.provenance.channel.clone(),
             actor: i.provenance.actor.clone(),
             reason: i.provenance.reason.clone(),
