@@ -342,3 +342,39 @@ async fn ingest_is_idempotent_by_source_and_by_key() {
     assert_eq!((j["records"].as_i64(), j["indexed"].as_i64()), (Some(100), Some(100)), "{j}");
     app.stop().await;
 }
+
+/// While the embedding model loads (in the background, so the server
+/// listens at once), a search answers from words and says why; an add
+/// waits for the model, so what it keeps is found by meaning once loaded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_during_warm_up_answers_from_words_and_says_so() {
+    use std::sync::Arc;
+    use steward::memory::embed::{Embedder, HashEmbedder, Warming};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("steward.db"), &Default::default()).await.unwrap();
+    let (release, loading) = std::sync::mpsc::channel::<()>();
+    let embedder = Warming::start("slow", 64, move || {
+        let _ = loading.recv();
+        Ok(Arc::new(HashEmbedder::new(64)) as Arc<dyn Embedder>)
+    });
+    assert!(embedder.warming());
+    let index = memory::index::EdgeIndex::open(&dir.path().join("vectors"), 64).unwrap();
+    let memory = Memory::new(store.clone(), Arc::new(embedder), Arc::new(index), 0.0);
+    let p = MemoryProvenance { actor: "test".into(), channel: "test".into(), ..Default::default() };
+    let operator = Scope::parse("operator").unwrap();
+    let fact = NewMemory::new(MemoryKind::Note, "the boiler is serviced in October", operator, p, 0).unwrap();
+    let mut conn = store.begin().await.unwrap();
+    steward::store::memory::record(&mut conn, &fact).await.unwrap();
+    conn.commit().await.unwrap();
+
+    let during = memory.search(&query("boiler serviced"), &Contract::operator()).await.unwrap();
+    assert_eq!(during.degraded, Some("embedding model warming up"), "{during:?}");
+    assert_eq!(during.hits.len(), 1, "found by words");
+    assert!(memory.embedder().warming());
+
+    release.send(()).unwrap();
+    memory.embedder().warmed().await.unwrap();
+    while memory.index_pending(memory::INDEX_BATCH).await.unwrap() > 0 {}
+    let after = memory.search(&query("boiler serviced"), &Contract::operator()).await.unwrap();
+    assert!(after.degraded.is_none() && after.hits[0].scores.vector.is_some(), "{after:?}");
+}

@@ -42,13 +42,21 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
         .into_iter()
         .map(|h| (h.channel.clone(), json!({"state": h.state, "detail": h.detail, "since": h.since})))
         .collect();
+    // Still loading the embedding model: answering, meanwhile search uses
+    // words alone.
+    let warming = state.memory.embedder().warming();
     let body = json!({
-        "status": match (ready, degraded) { (false, _) => "not_ready", (true, true) => "degraded", (true, false) => "ready" },
+        "status": match (ready, warming, degraded) {
+            (false, _, _) => "not_ready",
+            (true, true, _) => "warming",
+            (true, false, true) => "degraded",
+            (true, false, false) => "ready",
+        },
         "channels": channels,
         "checks": {
             "store": store,
             "draining": draining,
-            "embedding": state.memory.embedder().name(),
+            "embedding": if warming { format!("{} (warming up)", state.memory.embedder().name()) } else { state.memory.embedder().name().to_owned() },
             "vector_index": index.describe(),
         },
         "assisted_mode": assisted.is_some(),

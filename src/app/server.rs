@@ -161,6 +161,11 @@ impl Server {
             workflows: workflows.clone(),
         };
         let reasoner = Arc::new(Reasoner::build(config, parts).await.context("cannot start reasoning")?);
+        // The model and the router's examples load while the server listens.
+        tokio::spawn({
+            let reasoner = reasoner.clone();
+            async move { reasoner.warm().await }
+        });
         let telegram = match telegram_bot {
             Some(bot) => {
                 if let Some(problem) = config.telegram.webhook_problem() {

@@ -27,9 +27,11 @@ fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, MemoryError> {
             Ok(Arc::new(OpenAiEmbedder::new(base, key.as_deref(), model, e.dimensions)))
         }
         EmbeddingBackend::Minilm => match embed::find_minilm(e.model_dir.as_deref()) {
+            // Loaded in the background: steward listens at once.
             Some(dir) => {
                 tracing::info!(dir = %dir.display(), "loading all-MiniLM-L6-v2");
-                Ok(Arc::new(MiniLm::load(&dir)?))
+                let load = move || MiniLm::load(&dir).map(|m| Arc::new(m) as Arc<dyn Embedder>);
+                Ok(Arc::new(embed::Warming::start("minilm", MiniLm::DIMS, load)))
             }
             None if e.model_dir.is_some() => Err(MemoryError::Invalid(format!(
                 "embedding.model_dir {} does not hold the model; {}",

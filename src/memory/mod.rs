@@ -45,6 +45,9 @@ pub enum MemoryError {
     Forbidden(String),
     #[error("embedding failed: {0}")]
     Embedding(String),
+    /// The embedding model is still loading.
+    #[error("the embedding model is still loading")]
+    Warming,
     #[error("vector index failed: {0}")]
     Index(String),
     #[error(transparent)]
@@ -188,10 +191,14 @@ impl Memory {
         if later {
             self.waiting.notify_one();
         } else {
-            let why = match tokio::time::timeout(INDEX_NOW_WITHIN, self.index_pending(INDEX_NOW as u32)).await {
-                Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(_) => Some(format!("no answer within {} s", INDEX_NOW_WITHIN.as_secs())),
+            // A model still loading is waited for: the bound is the index's.
+            let why = match self.embedder.warmed().await {
+                Err(e) => Some(e.to_string()),
+                Ok(()) => match tokio::time::timeout(INDEX_NOW_WITHIN, self.index_pending(INDEX_NOW as u32)).await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(_) => Some(format!("no answer within {} s", INDEX_NOW_WITHIN.as_secs())),
+                },
             };
             if let Some(why) = why {
                 tracing::warn!(error = %why, "records kept; their vectors follow once the vector index answers");

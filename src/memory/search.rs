@@ -143,6 +143,7 @@ pub struct Hit {
 /// Why a search used words alone.
 pub const INDEX_UNAVAILABLE: &str = "vector index unavailable";
 pub const EMBEDDER_UNAVAILABLE: &str = "embedding model unavailable";
+pub const EMBEDDER_WARMING: &str = "embedding model warming up";
 
 /// What a search found, best first, and, when it could not use the vector
 /// index, why: the hits then come from words alone.
@@ -249,6 +250,8 @@ impl Memory {
     ) -> Result<Vec<(String, f32)>, MemoryError> {
         let vector = match &q.vector {
             Some(v) => v.clone(),
+            // A search does not wait for the model to load: words answer.
+            None if self.embedder.warming() => return Err(MemoryError::Warming),
             None => self.embedder.embed(std::slice::from_ref(&q.text)).await?.pop().unwrap_or_default(),
         };
         let left = deadline.saturating_duration_since(Instant::now());
@@ -308,6 +311,7 @@ impl Memory {
             Err(e) if mode == Mode::Hybrid => {
                 tracing::warn!(error = %e, "memory search fell back to words alone");
                 degraded = Some(match e {
+                    MemoryError::Warming => EMBEDDER_WARMING,
                     MemoryError::Embedding(_) => EMBEDDER_UNAVAILABLE,
                     _ => INDEX_UNAVAILABLE,
                 });

@@ -55,7 +55,6 @@ use call::Models;
 use limits::Verdict;
 use recall::Recall;
 use roles::Roles;
-use router::Router;
 use who::People;
 
 pub use commands::when;
@@ -200,12 +199,11 @@ impl Reasoner {
         let r = &config.reasoning;
         let roles = load_roles(r).map_err(|e| ReasoningError::Setup(e.to_string()))?;
         let intents = router::load(r.prompts_dir.as_deref()).map_err(ReasoningError::Setup)?;
-        let router = Router::build(intents, parts.memory.embedder(), r.route_threshold).await?;
         let cache = AnswerCache::new(Duration::from_secs(r.cache_ttl_secs), r.cache_similarity);
         let (store, metrics) = (parts.store, parts.metrics);
         Ok(Self {
             people: People::new(parts.approvers, config.memory.identities.clone(), r.messages_per_minute),
-            recall: Recall::new(store.clone(), parts.memory, router, cache, r.answer_threshold),
+            recall: Recall::new(store.clone(), parts.memory, (intents, r.route_threshold), cache, r.answer_threshold),
             models: Models::new(config, roles, store.clone(), parts.policy.clone(), metrics.clone()),
             catalog: parts.catalog,
             workflows: parts.workflows,
@@ -220,6 +218,17 @@ impl Reasoner {
 
     pub fn roles(&self) -> &Roles {
         self.models.roles()
+    }
+
+    /// Loads the embedding model and embeds the router's examples, in the
+    /// background after the server starts listening: a request that comes
+    /// first waits for it; a memory search does not.
+    pub async fn warm(&self) {
+        let started = std::time::Instant::now();
+        match self.recall.warm().await {
+            Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "reasoning warmed up"),
+            Err(e) => tracing::error!(error = %e, "warming up reasoning failed; requests will try again"),
+        }
     }
 
     /// Answers one inbound request.

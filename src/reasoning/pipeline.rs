@@ -134,7 +134,7 @@ impl Reasoner {
             inbound,
             reader: reader_key(&contract),
             contract,
-            routed: self.recall.route(&vector),
+            routed: self.recall.route(&vector).await?,
             workflow,
             vector,
             text,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::cache::{self, AnswerCache};
 use super::commands::when;
 use super::roles::Role;
-use super::router::{Routed, Router};
+use super::router::{IntentDef, Routed, Router};
 use super::{Answer, Citation, Inbound, Reasoner, ReasoningError};
 use crate::domain::{Actor, MemoryKind};
 use crate::memory::{Contract, Hit, Memory, Query};
@@ -147,15 +147,38 @@ pub(super) fn context_for<'h>(role: &Role, asker: &Actor, hits: &'h [Hit]) -> Ve
 pub(super) struct Recall {
     store: Store,
     memory: Memory,
-    router: Router,
+    /// Built from the intents' examples the first time it is needed (or
+    /// when the server warms up, in the background): their embeddings
+    /// need the model, which is still loading when the server starts.
+    router: tokio::sync::OnceCell<Router>,
+    intents: Vec<IntentDef>,
+    route_threshold: f32,
     cache: AnswerCache,
     /// How sure an extractive answer must be (`reasoning.answer_threshold`).
     threshold: f32,
 }
 
 impl Recall {
-    pub fn new(store: Store, memory: Memory, router: Router, cache: AnswerCache, threshold: f32) -> Self {
-        Self { store, memory, router, cache, threshold }
+    pub fn new(
+        store: Store,
+        memory: Memory,
+        (intents, route_threshold): (Vec<IntentDef>, f32),
+        cache: AnswerCache,
+        threshold: f32,
+    ) -> Self {
+        Self { store, memory, router: Default::default(), intents, route_threshold, cache, threshold }
+    }
+
+    /// The intent router, built now if it is not yet.
+    async fn router(&self) -> Result<&Router, ReasoningError> {
+        let build = || Router::build(self.intents.clone(), self.memory.embedder(), self.route_threshold);
+        Ok(self.router.get_or_try_init(build).await?)
+    }
+
+    /// Loads what tier 1 needs (the model, the router's examples), so the
+    /// first request does not wait for it.
+    pub async fn warm(&self) -> Result<(), ReasoningError> {
+        self.router().await.map(|_| ())
     }
 
     /// Memory itself, for what changes it (forgetting).
@@ -174,8 +197,8 @@ impl Recall {
     }
 
     /// The router's intent for an embedding, when one is near enough.
-    pub fn route(&self, vector: &[f32]) -> Option<Routed<'_>> {
-        self.router.route(vector)
+    pub async fn route(&self, vector: &[f32]) -> Result<Option<Routed<'_>>, ReasoningError> {
+        Ok(self.router().await?.route(vector))
     }
 
     /// Searches memory as `contract` allows, with the request's embedding.

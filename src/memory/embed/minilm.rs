@@ -40,6 +40,9 @@ fn model_error(what: &str, e: impl std::fmt::Display) -> MemoryError {
 impl MiniLm {
     /// Loads the model from a directory with `model.safetensors`,
     /// `tokenizer.json` and `config.json`.
+    /// The size of its vectors.
+    pub const DIMS: usize = 384;
+
     pub fn load(dir: &Path) -> Result<Self, MemoryError> {
         let read = |name: &str| {
             std::fs::read(dir.join(name))
@@ -147,7 +150,7 @@ impl Embedder for MiniLm {
         "minilm"
     }
     fn dims(&self) -> usize {
-        384
+        Self::DIMS
     }
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
         if texts.is_empty() {

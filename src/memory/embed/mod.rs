@@ -6,6 +6,7 @@ mod hash;
 mod locate;
 mod minilm;
 pub(crate) mod openai;
+mod warming;
 
 use async_trait::async_trait;
 
@@ -13,6 +14,7 @@ pub use hash::HashEmbedder;
 pub use locate::{find_minilm, model_hint};
 pub use minilm::MiniLm;
 pub use openai::OpenAiEmbedder;
+pub use warming::Warming;
 
 use super::MemoryError;
 
@@ -23,6 +25,14 @@ pub trait Embedder: Send + Sync {
     fn dims(&self) -> usize;
     /// One unit-length vector per text, in order.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;
+    /// Whether it is still loading (`embed` would wait for it).
+    fn warming(&self) -> bool {
+        false
+    }
+    /// Resolves once it is loaded (at once for one that needs no loading).
+    async fn warmed(&self) -> Result<(), MemoryError> {
+        Ok(())
+    }
 }
 
 /// Scales a vector to unit length, so cosine similarity is a dot product.
