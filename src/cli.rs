@@ -182,7 +182,7 @@ pub(crate) enum ApprovalsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Approve one (for a review: confirm it).
+    /// Approve one, by its id or its intent's (for a review: confirm it).
     Approve {
         id: String,
         #[arg(long)]
@@ -198,10 +198,15 @@ pub(crate) enum ApprovalsCommand {
     Answer { id: String, choice: String },
     /// Approve every pending approval, or those of one risk level.
     ApproveAll {
+        /// Which risk to approve: low unless given; above low, what would
+        /// be approved is shown and confirmed first.
         #[arg(long)]
         risk: Option<Risk>,
         #[arg(long)]
         comment: Option<String>,
+        /// Confirm approving above low risk without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
 }
 

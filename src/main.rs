@@ -78,8 +78,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Approvals(ApprovalsCommand::Answer { id, choice }) => {
             app::approvals::answer(&config, &id, &choice).await
         }
-        Command::Approvals(ApprovalsCommand::ApproveAll { risk, comment }) => {
-            app::approvals::approve_all(&config, risk, comment.as_deref()).await
+        Command::Approvals(ApprovalsCommand::ApproveAll { risk, comment, yes }) => {
+            app::approvals::approve_all(&config, risk, comment.as_deref(), yes).await
         }
         Command::Policy(PolicyCommand::Check { file }) => app::policy::check(&file),
         Command::Workflows(cmd) => workflows(&config, cmd).await,

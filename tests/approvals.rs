@@ -359,3 +359,43 @@ async fn the_cli_lists_decides_and_checks_policies() {
         helpers::stderr(&bad)
     );
 }
+
+/// `approvals approve-all` approves low risk unless told otherwise; above
+/// low it shows what it would approve and, away from a terminal, needs
+/// `--yes`. `approve` takes an intent's id too, and `list` shows each
+/// request's intent, destinations and amount.
+#[tokio::test]
+async fn approve_all_is_low_risk_unless_told_and_approve_takes_an_intent_id() {
+    let recv = Receiver::start(Faults::default(), 10).await;
+    let held_low = policy(3600).replacen("[levels.low]\nmode = \"auto\"", "[levels.low]\nmode = \"approve-before\"", 1);
+    let app = app(&recv, &held_low, |_| {}).await;
+    let low = submit(&app, "a small call", plan(&recv, "/hook/ok", "small")).await;
+    let mut paying = plan(&recv, "/hook/ok", "pay");
+    paying["steps"][0]["args"]["body"]["amount"] = json!(1200);
+    let high = submit(&app, "pay the supplier", paying.clone()).await;
+    let other = submit(&app, "pay the other supplier", paying).await;
+    for id in [&low, &high, &other] {
+        app.wait_for(id, "awaiting_approval").await;
+    }
+    let dir = app.stop_keeping_data().await;
+    let run = |args: &[&str]| {
+        helpers::steward().arg("--data-dir").arg(dir.path()).args(args).env("USER", "alice").output().unwrap()
+    };
+    let listed = helpers::stdout(&run(&["approvals", "list"]));
+    assert!(listed.contains(&format!("intent {high}")), "{listed}");
+    assert!(listed.contains(&recv.url("/hook/ok")) && listed.contains("amount 1200"), "{listed}");
+
+    let all = run(&["approvals", "approve-all"]);
+    assert!(helpers::stdout(&all).contains("approved 1 low risk"), "{}", helpers::stdout(&all));
+    let asked = run(&["approvals", "approve-all", "--risk", "high"]);
+    assert_eq!(asked.status.code(), Some(2), "not at a terminal, and no --yes");
+    assert!(helpers::stdout(&asked).contains("pay the supplier"), "what it would approve is shown");
+    assert!(helpers::stderr(&asked).contains("--yes"), "{}", helpers::stderr(&asked));
+
+    let by_intent = run(&["approvals", "approve", &high]);
+    assert!(helpers::stdout(&by_intent).contains("is now approved"), "{}", helpers::stderr(&by_intent));
+    let rest = run(&["approvals", "approve-all", "--risk", "high", "--yes"]);
+    assert!(helpers::stdout(&rest).contains("approved 1 high risk"), "{}", helpers::stdout(&rest));
+    let left = helpers::stdout(&run(&["approvals", "list"]));
+    assert!(left.starts_with("no pending approvals"), "{left}");
+}

@@ -8,6 +8,7 @@ mod crash;
 #[path = "../../../tests/support/crash.rs"]
 mod crash_harness;
 mod intents;
+mod latency;
 mod memory;
 #[path = "../../../tests/support/openai.rs"]
 mod openai;
@@ -80,6 +81,16 @@ enum Scenario {
     /// Runs intents of no-op steps through the orchestrator.
     Orchestrator {
         #[arg(long, default_value_t = 20_000)]
+        intents: u32,
+        #[arg(long, default_value_t = 3)]
+        steps: u32,
+        #[arg(long, value_enum, default_value = "process")]
+        durability: Mode,
+    },
+    /// Closed loop: one intent of N no-op steps at a time, each waited for,
+    /// then 50 submitters at once; p50 and p99 per intent.
+    Latency {
+        #[arg(long, default_value_t = 2_000)]
         intents: u32,
         #[arg(long, default_value_t = 3)]
         steps: u32,
@@ -172,6 +183,7 @@ fn main() -> ExitCode {
             Scenario::Orchestrator { intents, steps, durability } => {
                 orchestrator::run(intents, steps, durability.into()).await
             }
+            Scenario::Latency { intents, steps, durability } => latency::run(intents, steps, durability.into()).await,
             Scenario::Approvals { approvals: n, presses, seed } => approvals_storm::run(n, presses, seed).await,
             Scenario::Memory { records, embedder } => memory::run(records, embedder.into()).await,
             Scenario::Retrieval {

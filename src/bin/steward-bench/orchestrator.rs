@@ -20,7 +20,7 @@ use crate::stats::round;
 
 /// No-op steps are low risk and run without anyone's approval; the budget
 /// and the breaker never interfere.
-const POLICY: &str = r#"
+pub(crate) const POLICY: &str = r#"
 default_risk = "high"
 [levels.low]
 mode = "auto"
@@ -40,7 +40,7 @@ risk = "low"
 /// concurrent submissions would.
 const SUBMIT_BATCH: usize = 64;
 
-struct Noop;
+pub(crate) struct Noop;
 
 #[async_trait]
 impl Adapter for Noop {
