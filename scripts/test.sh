@@ -37,4 +37,9 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 fi
 
+# The API test validates /openapi.json with a real OpenAPI validator.
+if ! command -v openapi-spec-validator >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+
 cargo test --locked --all-targets "$@"

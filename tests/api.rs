@@ -206,3 +206,70 @@ async fn a_new_intent_answers_with_the_risk_the_policy_gave_it() {
     assert_eq!(unplanned["risk"], "not_judged", "{unplanned:#}");
     app.stop().await;
 }
+
+/// Every route the server mounts (read from the router's source, so a new
+/// route cannot be forgotten), with the method it is mounted for.
+fn mounted_routes() -> Vec<(String, String)> {
+    let mut routes = Vec::new();
+    for (file, prefix_v1) in [("src/api/mod.rs", true), ("src/channels/telegram/webhook.rs", false)] {
+        let text = std::fs::read_to_string(file).unwrap();
+        let v1_block = text.find("let v1 = Router::new()").unwrap_or(usize::MAX);
+        let v1_end = text[v1_block.min(text.len())..].find("route_layer").map_or(0, |e| e + v1_block);
+        for (at, _) in text.match_indices(".route(") {
+            let rest = &text[at + 7..];
+            let path = rest.trim_start().trim_start_matches('"');
+            let path = &path[..path.find('"').unwrap()];
+            let call = &rest[..rest.find("\n        .").unwrap_or(rest.len()).min(400)];
+            let full = if prefix_v1 && at > v1_block && at < v1_end { format!("/v1{path}") } else { path.to_owned() };
+            for method in ["get", "post", "delete", "put", "patch"] {
+                let named = format!("{method}(");
+                let direct = call.contains(&format!(" {named}")) || call.contains(&format!("({named}"));
+                if direct || call.contains(&format!("routing::{named}")) || call.contains(&format!(".{named}")) {
+                    routes.push((full.clone(), method.to_owned()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// `/openapi.json` passes a real OpenAPI validator (installed into the test
+/// venv by scripts/test.sh), describes every mounted route, and lists the
+/// errors each can answer with.
+#[tokio::test]
+async fn the_openapi_description_is_valid_and_describes_every_route_with_its_errors() {
+    let app = TestApp::spawn().await;
+    let text = app.client.get(app.url("/openapi.json")).send().await.unwrap().text().await.unwrap();
+    app.stop().await;
+    let file = tempfile::NamedTempFile::with_suffix(".json").unwrap();
+    std::fs::write(file.path(), &text).unwrap();
+    let checked = std::process::Command::new("openapi-spec-validator").arg(file.path()).output().unwrap_or_else(|e| {
+        panic!("openapi-spec-validator ({e}): run scripts/test.sh, which installs it into the test venv")
+    });
+    let said = format!("{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
+    assert!(checked.status.success(), "the validator refused /openapi.json: {said}");
+
+    let spec: Value = serde_json::from_str(&text).unwrap();
+    let routes = mounted_routes();
+    assert!(routes.len() >= 25, "the router's source was read: {routes:?}");
+    for (path, method) in &routes {
+        let op = &spec["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is mounted but not described");
+        let codes: Vec<&str> = op["responses"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = vec!["408"];
+        if path.starts_with("/v1/") {
+            expected.push("401");
+        }
+        if path.contains('{') {
+            expected.extend(["400", "404"]);
+        }
+        if op["requestBody"].is_object() {
+            expected.extend(["400", "413", "415", "422"]);
+        }
+        for code in expected {
+            assert!(codes.contains(&code), "{method} {path} does not list {code}: {codes:?}");
+        }
+    }
+    let described: usize = spec["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(described, routes.len(), "every described operation is mounted: {routes:?}");
+}

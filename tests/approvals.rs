@@ -88,7 +88,8 @@ async fn submit(app: &TestApp, text: &str, plan: Value) -> String {
 }
 
 async fn approvals(app: &TestApp, query: &str) -> Vec<Value> {
-    app.get(&format!("/v1/approvals{query}")).send().await.unwrap().json().await.unwrap()
+    let mut page: Value = app.get(&format!("/v1/approvals{query}")).send().await.unwrap().json().await.unwrap();
+    serde_json::from_value(page["items"].take()).unwrap()
 }
 
 async fn approval_for(app: &TestApp, intent: &str, query: &str) -> Value {
@@ -213,6 +214,22 @@ async fn a_batch_approval_decides_each_item_once_with_an_override() {
         app.wait_for(id, "awaiting_approval").await;
     }
     let pending = approvals(&app, "").await;
+    // The list shape every list has: pages of `limit`, followed by cursor.
+    let first: Value = app.get("/v1/approvals?limit=2").send().await.unwrap().json().await.unwrap();
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
+    let second: Value =
+        app.get(&format!("/v1/approvals?limit=2&cursor={cursor}")).send().await.unwrap().json().await.unwrap();
+    let paged: Vec<&Value> =
+        first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).collect();
+    assert_eq!(
+        paged.iter().map(|a| &a["id"]).collect::<Vec<_>>(),
+        pending.iter().map(|a| &a["id"]).collect::<Vec<_>>()
+    );
+    assert!(second["next_cursor"].is_null(), "{second}");
+    for bad in ["limit=0", "limit=501", "cursor=nonsense", "cursor=12.a%20b"] {
+        let res = app.get(&format!("/v1/approvals?{bad}")).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{bad}");
+    }
     let rejected =
         pending.iter().find(|a| a["intent_id"] == ids[1].as_str()).unwrap()["id"].as_str().unwrap().to_owned();
     let body = json!({"decision": "approve", "overrides": {rejected.clone(): "reject"}, "comment": "batch"});

@@ -272,7 +272,7 @@ fn memory_commands_add_search_reindex_and_forget() {
     assert!(added.status.success(), "{}", stderr(&added));
     let found = run(&["memory", "search", "Umbrella renews", "--json"]);
     let hits: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
-    assert_eq!(hits["items"][0]["occurred_at"], 1_736_899_200_000_i64, "its own date: {hits}");
+    assert_eq!(hits["items"][0]["occurred_at"], "2025-01-15T00:00:00Z", "its own date: {hits}");
     let stats: serde_json::Value = serde_json::from_slice(&run(&["memory", "stats", "--json"]).stdout).unwrap();
     assert_eq!(stats["records"], 2, "{stats}");
     // A reindex is the server's own: it empties the index, its indexer
@@ -335,14 +335,14 @@ args = { text = "Plan for {{ params.topic }}" }
     assert_eq!(id.len(), 26, "an intent id: {id}");
     let runs = run_in(dir.path(), &["workflows", "runs", "daily-note", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&stdout(&runs)).unwrap();
-    assert_eq!(runs[0]["intent_id"], id.as_str());
-    assert_eq!(runs[0]["args"]["topic"], "the launch");
+    assert_eq!(runs["items"][0]["intent_id"], id.as_str());
+    assert_eq!(runs["items"][0]["args"]["topic"], "the launch");
     let bad = run_in(dir.path(), &["workflows", "run", "daily-note", "--arg", "subject=x"]);
     assert!(!bad.status.success() && stderr(&bad).contains("`subject` is no parameter"), "{}", stderr(&bad));
     assert!(run_in(dir.path(), &["workflows", "pause", "daily-note"]).status.success());
     let shown: serde_json::Value =
         serde_json::from_str(&stdout(&run_in(dir.path(), &["workflows", "list", "--json"]))).unwrap();
-    assert_eq!((&shown[0]["name"], &shown[0]["paused"]), (&"daily-note".into(), &true.into()));
+    assert_eq!((&shown["items"][0]["name"], &shown["items"][0]["paused"]), (&"daily-note".into(), &true.into()));
 
     // A broken file in the folder: doctor names it, and the others still load.
     std::fs::write(flows.join("broken.toml"), good.replace("note.write", "note.shred")).unwrap();
@@ -382,8 +382,8 @@ args = { text = "Answered {{ steps.go.answer }}" }
     let intent = started["intent_id"].as_str().unwrap_or_else(|| panic!("{started}")).to_owned();
     let pending =
         || serde_json::from_slice::<serde_json::Value>(&run(&["approvals", "list", "--json"]).stdout).unwrap();
-    until("the question", || async { pending()[0]["id"].is_string() }).await;
-    let approval = pending()[0]["id"].as_str().unwrap().to_owned();
+    until("the question", || async { pending()["items"][0]["id"].is_string() }).await;
+    let approval = pending()["items"][0]["id"].as_str().unwrap().to_owned();
     let refused = run(&["approvals", "answer", &approval, "maybe"]);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("yes, no"), "the choices are named: {}", stderr(&refused));

@@ -202,8 +202,8 @@ async fn button_approvals_refuse_stale_and_foreign_presses() {
     // Decided elsewhere: the card is edited all the same.
     let second = submit(&app, "Renew the domain for five years").await;
     let card2 = card_for(&d, "Renew the domain").await;
-    let approvals: Vec<Value> = app.get("/v1/approvals").send().await.unwrap().json().await.unwrap();
-    let a2 = approvals.iter().find(|a| a["intent_id"] == second).unwrap();
+    let approvals: Value = app.get("/v1/approvals").send().await.unwrap().json().await.unwrap();
+    let a2 = approvals["items"].as_array().unwrap().iter().find(|a| a["intent_id"] == second).unwrap();
     let r = app
         .post(&format!("/v1/approvals/{}/decision", a2["id"].as_str().unwrap()))
         .json(&json!({"decision": "reject"}))

@@ -198,7 +198,7 @@ async fn a_question_is_answered_over_the_api_or_in_words_and_only_once() {
     clock.advance(Duration::from_secs(3 * 86_400 + 1));
     question(&tg, "Globex started three days ago").await;
     let pending = app.get("/v1/approvals").send().await.unwrap().json::<Value>().await.unwrap();
-    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    let id = pending["items"][0]["id"].as_str().unwrap().to_owned();
     let decide = |body: Value| app.post(&format!("/v1/approvals/{id}/decision")).json(&body).send();
 
     let maybe = decide(json!({"answer": "maybe"})).await.unwrap();
@@ -210,7 +210,7 @@ async fn a_question_is_answered_over_the_api_or_in_words_and_only_once() {
     let both = decide(json!({"decision": "approve", "answer": "yes"})).await.unwrap();
     assert_eq!(both.status(), 422, "a decision or an answer, not both");
     let still = app.get("/v1/approvals").send().await.unwrap().json::<Value>().await.unwrap();
-    assert_eq!(still[0]["state"], "pending", "nothing refused changed it: {still}");
+    assert_eq!(still["items"][0]["state"], "pending", "nothing refused changed it: {still}");
 
     tg.message(OP, &format!("/answer {id} No"));
     tg.wait(20, "the answer's reply", |t| t.sent_to(OP).into_iter().find(|s| s.text.contains("Answered `no`"))).await;

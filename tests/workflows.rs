@@ -62,8 +62,8 @@ async fn a_run_over_the_api_is_an_intent_and_a_retried_key_starts_nothing_new() 
     let recv = Receiver::start(Faults::default(), 1).await;
     let app = start(tempfile::tempdir().unwrap(), SystemClock::shared(), &[("partner.toml", partner(&recv))]).await;
     let listed: Value = app.get("/v1/workflows").send().await.unwrap().json().await.unwrap();
-    assert_eq!(listed[0]["name"], "notify-partner");
-    assert_eq!(listed[0]["params"][0]["required"], true);
+    assert_eq!(listed["items"][0]["name"], "notify-partner");
+    assert_eq!(listed["items"][0]["params"][0]["required"], true);
 
     let res = run(&app, "notify-partner", "k-1", json!({"company": "Acme"})).await;
     assert_eq!(res.status(), 201);

@@ -30,6 +30,29 @@ pub struct ListQuery {
     pub state: Option<String>,
     /// low, medium or high
     pub risk: Option<String>,
+    /// How many, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// A page of approvals, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalPage {
+    pub items: Vec<ApprovalView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A cursor is the last item's `requested_at` (ms) and id: `MS.ID`.
+fn parse_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::invalid("`cursor` must be a `next_cursor` this API returned");
+    let (ms, id) = cursor.split_once('.').ok_or_else(bad)?;
+    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(bad());
+    }
+    Ok((ms, id.to_owned()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,18 +116,28 @@ impl From<DecideError> for ApiError {
 
 /// Approvals, oldest first (pending ones by default).
 #[utoipa::path(get, path = "/v1/approvals", tag = "approvals", params(ListQuery),
-    responses((status = 200, body = Vec<ApprovalView>), (status = 401, body = super::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ApprovalPage), (status = 401, body = super::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Vec<ApprovalView>>, ApiError> {
+) -> Result<Json<ApprovalPage>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("`limit` must be 1–500"));
+    }
     let filter = Filter {
         state: Some(q.state.as_deref().unwrap_or("pending").parse::<ApprovalState>()?),
         risk: q.risk.as_deref().map(str::parse::<Risk>).transpose()?,
         intent: None,
+        after: q.cursor.as_deref().map(parse_cursor).transpose()?,
+        limit: Some(limit),
     };
     let found = approvals::list(state.store.reader(), &filter).await?;
-    Ok(Json(found.into_iter().map(Into::into).collect()))
+    let next_cursor = match found.last() {
+        Some(last) if found.len() == limit as usize => Some(format!("{}.{}", last.requested_at, last.id)),
+        _ => None,
+    };
+    Ok(Json(ApprovalPage { items: found.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -204,7 +237,7 @@ pub async fn batch(
             let filter = Filter {
                 state: Some(ApprovalState::Pending),
                 risk: body.risk.as_deref().map(str::parse).transpose()?,
-                intent: None,
+                ..Default::default()
             };
             approvals::list(state.store.reader(), &filter).await?.into_iter().map(|a| a.id).collect()
         }

@@ -119,6 +119,7 @@ fn respond(waited: Waited, id: &str) -> Result<Response, ApiError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Seconds to wait for the answer (at most what a request may take).
@@ -147,6 +148,7 @@ pub async fn answer(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CostsQuery {
     /// RFC 3339; default the last 7 days.

@@ -4,7 +4,7 @@
 //! that take webhooks (Telegram) mount their own routes beside these. Every
 //! error is JSON, bodies are size-limited and requests time out.
 
-mod approvals;
+pub mod approvals;
 pub mod ask;
 mod auth;
 mod error;
@@ -13,10 +13,10 @@ mod memory;
 mod openapi;
 mod ops;
 pub mod pending;
-mod views;
+pub mod views;
 mod workflows;
 
-pub use workflows::WorkflowView;
+pub use workflows::{WorkflowPage, WorkflowView};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -61,15 +61,25 @@ impl WorkflowView {
     }
 }
 
+/// The workflows in force, in the list shape every list has. They are
+/// few and held in memory, so one page holds them all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowPage {
+    pub items: Vec<WorkflowView>,
+    /// Always absent: every workflow is on the one page.
+    pub next_cursor: Option<String>,
+}
+
 /// The saved workflows in force.
 #[utoipa::path(
     get, path = "/v1/workflows", tag = "workflows",
-    responses((status = 200, body = [WorkflowView]), (status = 401, body = super::error::ErrorBody)),
+    responses((status = 200, body = WorkflowPage), (status = 401, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<WorkflowView>>, ApiError> {
+pub async fn list(State(state): State<ApiState>) -> Result<Json<WorkflowPage>, ApiError> {
     let paused = crate::store::workflows::paused(state.store.reader()).await?;
-    Ok(Json(state.workflows.all().iter().map(|w| WorkflowView::new(w, paused.contains(&w.name))).collect()))
+    let items = state.workflows.all().iter().map(|w| WorkflowView::new(w, paused.contains(&w.name))).collect();
+    Ok(Json(WorkflowPage { items, next_cursor: None }))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

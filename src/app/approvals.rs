@@ -7,6 +7,7 @@ use chrono::{TimeZone, Utc};
 
 use super::intents::open_existing;
 use super::print_json;
+use crate::api::approvals::{ApprovalPage, ApprovalView};
 use crate::config::Config;
 use crate::domain::{Actor, ApprovalState, Decision, Risk};
 use crate::orchestrator::decisions::{self, Ask, DecideError};
@@ -42,8 +43,11 @@ pub async fn list(config: &Config, state: ApprovalState, json: bool) -> anyhow::
     let store = open_existing(config).await?;
     let found = list_approvals(store.reader(), &Filter { state: Some(state), ..Default::default() }).await?;
     if json {
-        print_json(&found)?;
-    } else if found.is_empty() {
+        let items = found.into_iter().map(ApprovalView::from).collect();
+        print_json(&ApprovalPage { items, next_cursor: None })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if found.is_empty() {
         println!("no {state} approvals");
     } else {
         for a in &found {
@@ -141,7 +145,7 @@ pub async fn approve_all(
 ) -> anyhow::Result<ExitCode> {
     let store = open_existing(config).await?;
     let risk = risk.unwrap_or(Risk::Low);
-    let filter = Filter { state: Some(ApprovalState::Pending), risk: Some(risk), intent: None };
+    let filter = Filter { state: Some(ApprovalState::Pending), risk: Some(risk), ..Default::default() };
     let pending = list_approvals(store.reader(), &filter).await?;
     if pending.is_empty() {
         println!("no pending {risk} risk approvals");

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use chrono::{TimeZone, Utc};
 
 use super::print_json;
+use crate::api::views::{IntentPage, IntentView, StepView};
 use crate::config::Config;
 use crate::domain::{IntentId, IntentState};
 use crate::orchestrator::control;
@@ -32,7 +33,7 @@ pub async fn list(config: &Config, state: Option<IntentState>, limit: u32, json:
     let store = open_existing(config).await?;
     let found = intents::list(&store, &ListFilter { state, before: None, limit }).await?;
     if json {
-        print_json(&found)?;
+        print_json(&IntentPage { items: found.iter().map(IntentView::from).collect(), next_cursor: None })?;
     } else if found.is_empty() {
         println!("no intents");
     } else {
@@ -61,7 +62,11 @@ pub async fn show(config: &Config, id: IntentId, json: bool, log: Option<&Path>)
         None => None,
     };
     if json {
-        let mut shown = serde_json::json!({ "intent": intent, "steps": steps, "timeline": trail });
+        // As `GET /v1/intents/{id}` shows it, with the log lines beside.
+        let mut view = IntentView::from(&intent);
+        view.steps = Some(steps.iter().map(StepView::from).collect());
+        view.audit = Some(trail.into_iter().map(Into::into).collect());
+        let mut shown = serde_json::to_value(view)?;
         if let Some(lines) = &lines {
             shown["log"] = serde_json::json!(lines);
         }

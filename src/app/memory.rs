@@ -5,7 +5,6 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use chrono::{TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
@@ -14,10 +13,6 @@ use super::print_json;
 use crate::config::Config;
 use crate::domain::{MemoryKind, MemoryProvenance, NewMemory, Scope};
 use crate::memory::Query;
-
-fn when(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
-}
 
 /// What `memory add` may say beside the text.
 pub struct Extra {
@@ -87,7 +82,7 @@ pub async fn search(config: &Config, query: Query, json: bool) -> anyhow::Result
             println!(
                 "{}  {}  {:<14} {:<10} {:.4}  {}",
                 s("id"),
-                when(h["occurred_at"].as_i64().unwrap_or(0)),
+                h["occurred_at"].as_str().and_then(|t| t.get(..10)).unwrap_or_default(),
                 s("kind"),
                 s("scope"),
                 h["scores"]["fused"].as_f64().unwrap_or(0.0),

@@ -116,8 +116,8 @@ pub async fn list(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let lib = library(config, &store)?;
     let all = lib.all();
     if json {
-        let views: Vec<_> = all.iter().map(|w| crate::api::WorkflowView::new(w, paused.contains(&w.name))).collect();
-        print_json(&views)?;
+        let items = all.iter().map(|w| crate::api::WorkflowView::new(w, paused.contains(&w.name))).collect();
+        print_json(&crate::api::WorkflowPage { items, next_cursor: None })?;
     } else if all.is_empty() {
         println!("no workflows in {}", config.workflows.dir.display());
     } else {
@@ -206,7 +206,7 @@ pub async fn list_runs(config: &Config, name: &str, json: bool) -> anyhow::Resul
     let store = open_existing(config).await?;
     let found = runs::runs(store.reader(), name, 50).await?;
     if json {
-        print_json(&found)?;
+        print_json(&serde_json::json!({"items": found, "next_cursor": null}))?;
     } else if found.is_empty() {
         println!("no runs of {name}");
     } else {

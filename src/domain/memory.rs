@@ -231,10 +231,13 @@ pub struct MemoryRecord {
     pub tags: Vec<String>,
     pub meta: serde_json::Value,
     pub provenance: MemoryProvenance,
+    #[serde(serialize_with = "super::stamp::serialize")]
     pub created_at: Millis,
     /// When what it says happened (`created_at` unless it was given).
+    #[serde(serialize_with = "super::stamp::serialize")]
     pub occurred_at: Millis,
     pub source_id: Option<String>,
+    #[serde(serialize_with = "super::stamp::serialize_option")]
     pub archived_at: Option<Millis>,
     pub summary_of: Vec<String>,
 }

@@ -23,6 +23,7 @@ mod request;
 mod retry;
 mod risk;
 pub mod spoken;
+pub mod stamp;
 mod step;
 
 pub use approval::{Actor, ApprovalKind, ApprovalState, Approvers, Decision, Refusal};

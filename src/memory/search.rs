@@ -133,8 +133,10 @@ pub struct Hit {
     pub tags: Vec<String>,
     pub meta: serde_json::Value,
     pub provenance: MemoryProvenance,
+    #[serde(serialize_with = "crate::domain::stamp::serialize")]
     pub created_at: Millis,
     /// When what it says happened.
+    #[serde(serialize_with = "crate::domain::stamp::serialize")]
     pub occurred_at: Millis,
     pub archived: bool,
     pub scores: Scores,

@@ -13,6 +13,7 @@ use crate::store::{StoreError, indexing, memory as rows};
 /// What a comparison of the index with the records found.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Reconciled {
+    #[serde(serialize_with = "crate::domain::stamp::serialize")]
     pub at: Millis,
     /// Whether every record and point was compared (else the counts and a
     /// sample, which agreed).

@@ -140,17 +140,25 @@ pub struct Filter {
     pub state: Option<ApprovalState>,
     pub risk: Option<Risk>,
     pub intent: Option<IntentId>,
+    /// Only those after this one, by `(requested_at, id)`: a page's cursor.
+    pub after: Option<(Millis, String)>,
+    /// At most this many (1000 when unset).
+    pub limit: Option<u32>,
 }
 
 pub async fn list(pool: &SqlitePool, f: &Filter) -> Result<Vec<Approval>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM approvals WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR risk = ?2) \
-         AND (?3 IS NULL OR intent_id = ?3) ORDER BY requested_at, id LIMIT 1000"
+         AND (?3 IS NULL OR intent_id = ?3) AND (?4 IS NULL OR (requested_at, id) > (?4, ?5)) \
+         ORDER BY requested_at, id LIMIT ?6"
     );
     let rows = sqlx::query(&sql)
         .bind(f.state.map(|s| s.as_str()))
         .bind(f.risk.map(|r| r.as_str()))
         .bind(f.intent.map(|i| i.to_string()))
+        .bind(f.after.as_ref().map(|a| a.0))
+        .bind(f.after.as_ref().map(|a| a.1.as_str()))
+        .bind(f.limit.unwrap_or(1000))
         .fetch_all(pool)
         .await?;
     rows.iter().map(row).collect()

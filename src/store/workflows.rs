@@ -110,11 +110,13 @@ pub struct Run {
     pub current: Option<String>,
     pub args: sqlx::types::Json<serde_json::Value>,
     pub actor: String,
+    #[serde(serialize_with = "crate::domain::stamp::serialize_option")]
     pub period_at: Option<Millis>,
     pub catch_up: bool,
     /// `started` or `skipped`; `note` says why a run was skipped.
     pub outcome: String,
     pub note: Option<String>,
+    #[serde(serialize_with = "crate::domain::stamp::serialize")]
     pub started_at: Millis,
 }
 

@@ -74,7 +74,8 @@ pub async fn submit(app: &TestApp, text: &str, note: &str) -> String {
 }
 
 pub async fn approval_of(app: &TestApp, intent: &str) -> Value {
-    let all: Vec<Value> = app.get("/v1/approvals").send().await.unwrap().json().await.unwrap();
+    let mut all: Value = app.get("/v1/approvals").send().await.unwrap().json().await.unwrap();
+    let all: Vec<Value> = serde_json::from_value(all["items"].take()).unwrap();
     all.into_iter().find(|a| a["intent_id"] == intent).expect("an approval for the intent")
 }
 
