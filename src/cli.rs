@@ -32,6 +32,36 @@ pub(crate) enum Command {
         #[arg(long, value_name = "HOST:PORT")]
         addr: Option<SocketAddr>,
     },
+    /// Ask or tell steward something, as in a chat: the answer with its
+    /// sources. Goes through the running server when there is one.
+    Ask {
+        /// What to say (the words are joined with spaces).
+        #[arg(required_unless_present = "press", conflicts_with = "press")]
+        words: Vec<String>,
+        /// Press a button an earlier answer offered (`m:TOKEN`).
+        #[arg(long, value_name = "DATA")]
+        press: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the database (an online, consistent snapshot), the audit anchor
+    /// and the config into DIR, which must be new or empty.
+    Backup { dir: PathBuf },
+    /// Restore a backup into the data directory, which must not be in use
+    /// and must hold no database unless --force (it is moved aside, never
+    /// deleted). Vectors are rebuilt from the records when serve starts.
+    Restore {
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run steward as a service of this user (systemd or launchd).
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// The set-up wizard: Telegram (token checked, your user id from your
+    /// /start), optionally Discord, a model endpoint and SMTP; writes the
+    /// config with secrets in files of their own, then runs doctor.
+    Setup(app::setup::Answers),
     /// Write a commented steward.toml (never over an existing one).
     Init,
     /// Check each part: configured, reachable, and how to fix it.
@@ -89,6 +119,20 @@ pub(crate) enum Command {
     },
     /// Print the manual page (roff): `steward man > steward.1`.
     Man,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// Write a systemd user unit (Linux) or a launchd agent (macOS) that
+    /// runs `steward serve` with this config and data directory, and print
+    /// how to start it.
+    Install {
+        /// Replace a unit written before.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove the unit `install` wrote (stop the service first).
+    Uninstall,
 }
 
 #[derive(Subcommand)]

@@ -43,6 +43,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Setup(answers) => {
+            let path = app::setup::config_path(cli.config.as_deref());
+            let sources = Sources { file: Some(path.clone()).filter(|p| p.exists()), data_dir: cli.data_dir };
+            let config = Config::load(&sources)?;
+            telemetry::init(&config.log, Some("warn"));
+            return app::setup::run(&config, &path, answers).await;
+        }
         Command::Man => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut page)?;
@@ -51,12 +58,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
+    let config_file = cli.config.clone().or_else(|| Some(PathBuf::from(config::DEFAULT_FILE)).filter(|p| p.exists()));
     let config = Config::load(&Sources { file: cli.config, data_dir: cli.data_dir })?;
     let quiet = !matches!(cli.command, Command::Serve { .. });
     telemetry::init(&config.log, quiet.then_some("warn"));
     match cli.command {
         // Done above, before the configuration is loaded.
-        Command::Init | Command::Completions { .. } | Command::Man => Ok(ExitCode::SUCCESS),
+        Command::Init | Command::Completions { .. } | Command::Man | Command::Setup(_) => Ok(ExitCode::SUCCESS),
         Command::Serve { addr } => serve(&config, addr).await,
         Command::Doctor { json } => app::doctor::run(&config, json).await,
         Command::Intents(IntentsCommand::List { state, limit, json }) => {
@@ -95,6 +103,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::reasoning::costs(&config, since.map(|s| s.resolve(chrono::Utc::now())), json).await
         }
         Command::Pair { channel } => app::pair::pair(&config, &channel).await,
+        Command::Ask { words, press, json } => {
+            let said = match press {
+                Some(data) => app::ask::Said::Press(data),
+                None => app::ask::Said::Text(words.join(" ")),
+            };
+            app::ask::run(&config, said, json).await
+        }
+        Command::Backup { dir } => app::backup::backup(&config, config_file.as_deref(), &dir).await,
+        Command::Restore { dir, force } => app::backup::restore(&config, &dir, force).await,
+        Command::Service(ServiceCommand::Install { force }) => {
+            app::service::install(&config, config_file.as_deref(), force)
+        }
+        Command::Service(ServiceCommand::Uninstall) => app::service::uninstall(),
     }
 }
 

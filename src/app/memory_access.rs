@@ -77,7 +77,11 @@ impl Access {
     /// `{items, next_cursor, degraded?}`, best first.
     pub async fn search(&self, q: &Query) -> anyhow::Result<Value> {
         match self {
-            Self::Local { memory, .. } => Ok(memory.search(q, &Contract::operator()).await?.to_json()),
+            // A command waits for the model: it has no warm-up to ride out.
+            Self::Local { memory, .. } => {
+                memory.embedder().warmed().await?;
+                Ok(memory.search(q, &Contract::operator()).await?.to_json())
+            }
             Self::Served(remote) => {
                 let body = json!({
                     "query": q.text, "scopes": q.scopes, "kinds": q.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),

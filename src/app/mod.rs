@@ -3,7 +3,10 @@
 //! component; everything below it receives its dependencies explicitly.
 
 pub mod approvals;
+pub mod ask;
+mod assembly;
 pub mod audit;
+pub mod backup;
 pub mod digest;
 pub mod doctor;
 pub mod exit;
@@ -17,8 +20,11 @@ pub mod policy;
 pub mod reasoning;
 pub mod remote;
 mod server;
+pub mod service;
+pub mod setup;
 pub mod shutdown;
 mod token;
+mod upkeep;
 pub mod workflows;
 
 pub use server::{Server, catalog, lock_data_dir};

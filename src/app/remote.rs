@@ -91,7 +91,16 @@ impl Remote {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        self.send(self.client.post(format!("{}{path}", self.base)).json(body)).await
+        self.post_with(path, body, &[]).await
+    }
+
+    /// POSTs with extra headers (an `Idempotency-Key`, say).
+    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> anyhow::Result<Value> {
+        let mut req = self.client.post(format!("{}{path}", self.base)).json(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        self.send(req).await
     }
 
     /// Deletes what `path` names; false when there was nothing there.

@@ -12,7 +12,8 @@ use anyhow::{Context, anyhow};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::token;
+use super::assembly::Assembly;
+use super::{token, upkeep};
 use crate::adapters::{
     Catalog, DigestAdapter, EmailAdapter, NoteAdapter, NotifyAdapter, Secrets, WebhookAdapter, WorkflowAdapter,
 };
@@ -26,9 +27,7 @@ use crate::domain::{SharedClock, SystemClock};
 use crate::memory::Memory;
 use crate::orchestrator::Runner;
 use crate::policy::PolicyHandle;
-use crate::reasoning::Reasoner;
 use crate::store::Store;
-use crate::telemetry::Metrics;
 use crate::workflows::Library;
 
 /// A built server: its store is open, its data directory locked and its
@@ -114,53 +113,28 @@ impl Server {
     ) -> anyhow::Result<Self> {
         let addr = addr.unwrap_or(config.http.addr);
         let token = token::resolve(config, addr)?;
-        let lock = lock_data_dir(config)?;
-        let db = config.database_path();
-        let store = Store::open(&db, &config.store)
-            .await
-            .with_context(|| format!("cannot open {}", db.display()))?
-            .with_clock(clock);
-        // The data directory is ours alone now: no model call is running.
-        let cut = crate::store::ledger::settle_unfinished(&store).await.context("cannot settle the ledger")?;
-        if cut > 0 {
-            tracing::warn!(calls = cut, "model calls cut off by the last stop are on the ledger with estimated tokens");
-        }
-        let metrics = Arc::new(Metrics::default());
-        let catalog = catalog(config, &store)?;
-        let (workflows, schedules) = super::workflows::load_library(config, catalog.clone())?;
-        crate::workflows::digests::adopt(&store, &schedules)
-            .await
-            .context("cannot carry the schedules' history over")?;
-        let mut outbox = OutboxWorker::new(store.clone(), config.notify.operator.clone(), config.notify.retry.clone());
         let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
+        let discord_http = crate::channels::discord::http(&config.discord).map(Arc::new);
+        let Assembly {
+            store,
+            metrics,
+            catalog,
+            workflows,
+            policy,
+            runner,
+            mut outbox,
+            memory,
+            approvers,
+            reasoner,
+            lock,
+        } = Assembly::assemble(config, clock).await?;
         if let Some(bot) = &telegram_bot {
             outbox = outbox.with(Arc::new(TelegramDeliver::new(bot.clone(), store.clone())));
         }
-        let discord_http = crate::channels::discord::http(&config.discord).map(Arc::new);
         if let Some(http) = &discord_http {
             outbox = outbox.with(Arc::new(DiscordDeliver::new(http.clone(), store.clone())));
         }
-        let policy = PolicyHandle::load(config.policy.path.as_deref(), crate::adapters::policy_vocabulary())
-            .map_err(|(path, e)| anyhow!("policy file {} refused: {e}", path.display()))?;
-        let runner = Runner::new(store.clone(), catalog.clone(), config.orchestrator.clone())
-            .with_metrics(metrics.clone())
-            .with_policy(policy.clone())
-            .waking(outbox.notifier())
-            .waking(workflows.progress());
         let draining = CancellationToken::new();
-        let memory = crate::memory::build(config, &store).await.context("cannot start memory")?;
-        let approvers = crate::channels::approvers(config, &store).await?;
-        let parts = crate::reasoning::Parts {
-            store: store.clone(),
-            memory: memory.clone(),
-            catalog: catalog.clone(),
-            policy: policy.clone(),
-            approvers: approvers.clone(),
-            runner: runner.handle(),
-            metrics: metrics.clone(),
-            workflows: workflows.clone(),
-        };
-        let reasoner = Arc::new(Reasoner::build(config, parts).await.context("cannot start reasoning")?);
         // The model and the router's examples load while the server listens.
         tokio::spawn({
             let reasoner = reasoner.clone();
@@ -278,9 +252,9 @@ impl Server {
             workers.clone(),
         ));
         // Awaited when stopping: no index write outlives the server.
-        let indexer = tokio::spawn(index_memory(self.memory.clone(), workers.clone()));
-        let retention = tokio::spawn(apply_retention(self.memory.clone(), self.retention, workers.clone()));
-        tokio::spawn(prune_chat_events(self.store.clone(), self.copies_days, workers.clone()));
+        let indexer = tokio::spawn(upkeep::index_memory(self.memory.clone(), workers.clone()));
+        let retention = tokio::spawn(upkeep::apply_retention(self.memory.clone(), self.retention, workers.clone()));
+        tokio::spawn(upkeep::prune_chat_events(self.store.clone(), self.copies_days, workers.clone()));
         let draining = self.draining.clone();
         let http_shutdown = async move {
             shutdown.cancelled().await;
@@ -318,98 +292,5 @@ impl Server {
         sent.context("the outbox worker failed")?;
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// How often the vector index is compared with the records.
-const RECONCILE_EVERY: i64 = 5 * 60_000;
-
-/// Keeps the vector index up with records written elsewhere (recorded
-/// messages, decisions, outcomes): SQLite first, vectors soon after. Compares
-/// the index with the records at start and every few minutes (by the
-/// clock), and catches up after the index was away.
-async fn index_memory(memory: Memory, shutdown: CancellationToken) {
-    let (mut next_reconcile, mut thorough) = (i64::MIN, true);
-    loop {
-        if memory.clock().now() >= next_reconcile {
-            next_reconcile = match memory.reconcile(thorough).await {
-                Ok(_) => {
-                    // Everything once after start; then counts and a sample.
-                    thorough = false;
-                    memory.clock().now() + RECONCILE_EVERY
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "comparing the vector index with memory failed; will retry");
-                    memory.clock().now() + RECONCILE_EVERY / 10
-                }
-            };
-        }
-        let wait = match memory.index_pending(crate::memory::INDEX_BATCH).await {
-            Ok(0) => Duration::from_secs(1),
-            Ok(_) => Duration::ZERO,
-            Err(e) => {
-                tracing::warn!(error = %e, "indexing memory failed; will retry");
-                Duration::from_secs(2)
-            }
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = memory.records_waiting() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-}
-
-/// Applies the retention rules on a schedule; each run is idempotent.
-async fn apply_retention(
-    memory: Memory,
-    (rules, every): (std::collections::BTreeMap<String, crate::config::RetentionRule>, Duration),
-    shutdown: CancellationToken,
-) {
-    loop {
-        match memory.apply_retention(&rules, memory.clock().now()).await {
-            Ok(r) if r.archived + r.purged > 0 => {
-                tracing::info!(archived = r.archived, purged = r.purged, "memory retention applied")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "memory retention failed; will retry"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = memory.clock().sleep(every) => {}
-        }
-    }
-}
-
-/// Hourly: forgets handled chat events after a week, and scrubs copies of
-/// text (inbox payloads, delivered messages, model answers, decided
-/// approvals past their window) older than `copies_days`.
-async fn prune_chat_events(store: Store, copies_days: u64, shutdown: CancellationToken) {
-    const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
-    let copies_ms = (copies_days.min(36_500) * 24 * 3600 * 1000) as i64;
-    loop {
-        let pruned = async {
-            let now = store.now();
-            let mut tx = store.begin().await?;
-            let n = crate::store::inbox::prune(&mut tx, now - WEEK_MS).await?;
-            let scrubbed = crate::store::scrub::older_than(&mut tx, now - copies_ms, now).await?;
-            tx.commit().await?;
-            Ok::<_, crate::store::StoreError>((n, scrubbed))
-        };
-        match pruned.await {
-            Ok((n, scrubbed)) => {
-                if n > 0 {
-                    tracing::info!(events = n, "forgot handled chat events older than a week");
-                }
-                if scrubbed.total() > 0 {
-                    tracing::info!(?scrubbed, "scrubbed old copies of text");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "pruning chat events failed; will retry"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = store.clock().sleep(Duration::from_secs(3600)) => {}
-        }
     }
 }

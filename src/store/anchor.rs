@@ -127,7 +127,7 @@ async fn head_at(reader: &SqlitePool, seq: i64) -> Result<Option<Head>, StoreErr
 }
 
 /// The anchor file's content: one line, `SEQ:HASH`.
-fn write(path: &Path, head: &Head, sync: bool) -> std::io::Result<()> {
+pub fn write(path: &Path, head: &Head, sync: bool) -> std::io::Result<()> {
     use std::io::Write;
     // One temporary file per process: the CLI beside a running server
     // writes the anchor too, and two writers must not share one.

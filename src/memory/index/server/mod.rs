@@ -294,10 +294,14 @@ impl VectorIndex for ServerIndex {
 
     fn describe(&self) -> String {
         let s = self.state();
-        match (&s.live, &s.building) {
+        let at = match (&s.live, &s.building) {
             (Some(live), Some(b)) => format!("alias {} → {live} (rebuilding into {b})", self.settings.alias),
             (Some(live), None) => format!("alias {} → {live}", self.settings.alias),
             (None, _) => format!("alias {} (not yet found)", self.settings.alias),
+        };
+        match &s.unreachable {
+            Some(why) => format!("{at} on {}; the last call failed: {why}", self.settings.url),
+            None => format!("{at} on {}", self.settings.url),
         }
     }
 }
