@@ -273,3 +273,42 @@ async fn the_openapi_description_is_valid_and_describes_every_route_with_its_err
     let described: usize = spec["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(described, routes.len(), "every described operation is mounted: {routes:?}");
 }
+
+/// `/metrics` has the histograms (intent end to end, step by adapter,
+/// reasoning by tier, memory search), the gauges (approvals waiting,
+/// vectors pending, channels, breaker, audit rows) and the build's version.
+#[tokio::test]
+async fn metrics_time_intents_steps_reasoning_and_search_and_gauge_what_waits() {
+    let app = TestApp::spawn().await;
+    let note =
+        json!({"text": "note it", "plan": {"steps": [{"adapter": "note", "action": "write", "args": {"text": "hi"}}]}});
+    let id = app.call("/v1/intents", note).await["id"].as_str().unwrap().to_owned();
+    app.wait_for(&id, "succeeded").await;
+    let held = json!({"text": "call them", "plan": {"steps": [{"adapter": "webhook", "action": "call", "args": {"url": "https://hooks.example.net/x"}}]}});
+    let held = app.call("/v1/intents", held).await["id"].as_str().unwrap().to_owned();
+    app.wait_for(&held, "awaiting_approval").await;
+    app.call("/v1/messages", json!({"text": "what's pending?"})).await;
+    app.call("/v1/memory/search", json!({"query": "note"})).await;
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    app.stop().await;
+    for expected in [
+        "# TYPE steward_intent_seconds histogram\n",
+        "steward_intent_seconds_count{state=\"succeeded\"} 1\n",
+        "steward_step_seconds_count{adapter=\"note\",outcome=\"succeeded\"} 1\n",
+        "steward_reasoning_seconds_count{tier=\"0\"} 1\n",
+        "steward_memory_search_seconds_bucket{degraded=\"no\",le=\"+Inf\"} ",
+        "steward_approvals_waiting{risk=\"high\"} 1\n",
+        "steward_approvals_waiting{risk=\"low\"} 0\n",
+        "steward_vectors_pending ",
+        "steward_breaker_open 0\n",
+        "steward_build_info{version=\"",
+    ] {
+        assert!(metrics.contains(expected), "{expected:?} is missing from:\n{metrics}");
+    }
+    let audit_rows: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("steward_audit_rows "))
+        .and_then(|v| v.parse().ok())
+        .expect("steward_audit_rows");
+    assert!(audit_rows >= 4.0, "{metrics}");
+}

@@ -141,5 +141,11 @@ async fn every_call_is_on_the_ledger_with_estimates_marked() {
     assert_eq!(line["tokens_out"], 300, "the cap, as the server may go on to it: {costs}");
     assert!(line["tokens_in"].as_i64().unwrap() > 0, "the prompt counted here: {costs}");
     assert!(costs["cost_usd"].as_f64().unwrap() > 0.0, "{costs}");
+    // The same figures reach /metrics, by tier.
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let tier = line["tier"].as_i64().map_or_else(|| "2".to_owned(), |t| t.to_string());
+    let out = format!("steward_model_tokens_total{{tier=\"{tier}\",kind=\"completion\"}} 300\n");
+    assert!(metrics.contains(&out), "{metrics}");
+    assert!(metrics.contains("# TYPE steward_model_cost_usd_total counter"), "{metrics}");
     app.stop().await;
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::ApiState;
 use crate::domain::IntentState;
-use crate::store::{breaker, intents, outbox};
+use crate::store::{breaker, gauges, intents, outbox};
 use crate::telemetry::Gauge;
 
 /// Alive: the process answers.
@@ -71,7 +71,7 @@ pub async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     let counts = intents::count_by_state(&state.store).await.unwrap_or_default();
-    let gauges: Vec<Gauge> = IntentState::ALL
+    let mut gauges: Vec<Gauge> = IntentState::ALL
         .into_iter()
         .map(|s| Gauge {
             name: "steward_intents",
@@ -80,21 +80,100 @@ pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
             value: counts.iter().find(|(st, _)| *st == s).map_or(0, |(_, n)| *n) as f64,
         })
         .collect();
-    let mut gauges = gauges;
+    let gauge = |name, help, labels: Vec<(&'static str, String)>, value: f64| Gauge { name, help, labels, value };
     if let Ok((pending, oldest_ms)) = outbox::lag(state.store.reader(), state.store.now()).await {
+        gauges.push(gauge("steward_outbox_pending", "Outbound messages not yet confirmed.", vec![], pending as f64));
         let lag = oldest_ms as f64 / 1000.0;
-        gauges.push(Gauge {
-            name: "steward_outbox_pending",
-            help: "Outbound messages not yet confirmed.",
-            labels: vec![],
-            value: pending as f64,
-        });
-        gauges.push(Gauge {
-            name: "steward_outbox_lag_seconds",
-            help: "Age of the oldest unconfirmed outbound message.",
-            labels: vec![],
-            value: lag,
-        });
+        gauges.push(gauge(
+            "steward_outbox_lag_seconds",
+            "Age of the oldest unconfirmed outbound message.",
+            vec![],
+            lag,
+        ));
     }
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&gauges))
+    let mut totals = Vec::new();
+    if let Ok(snap) = gauges::snapshot(state.store.reader()).await {
+        for risk in ["low", "medium", "high"] {
+            let n = snap.approvals_waiting.iter().find(|(r, _)| r == risk).map_or(0, |(_, n)| *n);
+            gauges.push(gauge(
+                "steward_approvals_waiting",
+                "Approvals waiting for a decision, by risk.",
+                vec![("risk", risk.into())],
+                n as f64,
+            ));
+        }
+        let waited = snap.oldest_waiting.map_or(0.0, |at| (state.store.now() - at).max(0) as f64 / 1000.0);
+        gauges.push(gauge(
+            "steward_approvals_oldest_waiting_seconds",
+            "How long the oldest waiting approval has waited.",
+            vec![],
+            waited,
+        ));
+        gauges.push(gauge(
+            "steward_vectors_pending",
+            "Memory records waiting for their vector.",
+            vec![],
+            snap.vectors_pending as f64,
+        ));
+        gauges.push(gauge(
+            "steward_vector_deletes_pending",
+            "Vector deletions queued for the index.",
+            vec![],
+            snap.vector_deletes_pending as f64,
+        ));
+        gauges.push(gauge(
+            "steward_audit_rows",
+            "Rows in the audit chain (its head's sequence number).",
+            vec![],
+            snap.audit_rows as f64,
+        ));
+        for u in &snap.model_use {
+            let tier = || vec![("tier", u.tier.to_string())];
+            let with = |kind: &str| vec![("tier", u.tier.to_string()), ("kind", kind.to_owned())];
+            totals.push(gauge(
+                "steward_model_tokens_total",
+                "Model tokens on the ledger, by tier and kind (prompt, completion).",
+                with("prompt"),
+                u.tokens_in as f64,
+            ));
+            totals.push(gauge(
+                "steward_model_tokens_total",
+                "Model tokens on the ledger, by tier and kind (prompt, completion).",
+                with("completion"),
+                u.tokens_out as f64,
+            ));
+            totals.push(gauge(
+                "steward_model_cost_usd_total",
+                "Model cost on the ledger in USD, by tier.",
+                tier(),
+                u.cost_usd,
+            ));
+        }
+    }
+    // Tokens and cost are listed by tier, each family together.
+    totals.sort_by_key(|g| g.name);
+    for h in crate::store::channels::health(state.store.reader()).await.unwrap_or_default() {
+        let up = if h.state == "ok" { 1.0 } else { 0.0 };
+        gauges.push(gauge(
+            "steward_channel_up",
+            "1 while a chat channel receives, 0 while it cannot (a 409 conflict, say).",
+            vec![("channel", h.channel)],
+            up,
+        ));
+    }
+    let cooldown = (state.policy.get().breaker.cooldown_secs * 1000) as i64;
+    let open = breaker::open_now(state.store.reader(), cooldown, state.store.now()).await.ok().flatten().is_some();
+    gauges.push(gauge(
+        "steward_breaker_open",
+        "1 while the breaker sends everything to the operator (assisted mode).",
+        vec![],
+        if open { 1.0 } else { 0.0 },
+    ));
+    gauges.push(gauge(
+        "steward_build_info",
+        "The running steward's version.",
+        vec![("version", env!("CARGO_PKG_VERSION").into())],
+        1.0,
+    ));
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&gauges, &totals))
 }

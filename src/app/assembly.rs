@@ -68,7 +68,8 @@ impl Assembly {
             .with_policy(policy.clone())
             .waking(outbox.notifier())
             .waking(workflows.progress());
-        let memory = crate::memory::build(config, &store).await.context("cannot start memory")?;
+        let memory =
+            crate::memory::build(config, &store).await.context("cannot start memory")?.with_metrics(metrics.clone());
         let approvers = crate::channels::approvers(config, &store).await?;
         let parts = crate::reasoning::Parts {
             store: store.clone(),

@@ -116,6 +116,8 @@ pub struct Memory {
     waiting: Arc<tokio::sync::Notify>,
     /// What the last comparison of the index with the records found.
     reconciled: Arc<std::sync::Mutex<Option<Reconciled>>>,
+    /// Where search times go.
+    metrics: Arc<crate::telemetry::Metrics>,
 }
 
 impl Memory {
@@ -130,7 +132,14 @@ impl Memory {
             indexing: Default::default(),
             waiting: Default::default(),
             reconciled: Default::default(),
+            metrics: Default::default(),
         }
+    }
+
+    /// Reports search times to `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::telemetry::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Fuses the retrievers' rankings so.

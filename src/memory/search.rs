@@ -239,7 +239,19 @@ impl Memory {
     }
 
     pub async fn search(&self, q: &Query, reader: &Contract) -> Result<Found, MemoryError> {
-        self.search_with(q, reader, Mode::Hybrid).await
+        let started = Instant::now();
+        let found = self.search_with(q, reader, Mode::Hybrid).await;
+        let degraded = match &found {
+            Ok(f) if f.degraded.is_some() => "yes",
+            Ok(_) => "no",
+            Err(_) => "failed",
+        };
+        self.metrics.observe(
+            "steward_memory_search_seconds",
+            &[("degraded", degraded)],
+            started.elapsed().as_secs_f64(),
+        );
+        found
     }
 
     /// Nearest points within the search's budget.

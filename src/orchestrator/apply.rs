@@ -32,6 +32,21 @@ pub enum StepEnd {
     CompensationFailed(AdapterError),
 }
 
+impl StepEnd {
+    /// The outcome's name, as metrics label it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Succeeded(_) => "succeeded",
+            Self::Failed(e) if e.is_retryable() => "retryable",
+            Self::Failed(_) => "failed",
+            Self::Unknown(_) => "unknown",
+            Self::Compensated(_) => "compensated",
+            Self::NotUndone(_) => "not_undone",
+            Self::CompensationFailed(_) => "compensation_failed",
+        }
+    }
+}
+
 /// Applies `event` to an intent if its state allows it. Returns whether the
 /// intent moved. A refused event is logged, not an error: the intent has
 /// moved on (say, cancelled while a step was in flight).

@@ -25,6 +25,7 @@ use crate::config::OrchestratorConfig;
 use crate::domain::{IntentId, Millis, StepState, idle};
 use crate::policy::{Policy, PolicyHandle};
 use crate::store::approvals as approvals_store;
+use crate::store::intents;
 use crate::store::steps::{self, Claimed};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
@@ -210,9 +211,11 @@ impl Runner {
 
     fn spawn(&self, claimed: Claimed, permits: Arc<Semaphore>, done: mpsc::UnboundedSender<Done>) {
         let catalog = self.catalog.clone();
+        let metrics = self.metrics.clone();
         let now = self.store.now();
         tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
+            let started = std::time::Instant::now();
             // A panicking adapter fails its step; the step's slot comes back
             // and the runner goes on.
             let outcome = match AssertUnwindSafe(execute(&catalog, &claimed, now)).catch_unwind().await {
@@ -228,6 +231,8 @@ impl Runner {
                     }
                 }
             };
+            let labels = [("adapter", claimed.planned.adapter.as_str()), ("outcome", outcome.label())];
+            metrics.observe("steward_step_seconds", &labels, started.elapsed().as_secs_f64());
             let _ = done.send(Done { claimed, outcome });
         });
     }
@@ -250,6 +255,8 @@ impl Runner {
                 apply::outcome(&mut tx, &d.claimed, d.outcome.clone(), &retry, now).await?;
             }
             tx.commit().await?;
+            let touched: Vec<IntentId> = finished[..n].iter().map(|d| d.claimed.intent_id).collect();
+            self.observe_ended(&touched, now).await;
             for d in finished.drain(..n) {
                 if matches!(d.outcome, StepEnd::Failed(ref e) if e.is_retryable()) {
                     self.metrics.inc("steward_step_retries_total", &[]);
@@ -261,6 +268,21 @@ impl Runner {
             n.notify_one();
         }
         Ok(())
+    }
+
+    /// Observes the end-to-end time of the intents these outcomes ended
+    /// (those stamped terminal by this commit). Only a metric: a failed
+    /// read is logged, never an error of the commit.
+    async fn observe_ended(&self, touched: &[IntentId], now: Millis) {
+        match intents::ended_at(self.store.reader(), touched, now).await {
+            Ok(ended) => {
+                for (state, created_at) in ended {
+                    let took = (now - created_at).max(0) as f64 / 1000.0;
+                    self.metrics.observe("steward_intent_seconds", &[("state", state.as_str())], took);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot read which intents ended; not observed"),
+        }
     }
 
     /// The earliest timer, of steps and of approvals, on the store's clock.

@@ -249,6 +249,7 @@ impl Reasoner {
         if let Some(limited) = self.limit(inbound).await? {
             return Ok(limited);
         }
+        let started = std::time::Instant::now();
         let outcome = self.reason(inbound).await?;
         let span = tracing::Span::current();
         span.record("tier", outcome.tier);
@@ -256,6 +257,8 @@ impl Reasoner {
             span.record("intent_id", tracing::field::display(id));
         }
         self.metrics.inc("steward_requests_total", &[("tier", tier_label(outcome.tier))]);
+        let took = started.elapsed().as_secs_f64();
+        self.metrics.observe("steward_reasoning_seconds", &[("tier", tier_label(outcome.tier))], took);
         Ok(outcome)
     }
 

@@ -17,6 +17,7 @@ pub mod digest;
 mod error;
 pub mod files;
 pub mod forms;
+pub mod gauges;
 pub mod inbox;
 pub mod indexing;
 pub mod intents;
