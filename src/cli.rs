@@ -55,6 +55,9 @@ pub(crate) enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The local embedding model (all-MiniLM-L6-v2).
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Run steward as a service of this user (systemd or launchd).
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -119,6 +122,20 @@ pub(crate) enum Command {
     },
     /// Print the manual page (roff): `steward man > steward.1`.
     Man,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Download it from the Hugging Face hub into the data directory, with
+    /// a progress bar, and check each file against the hub's checksum.
+    Fetch {
+        /// A hub mirror [default: HF_ENDPOINT, else https://huggingface.co]
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// A branch, tag or commit of the model's repository.
+        #[arg(long, default_value = "main")]
+        revision: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -116,6 +116,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::service::install(&config, config_file.as_deref(), force)
         }
         Command::Service(ServiceCommand::Uninstall) => app::service::uninstall(),
+        Command::Model(ModelCommand::Fetch { endpoint, revision }) => {
+            app::model::fetch(&config, endpoint, &revision).await
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod init;
 pub mod intents;
 pub mod memory;
 mod memory_access;
+pub mod model;
 pub mod pair;
 pub mod policy;
 pub mod reasoning;

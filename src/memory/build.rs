@@ -26,7 +26,7 @@ fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, MemoryError> {
             let key = e.api_key.as_ref().map(|k| k.expose_secret().to_owned());
             Ok(Arc::new(OpenAiEmbedder::new(base, key.as_deref(), model, e.dimensions)))
         }
-        EmbeddingBackend::Minilm => match embed::find_minilm(e.model_dir.as_deref()) {
+        EmbeddingBackend::Minilm => match embed::find_minilm(e.model_dir.as_deref(), &config.data_dir) {
             // Loaded in the background: steward listens at once.
             Some(dir) => {
                 tracing::info!(dir = %dir.display(), "loading all-MiniLM-L6-v2");

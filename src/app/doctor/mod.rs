@@ -319,7 +319,7 @@ fn embedding(config: &Config) -> Check {
             ),
         },
         EmbeddingBackend::Minilm => {
-            match (find_minilm(config.embedding.model_dir.as_deref()), &config.embedding.model_dir) {
+            match (find_minilm(config.embedding.model_dir.as_deref(), &config.data_dir), &config.embedding.model_dir) {
                 (Some(dir), _) => {
                     check("embedding", Status::Ok, format!("all-MiniLM-L6-v2 in {}", dir.display()), None)
                 }

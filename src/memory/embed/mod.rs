@@ -11,7 +11,7 @@ mod warming;
 use async_trait::async_trait;
 
 pub use hash::HashEmbedder;
-pub use locate::{find_minilm, model_hint};
+pub use locate::{MINILM_FILES, MINILM_REPO, data_dir_cache, find_minilm, model_hint};
 pub use minilm::MiniLm;
 pub use openai::OpenAiEmbedder;
 pub use warming::Warming;
