@@ -1,5 +1,9 @@
-//! The tiers scenario: replays the labelled workload in
-//! `benches/workload/requests.jsonl` through the reasoning pipeline, with
+//! The tiers scenario: replays the labelled workload through the reasoning
+//! pipeline in two parts, each on a fresh workspace: the tuning part
+//! (`benches/workload/requests.jsonl`, which thresholds and examples were
+//! adjusted against) and the held-out test part (`heldout.jsonl`, other
+//! templates and vocabulary, never tuned on; its figures are under `test`),
+//! with
 //! the scripted OpenAI-compatible server standing in for both models, over a
 //! memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
@@ -25,6 +29,26 @@ use crate::openai::{Reply, ScriptedLlm, tokens};
 use crate::stats::{percentile_ms, round};
 
 const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
+const HELDOUT: &str = include_str!("../../../benches/workload/heldout.jsonl");
+
+fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
+    Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
+}
+
+/// Both parts: the tuning part's figures at the top level, the test part's
+/// under `test`.
+pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
+    let (tuning, test) = (parse(WORKLOAD)?, parse(HELDOUT)?);
+    let all: Arc<HashMap<String, Item>> =
+        Arc::new(tuning.iter().chain(&test).map(|i| (i.text.clone(), i.clone())).collect());
+    let mut figures = run_part(backend, &tuning, all.clone()).await?;
+    let mut held_out = run_part(backend, &test, all).await?;
+    held_out.as_object_mut().map(|o| o.remove("scenario"));
+    figures["part"] = "tuning".into();
+    figures["requests_total"] = (tuning.len() + test.len()).into();
+    figures["test"] = held_out;
+    Ok(figures)
+}
 
 /// The saved workflow the workload's `/run` requests, and its requests in
 /// words, start.
@@ -105,9 +129,13 @@ fn asked(user: &str) -> Option<&str> {
     Some(rest.split('\n').next().unwrap_or(rest).trim())
 }
 
-pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
-    let items: Vec<Item> = WORKLOAD.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
-    let by_text: Arc<HashMap<String, Item>> = Arc::new(items.iter().map(|i| (i.text.clone(), i.clone())).collect());
+/// One part of the workload on a fresh workspace; `by_text` holds every
+/// labelled request, for the scripted models' answers.
+async fn run_part(
+    backend: EmbeddingBackend,
+    items: &[Item],
+    by_text: Arc<HashMap<String, Item>>,
+) -> anyhow::Result<Value> {
     let llm = ScriptedLlm::start().await;
     let lookup = by_text.clone();
     llm.respond_with(move |req| {
@@ -153,6 +181,9 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
 
     let mut by_tier = [0usize; 4];
     let mut correct = 0usize;
+    // Requests labelled for no model, and of those answered at a no-model
+    // tier as expected; commands, and of those routed right.
+    let (mut no_model_expected, mut no_model_right, mut commands, mut commands_right) = (0, 0, 0, 0);
     let mut fast: Vec<Duration> = Vec::new();
     let mut wrong: HashMap<String, usize> = HashMap::new();
     let mut always_deep_tokens = 0u64;
@@ -182,7 +213,16 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         // router at tier 1). A model tier must be the one labelled.
         let no_model = |tier: u8| tier <= 1;
         let same_tier = outcome.tier == item.tier || (no_model(outcome.tier) && no_model(item.tier));
-        if same_tier && kind == item.expect {
+        let right = same_tier && kind == item.expect;
+        if no_model(item.tier) {
+            no_model_expected += 1;
+            no_model_right += usize::from(right);
+        }
+        if item.kind == "command" {
+            commands += 1;
+            commands_right += usize::from(right);
+        }
+        if right {
             correct += 1;
         } else {
             *wrong
@@ -216,6 +256,10 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         "by_tier": {"0": by_tier[0], "1": by_tier[1], "2": by_tier[2], "3": by_tier[3]},
         "no_llm_fraction": round((by_tier[0] + by_tier[1]) as f64 / requests as f64, 3),
         "routing_accuracy": round(correct as f64 / requests as f64, 3),
+        "no_model_expected": no_model_expected,
+        "no_model_answered_right": round(no_model_right as f64 / no_model_expected.max(1) as f64, 3),
+        "commands": commands,
+        "commands_routed_right": commands_right,
         "model_calls": calls.len(),
         "tokens_per_request": round(tokens_per_request, 1),
         "always_deep_tokens_per_request": round(always_deep, 1),
