@@ -184,8 +184,9 @@ async fn an_approval_goes_from_card_to_press_to_edited_card() {
     assert_eq!(app.intent(&id).await["state"], "succeeded");
 
     // A foreign press: someone not allowed presses Approve on a new card.
-    let second = submit(&app, "Wire 900 EUR to a new supplier", "big").await;
+    // Counted before the submit: its card may be sent before the 201 comes.
     let before = tg.sent_to(OP).len();
+    let second = submit(&app, "Wire 900 EUR to a new supplier", "big").await;
     let card2 = tg
         .wait(20, "the second card", |t| t.sent_to(OP).into_iter().skip(before).find(|s| s.text.contains("Wire 900")))
         .await;

@@ -105,6 +105,12 @@ async fn a_request_in_words_runs_its_workflow_and_what_is_missing_is_asked_for()
     let o = say(&app, "publish Ten Years of Steward by Maria Lopez on the Acme blog").await;
     assert_eq!(o["route"], "workflow:publish-post", "{o}");
     assert!(o["text"].as_str().unwrap().contains("I need `title`"), "{o}");
+    // Nor is a greeting: it is answered as one, and starts nothing.
+    let o = say(&app, "good evening").await;
+    assert_ne!(o["kind"], "intent", "a greeting is not the post's title: {o}");
+    assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM arg_forms").await, 0, "the question is dropped");
+    let o = say(&app, "publish Ten Years of Steward by Maria Lopez on the Acme blog").await;
+    assert!(o["text"].as_str().unwrap().contains("I need `title`"), "{o}");
     let o = say(&app, "onboard Bolt Studio (Priya Raman, Tomasz Nowak and Li Wei), contact priya@bolt.example").await;
     assert_eq!((o["kind"].as_str(), o["route"].as_str()), (Some("intent"), Some("workflow:onboard-client")), "{o}");
     let args = run_args(&app, &o["intent_id"]).await;

@@ -317,11 +317,14 @@ impl Reasoner {
             let o = reply(format!("Cancelled: workflow {} was not started.", form.workflow));
             return self.commit_reply(inbound, o, close()).await.map(Some);
         }
-        // A request of its own (near a workflow's example phrases) is not
-        // an answer: the open question is dropped and the request goes on.
+        // A request of its own is not an answer: near a workflow's example
+        // phrases, or near enough one of the router's intents (a greeting,
+        // thanks, a status question, a note, a goal) for tier 1 to take it.
+        // The open question is dropped and the request goes on.
         let vector = self.recall.embed(text).await?;
         let threshold = self.config.route_threshold;
-        if self.phrases.nearest(&self.recall, &self.workflows, text, &vector, threshold).await?.is_some() {
+        let routed = self.recall.route(&vector).await?.is_some();
+        if routed || self.phrases.nearest(&self.recall, &self.workflows, text, &vector, threshold).await?.is_some() {
             let mut tx = self.store.begin().await?;
             forms::close(&mut tx, &inbound.chat, &actor).await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
