@@ -25,6 +25,7 @@ mod risk;
 pub mod spoken;
 pub mod stamp;
 mod step;
+mod wire;
 
 pub use approval::{Actor, ApprovalKind, ApprovalState, Approvers, Decision, Refusal};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, idle};

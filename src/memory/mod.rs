@@ -12,6 +12,7 @@ pub mod build;
 pub mod contract;
 pub mod embed;
 pub mod eval;
+mod fusion;
 pub mod import;
 pub mod index;
 mod rerank;

@@ -246,6 +246,7 @@ impl Runner {
         in_flight: &mut HashSet<(IntentId, u32)>,
     ) -> Result<(), StoreError> {
         let now = self.store.now();
+        let mut observed = HashSet::new();
         while !finished.is_empty() {
             let n = finished.len().min(self.config.batch.max(1) as usize);
             let mut tx = self.store.begin().await?;
@@ -256,7 +257,7 @@ impl Runner {
             }
             tx.commit().await?;
             let touched: Vec<IntentId> = finished[..n].iter().map(|d| d.claimed.intent_id).collect();
-            self.observe_ended(&touched, now).await;
+            self.observe_ended(&touched, now, &mut observed).await;
             for d in finished.drain(..n) {
                 if matches!(d.outcome, StepEnd::Failed(ref e) if e.is_retryable()) {
                     self.metrics.inc("steward_step_retries_total", &[]);
@@ -271,12 +272,16 @@ impl Runner {
     }
 
     /// Observes the end-to-end time of the intents these outcomes ended
-    /// (those stamped terminal by this commit). Only a metric: a failed
-    /// read is logged, never an error of the commit.
-    async fn observe_ended(&self, touched: &[IntentId], now: Millis) {
+    /// (those stamped terminal by this commit), each once: `observed` holds
+    /// those seen ended by an earlier batch stamped with the same `now`.
+    /// Only a metric: a failed read is logged, never an error of the commit.
+    async fn observe_ended(&self, touched: &[IntentId], now: Millis, observed: &mut HashSet<String>) {
         match intents::ended_at(self.store.reader(), touched, now).await {
             Ok(ended) => {
-                for (state, created_at) in ended {
+                for (id, state, created_at) in ended {
+                    if !observed.insert(id) {
+                        continue;
+                    }
                     let took = (now - created_at).max(0) as f64 / 1000.0;
                     self.metrics.observe("steward_intent_seconds", &[("state", state.as_str())], took);
                 }

@@ -173,7 +173,7 @@ async fn call_and_record<T: DeserializeOwned>(
     let outcome = call.outcome;
     metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(call.tier)), ("outcome", outcome)]);
     if outcome != "ok" {
-        tracing::warn!(role = %role.name, model = %model.name, outcome, detail = call.detail.as_deref().unwrap_or(""), "model call gave nothing usable");
+        tracing::warn!(role = %role.name, model = %model.name, outcome, detail = ?call.detail, "model call gave nothing usable");
     }
     ledger::complete(store, &row, &call).await?;
     Ok(parsed)

@@ -245,27 +245,27 @@ pub async fn count_by_state(store: &Store) -> Result<Vec<(IntentState, i64)>, St
 }
 
 /// Of `ids`, those that ended at `at` (their last change, to a terminal
-/// state, was stamped then), with that state and when they were created.
+/// state, was stamped then): each id, that state and when it was created.
 pub async fn ended_at(
     pool: &sqlx::SqlitePool,
     ids: &[IntentId],
     at: crate::domain::Millis,
-) -> Result<Vec<(IntentState, crate::domain::Millis)>, StoreError> {
+) -> Result<Vec<(String, IntentState, crate::domain::Millis)>, StoreError> {
     let mut unique: Vec<String> = ids.iter().map(ToString::to_string).collect();
     unique.sort();
     unique.dedup();
     let mut ended = Vec::new();
     for chunk in unique.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!("SELECT state, created_at FROM intents WHERE updated_at = ? AND id IN ({marks})");
-        let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(at);
+        let sql = format!("SELECT id, state, created_at FROM intents WHERE updated_at = ? AND id IN ({marks})");
+        let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql).bind(at);
         for id in chunk {
             query = query.bind(id);
         }
-        for (state, created_at) in query.fetch_all(pool).await? {
+        for (id, state, created_at) in query.fetch_all(pool).await? {
             let state: IntentState = state.parse().map_err(|e| StoreError::corrupt("intents", e))?;
             if state.is_terminal() {
-                ended.push((state, created_at));
+                ended.push((id, state, created_at));
             }
         }
     }
