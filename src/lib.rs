@@ -47,6 +47,7 @@ pub mod app;
 pub mod channels;
 pub mod config;
 pub mod digest;
+pub mod dns;
 pub mod domain;
 pub mod fuzz;
 pub mod memory;

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
 use crate::digest::{self, Digest, render};
-use crate::domain::{DestinationArg, DigestMessage, IdempotencyKey, InvalidInput, Millis, Outbound};
+use crate::domain::{DestinationArg, DigestMessage, IdempotencyKey, InvalidInput, Millis, Outbound, Reach};
 use crate::store::{Store, StoreError, outbox};
 
 /// What a digest with no earlier send covers.
@@ -269,7 +269,13 @@ impl Adapter for DigestAdapter {
         read(action, args).map(drop)
     }
 
-    async fn execute(&self, key: &IdempotencyKey, action: &str, args: &Value) -> Result<Value, AdapterError> {
+    async fn execute(
+        &self,
+        key: &IdempotencyKey,
+        action: &str,
+        args: &Value,
+        _reach: &Reach,
+    ) -> Result<Value, AdapterError> {
         let asked = read(action, args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         match self.act(key, &asked, false).await {
             Ok(Some(result)) => Ok(result),
@@ -278,7 +284,7 @@ impl Adapter for DigestAdapter {
         }
     }
 
-    async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &Value) -> Reconciled {
+    async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &Value, _reach: &Reach) -> Reconciled {
         let Ok(asked) = read(action, args) else { return Reconciled::NotHappened };
         match self.act(key, &asked, true).await {
             Ok(Some(result)) => Reconciled::Happened(result),
@@ -300,14 +306,17 @@ mod tests {
         let digests = DigestAdapter::new(store.clone());
         let args = json!({"name": "morning", "to": "log:digest"});
         let first = IdempotencyKey::for_step(IntentId::new(), 0);
-        assert_eq!(digests.reconcile(&first, "send", &args).await, Reconciled::NotHappened);
-        let sent = digests.execute(&first, "send", &args).await.unwrap();
+        assert_eq!(digests.reconcile(&first, "send", &args, &Reach::default()).await, Reconciled::NotHappened);
+        let sent = digests.execute(&first, "send", &args, &Reach::default()).await.unwrap();
         clock.advance(std::time::Duration::from_secs(60));
         // A retry of the same step covers the same window and queues nothing new.
-        assert_eq!(digests.execute(&first, "send", &args).await.unwrap(), sent);
-        assert_eq!(digests.reconcile(&first, "send", &args).await, Reconciled::Happened(sent.clone()));
+        assert_eq!(digests.execute(&first, "send", &args, &Reach::default()).await.unwrap(), sent);
+        assert_eq!(
+            digests.reconcile(&first, "send", &args, &Reach::default()).await,
+            Reconciled::Happened(sent.clone())
+        );
         let second = IdempotencyKey::for_step(IntentId::new(), 0);
-        let next = digests.execute(&second, "send", &args).await.unwrap();
+        let next = digests.execute(&second, "send", &args, &Reach::default()).await.unwrap();
         assert_eq!(next["since"], sent["until"], "the next digest starts where the last ended");
         let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE destination = 'log:digest'")
             .fetch_one(store.reader())
@@ -317,9 +326,14 @@ mod tests {
         // Nothing happened: skipped when asked, recorded all the same.
         let skip = json!({"name": "morning", "to": "log:digest", "when_empty": "skip"});
         let third = IdempotencyKey::for_step(IntentId::new(), 0);
-        assert!(digests.execute(&third, "send", &skip).await.unwrap()["skipped"].is_string());
+        assert!(digests.execute(&third, "send", &skip, &Reach::default()).await.unwrap()["skipped"].is_string());
         let composed = digests
-            .execute(&IdempotencyKey::for_step(IntentId::new(), 0), "compose", &json!({"name": "other"}))
+            .execute(
+                &IdempotencyKey::for_step(IntentId::new(), 0),
+                "compose",
+                &json!({"name": "other"}),
+                &Reach::default(),
+            )
             .await
             .unwrap();
         assert!(composed["text"].as_str().unwrap().contains("nothing happened"), "{composed}");

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
 use crate::config::{EmailConfig, SmtpSecurity};
-use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput};
+use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, Reach};
 use crate::store::Store;
 
 pub struct EmailAdapter {
@@ -231,7 +231,13 @@ impl Adapter for EmailAdapter {
         mail(args).map(|_| ())
     }
 
-    async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
+    async fn execute(
+        &self,
+        key: &IdempotencyKey,
+        _action: &str,
+        args: &Value,
+        _reach: &Reach,
+    ) -> Result<Value, AdapterError> {
         let mail = mail(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let id = self.message_id(key, "");
         let response = self.send(self.build(&mail, &id, None)?).await?;
@@ -246,6 +252,7 @@ impl Adapter for EmailAdapter {
         _action: &str,
         args: &Value,
         _result: Option<&Value>,
+        _reach: &Reach,
     ) -> Result<Value, AdapterError> {
         let Some(correction) = args.get("correction").filter(|c| c.is_object()) else {
             return Ok(json!({"compensation": "none"}));
@@ -261,7 +268,7 @@ impl Adapter for EmailAdapter {
         Ok(json!({"compensation": "correction sent", "message_id": id}))
     }
 
-    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, _args: &Value) -> Reconciled {
+    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, _args: &Value, _reach: &Reach) -> Reconciled {
         let row: Result<Option<(String, String)>, _> =
             sqlx::query_as("SELECT message_id, response FROM emails_sent WHERE key = ?")
                 .bind(key.as_str())

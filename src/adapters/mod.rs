@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, PlannedStep, RetryPolicy};
+use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, PlannedStep, Reach, RetryPolicy};
 use crate::policy::{StepFacts, Vocabulary};
 
 pub use digest::DigestAdapter;
@@ -186,12 +186,16 @@ pub trait Adapter: Send + Sync {
     fn validate(&self, action: &str, args: &serde_json::Value) -> Result<(), InvalidInput>;
 
     /// Performs the action. The same key must never cause two effects where
-    /// the other side honours idempotency keys.
+    /// the other side honours idempotency keys. `reach` is where the step's
+    /// host names pointed when the policy judged it: an adapter that
+    /// connects to a host the plan names connects only to addresses of the
+    /// kinds judged there ([`Reach::admit`]).
     async fn execute(
         &self,
         key: &IdempotencyKey,
         action: &str,
         args: &serde_json::Value,
+        reach: &Reach,
     ) -> Result<serde_json::Value, AdapterError>;
 
     /// Undoes a succeeded action. Returns what was done; an action that
@@ -202,21 +206,40 @@ pub trait Adapter: Send + Sync {
         _action: &str,
         _args: &serde_json::Value,
         _result: Option<&serde_json::Value>,
+        _reach: &Reach,
     ) -> Result<serde_json::Value, AdapterError> {
         Ok(serde_json::json!({"compensation": "none"}))
     }
 
     /// Finds out whether the effect with this key happened.
-    async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &serde_json::Value) -> Reconciled;
+    async fn reconcile(
+        &self,
+        key: &IdempotencyKey,
+        action: &str,
+        args: &serde_json::Value,
+        reach: &Reach,
+    ) -> Reconciled;
 }
 
 /// The adapters steward can use, by name, each with its retry policy.
 #[derive(Clone, Default)]
 pub struct Catalog {
     adapters: BTreeMap<&'static str, (Arc<dyn Adapter>, RetryPolicy)>,
+    /// How the adapters' host names resolve: the policy judges steps by
+    /// what the same resolver says.
+    dns: crate::dns::Dns,
 }
 
 impl Catalog {
+    pub fn with_dns(mut self, dns: crate::dns::Dns) -> Self {
+        self.dns = dns;
+        self
+    }
+
+    pub fn dns(&self) -> &crate::dns::Dns {
+        &self.dns
+    }
+
     pub fn with(mut self, adapter: Arc<dyn Adapter>, retry: RetryPolicy) -> Self {
         self.adapters.insert(adapter.describe().name, (adapter, retry));
         self

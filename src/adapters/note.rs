@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
-use crate::domain::{IdempotencyKey, InvalidInput};
+use crate::domain::{IdempotencyKey, InvalidInput, Reach};
 use crate::store::Store;
 
 pub struct NoteAdapter {
@@ -54,7 +54,13 @@ impl Adapter for NoteAdapter {
         text_of(args).map(|_| ())
     }
 
-    async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
+    async fn execute(
+        &self,
+        key: &IdempotencyKey,
+        _action: &str,
+        args: &Value,
+        _reach: &Reach,
+    ) -> Result<Value, AdapterError> {
         let text = text_of(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
         sqlx::query(
@@ -77,6 +83,7 @@ impl Adapter for NoteAdapter {
         _action: &str,
         _args: &Value,
         _result: Option<&Value>,
+        _reach: &Reach,
     ) -> Result<Value, AdapterError> {
         let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
         sqlx::query("DELETE FROM notes WHERE key = ?")
@@ -88,7 +95,7 @@ impl Adapter for NoteAdapter {
         Ok(json!({"compensation": "deleted"}))
     }
 
-    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, _args: &Value) -> Reconciled {
+    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, _args: &Value, _reach: &Reach) -> Reconciled {
         let found: Result<Option<(String,)>, _> = sqlx::query_as("SELECT key FROM notes WHERE key = ?")
             .bind(key.as_str())
             .fetch_optional(self.store.reader())

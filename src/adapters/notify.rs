@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
-use crate::domain::{IdempotencyKey, InvalidInput, Outbound};
+use crate::domain::{IdempotencyKey, InvalidInput, Outbound, Reach};
 use crate::store::{Store, outbox};
 
 /// Longest message a step may send.
@@ -73,7 +73,13 @@ impl Adapter for NotifyAdapter {
         read(args).map(drop)
     }
 
-    async fn execute(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Result<Value, AdapterError> {
+    async fn execute(
+        &self,
+        key: &IdempotencyKey,
+        _action: &str,
+        args: &Value,
+        _reach: &Reach,
+    ) -> Result<Value, AdapterError> {
         let (text, to) = read(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(AdapterError::transient)?;
         outbox::enqueue(&mut tx, to, &Outbound::reply(text), Some(key.as_str()), self.store.now())
@@ -83,7 +89,7 @@ impl Adapter for NotifyAdapter {
         Ok(json!({"queued_to": to}))
     }
 
-    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, args: &Value) -> Reconciled {
+    async fn reconcile(&self, key: &IdempotencyKey, _action: &str, args: &Value, _reach: &Reach) -> Reconciled {
         let found: Result<Option<(String,)>, _> = sqlx::query_as("SELECT destination FROM outbox WHERE dedup_key = ?")
             .bind(key.as_str())
             .fetch_optional(self.store.reader())
@@ -106,15 +112,15 @@ mod tests {
         let notify = NotifyAdapter::new(store.clone());
         let key = IdempotencyKey::for_step(crate::domain::IntentId::new(), 0);
         let args = json!({"text": "The invoice run is done."});
-        assert_eq!(notify.reconcile(&key, "send", &args).await, Reconciled::NotHappened);
-        notify.execute(&key, "send", &args).await.unwrap();
-        notify.execute(&key, "send", &args).await.unwrap();
+        assert_eq!(notify.reconcile(&key, "send", &args, &Reach::default()).await, Reconciled::NotHappened);
+        notify.execute(&key, "send", &args, &Reach::default()).await.unwrap();
+        notify.execute(&key, "send", &args, &Reach::default()).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE destination = 'operator'")
             .fetch_one(store.reader())
             .await
             .unwrap();
         assert_eq!(n, 1, "a retried step queues its message once");
-        assert!(matches!(notify.reconcile(&key, "send", &args).await, Reconciled::Happened(_)));
+        assert!(matches!(notify.reconcile(&key, "send", &args, &Reach::default()).await, Reconciled::Happened(_)));
         for bad in [
             json!({"text": ""}),
             json!({"text": "x", "to": "webhook:http://evil"}),

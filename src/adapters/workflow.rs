@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ActionSpec, Adapter, AdapterError, Description, Reconciled};
-use crate::domain::{IdempotencyKey, Intent, IntentText, InvalidInput, Plan, Provenance};
+use crate::domain::{IdempotencyKey, Intent, IntentText, InvalidInput, Plan, Provenance, Reach};
 use crate::store::workflows::{self as runs, NewRun};
 use crate::store::{Store, intents};
 
@@ -105,7 +105,13 @@ impl Adapter for WorkflowAdapter {
         }
     }
 
-    async fn execute(&self, key: &IdempotencyKey, action: &str, args: &Value) -> Result<Value, AdapterError> {
+    async fn execute(
+        &self,
+        key: &IdempotencyKey,
+        action: &str,
+        args: &Value,
+        _reach: &Reach,
+    ) -> Result<Value, AdapterError> {
         if action == ANSWER {
             read_answer(args).map_err(|e| AdapterError::Permanent(e.to_string()))?;
             return Ok(json!({}));
@@ -155,7 +161,7 @@ impl Adapter for WorkflowAdapter {
         Ok(json!({"children": started}))
     }
 
-    async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &Value) -> Reconciled {
+    async fn reconcile(&self, key: &IdempotencyKey, action: &str, args: &Value, _reach: &Reach) -> Reconciled {
         if action == ANSWER {
             // Answering has no effect outside: doing it again is safe.
             return Reconciled::NotHappened;
@@ -199,13 +205,13 @@ mod tests {
         })
         .unwrap();
         let key = IdempotencyKey::for_step(crate::domain::IntentId::new(), 1);
-        assert_eq!(fan.reconcile(&key, "fan_out", &args).await, Reconciled::NotHappened);
-        let first = fan.execute(&key, "fan_out", &args).await.unwrap();
-        let again = fan.execute(&key, "fan_out", &args).await.unwrap();
+        assert_eq!(fan.reconcile(&key, "fan_out", &args, &Reach::default()).await, Reconciled::NotHappened);
+        let first = fan.execute(&key, "fan_out", &args, &Reach::default()).await.unwrap();
+        let again = fan.execute(&key, "fan_out", &args, &Reach::default()).await.unwrap();
         assert_eq!(first, again, "the same children");
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM intents").fetch_one(store.reader()).await.unwrap();
         assert_eq!(n, 5, "five children, once");
-        assert!(matches!(fan.reconcile(&key, "fan_out", &args).await, Reconciled::Happened(_)));
+        assert!(matches!(fan.reconcile(&key, "fan_out", &args, &Reach::default()).await, Reconciled::Happened(_)));
         assert!(
             fan.validate("fan_out", &json!({"workflow": "m", "version": "v", "step": "s", "children": []})).is_err()
         );

@@ -71,11 +71,13 @@ fn answer_within(request_timeout_secs: u64) -> Duration {
 
 /// The adapters steward acts through, each with its retry policy.
 pub fn catalog(config: &Config, store: &Store) -> anyhow::Result<Catalog> {
+    let dns = crate::dns::Dns::from_config(&config.dns);
+    let webhook = WebhookAdapter::new(&config.adapters.webhook)
+        .with_dns(dns.clone())
+        .with_secrets(Secrets::new(config.secrets.clone()));
     let mut catalog = Catalog::default()
-        .with(
-            Arc::new(WebhookAdapter::new(&config.adapters.webhook).with_secrets(Secrets::new(config.secrets.clone()))),
-            config.adapters.webhook.retry.clone(),
-        )
+        .with_dns(dns)
+        .with(Arc::new(webhook), config.adapters.webhook.retry.clone())
         .with(Arc::new(NoteAdapter::new(store.clone())), config.adapters.note.retry.clone())
         .with(Arc::new(NotifyAdapter::new(store.clone())), config.adapters.note.retry.clone())
         .with(Arc::new(WorkflowAdapter::new(store.clone())), config.adapters.note.retry.clone())

@@ -24,9 +24,9 @@ pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty, Workflo
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::matches as secret_matches;
 pub use sections::{
-    AdaptersConfig, ApprovalsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LogConfig, LogFormat,
-    MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, QdrantConfig, QdrantMode, RetentionRule,
-    ScopeGrant, StoreConfig, WebhookConfig,
+    AdaptersConfig, ApprovalsConfig, DnsConfig, Durability, EmbeddingBackend, EmbeddingConfig, HttpConfig, LogConfig,
+    LogFormat, MemoryConfig, NoteConfig, NotifyConfig, OrchestratorConfig, PolicyConfig, QdrantConfig, QdrantMode,
+    RetentionRule, ScopeGrant, StoreConfig, WebhookConfig,
 };
 
 /// The file name looked for in the working directory when `--config` is not given.
@@ -59,6 +59,7 @@ const SECTIONS: &[&str] = &[
     "approvals",
     "memory",
     "email",
+    "dns",
     "schedules",
     "workflows",
     "secrets",
@@ -97,6 +98,8 @@ pub struct Config {
     pub approvals: ApprovalsConfig,
     pub memory: MemoryConfig,
     pub email: EmailConfig,
+    /// Which name servers resolve the hosts steward calls.
+    pub dns: DnsConfig,
     /// Scheduled digests (`[[schedules]]`).
     pub schedules: Vec<ScheduleConfig>,
     /// Saved workflows: where their files are.
@@ -128,6 +131,7 @@ impl Default for Config {
             approvals: ApprovalsConfig::default(),
             memory: MemoryConfig::default(),
             email: EmailConfig::default(),
+            dns: DnsConfig::default(),
             schedules: vec![],
             workflows: WorkflowsConfig::default(),
             secrets: Default::default(),

@@ -312,3 +312,37 @@ impl Default for WebhookConfig {
         Self { timeout_ms: 10_000, retry: RetryPolicy::default() }
     }
 }
+
+/// Which name servers steward asks. The policy judges a call by the
+/// addresses its host names resolve to, and the call connects only to
+/// addresses of the same kind, resolved by the same servers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsConfig {
+    /// `"ip"` or `"ip:port"` (port 53 when left out); none means the
+    /// system's resolver.
+    #[serde(deserialize_with = "name_servers")]
+    pub servers: Vec<SocketAddr>,
+    /// How long one query may take.
+    pub timeout_ms: u64,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        Self { servers: vec![], timeout_ms: 2_000 }
+    }
+}
+
+fn name_servers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
+    let given = Vec::<String>::deserialize(d)?;
+    given
+        .iter()
+        .map(|s| {
+            s.parse::<SocketAddr>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("`{s}` is not a name server address; write an IP, or IP:PORT"))
+                })
+        })
+        .collect()
+}

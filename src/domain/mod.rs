@@ -8,6 +8,7 @@
 //! crate can trust them: an intent id is always a ULID, a plan always has its
 //! steps numbered 0..n, a terminal state never has a next step.
 
+mod address;
 mod approval;
 mod clock;
 mod command;
@@ -27,6 +28,7 @@ pub mod stamp;
 mod step;
 mod wire;
 
+pub use address::{AddressClass, Reach};
 pub use approval::{Actor, ApprovalKind, ApprovalState, Approvers, Decision, Refusal};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, idle};
 pub use command::{Command, HELP, Input, Press, Verb};

@@ -39,7 +39,7 @@ pub(super) async fn execute(catalog: &Catalog, c: &Claimed, now: Millis) -> Step
     let key = crate::domain::IdempotencyKey::for_step(c.intent_id, c.seq);
     let action = c.planned.action.as_str();
     if c.state == StepState::Compensating {
-        return match adapter.compensate(&key, action, &c.planned.args, c.result.as_ref()).await {
+        return match adapter.compensate(&key, action, &c.planned.args, c.result.as_ref(), &c.reach).await {
             Ok(v) if v["compensation"] == "none" => StepEnd::NotUndone(by_hand(c)),
             Ok(v) => StepEnd::Compensated(v),
             Err(e) => StepEnd::CompensationFailed(e),
@@ -50,9 +50,10 @@ pub(super) async fn execute(catalog: &Catalog, c: &Claimed, now: Millis) -> Step
     }
     let span = tracing::info_span!("step", intent_id = %c.intent_id, step = c.seq, attempt = c.attempts);
     let run = async {
-        match adapter.execute(&key, action, &c.planned.args).await {
+        match adapter.execute(&key, action, &c.planned.args, &c.reach).await {
             Ok(v) => StepEnd::Succeeded(v),
-            Err(AdapterError::Ambiguous(why)) => match adapter.reconcile(&key, action, &c.planned.args).await {
+            Err(AdapterError::Ambiguous(why)) => match adapter.reconcile(&key, action, &c.planned.args, &c.reach).await
+            {
                 Reconciled::Happened(v) => StepEnd::Succeeded(json!({"reconciled": v})),
                 Reconciled::NotHappened => {
                     StepEnd::Failed(AdapterError::Transient(format!("{why}; reconcile says it did not happen")))

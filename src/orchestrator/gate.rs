@@ -20,7 +20,7 @@ use crate::policy::{Mode, Policy, StepFacts};
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
 use crate::store::intents::{self, Judged};
-use crate::store::{StoreError, breaker, outbox};
+use crate::store::{StoreError, breaker, outbox, steps};
 
 /// Why everything waits for the operator right now, if it does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,7 +85,8 @@ pub async fn gather(
 pub async fn facts_of(catalog: &Catalog, policy: &Policy, plan: &Plan, dns_timeout: Duration) -> Vec<StepFacts> {
     let mut facts = catalog.plan_facts(plan);
     if policy.needs_dns() {
-        futures_util::future::join_all(facts.iter_mut().map(|f| f.resolve(dns_timeout))).await;
+        let dns = catalog.dns();
+        futures_util::future::join_all(facts.iter_mut().map(|f| f.resolve(dns, dns_timeout))).await;
     }
     facts
 }
@@ -119,6 +120,8 @@ pub async fn admit(
         review_window_ms: window,
     };
     intents::record_judgement(conn, id, &judged).await?;
+    let reaches: Vec<_> = facts.iter().map(StepFacts::reach).collect();
+    steps::record_reach(conn, id, &reaches).await?;
     let subject = id.to_string();
     let detail = json!({"risk": judgement.risk, "mode": mode.as_str(), "rule": rule, "policy_version": policy.version});
     audit::append(

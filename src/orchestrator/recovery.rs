@@ -35,7 +35,7 @@ async fn inspect(catalog: &Catalog, c: &Claimed) -> Found {
         )));
     };
     let key = IdempotencyKey::for_step(c.intent_id, c.seq);
-    match adapter.reconcile(&key, c.planned.action.as_str(), &c.planned.args).await {
+    match adapter.reconcile(&key, c.planned.action.as_str(), &c.planned.args, &c.reach).await {
         Reconciled::Happened(v) => Found::StepEnd(StepEnd::Succeeded(json!({"reconciled": v}))),
         Reconciled::NotHappened => Found::Requeue("step.interrupted"),
         Reconciled::CannotTell(why) => Found::StepEnd(StepEnd::Unknown(format!("interrupted by a restart; {why}"))),

@@ -305,7 +305,9 @@ impl Runner {
 mod tests {
     use super::*;
     use crate::adapters::{ActionSpec, Adapter, Description, Reconciled};
-    use crate::domain::{IdempotencyKey, Intent, IntentState, IntentText, InvalidInput, Plan, PlannedStep, Provenance};
+    use crate::domain::{
+        IdempotencyKey, Intent, IntentState, IntentText, InvalidInput, Plan, PlannedStep, Provenance, Reach,
+    };
     use crate::store::intents;
     use async_trait::async_trait;
     use serde_json::Value;
@@ -328,7 +330,13 @@ mod tests {
         fn validate(&self, _: &str, _: &Value) -> Result<(), InvalidInput> {
             Ok(())
         }
-        async fn execute(&self, _: &IdempotencyKey, action: &str, _: &Value) -> Result<Value, AdapterError> {
+        async fn execute(
+            &self,
+            _: &IdempotencyKey,
+            action: &str,
+            _: &Value,
+            _reach: &Reach,
+        ) -> Result<Value, AdapterError> {
             if action == "boom" {
                 panic!("deliberate panic in a test adapter");
             }
@@ -340,10 +348,11 @@ mod tests {
             _: &str,
             _: &Value,
             _: Option<&Value>,
+            _reach: &Reach,
         ) -> Result<Value, AdapterError> {
             Ok(json!({"compensation": "none"}))
         }
-        async fn reconcile(&self, _: &IdempotencyKey, _: &str, _: &Value) -> Reconciled {
+        async fn reconcile(&self, _: &IdempotencyKey, _: &str, _: &Value, _reach: &Reach) -> Reconciled {
             Reconciled::NotHappened
         }
     }

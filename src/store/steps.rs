@@ -5,7 +5,7 @@
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::StoreError;
-use crate::domain::{IntentId, IntentState, Millis, PlannedStep, StepState};
+use crate::domain::{IntentId, IntentState, Millis, PlannedStep, Reach, StepState};
 
 /// A step the runner holds a lease on.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub struct Claimed {
     pub attempts: u32,
     pub result: Option<serde_json::Value>,
     pub deadline: Option<Millis>,
+    /// Where its host names pointed when the policy judged it.
+    pub reach: Reach,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -28,6 +30,7 @@ fn claimed(row: &sqlx::sqlite::SqliteRow) -> Result<Claimed, StoreError> {
     let args: String = row.try_get("args")?;
     let result: Option<String> = row.try_get("result")?;
     let within: Option<i64> = row.try_get("within_ms")?;
+    let reach: Option<String> = row.try_get("reach")?;
     let mut planned = PlannedStep::parse(
         row.try_get("adapter")?,
         row.try_get("action")?,
@@ -43,10 +46,27 @@ fn claimed(row: &sqlx::sqlite::SqliteRow) -> Result<Claimed, StoreError> {
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         result: result.map(|r| serde_json::from_str(&r)).transpose().map_err(corrupt)?,
         deadline: row.try_get("deadline")?,
+        reach: reach.map(|r| serde_json::from_str(&r)).transpose().map_err(corrupt)?.unwrap_or_default(),
     })
 }
 
-const RETURNING: &str = "RETURNING intent_id, seq, adapter, action, args, state, attempts, result, deadline, within_ms";
+const RETURNING: &str =
+    "RETURNING intent_id, seq, adapter, action, args, state, attempts, result, deadline, within_ms, reach";
+
+/// Records where each step's host names pointed when the policy judged
+/// intent `id` (`reaches` in step order).
+pub async fn record_reach(conn: &mut SqliteConnection, id: IntentId, reaches: &[Reach]) -> Result<(), StoreError> {
+    for (seq, reach) in reaches.iter().enumerate().filter(|(_, r)| !r.0.is_empty()) {
+        let text = serde_json::to_string(reach).map_err(corrupt)?;
+        sqlx::query("UPDATE steps SET reach = ? WHERE intent_id = ? AND seq = ?")
+            .bind(text)
+            .bind(id.to_string())
+            .bind(seq as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Claims up to `limit` due steps in one statement: executions of running
 /// intents and undos of compensating ones. Each claimed step leaves the due
@@ -83,7 +103,7 @@ pub async fn claim_due(
 /// runner died (or hung) while executing them. They are not claimable again
 /// until reconciled.
 pub async fn leased_until(pool: &SqlitePool, cutoff: Millis) -> Result<Vec<Claimed>, StoreError> {
-    let sql = "SELECT intent_id, seq, adapter, action, args, state, attempts, result, deadline, within_ms
+    let sql = "SELECT intent_id, seq, adapter, action, args, state, attempts, result, deadline, within_ms, reach
                FROM steps WHERE lease_until IS NOT NULL AND lease_until <= ?";
     let rows = sqlx::query(sql).bind(cutoff).fetch_all(pool).await?;
     rows.iter().map(claimed).collect()

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use steward::adapters::{ActionSpec, Adapter, AdapterError, Catalog, Description, Reconciled};
 use steward::config::{Durability, OrchestratorConfig, StoreConfig};
-use steward::domain::{IdempotencyKey, Intent, IntentText, InvalidInput, Plan, PlannedStep, Provenance, RetryPolicy};
+use steward::domain::{
+    IdempotencyKey, Intent, IntentText, InvalidInput, Plan, PlannedStep, Provenance, Reach, RetryPolicy,
+};
 use steward::orchestrator::Runner;
 use steward::policy::{Policy, PolicyHandle};
 use steward::store::{Store, intents, now_millis};
@@ -57,7 +59,7 @@ impl Adapter for Noop {
     fn validate(&self, _: &str, _: &Value) -> Result<(), InvalidInput> {
         Ok(())
     }
-    async fn execute(&self, _: &IdempotencyKey, _: &str, _: &Value) -> Result<Value, AdapterError> {
+    async fn execute(&self, _: &IdempotencyKey, _: &str, _: &Value, _reach: &Reach) -> Result<Value, AdapterError> {
         Ok(Value::Null)
     }
     async fn compensate(
@@ -66,10 +68,11 @@ impl Adapter for Noop {
         _: &str,
         _: &Value,
         _: Option<&Value>,
+        _reach: &Reach,
     ) -> Result<Value, AdapterError> {
         Ok(Value::Null)
     }
-    async fn reconcile(&self, _: &IdempotencyKey, _: &str, _: &Value) -> Reconciled {
+    async fn reconcile(&self, _: &IdempotencyKey, _: &str, _: &Value, _reach: &Reach) -> Reconciled {
         Reconciled::NotHappened
     }
 }
