@@ -1,5 +1,5 @@
 //! The labelled workload through the reasoning tiers (`steward-bench
-//! tiers`), its tuning part and its held-out test part, with floors under
+//! tiers`), its tuning part and its two test parts, with floors under
 //! what they measured: most requests need no model,
 //! the tier that answers is the labelled one, and tiering spends far fewer
 //! tokens than sending everything to the planner.
@@ -20,16 +20,21 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
     assert!(f("routing_accuracy") >= 0.95, "{figures}");
     // The target is 5×; what the pipeline reaches is in the closing note.
     assert!(f("token_ratio") >= 3.5, "{figures}");
-    // The held-out test part (other templates and vocabulary, never tuned
-    // on): floors under what it measured. The target for it is 0.85
-    // of no-model requests answered right at tiers 0–1 and every command
-    // routed right; the closing note says how far it is.
-    assert!(f("requests_total") >= 1000.0, "{figures}");
-    let test = &figures["test"];
-    let t = |k: &str| test[k].as_f64().unwrap_or_else(|| panic!("test.{k} missing: {figures}"));
-    assert!(t("requests") >= 400.0, "{figures}");
-    assert!(t("no_model_answered_right") >= 0.72, "{figures}");
-    assert!(t("routing_accuracy") >= 0.8, "{figures}");
+    // The test parts (other templates and vocabulary): floors under what
+    // they measured. The target is 0.85 of no-model requests
+    // answered right at tiers 0–1 and every command routed right; the
+    // closing note says how far each part is. `test` has been read (no
+    // longer blind); `fresh` was written after it and never tuned on.
+    assert!(f("requests_total") >= 1400.0, "{figures}");
+    let part =
+        |name: &str, k: &str| figures[name][k].as_f64().unwrap_or_else(|| panic!("{name}.{k} missing: {figures}"));
+    assert!(part("test", "requests") >= 400.0, "{figures}");
+    assert!(part("test", "no_model_answered_right") >= 0.81, "{figures}");
+    assert!(part("test", "routing_accuracy") >= 0.88, "{figures}");
+    assert_eq!(part("test", "commands_routed_right"), part("test", "commands"), "{figures}");
+    assert!(part("fresh", "requests") >= 400.0, "{figures}");
+    assert!(part("fresh", "no_model_answered_right") >= 0.70, "{figures}");
+    assert!(part("fresh", "routing_accuracy") >= 0.78, "{figures}");
     let by_tier = &figures["by_tier"];
     assert!(
         ["0", "1", "2", "3"].iter().all(|t| by_tier[t].as_u64().unwrap() > 0),

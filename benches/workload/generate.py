@@ -16,10 +16,9 @@ router's examples (prompts/intents.toml). Deterministic: same output each run.
 import json
 import random
 
+from workspace import CLIENTS, PEOPLE, PROJECTS
+
 rng = random.Random(20261125)
-CLIENTS = ["ACME", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"]
-PROJECTS = ["Atlas", "Borealis", "Cobalt", "Dune", "Ember", "Falcon", "Granite", "Harbor"]
-PEOPLE = ["Maria", "Tom", "Priya", "Jonas", "Lena", "Omar", "Sofia", "Ken"]
 ULIDS = ["01JDXK5V7Q9R3T2W4Y6A8C0E1G", "01JDXM2B4D6F8H0J2K4M6N8P0R", "01JDXN7S9U1W3Y5A7C9E1G3J5L"]
 
 items = []

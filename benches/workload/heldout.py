@@ -13,13 +13,11 @@ Same line format as requests.jsonl: {"text", "tier", "expect", "kind"}.
 Memory questions ask about the synthetic workspace the bench loads
 (src/memory/eval.rs) in different words. Deterministic.
 """
-import json
 import random
 
+from workspace import CLIENTS, PEOPLE, PROJECTS, write_part
+
 rng = random.Random(4242)
-CLIENTS = ["ACME", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"]
-PROJECTS = ["Atlas", "Borealis", "Cobalt", "Dune", "Ember", "Falcon", "Granite", "Harbor"]
-PEOPLE = ["Maria", "Tom", "Priya", "Jonas", "Lena", "Omar", "Sofia", "Ken"]
 # Names the tuning part never uses, for text that is not about the workspace.
 OTHERS = ["Bolt Studio", "Northwind", "Pied Piper", "Soylent", "Vandelay", "Massive Dynamic"]
 FOLKS = ["Ana", "Bruno", "Chen", "Dara", "Eli", "Farah"]
@@ -134,12 +132,4 @@ said = ["weekly report for {c}, please", "do the weekly report for {c}", "{c}: w
 for _ in range(15):
     add(pick(said).format(c=pick(CLIENTS)), 1, "intent", "workflow")
 
-# Nothing here may be a request of the tuning part, word for word.
-with open("requests.jsonl") as f:
-    tuning = {json.loads(line)["text"] for line in f}
-items = [it for it in items if it["text"] not in tuning]
-rng.shuffle(items)
-with open("heldout.jsonl", "w") as f:
-    for it in items:
-        f.write(json.dumps(it) + "\n")
-print(len(items), "requests")
+write_part(items, rng, "heldout.jsonl", ["requests.jsonl"])

@@ -9,6 +9,8 @@
 //! ("the last one") is resolved later, against the store, and the reply
 //! names what it found.
 
+mod words;
+
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -220,7 +222,7 @@ pub fn read(text: &str) -> Option<Command> {
         let paused = matches!(&c["verb"], "pause" | "stop" | "halt" | "suspend" | "freeze" | "disable");
         return Some(Command::Automations { paused });
     }
-    None
+    words::read(text)
 }
 
 #[cfg(test)]

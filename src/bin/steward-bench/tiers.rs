@@ -1,11 +1,12 @@
 //! The tiers scenario: replays the labelled workload through the reasoning
-//! pipeline in two parts, each on a fresh workspace: the tuning part
+//! pipeline in three parts, each on a fresh workspace: the tuning part
 //! (`benches/workload/requests.jsonl`, which thresholds and examples were
-//! adjusted against) and the held-out test part (`heldout.jsonl`, other
-//! templates and vocabulary, never tuned on; its figures are under `test`),
-//! with
-//! the scripted OpenAI-compatible server standing in for both models, over a
-//! memory loaded with the synthetic workspace. It reports which tier
+//! adjusted against; its figures at the top level), the held-out test part
+//! (`heldout.jsonl`, other templates and vocabulary; under `test`; its
+//! misroutes have been read, so it is no longer blind) and a fresh test
+//! part written after that (`fresh.jsonl`, under `fresh`, never tuned on),
+//! with the scripted OpenAI-compatible server standing in for both models,
+//! over a memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
 //! spent per request, and what sending every request to the planner would
 //! have cost in tokens (the same server's token counts).
@@ -30,6 +31,7 @@ use crate::stats::{percentile_ms, round};
 
 const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
 const HELDOUT: &str = include_str!("../../../benches/workload/heldout.jsonl");
+const FRESH: &str = include_str!("../../../benches/workload/fresh.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
@@ -38,15 +40,17 @@ fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
 /// Both parts: the tuning part's figures at the top level, the test part's
 /// under `test`.
 pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
-    let (tuning, test) = (parse(WORKLOAD)?, parse(HELDOUT)?);
+    let (tuning, test, fresh) = (parse(WORKLOAD)?, parse(HELDOUT)?, parse(FRESH)?);
     let all: Arc<HashMap<String, Item>> =
-        Arc::new(tuning.iter().chain(&test).map(|i| (i.text.clone(), i.clone())).collect());
+        Arc::new(tuning.iter().chain(&test).chain(&fresh).map(|i| (i.text.clone(), i.clone())).collect());
     let mut figures = run_part(backend, &tuning, all.clone()).await?;
-    let mut held_out = run_part(backend, &test, all).await?;
-    held_out.as_object_mut().map(|o| o.remove("scenario"));
     figures["part"] = "tuning".into();
-    figures["requests_total"] = (tuning.len() + test.len()).into();
-    figures["test"] = held_out;
+    figures["requests_total"] = (tuning.len() + test.len() + fresh.len()).into();
+    for (name, part) in [("test", &test), ("fresh", &fresh)] {
+        let mut held_out = run_part(backend, part, all.clone()).await?;
+        held_out.as_object_mut().map(|o| o.remove("scenario"));
+        figures[name] = held_out;
+    }
     Ok(figures)
 }
 
