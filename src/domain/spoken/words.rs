@@ -150,12 +150,16 @@ fn status(words: &[String]) -> bool {
     STATUS.fits(words) && words.iter().any(|w| about.contains(&w.as_str()))
 }
 
+/// Approving every low-risk request at once: it says low risk, and it
+/// says all of them ("approve the low one" is not this).
 const APPROVE_LOW: Frame = Frame {
-    needs: &[&["approve", "accept", "greenlight", "allow", "ok", "okay"], &["low", "lowrisk"]],
+    needs: &[
+        &["approve", "accept", "greenlight", "allow", "ok", "okay"],
+        &["low", "lowrisk"],
+        &["risk", "lowrisk"],
+        &["all", "every", "everything", "ones", "requests", "items", "approvals", "things", "stuff"],
+    ],
     may: &[
-        "risk",
-        "everything",
-        "ones",
         "one",
         "request",
         "requests",
@@ -352,6 +356,8 @@ mod tests {
         assert_eq!(read("is everything ok with the Acme invoice?"), None);
         assert_eq!(read("approve the low risk ones"), Some(Command::ApproveAllLow(None)));
         assert_eq!(read("approve the low budget for Acme"), None);
+        assert_eq!(read("approve the low risk one"), None, "one, not all");
+        assert_eq!(read("ok the low-risk requests"), Some(Command::ApproveAllLow(None)));
         assert_eq!(read("anything outstanding on my side?"), None, "`side` is not a pending word");
         assert_eq!(read("anything outstanding for me to review?"), Some(Command::Pending));
         assert_eq!(read("what's Priya waiting for?"), None);
