@@ -11,6 +11,8 @@
 
 mod words;
 
+pub use words::small_talk;
+
 use std::sync::LazyLock;
 
 use regex::Regex;

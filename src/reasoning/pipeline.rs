@@ -134,7 +134,7 @@ impl Reasoner {
             inbound,
             reader: reader_key(&contract),
             contract,
-            routed: self.recall.route(&vector).await?,
+            routed: self.recall.route(&text, &vector).await?,
             workflow,
             vector,
             text,

@@ -196,9 +196,10 @@ impl Recall {
         Ok(self.memory.embedder().embed(texts).await?)
     }
 
-    /// The router's intent for an embedding, when one is near enough.
-    pub async fn route(&self, vector: &[f32]) -> Result<Option<Routed<'_>>, ReasoningError> {
-        Ok(self.router().await?.route(vector))
+    /// The router's intent for a text and its embedding, when one is near
+    /// enough.
+    pub async fn route(&self, text: &str, vector: &[f32]) -> Result<Option<Routed<'_>>, ReasoningError> {
+        Ok(self.router().await?.route(text, vector))
     }
 
     /// Searches memory as `contract` allows, with the request's embedding.

@@ -102,11 +102,17 @@ impl Router {
         Ok(Self { intents, examples, threshold })
     }
 
-    /// The nearest intent, if it is near enough.
-    pub fn route(&self, vector: &[f32]) -> Option<Routed<'_>> {
-        let (i, similarity) =
-            self.examples.iter().map(|(i, v)| (*i, cosine(vector, v))).max_by(|a, b| a.1.total_cmp(&b.1))?;
-        (similarity >= self.threshold).then(|| Routed { intent: &self.intents[i], similarity })
+    /// The nearest intent, if it is near enough; else, for text that is
+    /// only thanks or a greeting ("thx", "much appreciated", "yo"), the chat
+    /// intent of that name, whatever the embedding makes of a word so short.
+    pub fn route(&self, text: &str, vector: &[f32]) -> Option<Routed<'_>> {
+        let nearest = self.examples.iter().map(|(i, v)| (*i, cosine(vector, v))).max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, similarity)) = nearest.filter(|(_, s)| *s >= self.threshold) {
+            return Some(Routed { intent: &self.intents[i], similarity });
+        }
+        let name = crate::domain::spoken::small_talk(text)?;
+        let intent = self.intents.iter().find(|d| d.name == name && d.route == Route::Chat)?;
+        Some(Routed { intent, similarity: self.threshold })
     }
 }
 
@@ -129,8 +135,12 @@ mod tests {
         let embedder = HashEmbedder::new(256);
         let router = Router::build(parse("x", BUILTIN).unwrap(), &embedder, 0.7).await.unwrap();
         let v = embedder.embed_one("show pending approvals");
-        assert_eq!(router.route(&v).unwrap().intent.name, "pending");
+        assert_eq!(router.route("show pending approvals", &v).unwrap().intent.name, "pending");
         let v = embedder.embed_one("zebra quantum marmalade");
-        assert!(router.route(&v).is_none());
+        assert!(router.route("zebra quantum marmalade", &v).is_none());
+        let v = embedder.embed_one("much obliged, ta");
+        assert_eq!(router.route("much obliged, ta", &v).map(|r| r.intent.name.as_str()), None, "obliged: not known");
+        let v = embedder.embed_one("ta very much");
+        assert_eq!(router.route("ta very much", &v).unwrap().intent.name, "thanks");
     }
 }

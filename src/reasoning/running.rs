@@ -323,7 +323,7 @@ impl Reasoner {
         // The open question is dropped and the request goes on.
         let vector = self.recall.embed(text).await?;
         let threshold = self.config.route_threshold;
-        let routed = self.recall.route(&vector).await?.is_some();
+        let routed = self.recall.route(text, &vector).await?.is_some();
         if routed || self.phrases.nearest(&self.recall, &self.workflows, text, &vector, threshold).await?.is_some() {
             let mut tx = self.store.begin().await?;
             forms::close(&mut tx, &inbound.chat, &actor).await?;

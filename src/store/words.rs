@@ -76,6 +76,25 @@ const B: f64 = 0.75;
 const INDEXED: &str = "m.text || ' ' || m.tags || ' ' || CASE WHEN m.kind IN ('question', 'statement', 'command', 'reply') \
 AND instr(m.actor, ':') = 0 THEN m.actor ELSE '' END";
 
+/// How many records the filter lets through, and their total length: from
+/// the per-(scope, kind) counts the triggers keep, or, for a filter over a
+/// time span, counted.
+async fn filtered_size(conn: &mut SqliteConnection, f: &Filter) -> Result<(i64, Option<i64>), StoreError> {
+    let mut size = if f.since.is_none() && f.until.is_none() {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT SUM(n) AS n, SUM(chars) AS chars FROM memory_stats m WHERE 1 = 1");
+        push_filter(&mut q, f);
+        q
+    } else {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) AS n, SUM(length(m.text)) AS chars FROM memory m WHERE 1 = 1");
+        push_filter(&mut q, f);
+        q
+    };
+    let row = size.build().fetch_one(&mut *conn).await?;
+    Ok((row.try_get::<Option<i64>, _>("n")?.unwrap_or(0), row.try_get("chars")?))
+}
+
 /// Word search (BM25 within the filter), best first, over live and
 /// archived records. The filter runs before anything is scored, so no
 /// record the reader cannot read is ever scored for them.
@@ -95,13 +114,7 @@ pub async fn lexical(
         let mut seen = std::collections::HashSet::new();
         query_words(query).iter().map(|w| stem(w)).filter(|t| seen.insert(t.clone())).collect()
     };
-    // How many records the filter lets through, and their mean length.
-    let mut size =
-        QueryBuilder::<Sqlite>::new("SELECT COUNT(*) AS n, SUM(length(m.text)) AS chars FROM memory m WHERE 1 = 1");
-    push_filter(&mut size, f);
-    let row = size.build().fetch_one(&mut *conn).await?;
-    let n: i64 = row.try_get("n")?;
-    let chars: Option<i64> = row.try_get("chars")?;
+    let (n, chars) = filtered_size(conn, f).await?;
     // The matches under the filter (FTS5's best, when there are more).
     let mut found = QueryBuilder::<Sqlite>::new(format!(
         "SELECT m.id, {INDEXED} AS indexed, COUNT(*) OVER () AS matches FROM memory_fts JOIN memory m \
@@ -190,5 +203,44 @@ mod tests {
         drop(conn);
         let best = memory::get_many(store.reader(), std::slice::from_ref(&found[0].0)).await.unwrap();
         assert!(best[0].text.starts_with("The invoice"), "{}", best[0].text);
+    }
+
+    /// The kept counts are the counted ones, whatever was written, changed
+    /// or deleted.
+    #[tokio::test]
+    async fn the_kept_sizes_are_what_counting_finds() {
+        let store = Store::in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let p = MemoryProvenance { actor: "test".into(), channel: "test".into(), ..Default::default() };
+        for (i, scope) in ["operator", "client:acme", "operator", "client:acme", "operator"].iter().enumerate() {
+            let text = format!("record number {i} {}", "x".repeat(i * 7));
+            let kind = if i % 2 == 0 { MemoryKind::Note } else { MemoryKind::Document };
+            memory::record(&mut tx, &NewMemory::new(kind, &text, Scope::parse(scope).unwrap(), p.clone(), 0).unwrap())
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE memory SET text = 'rewritten, longer than before' WHERE rowid = 2")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE memory SET scope = 'operator', kind = 'note' WHERE rowid = 4")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM memory WHERE rowid = 3").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        for scopes in [vec!["operator"], vec!["client:acme"], vec!["operator", "client:acme"]] {
+            for kinds in [vec![], vec![MemoryKind::Note]] {
+                let scopes: Vec<Scope> = scopes.iter().map(|s| Scope::parse(s).unwrap()).collect();
+                let kept = Filter { scopes: scopes.clone(), kinds: kinds.clone(), ..Default::default() };
+                // A time span makes it count; one that covers everything counts all.
+                let counted = Filter { scopes, kinds, since: Some(i64::MIN), ..Default::default() };
+                let (a, b) =
+                    (filtered_size(&mut conn, &kept).await.unwrap(), filtered_size(&mut conn, &counted).await.unwrap());
+                assert_eq!(a.0, b.0, "{kept:?}");
+                assert_eq!(a.1.unwrap_or(0), b.1.unwrap_or(0), "{kept:?}");
+            }
+        }
     }
 }
