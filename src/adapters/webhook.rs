@@ -12,7 +12,11 @@
 //! 2xx succeeds; 429 retries after `Retry-After` (read defensively: an
 //! unreadable one falls back to the retry policy); 408 and 5xx retry; other
 //! 4xx are final. Redirects are not followed: a 3xx is a final outcome, since
-//! its target is an address the policy never judged. At most 64 KiB of a
+//! its target is an address the policy never judged. A host name the policy
+//! resolved when it judged the step is resolved again when the step runs,
+//! and only addresses of the kinds judged are connected to ([`Reach`]): a
+//! name rebound to this machine or a private network after approval fails
+//! the step for good. At most 64 KiB of a
 //! response is read. A refused connection sent nothing and retries; a timeout
 //! or a dropped connection after sending is ambiguous, and reconcile decides.
 
