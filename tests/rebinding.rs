@@ -83,9 +83,21 @@ async fn a_name_judged_at_this_machine_and_approved_reaches_it() {
 async fn a_name_server_that_does_not_answer_leaves_the_name_judged_at_its_worst() {
     let recv = Receiver::start(Faults::default(), 3).await;
     let dns = FakeDns::start().await;
-    let app = start(&dns).await;
-    // hooks.example is unknown to the name server: the policy cannot tell
-    // where it goes, so the internal-address rule holds.
+    let server = dns.addr;
+    // hooks.example is a listed host, so only the internal-address rule can
+    // hold the call; the name server does not know it, so the policy cannot
+    // tell where it goes, and that rule holds.
+    let app = TestApp::spawn_with(move |c| {
+        c.dns.servers = vec![server];
+        let path = c.data_dir.join("policy.toml");
+        let unknown = "when = [{ arg = \"url\", host_not_in = [] }]";
+        let listed = "when = [{ arg = \"url\", host_not_in = [\"hooks.example\"] }]";
+        assert!(steward::policy::DEFAULT.contains(unknown), "the built-in rule for unknown hosts");
+        let text = steward::policy::DEFAULT.replace(unknown, listed);
+        std::fs::write(&path, text).unwrap();
+        c.policy.path = Some(path);
+    })
+    .await;
     let id = submit(&app, &format!("http://hooks.example:{}/hook/ok", recv.addr.port())).await;
     let waiting = app.wait_for(&id, "awaiting_approval").await;
     assert_eq!(waiting["risk"], "high", "{waiting:#}");

@@ -20,10 +20,9 @@
 //! response is read. A refused connection sent nothing and retries; a timeout
 //! or a dropped connection after sending is ambiguous, and reconcile decides.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod clients;
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
@@ -38,23 +37,14 @@ use crate::config::WebhookConfig;
 use crate::dns::Dns;
 use crate::domain::{DestinationArg, IdempotencyKey, InvalidInput, Reach, parse_retry_after};
 use crate::store::now_millis;
+use clients::Clients;
 
 pub struct WebhookAdapter {
-    timeout_ms: u64,
-    /// Resolves names for connections and for holding them to what the
-    /// policy judged.
-    dns: Dns,
-    http: reqwest::Client,
-    /// Clients held to the addresses a judged name may reach, by host and
-    /// addresses: kept, so repeated calls reuse their connections.
-    held: Mutex<HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
+    /// How calls connect: held to what the policy judged.
+    clients: Clients,
     /// Named secrets a header may carry; put in only when a request is sent.
     secrets: Secrets,
 }
-
-/// At most this many held clients are kept; past it they are dropped and
-/// made again as needed.
-const MAX_HELD_CLIENTS: usize = 64;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,9 +156,6 @@ fn check_request(field: &str, r: &Request, secrets: &Secrets) -> Result<(), Inva
 /// keeping, and a bound on what a hostile server can make it hold.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// How long a held connection waits for its name to resolve.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// What a 429 asks: its `Retry-After` when readable, else the retry policy's
 /// own backoff.
 fn rate_limited(headers: &HeaderMap) -> AdapterError {
@@ -182,67 +169,15 @@ fn rate_limited(headers: &HeaderMap) -> AdapterError {
     }
 }
 
-fn client(timeout_ms: u64, dns: &Dns) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .timeout(Duration::from_millis(timeout_ms))
-        .connect_timeout(Duration::from_millis(timeout_ms.min(5_000)))
-        // A redirect would reach an address the policy never judged: a
-        // 3xx is the outcome, and the plan names the final address.
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(Arc::new(dns.clone()))
-}
-
 impl WebhookAdapter {
     pub fn new(config: &WebhookConfig) -> Self {
-        Self {
-            timeout_ms: config.timeout_ms,
-            dns: Dns::system(),
-            http: client(config.timeout_ms, &Dns::system()).build().expect("a reqwest client with rustls builds"),
-            held: Mutex::default(),
-            secrets: Secrets::default(),
-        }
+        Self { clients: Clients::new(config.timeout_ms, Dns::system()), secrets: Secrets::default() }
     }
 
     /// Resolves names through `dns`, the resolver the policy judges with.
     pub fn with_dns(mut self, dns: Dns) -> Self {
-        self.http = client(self.timeout_ms, &dns).build().expect("a reqwest client with rustls builds");
-        self.dns = dns;
+        self.clients = Clients::new(self.clients.timeout_ms(), dns);
         self
-    }
-
-    /// The client to reach `url` with: one held to the addresses of the
-    /// kinds the policy judged for its host, when it judged a name there.
-    /// A name that now points elsewhere (DNS rebinding) is refused for good.
-    async fn client_for(&self, url: &str, reach: &Reach) -> Result<reqwest::Client, AdapterError> {
-        let Ok(parsed) = Url::parse(url) else { return Ok(self.http.clone()) };
-        let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
-            return Ok(self.http.clone());
-        };
-        // An address literal needs no name server; a name not judged was
-        // judged at its worst.
-        if !reach.0.contains_key(host) {
-            return Ok(self.http.clone());
-        }
-        let now = self.dns.lookup(host, port, RESOLVE_TIMEOUT).await;
-        if now.is_empty() {
-            return Err(AdapterError::Transient(format!("{host} does not resolve")));
-        }
-        let admitted = reach.admit(host, now).map_err(AdapterError::Permanent)?;
-        let addrs: Vec<SocketAddr> = admitted.into_iter().map(|ip| SocketAddr::new(ip, port)).collect();
-        let key = (host.to_owned(), addrs);
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(client) = held.get(&key) {
-            return Ok(client.clone());
-        }
-        let made = client(self.timeout_ms, &self.dns)
-            .resolve_to_addrs(host, &key.1)
-            .build()
-            .map_err(|e| AdapterError::Permanent(format!("no client for {host}: {e}")))?;
-        if held.len() >= MAX_HELD_CLIENTS {
-            held.clear();
-        }
-        held.insert(key, made.clone());
-        Ok(made)
     }
 
     /// The named secrets a plan's headers may use.
@@ -255,7 +190,7 @@ impl WebhookAdapter {
         let method = method_of("args", request).map_err(|e| AdapterError::Permanent(e.to_string()))?;
         let headers = check_headers("args", &request.headers, &self.secrets)
             .map_err(|e| AdapterError::Permanent(e.to_string()))?;
-        let http = self.client_for(&request.url, reach).await?;
+        let http = self.clients.for_url(&request.url, reach).await?;
         let mut builder = http.request(method, &request.url).headers(headers).header("Idempotency-Key", key);
         if let Some(body) = &request.body {
             builder = builder.json(body);
@@ -386,7 +321,7 @@ impl Adapter for WebhookAdapter {
             return Reconciled::CannotTell("the call has no status_url to ask".into());
         };
         let url = status_url.replace("{key}", key.as_str());
-        let http = match self.client_for(&url, reach).await {
+        let http = match self.clients.for_url(&url, reach).await {
             Ok(http) => http,
             Err(e) => return Reconciled::CannotTell(format!("status_url not asked: {e}")),
         };

@@ -80,17 +80,13 @@ AND instr(m.actor, ':') = 0 THEN m.actor ELSE '' END";
 /// the per-(scope, kind) counts the triggers keep, or, for a filter over a
 /// time span, counted.
 async fn filtered_size(conn: &mut SqliteConnection, f: &Filter) -> Result<(i64, Option<i64>), StoreError> {
-    let mut size = if f.since.is_none() && f.until.is_none() {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT SUM(n) AS n, SUM(chars) AS chars FROM memory_stats m WHERE 1 = 1");
-        push_filter(&mut q, f);
-        q
+    let sql = if f.since.is_none() && f.until.is_none() {
+        "SELECT SUM(n) AS n, SUM(chars) AS chars FROM memory_stats m WHERE 1 = 1"
     } else {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) AS n, SUM(length(m.text)) AS chars FROM memory m WHERE 1 = 1");
-        push_filter(&mut q, f);
-        q
+        "SELECT COUNT(*) AS n, SUM(length(m.text)) AS chars FROM memory m WHERE 1 = 1"
     };
+    let mut size = QueryBuilder::<Sqlite>::new(sql);
+    push_filter(&mut size, f);
     let row = size.build().fetch_one(&mut *conn).await?;
     Ok((row.try_get::<Option<i64>, _>("n")?.unwrap_or(0), row.try_get("chars")?))
 }
