@@ -379,3 +379,22 @@ args = { text = "Day closed" }
     assert!(!text.starts_with("Commands:"), "status, not the help: {text}");
     app.stop().await;
 }
+
+/// Guarantee: an answer from Discord is read only up to a size limit. A
+/// send whose answer is over it is given up with the reason (the message
+/// may have gone out, so it is never sent twice), and the outbox goes on.
+#[tokio::test]
+async fn an_answer_over_the_size_limit_is_not_read_and_the_outbox_goes_on() {
+    let d = FakeDiscord::start().await;
+    let app = app(&d, false).await;
+    d.oversize_next_create(9 << 20);
+    submit(&app, "Order new chairs").await;
+    submit(&app, "Order new desks").await;
+    card_for(&d, "Order new desks").await;
+    let failed = "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND last_error LIKE '%over 8388608 bytes%'";
+    helpers::until("the oversized send given up", || async { app.count(failed).await == 1 }).await;
+    let creates =
+        |d: &FakeDiscord| d.writes().iter().filter(|w| w.method == "POST" && w.path.ends_with("/messages")).count();
+    assert_eq!(creates(&d), 2, "the oversized create was not sent again");
+    app.stop().await;
+}

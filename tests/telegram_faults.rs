@@ -250,3 +250,37 @@ async fn a_slow_chat_does_not_hold_up_another() {
     tg.nth_to(OP, 1).await;
     app.stop().await;
 }
+
+/// Guarantee: an answer from the Bot API is read only up to a size limit.
+/// A batch over it is asked for again in smaller batches; one update that
+/// alone is over it is skipped, so polling goes on; a send whose answer is
+/// over it is given up, not sent again, and the outbox goes on.
+#[tokio::test]
+async fn answers_over_the_size_limit_are_not_read_and_wedge_nothing() {
+    let tg = FakeTelegram::start().await;
+    let app = app(&tg).await;
+    let first = ask(&tg, "help").await;
+    assert!(first.text.starts_with("Commands:"), "{}", first.text);
+    // 9 MiB of text in one update (Telegram's own limit is 4,096).
+    let huge = tg.message(OP, &format!("remember {}", "a".repeat(9 << 20)));
+    let reply = ask(&tg, "status").await;
+    assert!(reply.text.starts_with("Status"), "{}", reply.text);
+    assert_eq!(tg.sent_to(OP).len(), 2, "the oversized update was never answered: it was not read");
+    let limits: Vec<u64> = tg.calls("getUpdates").iter().filter_map(|p| p["limit"].as_u64()).collect();
+    assert!(limits.contains(&1), "asked for fewer, down to one: {limits:?}");
+    assert_eq!(limits.last(), Some(&100), "and full batches once it is skipped: {limits:?}");
+    let kept =
+        app.count(&format!("SELECT COUNT(*) FROM inbox WHERE channel = 'telegram' AND external_id = '{huge}'")).await;
+    assert_eq!(kept, 0, "the oversized update was not kept");
+
+    // A send whose answer is oversized: tried once, given up.
+    let sends = tg.calls("sendMessage").len();
+    tg.fault("sendMessage", Fault::Huge(9 << 20));
+    tg.message(OP, "pending");
+    tg.wait(20, "the oversized send", |t| (t.calls("sendMessage").len() > sends).then_some(())).await;
+    let next = ask(&tg, "status").await;
+    assert!(next.text.starts_with("Status"), "the outbox goes on: {}", next.text);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(tg.calls("sendMessage").len(), sends + 2, "the oversized send was not sent again");
+    app.stop().await;
+}

@@ -116,7 +116,7 @@ impl Server {
         let addr = addr.unwrap_or(config.http.addr);
         let token = token::resolve(config, addr)?;
         let telegram_bot = crate::channels::telegram::bot(&config.telegram)?;
-        let discord_http = crate::channels::discord::http(&config.discord).map(Arc::new);
+        let discord_rest = crate::channels::discord::Rest::new(&config.discord).map(Arc::new);
         let Assembly {
             store,
             metrics,
@@ -133,8 +133,8 @@ impl Server {
         if let Some(bot) = &telegram_bot {
             outbox = outbox.with(Arc::new(TelegramDeliver::new(bot.clone(), store.clone())));
         }
-        if let Some(http) = &discord_http {
-            outbox = outbox.with(Arc::new(DiscordDeliver::new(http.clone(), store.clone())));
+        if let Some(rest) = &discord_rest {
+            outbox = outbox.with(Arc::new(DiscordDeliver::new(rest.clone(), store.clone())));
         }
         let draining = CancellationToken::new();
         // The model and the router's examples load while the server listens.
@@ -159,7 +159,7 @@ impl Server {
             }
             None => None,
         };
-        let discord = discord_http.map(|http| {
+        let discord = discord_rest.map(|rest| {
             let core = Core::new(
                 "discord",
                 store.clone(),
@@ -168,7 +168,7 @@ impl Server {
                 runner.handle(),
                 outbox.notifier(),
             );
-            Discord::new(http, config, core)
+            Discord::new(rest, config, core)
         });
         let in_flight: Arc<api::pending::InFlight> = Arc::default();
         let state = ApiState {

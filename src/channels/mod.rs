@@ -22,6 +22,7 @@ pub mod dispatch;
 pub mod outbox;
 pub mod telegram;
 pub mod text;
+pub mod wire;
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;

@@ -51,7 +51,8 @@ struct Inner {
     identifies: u32,
     resumes: u32,
     heartbeats: u32,
-    /// Faults for the next message creates: 429s.
+    /// Faults for the next message creates: a 429 with this `retry_after`
+    /// (seconds), or (negative) a 200 whose body is that many bytes.
     limited: VecDeque<f64>,
     /// Whether to hold dispatches back (as if the socket were down).
     hold: bool,
@@ -170,6 +171,11 @@ impl FakeDiscord {
 
     pub fn rate_limit_next_create(&self, retry_after: f64) {
         self.inner.lock().unwrap().limited.push_back(retry_after);
+    }
+
+    /// The next message create is answered 200 with a body of `bytes`.
+    pub fn oversize_next_create(&self, bytes: usize) {
+        self.inner.lock().unwrap().limited.push_back(-(bytes as f64));
     }
 
     pub fn writes(&self) -> Vec<Write> {
@@ -299,6 +305,10 @@ async fn rest(State((inner, ws)): State<RestState>, method: Method, uri: Uri, bo
             StatusCode::NO_CONTENT.into_response()
         }
         ("POST", ["channels", channel, "messages"]) => {
+            if let Some(bytes) = i.limited.front().copied().filter(|f| *f < 0.0) {
+                i.limited.pop_front();
+                return Json(json!({"id": "1", "content": "x".repeat(-bytes as usize)})).into_response();
+            }
             if let Some(after) = i.limited.pop_front() {
                 let r =
                     json!({"message": "You are being rate limited.", "retry_after": after, "global": false, "code": 0});

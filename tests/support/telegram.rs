@@ -33,6 +33,9 @@ pub enum Fault {
     Slow(Duration),
     /// 400: the HTML could not be parsed (whatever was sent).
     BadHtml,
+    /// 200 with a well-formed answer padded to this many bytes (a broken
+    /// or hostile server).
+    Huge(usize),
 }
 
 /// A message the bot sent, as it stands now (edits applied).

@@ -180,6 +180,11 @@ pub async fn handle(
             return err(400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0", None);
         }
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Huge(n)) => {
+            let pad = "x".repeat(n);
+            let result = json!({"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": pad});
+            return ok(result);
+        }
         None => {}
     }
     match method.as_str() {
@@ -264,6 +269,8 @@ async fn get_updates(st: &AppState, p: &Value) -> Response {
                 let mut out = inner.updates.clone();
                 out.append(&mut inner.forced);
                 out.sort_by_key(|u| u["update_id"].as_i64());
+                // At most `limit` (1 to 100, 100 by default), the oldest first.
+                out.truncate(p["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize);
                 return ok(json!(out));
             }
         }

@@ -2,7 +2,8 @@
 //! card edits, answers to interactions (the deferred reply edited in place,
 //! then follow-ups) and replies to mentions, split within Discord's limits.
 //! A 429 is retried after Discord's `retry_after`; 5xx and network errors
-//! are retried; other 4xx are logged and given up.
+//! are retried; other 4xx are logged and given up, and so is an answer over
+//! the size limit (the message may have gone out: never said twice).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use serenity::all::{ChannelId, Http, HttpError, MessageId};
 
+use super::rest::{Rest, RestError};
 use super::{channel_id, render};
 use crate::channels::cards;
 use crate::channels::outbox::{Deliver, DeliverError};
@@ -20,46 +21,47 @@ use crate::domain::{Citation, Outbound};
 use crate::store::{Store, channels};
 
 pub struct DiscordDeliver {
-    http: Arc<Http>,
+    http: Arc<Rest>,
     store: Store,
     /// Parts of a long answer already sent, by outbox id.
     progress: Mutex<HashMap<String, usize>>,
 }
 
 impl DiscordDeliver {
-    pub fn new(http: Arc<Http>, store: Store) -> Self {
+    pub fn new(http: Arc<Rest>, store: Store) -> Self {
         Self { http, store, progress: Mutex::default() }
     }
 }
 
-fn classify(what: &str, e: serenity::Error) -> DeliverError {
+fn classify(what: &str, e: RestError) -> DeliverError {
     match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
-            let status = r.status_code.as_u16();
-            if status == 429 {
-                // serenity keeps the error body's message, not retry_after;
-                // Discord's buckets reset within seconds.
-                DeliverError::RetryAfter(Duration::from_secs(1))
-            } else if r.status_code.is_server_error() {
-                DeliverError::Transient(format!("{what}: HTTP {status}"))
-            } else {
-                tracing::error!(%what, status, error = %r.error.message, "discord refused a request (HTTP 4xx)");
-                DeliverError::Permanent(format!("{what}: HTTP {status}: {}", r.error.message))
-            }
+        RestError::Refused { status: 429, retry_after, .. } => {
+            DeliverError::RetryAfter(retry_after.unwrap_or(Duration::from_secs(1)))
         }
-        e => DeliverError::Transient(format!("{what}: {e}")),
+        RestError::Refused { status, .. } if status >= 500 => DeliverError::Transient(format!("{what}: HTTP {status}")),
+        e @ RestError::Refused { .. } => {
+            tracing::error!(%what, error = %e, "discord refused a request (HTTP 4xx)");
+            DeliverError::Permanent(format!("{what}: {e}"))
+        }
+        RestError::TooLarge => {
+            tracing::error!(%what, error = %e, "discord: an answer was over the size limit; not sending again");
+            DeliverError::Permanent(format!("{what}: {e}"))
+        }
+        e @ (RestError::Network(_) | RestError::NoApplication) => DeliverError::Transient(format!("{what}: {e}")),
     }
 }
 
-/// The id of a message Discord accepted. A 2xx whose body does not parse
+/// The id of a message Discord accepted. A 2xx whose body does not say it
 /// was still accepted: sending it again would say it twice.
-fn accepted(what: &str, r: serenity::Result<serenity::all::Message>) -> Result<String, DeliverError> {
+fn accepted(what: &str, r: Result<Value, RestError>) -> Result<String, DeliverError> {
     match r {
-        Ok(m) => Ok(m.id.to_string()),
-        Err(serenity::Error::Json(e)) => {
-            tracing::warn!(%what, error = %e, "discord accepted a message but its answer did not parse");
-            Ok(String::new())
-        }
+        Ok(m) => match m["id"].as_str() {
+            Some(id) => Ok(id.to_owned()),
+            None => {
+                tracing::warn!(%what, "discord accepted a message but its answer named no id");
+                Ok(String::new())
+            }
+        },
         Err(e) => Err(classify(what, e)),
     }
 }
@@ -109,7 +111,7 @@ impl DiscordDeliver {
             // The deferred answer is edited into the first part (a button's
             // deferral shows nothing: it gets an ephemeral follow-up).
             Sink::Interaction { token, ephemeral: false, channel } if i == 0 => {
-                let edited = self.http.edit_original_interaction_response(token, &body, vec![]).await;
+                let edited = self.http.edit_original(token, &body).await;
                 return self.or_in_channel(edited, *channel, false, body).await;
             }
             Sink::Interaction { token, ephemeral, channel } => {
@@ -117,14 +119,14 @@ impl DiscordDeliver {
                 if *ephemeral {
                     body["flags"] = json!(64);
                 }
-                let sent = self.http.create_followup_message(token, &body, vec![]).await;
+                let sent = self.http.followup(token, &body).await;
                 return self.or_in_channel(sent, *channel, *ephemeral, plain).await;
             }
             Sink::Channel { channel, reply_to } => {
                 if let (0, Some(to)) = (i, reply_to) {
                     body["message_reference"] = json!({"message_id": to, "fail_if_not_exists": false});
                 }
-                self.http.send_message(*channel, vec![], &body).await
+                self.http.send_message(*channel, &body).await
             }
         };
         accepted("send", sent)
@@ -136,17 +138,12 @@ impl DiscordDeliver {
     /// An ephemeral one is meant for one person only, so it is dropped.
     async fn or_in_channel(
         &self,
-        sent: serenity::Result<serenity::all::Message>,
-        channel: ChannelId,
+        sent: Result<Value, RestError>,
+        channel: u64,
         ephemeral: bool,
         body: Value,
     ) -> Result<String, DeliverError> {
-        let gone = match &sent {
-            Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) => {
-                matches!(r.status_code.as_u16(), 401 | 404)
-            }
-            _ => false,
-        };
+        let gone = matches!(&sent, Err(RestError::Refused { status: 401 | 404, .. }));
         if !gone {
             return accepted("answer interaction", sent);
         }
@@ -155,7 +152,7 @@ impl DiscordDeliver {
             return Ok(String::new());
         }
         tracing::warn!(%channel, "discord: an interaction can no longer be answered (it was never acknowledged, or expired); answering in the channel instead");
-        accepted("create message", self.http.send_message(channel, vec![], &body).await)
+        accepted("create message", self.http.send_message(channel, &body).await)
     }
 }
 
@@ -166,10 +163,10 @@ enum Sink<'a> {
     Interaction {
         token: &'a str,
         ephemeral: bool,
-        channel: ChannelId,
+        channel: u64,
     },
     Channel {
-        channel: ChannelId,
+        channel: u64,
         reply_to: Option<&'a str>,
     },
 }
@@ -184,13 +181,14 @@ impl Deliver for DiscordDeliver {
         let Some(channel) = channel_id(target) else {
             return Err(DeliverError::Permanent(format!("`discord:{target}` is not a channel id (a number)")));
         };
+        let channel = channel.get();
         let http = &self.http;
         match message {
             Outbound::Card { approval_id, .. } => {
                 let Some(body) = self.card(approval_id, false).await? else {
                     return Err(DeliverError::Permanent(format!("no approval {approval_id}")));
                 };
-                accepted("create message", http.send_message(channel, vec![], &body).await)
+                accepted("create message", http.send_message(channel, &body).await)
             }
             Outbound::CardClosed { approval_id } => {
                 let destination = format!("{}:{target}", super::CHANNEL);
@@ -199,9 +197,9 @@ impl Deliver for DiscordDeliver {
                     .map_err(store_err)?;
                 if let Some(body) = self.card(approval_id, false).await? {
                     for id in shown.iter().filter_map(|m| m.parse::<u64>().ok()) {
-                        match http.edit_message(channel, MessageId::new(id), &body, vec![]).await {
+                        match http.edit_message(channel, id, &body).await {
                             Ok(_) => {}
-                            Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) if r.status_code == 404 => {
+                            Err(RestError::Refused { status: 404, .. }) => {
                                 tracing::info!("discord: the card to edit is gone; nothing to update");
                             }
                             Err(e) => return Err(classify("edit message", e)),
@@ -215,9 +213,7 @@ impl Deliver for DiscordDeliver {
                     return Err(DeliverError::Permanent(format!("`{message_id}` is not a Discord message id")));
                 };
                 if let Some(body) = self.card(approval_id, true).await? {
-                    http.edit_message(channel, MessageId::new(id), &body, vec![])
-                        .await
-                        .map_err(|e| classify("edit message", e))?;
+                    http.edit_message(channel, id, &body).await.map_err(|e| classify("edit message", e))?;
                 }
                 Ok(id.to_string())
             }
@@ -231,14 +227,14 @@ impl Deliver for DiscordDeliver {
             }
             Outbound::Digest(d) if d.discord_embed.is_object() => {
                 let body = json!({"embeds": [d.discord_embed], "allowed_mentions": {"parse": []}});
-                accepted("create message", http.send_message(channel, vec![], &body).await)
+                accepted("create message", http.send_message(channel, &body).await)
             }
             Outbound::Menu { text, buttons, reply_to } => {
                 let mut body = render::menu(text, buttons);
                 if let Some(to) = reply_to {
                     body["message_reference"] = json!({"message_id": to, "fail_if_not_exists": false});
                 }
-                accepted("create message", http.send_message(channel, vec![], &body).await)
+                accepted("create message", http.send_message(channel, &body).await)
             }
             // A press's toast is Telegram's: Discord's presses are answered
             // by their acknowledgement and follow-ups.

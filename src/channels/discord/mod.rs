@@ -10,6 +10,7 @@
 
 mod deliver;
 mod render;
+mod rest;
 
 use std::sync::Arc;
 
@@ -18,8 +19,8 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use serenity::all::{
-    ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction,
-    InteractionId, Message, Ready, ResumedEvent, UserId,
+    ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, Http, HttpBuilder, Interaction, InteractionId,
+    Message, Ready, ResumedEvent, UserId,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -31,12 +32,14 @@ use crate::reasoning::Inbound;
 use crate::store::inbox::Event;
 
 pub use deliver::DiscordDeliver;
+pub use rest::Rest;
 
 pub const CHANNEL: &str = "discord";
 
-/// The REST client: real Discord, or (for tests and proxies) another base
-/// URL, with serenity's ratelimiter off (it would not see the proxy; the
-/// outbox honours 429s itself).
+/// serenity's REST client, for its gateway connection: real Discord, or
+/// (for tests and proxies) another base URL, with serenity's ratelimiter
+/// off (it would not see the proxy). steward's own calls go through
+/// [`Rest`], which reads answers up to a limit; the outbox honours 429s.
 pub fn http(config: &DiscordConfig) -> Option<Http> {
     let token = config.token.as_ref()?;
     let mut b = HttpBuilder::new(token.expose_secret());
@@ -51,7 +54,7 @@ pub fn http(config: &DiscordConfig) -> Option<Http> {
 }
 
 pub struct Discord {
-    http: Arc<Http>,
+    rest: Arc<Rest>,
     config: DiscordConfig,
     core: Core,
     /// The bot's own user id, from READY: a message mentioning it is a question.
@@ -76,8 +79,8 @@ fn commands() -> Value {
 }
 
 impl Discord {
-    pub fn new(http: Arc<Http>, config: &Config, core: Core) -> Arc<Self> {
-        Arc::new(Self { http, config: config.discord.clone(), core, me: std::sync::OnceLock::new() })
+    pub fn new(rest: Arc<Rest>, config: &Config, core: Core) -> Arc<Self> {
+        Arc::new(Self { rest, config: config.discord.clone(), core, me: std::sync::OnceLock::new() })
     }
 
     /// Connects to the gateway and keeps connected until `shutdown`: a
@@ -131,11 +134,9 @@ impl Discord {
         tracing::info!(user = %ready.user.name, "discord: connected to the gateway");
         let _ = self.me.set(ready.user.id.get());
         // Follow-ups go to /webhooks/{application}/...: learn it if unset.
-        if self.http.application_id().is_none() {
-            self.http.set_application_id(ready.application.id);
-        }
+        self.rest.learn_application(ready.application.id.get());
         for guild in &self.config.guild_ids {
-            if let Err(e) = self.http.create_guild_commands(GuildId::new(*guild), &commands()).await {
+            if let Err(e) = self.rest.guild_commands(*guild, &commands()).await {
                 tracing::warn!(guild, error = %e, "discord: cannot register slash commands in a guild");
             }
         }
@@ -180,7 +181,7 @@ impl Discord {
                 return;
             }
         };
-        if let Err(e) = self.http.create_interaction_response(id, &token, &ack, vec![]).await {
+        if let Err(e) = self.rest.acknowledge(id.get(), &token, &ack).await {
             tracing::warn!(error = %e, "discord: cannot acknowledge an interaction");
         }
         self.core.dispatch(event);

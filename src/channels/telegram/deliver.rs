@@ -10,12 +10,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
-use teloxide::prelude::*;
-use teloxide::types::{CallbackQueryId, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode};
+use teloxide::payloads::{
+    AnswerCallbackQuery, AnswerCallbackQuerySetters, EditMessageText, EditMessageTextSetters, SendMessage,
+    SendMessageSetters,
+};
+use teloxide::types::{CallbackQueryId, ChatId, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
-use super::render;
+use super::{Api, render};
 use crate::channels::cards;
 use crate::channels::outbox::{Deliver, DeliverError};
 use crate::channels::text::{escape_html, html_to_plain, split, utf16_len};
@@ -26,14 +28,14 @@ use crate::store::{Store, channels};
 pub const MAX_MESSAGE: usize = 4096;
 
 pub struct TelegramDeliver {
-    bot: Bot,
+    bot: Api,
     store: Store,
     /// Parts of a long message already sent, by outbox id.
     progress: Mutex<HashMap<String, usize>>,
 }
 
 impl TelegramDeliver {
-    pub fn new(bot: Bot, store: Store) -> Self {
+    pub fn new(bot: Api, store: Store) -> Self {
         Self { bot, store, progress: Mutex::default() }
     }
 }
@@ -42,8 +44,15 @@ impl TelegramDeliver {
 fn classify(method: &str, e: RequestError) -> DeliverError {
     match e {
         RequestError::RetryAfter(s) => DeliverError::RetryAfter(s.duration()),
-        // teloxide cuts the URL (which holds the token) out of network
-        // errors; a test checks that no report shows the token.
+        // The URL (which holds the token) is cut out of network errors; a
+        // test checks that no report shows the token.
+        // An answer over the size limit: the server is broken or hostile,
+        // and the message may have gone out; sending it again could say it
+        // twice.
+        RequestError::Io(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            tracing::error!(%method, error = %e, "telegram: an answer was over the size limit; not sending again");
+            DeliverError::Permanent(format!("{method}: {e}"))
+        }
         e @ (RequestError::Network(_) | RequestError::Io(_)) => DeliverError::Transient(format!("{method}: {e}")),
         RequestError::InvalidJson { .. } => {
             DeliverError::Transient(format!("{method}: the answer was not the Bot API's JSON"))
@@ -87,19 +96,19 @@ impl TelegramDeliver {
             prefer_large_media: false,
             show_above_text: false,
         };
-        let mut req = self.bot.send_message(chat, html).parse_mode(ParseMode::Html).link_preview_options(quiet.clone());
+        let mut req = SendMessage::new(chat, html).parse_mode(ParseMode::Html).link_preview_options(quiet.clone());
         if let Some(kb) = kb.clone() {
             req = req.reply_markup(kb);
         }
-        match req.await {
+        match self.bot.call(&req).await {
             Ok(m) => Ok(m.id),
             Err(RequestError::Api(ApiError::CantParseEntities(why))) => {
                 tracing::warn!(method = "sendMessage", %why, "telegram refused the HTML (400); sending it once as plain text");
-                let mut req = self.bot.send_message(chat, html_to_plain(html)).link_preview_options(quiet);
+                let mut req = SendMessage::new(chat, html_to_plain(html)).link_preview_options(quiet);
                 if let Some(kb) = kb {
                     req = req.reply_markup(kb);
                 }
-                req.await.map(|m| m.id).map_err(|e| classify("sendMessage", e))
+                self.bot.call(&req).await.map(|m| m.id).map_err(|e| classify("sendMessage", e))
             }
             Err(e) => Err(classify("sendMessage", e)),
         }
@@ -112,11 +121,11 @@ impl TelegramDeliver {
         html: &str,
         kb: Option<InlineKeyboardMarkup>,
     ) -> Result<(), DeliverError> {
-        let mut req = self.bot.edit_message_text(chat, id, html).parse_mode(ParseMode::Html);
+        let mut req = EditMessageText::new(chat, id, html).parse_mode(ParseMode::Html);
         if let Some(kb) = kb.clone() {
             req = req.reply_markup(kb);
         }
-        let plain = match req.await {
+        let plain = match self.bot.call(&req).await {
             Ok(_) => return Ok(()),
             Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
             Err(RequestError::Api(ApiError::MessageToEditNotFound)) => {
@@ -129,11 +138,11 @@ impl TelegramDeliver {
             }
             Err(e) => return Err(classify("editMessageText", e)),
         };
-        let mut req = self.bot.edit_message_text(chat, id, plain);
+        let mut req = EditMessageText::new(chat, id, plain);
         if let Some(kb) = kb {
             req = req.reply_markup(kb);
         }
-        req.await.map(|_| ()).map_err(|e| classify("editMessageText", e))
+        self.bot.call(&req).await.map(|_| ()).map_err(|e| classify("editMessageText", e))
     }
 
     /// Sends a long message in parts, resuming after the parts a failed
@@ -209,11 +218,11 @@ impl Deliver for TelegramDeliver {
             }
             Outbound::CallbackAnswer { callback_id, text } => {
                 let text: String = text.chars().take(200).collect();
-                let mut req = self.bot.answer_callback_query(CallbackQueryId(callback_id.clone()));
+                let mut req = AnswerCallbackQuery::new(CallbackQueryId(callback_id.clone()));
                 if !text.is_empty() {
                     req = req.text(text);
                 }
-                match req.await {
+                match self.bot.call(&req).await {
                     Ok(_) => Ok(String::new()),
                     // Too late to answer: the press already timed out on the
                     // presser's screen; the card edit still tells them.

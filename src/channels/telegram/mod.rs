@@ -7,7 +7,9 @@
 //! allowed users reach reasoning; a stranger gets one polite refusal, and a
 //! stranger's button press is refused with the reason.
 
+mod api;
 mod deliver;
+mod polling;
 mod render;
 mod said;
 mod webhook;
@@ -16,10 +18,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
-use teloxide::payloads::{GetUpdatesSetters, SetWebhookSetters};
-use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, BotCommand};
-use teloxide::{ApiError, RequestError};
+use teloxide::payloads::{SetMyCommands, SetWebhook, SetWebhookSetters};
+use teloxide::types::{AllowedUpdate, BotCommand, Update};
 use tokio_util::sync::CancellationToken;
 
 use super::Core;
@@ -33,6 +33,7 @@ use crate::store::audit::{self, Entry};
 use crate::store::channels as kept;
 use crate::store::inbox::Event;
 
+pub use api::Api;
 pub use deliver::TelegramDeliver;
 use said::command_text;
 pub use said::{Said, said};
@@ -57,20 +58,22 @@ const COMMANDS: [(&str, &str); 13] = [
     ("reminders", "your reminders: /reminders cancel ID cancels one"),
 ];
 
+/// The updates steward asks for: messages and button presses.
+const ALLOWED: [AllowedUpdate; 2] = [AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+
 pub const REFUSAL: &str = "Sorry, this is a private assistant and I can only talk to the people its owner allowed. \
                            If that is you, ask the owner for a pairing code and send /start CODE.";
 
 /// The bot client for the configured API, or `None` without a token.
-pub fn bot(config: &TelegramConfig) -> anyhow::Result<Option<Bot>> {
-    use secrecy::ExposeSecret;
+pub fn bot(config: &TelegramConfig) -> anyhow::Result<Option<Api>> {
     let Some(token) = &config.token else { return Ok(None) };
     let url = reqwest::Url::parse(&config.api_url)
         .map_err(|e| anyhow::anyhow!("telegram.api_url `{}` is not a URL: {e}", config.api_url))?;
-    Ok(Some(Bot::new(token.expose_secret()).set_api_url(url)))
+    Ok(Some(Api::new(url, token.clone())))
 }
 
 pub struct Telegram {
-    bot: Bot,
+    bot: Api,
     config: TelegramConfig,
     core: Core,
     /// Pairing attempts per stranger: a code cannot be guessed by trying.
@@ -82,7 +85,7 @@ const PAIRING_ATTEMPTS: u32 = 5;
 const PAIRING_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Telegram {
-    pub fn new(bot: Bot, config: &Config, core: Core) -> Arc<Self> {
+    pub fn new(bot: Api, config: &Config, core: Core) -> Arc<Self> {
         let pairing = Limiter::new(PAIRING_ATTEMPTS, PAIRING_WINDOW);
         Arc::new(Self { bot, config: config.telegram.clone(), core, pairing })
     }
@@ -98,7 +101,7 @@ impl Telegram {
     /// (polling tries again once it can).
     async fn register_commands(&self) -> bool {
         let commands: Vec<BotCommand> = COMMANDS.iter().map(|(c, d)| BotCommand::new(*c, *d)).collect();
-        match self.bot.set_my_commands(commands).await {
+        match self.bot.call(&SetMyCommands::new(commands)).await {
             Ok(_) => true,
             Err(e) => {
                 tracing::warn!(error = %e, "telegram: cannot register the command list (setMyCommands) yet; commands work regardless");
@@ -131,101 +134,15 @@ impl Telegram {
             );
             return;
         };
-        let mut req = self.bot.set_webhook(url).allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        let mut req = SetWebhook::new(url).allowed_updates(ALLOWED);
         if let Some(secret) = &self.config.webhook_secret {
             req = req.secret_token(secret.expose_secret().to_owned());
         }
-        match req.await {
+        match self.bot.call(&req).await {
             Ok(_) => self.core.report("ok", "webhook registered").await,
             Err(e) => {
                 tracing::error!(error = %e, "telegram: setWebhook failed");
                 self.core.report("error", &format!("setWebhook failed: {e}")).await;
-            }
-        }
-    }
-
-    /// Long polling. A 409 (another instance polls with this token) is
-    /// logged once, reported to /readyz and doctor, and waited out with
-    /// backoff; polling resumes by itself when the other instance stops.
-    async fn poll(self: Arc<Self>, mut registered: bool, shutdown: CancellationToken) {
-        if let Err(e) = self.bot.delete_webhook().await {
-            tracing::warn!(error = %e, "telegram: deleteWebhook failed; polling anyway");
-        }
-        let mut offset: Option<i32> = None;
-        let mut failures: u32 = 0;
-        let mut last_state = String::new();
-        loop {
-            let mut req = self
-                .bot
-                .get_updates()
-                .timeout(self.config.poll_timeout_secs)
-                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
-            if let Some(o) = offset {
-                req = req.offset(o);
-            }
-            let got = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                got = req.send() => got,
-            };
-            let (state, detail, wait) = match got {
-                Ok(updates) => {
-                    if !registered {
-                        registered = self.register_commands().await;
-                    }
-                    let mut kept = Ok(());
-                    for u in updates {
-                        // Kept before the offset moves past it: a crash
-                        // here means Telegram sends it again.
-                        kept = self.admit(&u).await;
-                        if kept.is_err() {
-                            break;
-                        }
-                        offset = Some(u.id.0 as i32 + 1);
-                    }
-                    match kept {
-                        Ok(()) => {
-                            failures = 0;
-                            ("ok", "polling".to_owned(), None)
-                        }
-                        Err(e) => {
-                            failures += 1;
-                            let detail = format!("cannot keep updates ({e}); Telegram will send them again");
-                            ("error", detail, Some(super::backoff(failures)))
-                        }
-                    }
-                }
-                Err(RequestError::Api(ApiError::CantGetUpdates)) => {
-                    failures += 1;
-                    let detail = "409 Conflict: a webhook is set for this bot token, so it cannot be polled; \
-                                  another deployment uses webhook mode with it (or set telegram.mode = \"webhook\")";
-                    ("conflict", detail.to_owned(), Some(super::backoff(failures)))
-                }
-                Err(RequestError::Api(ApiError::TerminatedByOtherGetUpdates)) => {
-                    failures += 1;
-                    let detail = "409 Conflict: another instance is polling with this bot token; \
-                                  stop the other one (or give each instance its own bot)";
-                    ("conflict", detail.to_owned(), Some(super::backoff(failures)))
-                }
-                Err(RequestError::RetryAfter(s)) => ("ok", "rate limited".to_owned(), Some(s.duration())),
-                Err(e) => {
-                    failures += 1;
-                    ("error", format!("getUpdates failed: {e}"), Some(super::backoff(failures)))
-                }
-            };
-            if state != last_state {
-                match state {
-                    "ok" => tracing::info!("telegram: polling"),
-                    "conflict" => tracing::error!("telegram: {detail}; backing off until it ends"),
-                    _ => tracing::warn!("telegram: {detail}; retrying with backoff"),
-                }
-                self.core.report(state, &detail).await;
-                last_state = state.to_owned();
-            }
-            if let Some(wait) = wait {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
-                }
             }
         }
     }
