@@ -192,7 +192,9 @@ pub fn parse(configs: &[ScheduleConfig], available: &Available) -> Result<Vec<Sc
 }
 
 /// Calls `tick` whenever something is due until `shutdown`: at the next
-/// due time on the clock (`next_due`), or at least every 30 s of real time,
+/// due time on the clock (`next_due`; one already past, such as a period
+/// waiting for the last run to end, after a second of real time), or at
+/// least every 30 s of real time,
 /// so a changed clock or a reloaded file is noticed, and whenever `nudge`
 /// is notified (something new to schedule). When `tick` queued something,
 /// `wake` wakes whoever delivers it.
@@ -215,7 +217,7 @@ pub async fn keep_ticking<F, Fut>(
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "{what} failed; will retry"),
         }
-        let (pause, poll) = (std::time::Duration::from_millis(50), std::time::Duration::from_secs(30));
+        let (pause, poll) = (std::time::Duration::from_secs(1), std::time::Duration::from_secs(30));
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = nudge.notified() => {}

@@ -37,4 +37,6 @@ pub use steps::{Ask, StepDef, StepKind, Wait, WaitFor};
 #[cfg(test)]
 mod render_tests;
 #[cfg(test)]
+mod scheduler_tests;
+#[cfg(test)]
 mod tests;

@@ -32,7 +32,11 @@ pub fn workflow(r: &Reminder, catalog: &Catalog) -> Result<Workflow, String> {
             let at = DateTime::<Utc>::from_timestamp_millis(*at).ok_or("a reminder at no time")?;
             format!("kind = \"at\"\nat = {}", quoted(&at.to_rfc3339()))
         }
-        (None, Some(cron)) => format!("kind = \"cron\"\ncron = {}\ntimezone = {}", quoted(cron), quoted(&r.timezone)),
+        // Every time of a repeating reminder is said: one that comes while
+        // the last is still being said waits for it (never skipped).
+        (None, Some(cron)) => {
+            format!("kind = \"cron\"\ncron = {}\ntimezone = {}\noverlap = \"queue\"", quoted(cron), quoted(&r.timezone))
+        }
         (None, None) => return Err("a reminder with neither a time nor a repeat".into()),
     };
     let text = format!(

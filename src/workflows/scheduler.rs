@@ -58,6 +58,9 @@ pub struct Fired {
     pub key: String,
     pub catch_up: bool,
     pub started: Result<Started, String>,
+    /// The period waits for the last run to end (`overlap = "queue"`):
+    /// nothing started yet, and it is due again at the next tick.
+    pub waits: bool,
 }
 
 /// The next time any scheduled trigger is due after `now`.
@@ -128,6 +131,7 @@ async fn due(
         key: key.clone(),
         catch_up,
         started: Ok(Started::Existing(None)),
+        waits: false,
     };
     if matches!(t.kind, TriggerKind::Cron { .. }) {
         let recent = workflows::recent(store.reader(), &w.name, &t.name, 200).await?;
@@ -154,7 +158,8 @@ async fn due(
     if workflows::running(&mut tx, &w.name).await? {
         if overlap == Overlap::Queue {
             // Still due at the next tick; runs once the last run ended.
-            return Ok(None);
+            fired.waits = true;
+            return Ok(Some(fired));
         }
         let why = "the last run was still going (overlap = \"skip\")";
         skip(&mut tx, w, t, &key, period_ms, catch_up, why, now_ms).await?;
@@ -237,12 +242,24 @@ pub async fn run(
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let (at, from) = (&store, &library);
-    let fire = |now| async move { tick(at, from, now).await.map(|fired| !fired.is_empty()) };
+    // Whether the last tick left a period waiting for a run to end: then
+    // it is due now, and the next tick comes after a short pause rather
+    // than at the next period.
+    let waiting = std::sync::atomic::AtomicBool::new(false);
+    let flag = &waiting;
+    let fire = |now| async move {
+        let fired = tick(at, from, now).await?;
+        flag.store(fired.iter().any(|f| f.waits), std::sync::atomic::Ordering::Relaxed);
+        Ok(fired.iter().any(|f| !f.waits))
+    };
     let wake = || {
         runner.wake();
         outbox.notify_one();
     };
-    let next = |now| next_due(&library, now);
+    let next = |now: DateTime<Utc>| match waiting.load(std::sync::atomic::Ordering::Relaxed) {
+        true => Some(now.timestamp_millis()),
+        false => next_due(&library, now),
+    };
     let nudge = library.nudge();
     crate::schedules::keep_ticking(&**store.clock(), "running scheduled workflows", shutdown, fire, next, wake, nudge)
         .await;
