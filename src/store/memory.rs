@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use ulid::Ulid;
 
 use super::StoreError;
-pub use super::words::{MAX_QUERY_TERMS, content_words, fts_query, lexical, words};
+pub use super::words::{MAX_QUERY_TERMS, content_words, lexical, query_words, words};
 use crate::domain::{Intent, MemoryKind, MemoryProvenance, MemoryRecord, Millis, NewMemory, Scope};
 
 const COLUMNS: &str = "id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why, created_at, occurred_at, source_id, archived_at, summary_of";
@@ -185,8 +185,8 @@ pub struct Filter {
     pub kinds: Vec<MemoryKind>,
     pub since: Option<Millis>,
     pub until: Option<Millis>,
-    /// `scopes` is every scope there is: the reader may read all of it.
-    /// Only then may FTS5 rank matches before the filter runs.
+    /// `scopes` is every scope there is: the reader may read all of it, and
+    /// word search need not narrow its matches to them.
     pub all_scopes: bool,
 }
 

@@ -28,19 +28,10 @@ pub const MAX_QUERY_TERMS: usize = 32;
 /// Longer "words" are cut to this many characters.
 const MAX_TERM_CHARS: usize = 64;
 
-/// The words of a query as an FTS5 expression that cannot be a syntax error:
-/// each distinct word quoted once, any of them may match (BM25 ranks those
-/// with more), at most [`MAX_QUERY_TERMS`] of them. Stopwords are dropped
-/// unless nothing else is left.
-pub fn fts_query(text: &str) -> Option<String> {
-    let quoted: Vec<String> = query_words(text).into_iter().map(|w| format!("\"{w}\"")).collect();
-    (!quoted.is_empty()).then(|| quoted.join(" OR "))
-}
-
 /// The words a query searches for: its content words (all its words when
 /// it has none), each once, cut to [`MAX_TERM_CHARS`], at most
 /// [`MAX_QUERY_TERMS`] of them.
-fn query_words(text: &str) -> Vec<String> {
+pub fn query_words(text: &str) -> Vec<String> {
     let content = content_words(text);
     let chosen = if content.is_empty() { words(text) } else { content };
     let mut seen = std::collections::HashSet::new();
@@ -64,12 +55,15 @@ pub fn content_words(text: &str) -> Vec<String> {
     words(text).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect()
 }
 
-/// How many matching records are scored at most: FTS5's best, by its own
-/// rank, when more match.
-const CANDIDATES: i64 = 2_000;
+/// A word's matches taken as candidates at most, newest first. A word with
+/// more is common: its weight comes from its count, and the records it
+/// shares with the other common words are taken too.
+const PER_WORD: i64 = 200;
 /// BM25's term-frequency saturation and length normalisation.
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
+/// The columns a query's words are matched in (not `facets`).
+const WORD_COLUMNS: &str = "{text tags actor}";
 
 /// What a matching record is scored on: its words as indexed (text, tags,
 /// and a message's named speaker).
@@ -91,79 +85,168 @@ async fn filtered_size(conn: &mut SqliteConnection, f: &Filter) -> Result<(i64, 
     Ok((row.try_get::<Option<i64>, _>("n")?.unwrap_or(0), row.try_get("chars")?))
 }
 
+/// The scopes and kinds a filter lets through, as FTS5 clauses on the
+/// `facets` column (migration 0022): MATCH then intersects them with the
+/// words, so no match outside them is walked. Empty when the filter lets
+/// every record through.
+fn facets(f: &Filter) -> String {
+    let token = |prefix: char, s: &str| {
+        let hex: String = s.bytes().map(|b| format!("{b:02X}")).collect();
+        format!("\"{prefix}{hex}\"")
+    };
+    let any = |tokens: Vec<String>| format!(" AND facets : ({})", tokens.join(" OR "));
+    let mut clause = String::new();
+    if !f.all_scopes {
+        clause += &any(f.scopes.iter().map(|s| token('s', s.as_str())).collect());
+    }
+    if !f.kinds.is_empty() {
+        clause += &any(f.kinds.iter().map(|k| token('k', k.as_str())).collect());
+    }
+    clause
+}
+
+/// How many records within the filter's scopes and kinds match `expr`:
+/// FTS5 alone, nothing joined (a time span is not counted in).
+async fn count(conn: &mut SqliteConnection, expr: &str) -> Result<i64, StoreError> {
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM memory_fts WHERE memory_fts MATCH ?")
+        .bind(expr)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
+}
+
+/// The newest `limit` records under the filter that match `expr`. FTS5
+/// walks its matches newest first and stops at the limit; nothing is
+/// ranked. The filter is checked in SQL as well: the facets only narrow.
+async fn newest(conn: &mut SqliteConnection, expr: &str, f: &Filter, limit: i64) -> Result<Vec<i64>, StoreError> {
+    // CROSS JOIN keeps FTS5 the outer loop: otherwise the planner may walk
+    // a scope's records and run the MATCH once for each (seconds at 100k).
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT m.rowid FROM memory_fts CROSS JOIN memory m ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH ",
+    );
+    q.push_bind(expr.to_owned());
+    push_filter(&mut q, f);
+    q.push(" ORDER BY memory_fts.rowid DESC LIMIT ").push_bind(limit);
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| r.try_get::<i64, _>(0).map_err(StoreError::from)).collect()
+}
+
 /// Word search (BM25 within the filter), best first, over live and
-/// archived records. The filter runs before anything is scored, so no
-/// record the reader cannot read is ever scored for them.
+/// archived records. No record outside the filter is ever scored, and the
+/// work is bounded by the words, not by how many records match them: each
+/// word is counted within the filter's scopes and kinds (FTS5 alone), its
+/// newest matches under the filter are the candidates (all of a rare
+/// word's), with the newest records that have every common word, and only
+/// those are scored.
 pub async fn lexical(
     conn: &mut SqliteConnection,
     query: &str,
     f: &Filter,
     limit: u32,
 ) -> Result<Vec<(String, f64)>, StoreError> {
-    let Some(expr) = fts_query(query) else { return Ok(vec![]) };
     if f.scopes.is_empty() {
         return Ok(vec![]);
     }
     let stemmer = Stemmer::create(Algorithm::English);
     let stem = |w: &str| stemmer.stem(w).into_owned();
-    let terms: Vec<String> = {
-        let mut seen = std::collections::HashSet::new();
-        query_words(query).iter().map(|w| stem(w)).filter(|t| seen.insert(t.clone())).collect()
-    };
+    // One term per stem, matched by the first word that has it.
+    let mut seen = std::collections::HashSet::new();
+    let terms: Vec<(String, String)> =
+        query_words(query).into_iter().map(|w| (stem(&w), w)).filter(|(t, _)| seen.insert(t.clone())).collect();
+    if terms.is_empty() {
+        return Ok(vec![]);
+    }
     let (n, chars) = filtered_size(conn, f).await?;
-    // The matches under the filter (FTS5's best, when there are more).
-    let mut found = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT m.id, {INDEXED} AS indexed, COUNT(*) OVER () AS matches FROM memory_fts JOIN memory m \
-         ON m.rowid = memory_fts.rowid WHERE memory_fts MATCH "
-    ));
-    found.push_bind(expr);
-    push_filter(&mut found, f);
-    found.push(" ORDER BY memory_fts.rank LIMIT ").push_bind(CANDIDATES);
-    let rows = found.build().fetch_all(&mut *conn).await?;
-    let Some(first) = rows.first() else { return Ok(vec![]) };
-    let matches: i64 = first.try_get("matches")?;
-    let mut candidate_chars = 0;
-    let docs: Vec<(String, Vec<String>)> = rows
-        .iter()
-        .map(|r| {
-            let indexed: String = r.try_get("indexed")?;
-            candidate_chars += indexed.len();
-            Ok((r.try_get("id")?, words(&indexed).iter().map(|w| stem(w)).collect()))
-        })
-        .collect::<Result<_, StoreError>>()?;
-    // Each word's record frequency within the filter: counted among the
-    // candidates, scaled up when they are not every match.
-    let scale = matches as f64 / docs.len() as f64;
+    let within = facets(f);
     let mut df: HashMap<&str, f64> = HashMap::new();
-    for (_, w) in &docs {
-        for t in &terms {
-            if w.iter().any(|x| x == t) {
-                *df.entry(t.as_str()).or_default() += scale;
-            }
+    let mut candidates = std::collections::BTreeSet::new();
+    let mut common = Vec::new();
+    for (term, word) in &terms {
+        let expr = format!("{WORD_COLUMNS} : \"{word}\"{within}");
+        let matches = count(conn, &expr).await?;
+        df.insert(term, matches as f64);
+        candidates.extend(newest(conn, &expr, f, PER_WORD).await?);
+        if matches > PER_WORD {
+            common.push(format!("\"{word}\""));
         }
     }
-    let n = (n as f64).max(matches as f64).max(1.0);
-    let words_per_char = docs.iter().map(|(_, w)| w.len()).sum::<usize>() as f64 / candidate_chars.max(1) as f64;
-    let avgdl = (chars.unwrap_or(0) as f64 / n * words_per_char).max(1.0);
+    if common.len() > 1 {
+        let expr = format!("{WORD_COLUMNS} : ({}){within}", common.join(" AND "));
+        candidates.extend(newest(conn, &expr, f, PER_WORD).await?);
+    }
+    let term_stems: Vec<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
+    let docs = indexed(conn, &candidates, &term_stems, &stem).await?;
+    let n = (n as f64).max(1.0);
+    let (words_total, chars_total) = docs.iter().fold((0, 0), |(w, c), d| (w + d.2, c + d.3));
+    let avgdl = (chars.unwrap_or(0) as f64 / n * words_total as f64 / chars_total.max(1) as f64).max(1.0);
+    let idf: Vec<f64> = term_stems
+        .iter()
+        .map(|t| {
+            let d = df.get(t).copied().unwrap_or(0.0).min(n);
+            (1.0 + (n - d + 0.5) / (d + 0.5)).ln()
+        })
+        .collect();
     let mut scored: Vec<(String, f64)> = docs
         .into_iter()
-        .map(|(id, w)| {
-            let dl = w.len() as f64;
-            let score = terms
-                .iter()
-                .map(|t| {
-                    let tf = w.iter().filter(|x| *x == t).count() as f64;
-                    let d = df.get(t.as_str()).copied().unwrap_or(0.0).min(n);
-                    let idf = (1.0 + (n - d + 0.5) / (d + 0.5)).ln();
-                    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avgdl))
-                })
-                .sum();
+        .map(|(id, tfs, dl, _)| {
+            let norm = K1 * (1.0 - B + B * dl as f64 / avgdl);
+            let score = tfs.iter().zip(&idf).map(|(tf, idf)| idf * tf * (K1 + 1.0) / (tf + norm)).sum();
             (id, score)
         })
         .collect();
+    scored.retain(|(_, score)| *score > 0.0);
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     scored.truncate(limit as usize);
     Ok(scored)
+}
+
+/// Each candidate's id, how often each term is among its words as indexed,
+/// its length in words and in characters. A word is stemmed only when it
+/// begins as a term does (a stem keeps its word's first two letters, but
+/// for three exceptions), so scoring does not stem every word of every
+/// candidate.
+async fn indexed(
+    conn: &mut SqliteConnection,
+    rowids: &std::collections::BTreeSet<i64>,
+    terms: &[&str],
+    stem: &(dyn Fn(&str) -> String + Sync),
+) -> Result<Vec<(String, Vec<f64>, usize, usize)>, StoreError> {
+    let mut heads: Vec<String> = terms.iter().map(|t| t.chars().take(2).collect()).collect();
+    // The stemmer's only exceptions: dying, lying and tying.
+    for (stem, head) in [("die", "dy"), ("lie", "ly"), ("tie", "ty")] {
+        if terms.contains(&stem) {
+            heads.push(head.to_owned());
+        }
+    }
+    let mut docs = Vec::with_capacity(rowids.len());
+    let all: Vec<i64> = rowids.iter().copied().collect();
+    for chunk in all.chunks(500) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("SELECT m.id, {INDEXED} AS indexed FROM memory m WHERE m.rowid IN ("));
+        let mut sep = q.separated(", ");
+        for r in chunk {
+            sep.push_bind(*r);
+        }
+        q.push(")");
+        for r in q.build().fetch_all(&mut *conn).await? {
+            let text: String = r.try_get("indexed")?;
+            let words = words(&text);
+            let mut tf = vec![0.0; terms.len()];
+            for w in &words {
+                if !heads.iter().any(|h| w.starts_with(h.as_str())) {
+                    continue;
+                }
+                let s = stem(w);
+                for (i, t) in terms.iter().enumerate() {
+                    if s == *t {
+                        tf[i] += 1.0;
+                    }
+                }
+            }
+            docs.push((r.try_get("id")?, tf, words.len(), text.len()));
+        }
+    }
+    Ok(docs)
 }
 
 #[cfg(test)]
@@ -171,6 +254,33 @@ mod tests {
     use super::*;
     use crate::domain::{MemoryKind, MemoryProvenance, NewMemory, Scope};
     use crate::store::{Store, memory};
+
+    /// Scoring stems only the words that begin as a term does: that holds
+    /// only if a stem keeps its word's first two letters (words are split
+    /// at anything not alphanumeric, so no apostrophe leads one).
+    #[test]
+    fn a_stem_keeps_its_words_first_two_letters() {
+        use proptest::prelude::*;
+        let stemmer = Stemmer::create(Algorithm::English);
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config::with_cases(20_000));
+        let words = prop_oneof!["[a-z]{1,14}", "[a-zé0-9]{1,8}", "(y|gen|com|ar)[a-z]{0,8}(ies|ied|ing|ly|y|s)"];
+        runner
+            .run(&words, |w| {
+                let stem = stemmer.stem(&w).into_owned();
+                let head: String = stem.chars().take(2).collect();
+                prop_assert!(w.starts_with(&head), "{w} -> {stem}");
+                Ok(())
+            })
+            .unwrap();
+        for w in ["skies", "news", "gently", "early", "yelling", "yy", "y", "idly", "only"] {
+            let stem = stemmer.stem(w).into_owned();
+            assert!(w.starts_with(&stem.chars().take(2).collect::<String>()), "{w} -> {stem}");
+        }
+        // The three the scorer lists.
+        for (w, stem) in [("dying", "die"), ("lying", "lie"), ("tying", "tie")] {
+            assert_eq!(stemmer.stem(w), stem);
+        }
+    }
 
     /// A word in most records of the scope searched weighs little there,
     /// however rare it is in the whole store.
@@ -199,6 +309,42 @@ mod tests {
         drop(conn);
         let best = memory::get_many(store.reader(), std::slice::from_ref(&found[0].0)).await.unwrap();
         assert!(best[0].text.starts_with("The invoice"), "{}", best[0].text);
+    }
+
+    /// Only so many of a common word's matches are scored, yet the record
+    /// with every word of the question is found however old it is, and so
+    /// is one with a rare word; records of other scopes and kinds that have
+    /// every word are never among the results.
+    #[tokio::test]
+    async fn the_best_match_is_found_among_thousands_that_share_a_word() {
+        let store = Store::in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let add = |text: String, scope: &str, kind: MemoryKind| {
+            let p = MemoryProvenance { actor: "test".into(), channel: "test".into(), ..Default::default() };
+            NewMemory::new(kind, &text, Scope::parse(scope).unwrap(), p, 0).unwrap()
+        };
+        let first = add("Globex signed the renewal in Lisbon".into(), "operator", MemoryKind::Note);
+        let first = memory::record(&mut tx, &first).await.unwrap().id;
+        for i in 0..3 * PER_WORD {
+            for (text, scope) in
+                [("Globex weekly sync", "operator"), ("Renewal reminder", "operator"), ("Globex renewal", "team")]
+            {
+                memory::record(&mut tx, &add(format!("{text} {i}"), scope, MemoryKind::Note)).await.unwrap();
+            }
+        }
+        let draft = add("Globex renewal contract draft".into(), "operator", MemoryKind::Document);
+        let draft = memory::record(&mut tx, &draft).await.unwrap().id;
+        tx.commit().await.unwrap();
+        let operator = Filter { scopes: vec![Scope::parse("operator").unwrap()], ..Default::default() };
+        let mut conn = store.reader().acquire().await.unwrap();
+        let best = |found: Vec<(String, f64)>| found.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        let found = best(lexical(&mut conn, "globex renewal", &operator, 2).await.unwrap());
+        assert_eq!(found, [draft, first.clone()], "the two with both words");
+        let found = best(lexical(&mut conn, "Lisbon renewal", &operator, 1).await.unwrap());
+        assert_eq!(found, std::slice::from_ref(&first));
+        let notes = Filter { kinds: vec![MemoryKind::Note], ..operator.clone() };
+        let found = best(lexical(&mut conn, "globex renewal", &notes, 1).await.unwrap());
+        assert_eq!(found, [first], "the document is not a note");
     }
 
     /// The kept counts are the counted ones, whatever was written, changed

@@ -13,6 +13,17 @@ use steward::store::Store;
 
 use crate::stats::round;
 
+/// A data directory removed at the end, unless `STEWARD_BENCH_KEEP` is set.
+struct KeptDir(Option<tempfile::TempDir>);
+
+impl Drop for KeptDir {
+    fn drop(&mut self) {
+        if let (Some(dir), Some(_)) = (self.0.take(), std::env::var_os("STEWARD_BENCH_KEEP")) {
+            eprintln!("kept the data directory {}", dir.keep().display());
+        }
+    }
+}
+
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb: f64 = status
@@ -87,7 +98,12 @@ pub async fn embed(records: usize, backend: EmbeddingBackend) -> anyhow::Result<
 }
 
 pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Value> {
-    let (_dir, memory) = open(backend).await?;
+    let (dir, memory) = open(backend).await?;
+    // STEWARD_BENCH_KEEP=1 keeps the data directory, to look at its
+    // database's query plans afterwards.
+    let _dir = KeptDir(Some(dir));
+    // Declared after the directory, so dropped (and flushed) before it goes.
+    let memory = memory;
     let items = eval::workspace();
     let scopes = ["operator", "team", "public", "user:telegram:2"];
     let provenance = MemoryProvenance { actor: "bench".into(), channel: "bench".into(), ..Default::default() };
@@ -116,12 +132,21 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
     memory.index().maintain().await?;
     let questions: Vec<String> = items.iter().filter_map(|i| i.question.clone()).collect();
     let mut timings = Vec::new();
-    for mode in [Mode::Hybrid, Mode::Lexical, Mode::Vector] {
+    // The operator (every scope), then a collaborator who reads one scope
+    // of the four.
+    let collaborator = Contract { read: vec!["public".into()], write: vec![] };
+    let runs = [
+        (Mode::Hybrid, Contract::operator()),
+        (Mode::Lexical, Contract::operator()),
+        (Mode::Vector, Contract::operator()),
+        (Mode::Hybrid, collaborator),
+    ];
+    for (mode, reader) in &runs {
         let mut latencies = Vec::new();
         for i in 0..300 {
             let q = Query { text: questions[i % questions.len()].clone(), limit: 10, ..Default::default() };
             let t = Instant::now();
-            memory.search_with(&q, &Contract::operator(), mode).await?;
+            memory.search_with(&q, reader, *mode).await?;
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         latencies.sort_unstable_by(f64::total_cmp);
@@ -140,6 +165,8 @@ pub async fn run(records: usize, backend: EmbeddingBackend) -> anyhow::Result<Va
         "search_p99_ms": round(pct(0, 99.0), 2),
         "lexical_p50_ms": round(pct(1, 50.0), 2),
         "vector_p50_ms": round(pct(2, 50.0), 2),
+        "scoped_p50_ms": round(pct(3, 50.0), 2),
+        "scoped_p99_ms": round(pct(3, 99.0), 2),
         "rss_mb": round(rss_mb(), 0),
     }))
 }
