@@ -157,6 +157,15 @@ pub async fn lexical(
         return Ok(vec![]);
     }
     let (n, chars) = filtered_size(conn, f).await?;
+    // A word's count covers its scopes and kinds at any time: within a
+    // time span, it is taken in proportion to the span's share of them.
+    let span_share = match (f.since, f.until) {
+        (None, None) => 1.0,
+        _ => {
+            let (all, _) = filtered_size(conn, &Filter { since: None, until: None, ..f.clone() }).await?;
+            n as f64 / all.max(1) as f64
+        }
+    };
     let within = facets(f);
     let mut df: HashMap<&str, f64> = HashMap::new();
     let mut candidates = std::collections::BTreeSet::new();
@@ -164,7 +173,7 @@ pub async fn lexical(
     for (term, word) in &terms {
         let expr = format!("{WORD_COLUMNS} : \"{word}\"{within}");
         let matches = count(conn, &expr).await?;
-        df.insert(term, matches as f64);
+        df.insert(term, matches as f64 * span_share);
         candidates.extend(newest(conn, &expr, f, PER_WORD).await?);
         if matches > PER_WORD {
             common.push(format!("\"{word}\""));
@@ -342,6 +351,9 @@ mod tests {
         assert_eq!(found, [draft, first.clone()], "the two with both words");
         let found = best(lexical(&mut conn, "Lisbon renewal", &operator, 1).await.unwrap());
         assert_eq!(found, std::slice::from_ref(&first));
+        let spanned = Filter { since: Some(0), until: Some(1), ..operator.clone() };
+        let found = best(lexical(&mut conn, "Lisbon renewal", &spanned, 1).await.unwrap());
+        assert_eq!(found, std::slice::from_ref(&first), "within a time span too");
         let notes = Filter { kinds: vec![MemoryKind::Note], ..operator.clone() };
         let found = best(lexical(&mut conn, "globex renewal", &notes, 1).await.unwrap());
         assert_eq!(found, [first], "the document is not a note");
