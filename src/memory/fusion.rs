@@ -5,6 +5,12 @@
 /// RRF's constant: ranks deep in either list still count, a little.
 const RRF_K: f64 = 60.0;
 
+/// What a found message's neighbours gain by default: nothing. On the
+/// suite (MiniLM), lending them 0.1 of a found message's score moved hybrid
+/// any@10 from 0.911 to 0.909 and all@10 from 0.804 to 0.800; 0.3 took
+/// any@10 to 0.877. Its answers are seldom spread over adjacent turns.
+const NEIGHBOUR: f64 = 0.0;
+
 /// How deep each retriever's list goes and how much each counts in the
 /// fused ranking (`memory.fusion`).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
@@ -19,6 +25,9 @@ pub struct Fusion {
     /// What a message gains, as a share of the best fused score, when the
     /// question names the person who said it.
     pub speaker: f64,
+    /// What the message just before and just after a found message, in the
+    /// same conversation, gain: this share of its fused score.
+    pub neighbour: f64,
 }
 
 /// How two rankings become one.
@@ -43,7 +52,7 @@ impl Default for Fusion {
         // of the best: at 0.2 hybrid any@10 rose by 0.05, at 0.5 by 0.06,
         // at 1.0 by 0.06 (on a second suite, generated from another seed,
         // at 0.5 by 0.04).
-        Self { method: Method::Scores, depth: 100, lexical: 0.3, vector: 1.0, speaker: 0.5 }
+        Self { method: Method::Scores, depth: 100, lexical: 0.3, vector: 1.0, speaker: 0.5, neighbour: NEIGHBOUR }
     }
 }
 
@@ -70,6 +79,9 @@ impl Fusion {
         }
         if !(0.0..=1.0).contains(&self.speaker) {
             return Err(format!("memory.fusion.speaker = {} must be between 0 and 1", self.speaker));
+        }
+        if !(0.0..=1.0).contains(&self.neighbour) {
+            return Err(format!("memory.fusion.neighbour = {} must be between 0 and 1", self.neighbour));
         }
         Ok(())
     }

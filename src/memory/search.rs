@@ -71,6 +71,24 @@ pub struct Hit {
     pub scores: Scores,
 }
 
+impl Hit {
+    pub(super) fn of(r: crate::domain::MemoryRecord, scores: Scores) -> Self {
+        Hit {
+            id: r.id,
+            text: r.text,
+            kind: r.kind,
+            scope: r.scope,
+            tags: r.tags,
+            meta: r.meta,
+            provenance: r.provenance,
+            created_at: r.created_at,
+            occurred_at: r.occurred_at,
+            archived: r.archived_at.is_some(),
+            scores,
+        }
+    }
+}
+
 /// Why a search used words alone.
 pub const INDEX_UNAVAILABLE: &str = "vector index unavailable";
 pub const EMBEDDER_UNAVAILABLE: &str = "embedding model unavailable";
@@ -283,23 +301,12 @@ impl Memory {
                     let age_days = (now - r.occurred_at).max(0) as f64 / 86_400_000.0;
                     s.fused *= 1.0 + self.time_weight * (-age_days / 30.0).exp();
                 }
-                Hit {
-                    id: r.id,
-                    text: r.text,
-                    kind: r.kind,
-                    scope: r.scope,
-                    tags: r.tags,
-                    meta: r.meta,
-                    provenance: r.provenance,
-                    created_at: r.created_at,
-                    occurred_at: r.occurred_at,
-                    archived: r.archived_at.is_some(),
-                    scores: s,
-                }
+                Hit::of(r, s)
             })
             .collect();
         if mode == Mode::Hybrid {
             rerank::named_speakers(&mut hits, &q.text, self.fusion.speaker);
+            rerank::neighbours(self.store.reader(), &mut hits, self.fusion.neighbour, reader, &scopes).await?;
         }
         hits.sort_by(|a, b| {
             b.scores

@@ -178,6 +178,34 @@ pub async fn get_many(pool: &SqlitePool, ids: &[String]) -> Result<Vec<MemoryRec
     q.build().fetch_all(pool).await?.iter().map(row).collect()
 }
 
+/// The messages just before and just after a message in its conversation
+/// (the same scope and channel, by when they were said), for each of `ids`
+/// that is a message: `(id, neighbour)` pairs.
+pub async fn neighbours(pool: &SqlitePool, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    let kinds = MemoryKind::MESSAGES.iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ");
+    let side = |op: &str, order: &str| {
+        format!(
+            "(SELECT n.id FROM memory n WHERE n.scope = m.scope AND n.channel = m.channel AND n.kind IN ({kinds}) \
+             AND (coalesce(n.occurred_at, n.created_at), n.rowid) {op} (coalesce(m.occurred_at, m.created_at), m.rowid) \
+             ORDER BY coalesce(n.occurred_at, n.created_at) {order}, n.rowid {order} LIMIT 1)"
+        )
+    };
+    let sql = format!(
+        "SELECT m.id, {}, {} FROM memory m WHERE m.kind IN ({kinds}) AND m.id = ?",
+        side("<", "DESC"),
+        side(">", "ASC")
+    );
+    let mut out = Vec::new();
+    for id in ids {
+        let row: Option<(String, Option<String>, Option<String>)> =
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?;
+        if let Some((id, before, after)) = row {
+            out.extend([before, after].into_iter().flatten().map(|n| (id.clone(), n)));
+        }
+    }
+    Ok(out)
+}
+
 /// What a search may see.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

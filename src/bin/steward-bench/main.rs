@@ -135,6 +135,9 @@ enum Scenario {
         vector_weight: Option<f64>,
         #[arg(long)]
         speaker_weight: Option<f64>,
+        /// What a message's neighbours in its conversation gain (memory.fusion.neighbour).
+        #[arg(long)]
+        neighbour_weight: Option<f64>,
         /// Another suite in the same format (benches/conversations/generate.py writes one).
         #[arg(long)]
         suite: Option<std::path::PathBuf>,
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
                 lexical_weight,
                 vector_weight,
                 speaker_weight,
+                neighbour_weight,
                 suite,
                 misses,
             } => {
@@ -203,6 +207,7 @@ fn main() -> ExitCode {
                     lexical: lexical_weight.unwrap_or(d.lexical),
                     vector: vector_weight.unwrap_or(d.vector),
                     speaker: speaker_weight.unwrap_or(d.speaker),
+                    neighbour: neighbour_weight.unwrap_or(d.neighbour),
                 };
                 memory::retrieval(embedder.into(), fusion, suite.as_deref(), misses.as_deref()).await
             }
