@@ -179,15 +179,16 @@ pub async fn get_many(pool: &SqlitePool, ids: &[String]) -> Result<Vec<MemoryRec
 }
 
 /// The messages just before and just after a message in its conversation
-/// (the same scope and channel, by when they were said), for each of `ids`
-/// that is a message: `(id, neighbour)` pairs.
+/// (the same scope and channel, by when they were said: `occurred_at`,
+/// which every record has, through the scope's time index), for each of
+/// `ids` that is a message: `(id, neighbour)` pairs.
 pub async fn neighbours(pool: &SqlitePool, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
     let kinds = MemoryKind::MESSAGES.iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ");
     let side = |op: &str, order: &str| {
         format!(
             "(SELECT n.id FROM memory n WHERE n.scope = m.scope AND n.channel = m.channel AND n.kind IN ({kinds}) \
-             AND (coalesce(n.occurred_at, n.created_at), n.rowid) {op} (coalesce(m.occurred_at, m.created_at), m.rowid) \
-             ORDER BY coalesce(n.occurred_at, n.created_at) {order}, n.rowid {order} LIMIT 1)"
+             AND (n.occurred_at, n.rowid) {op} (m.occurred_at, m.rowid) \
+             ORDER BY n.occurred_at {order}, n.rowid {order} LIMIT 1)"
         )
     };
     let sql = format!(
