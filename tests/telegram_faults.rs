@@ -280,7 +280,9 @@ async fn answers_over_the_size_limit_are_not_read_and_wedge_nothing() {
     tg.wait(20, "the oversized send", |t| (t.calls("sendMessage").len() > sends).then_some(())).await;
     let next = ask(&tg, "status").await;
     assert!(next.text.starts_with("Status"), "the outbox goes on: {}", next.text);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Failed for good, so never sent again.
+    let failed = "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND last_error LIKE '%more than 8388608 bytes%'";
+    helpers::until("the oversized send given up", || async { app.count(failed).await == 1 }).await;
     assert_eq!(tg.calls("sendMessage").len(), sends + 2, "the oversized send was not sent again");
     app.stop().await;
 }

@@ -42,7 +42,7 @@ pub enum RestError {
     /// An answer over the size limit: broken or hostile; not read.
     TooLarge,
     /// Discord answered with an error status.
-    Refused { status: u16, message: String, retry_after: Option<Duration> },
+    Refused { status: u16, message: Option<String>, retry_after: Option<Duration> },
     /// The application id is not known yet (before READY).
     NoApplication,
 }
@@ -52,7 +52,8 @@ impl std::fmt::Display for RestError {
         match self {
             RestError::Network(e) => write!(f, "{e}"),
             RestError::TooLarge => write!(f, "the answer is over {} bytes; not read", wire::ANSWER_LIMIT),
-            RestError::Refused { status, message, .. } => write!(f, "HTTP {status}: {message}"),
+            RestError::Refused { status, message: Some(m), .. } => write!(f, "HTTP {status}: {m}"),
+            RestError::Refused { status, message: None, .. } => write!(f, "HTTP {status}"),
             RestError::NoApplication => write!(f, "the application id is not known yet (set discord.application_id)"),
         }
     }
@@ -105,7 +106,8 @@ impl Rest {
             return Ok(json.unwrap_or(Value::Null));
         }
         let json = json.unwrap_or(Value::Null);
-        let message = json["message"].as_str().unwrap_or("").chars().take(300).collect();
+        // Discord's own words for it, when it gave any (cut short).
+        let message = json["message"].as_str().map(|m| m.chars().take(300).collect());
         let retry_after = (answer.status.as_u16() == 429).then(|| retry_after(&json, &answer.headers));
         Err(RestError::Refused { status: answer.status.as_u16(), message, retry_after })
     }

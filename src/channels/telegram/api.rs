@@ -133,8 +133,8 @@ fn id_after_key(bytes: &[u8]) -> Option<i32> {
 
 /// The number a key's value starts with: `: 123,` gives 123.
 fn value_at(bytes: &[u8]) -> Option<i32> {
-    let text =
-        std::str::from_utf8(bytes).unwrap_or_else(|e| std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""));
+    // A cut in the middle of a character ends the digits there.
+    let text = String::from_utf8_lossy(bytes);
     let text = text.trim_start().strip_prefix(':')?.trim_start();
     let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     text[..digits].parse().ok()
