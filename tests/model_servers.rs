@@ -1,7 +1,9 @@
 //! steward against the OpenAI-compatible servers people run: the output
 //! cap reaches a server that honours only `max_tokens` (llama.cpp's server,
 //! Ollama, vLLM), one that wants only `max_completion_tokens` can be given
-//! just that, and a model slower than the HTTP timeout answers later.
+//! just that, a small model held to the role's schema by the server's
+//! grammar answers in shape, and a model slower than the HTTP timeout
+//! answers later.
 
 mod helpers;
 #[path = "support/openai.rs"]
@@ -10,7 +12,7 @@ mod openai;
 use helpers::TestApp;
 use openai::{Reply, ScriptedLlm};
 use serde_json::{Value, json};
-use steward::config::MaxTokensField;
+use steward::config::{MaxTokensField, OutputFormat};
 
 #[tokio::test]
 async fn the_output_cap_reaches_a_server_that_honours_only_max_tokens() {
@@ -44,6 +46,51 @@ async fn the_output_cap_reaches_a_server_that_honours_only_max_tokens() {
             assert!(out <= 10, "{field:?}: the server stopped at the cap, {out} tokens");
         } else {
             assert!(out > 600, "{field:?}: this server ignores max_completion_tokens, {out} tokens");
+        }
+        app.stop().await;
+    }
+}
+
+/// A small model writes the shape the pipeline reads only when the server
+/// holds it to the role's schema (`response_format: json_schema`, which
+/// llama.cpp's server turns into a grammar): in JSON mode it writes a JSON
+/// object of its own, and with no format prose. Each is asked as the tier
+/// says, and only the schema's answer becomes the step asked for.
+#[tokio::test]
+async fn a_small_model_held_to_the_roles_schema_answers_in_shape() {
+    let llm = ScriptedLlm::start().await;
+    llm.write_like_a_small_model();
+    let answer = json!({"kind": "action", "confidence": 0.9, "summary": "note it",
+        "step": {"adapter": "note", "action": "write", "args": {"text": "schemas hold"}}});
+    llm.respond_with(move |_| Reply::json(answer.clone()));
+    for format in [OutputFormat::JsonSchema, OutputFormat::JsonObject, OutputFormat::None] {
+        let app = TestApp::spawn_with(|c| {
+            c.llm.fast.base_url = Some(llm.base_url());
+            c.llm.fast.model = Some("scripted".into());
+            c.llm.fast.response_format = format;
+        })
+        .await;
+        let r = app.post("/v1/messages").json(&json!({"text": "jot down that schemas hold"})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{format:?}");
+        let sent = llm.requests().pop().unwrap();
+        let asked = &sent["response_format"];
+        let notes = "SELECT COUNT(*) FROM steps WHERE adapter = 'note' AND args LIKE '%schemas hold%'";
+        match format {
+            OutputFormat::JsonSchema => {
+                assert_eq!(asked["type"], "json_schema", "{sent}");
+                assert_eq!(asked["json_schema"]["name"], "executor", "{sent}");
+                let required = asked["json_schema"]["schema"]["required"].to_string();
+                assert!(["kind", "confidence", "step"].iter().all(|k| required.contains(k)), "{required}");
+                assert_eq!(app.count("SELECT COUNT(*) FROM model_calls WHERE outcome = 'ok'").await, 1);
+                assert_eq!(app.count(notes).await, 1, "the step the model wrote");
+            }
+            OutputFormat::JsonObject | OutputFormat::None => {
+                let expected = (format == OutputFormat::JsonObject).then(|| json!({"type": "json_object"}));
+                assert_eq!(asked, &expected.unwrap_or(Value::Null), "{format:?}: {sent}");
+                let invalid = "SELECT COUNT(*) FROM model_calls WHERE outcome = 'invalid_output'";
+                assert_eq!(app.count(invalid).await, 1, "{format:?}: the answer is not the shape read");
+                assert_eq!(app.count(notes).await, 0, "{format:?}");
+            }
         }
         app.stop().await;
     }

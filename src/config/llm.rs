@@ -18,7 +18,28 @@ pub struct TierConfig {
     pub max_tokens: u32,
     /// Which request field carries `max_tokens`: servers differ.
     pub max_tokens_field: MaxTokensField,
+    /// How well-formed output is asked for: servers differ.
+    pub response_format: OutputFormat,
     pub temperature: f32,
+}
+
+/// What a request asks of the shape of the model's output. Whatever is
+/// asked, the answer is still parsed strictly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    /// `{"type": "json_object"}`: any JSON object (OpenAI's JSON mode;
+    /// most servers honour it).
+    #[default]
+    JsonObject,
+    /// `{"type": "json_schema"}` with the schema of the role's answer:
+    /// servers with structured outputs or grammars (OpenAI, llama.cpp's
+    /// server, which turns it into a grammar, Ollama, vLLM) can only
+    /// generate answers of that shape, which small models need. A role
+    /// steward has no schema for is asked for a JSON object.
+    JsonSchema,
+    /// No `response_format`, for servers that refuse the field.
+    None,
 }
 
 /// The request field a model's output cap goes in. llama.cpp's server,
@@ -44,6 +65,7 @@ impl Default for TierConfig {
             timeout_secs: 60,
             max_tokens: 1024,
             max_tokens_field: MaxTokensField::Both,
+            response_format: OutputFormat::JsonObject,
             temperature: 0.0,
         }
     }

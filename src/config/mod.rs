@@ -19,7 +19,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
 pub use channels::{DiscordConfig, TelegramConfig, TelegramMode};
-pub use llm::{LlmConfig, MaxTokensField, Price, ReasoningConfig, TierConfig};
+pub use llm::{LlmConfig, MaxTokensField, OutputFormat, Price, ReasoningConfig, TierConfig};
 pub use schedule::{EmailConfig, ScheduleConfig, SmtpSecurity, WhenEmpty, WorkflowsConfig};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::matches as secret_matches;

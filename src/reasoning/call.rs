@@ -145,7 +145,7 @@ async fn call_and_record<T: DeserializeOwned>(
     };
     let row = ledger::record(store, &call).await?;
     let started = Instant::now();
-    let result = model.complete(&role.prompt, user, role.timeout).await;
+    let result = model.complete(&role.name, &role.prompt, user, role.timeout).await;
     call.latency_ms = started.elapsed().as_millis() as u64;
     let parsed = match result {
         Ok(c) => {

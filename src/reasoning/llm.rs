@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use async_openai::types::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason, ResponseFormat,
+    CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason, ResponseFormat, ResponseFormatJsonSchema,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use super::roles::ModelTier;
 use crate::adapters::read_limited;
-use crate::config::{MaxTokensField, Price, TierConfig};
+use crate::config::{MaxTokensField, OutputFormat, Price, TierConfig};
 use crate::domain::parse_retry_after;
 use crate::store::now_millis;
 
@@ -37,6 +37,7 @@ pub struct Model {
     key: Option<SecretString>,
     max_tokens: u32,
     max_tokens_field: MaxTokensField,
+    output: OutputFormat,
     temperature: f32,
     price: Price,
 }
@@ -96,6 +97,7 @@ impl Model {
             key: config.api_key.clone(),
             max_tokens: config.max_tokens,
             max_tokens_field: config.max_tokens_field,
+            output: config.response_format,
             temperature: config.temperature,
             price: prices.get(name).copied().unwrap_or_default(),
         })
@@ -111,9 +113,29 @@ impl Model {
         (f64::from(tokens_in) * self.price.input_per_mtok + f64::from(tokens_out) * self.price.output_per_mtok) / 1e6
     }
 
+    /// What the request asks of the output's shape: `schema` is the role's
+    /// answer (named `name`), used when the tier asks for schemas.
+    fn response_format(&self, name: &str, schema: Option<serde_json::Value>) -> Option<ResponseFormat> {
+        match (self.output, schema) {
+            (OutputFormat::None, _) => None,
+            (OutputFormat::JsonSchema, Some(schema)) => Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: None,
+                    name: name.to_owned(),
+                    schema: Some(schema),
+                    // Strict mode (OpenAI) forbids free-form objects such
+                    // as a step's args; grammar servers constrain anyway.
+                    strict: None,
+                },
+            }),
+            (OutputFormat::JsonObject | OutputFormat::JsonSchema, _) => Some(ResponseFormat::JsonObject),
+        }
+    }
+
     /// One chat completion: the role's prompt as system message, the request
-    /// (with its context) as user message, JSON output asked for.
-    pub async fn complete(&self, system: &str, user: &str, sla: Duration) -> Result<Completion, CallError> {
+    /// (with its context) as user message, JSON output asked for, of the
+    /// role's shape when the tier asks for schemas.
+    pub async fn complete(&self, role: &str, system: &str, user: &str, sla: Duration) -> Result<Completion, CallError> {
         let cap = Some(self.max_tokens);
         let (legacy, current) = match self.max_tokens_field {
             MaxTokensField::Both => (cap, cap),
@@ -132,7 +154,7 @@ impl Model {
             max_tokens: legacy,
             max_completion_tokens: current,
             temperature: Some(self.temperature),
-            response_format: Some(ResponseFormat::JsonObject),
+            response_format: self.response_format(role, super::shape::of(role)),
             ..Default::default()
         };
         let response = match tokio::time::timeout(sla, self.post(&request, sla)).await {

@@ -31,6 +31,7 @@ mod reminding;
 pub mod roles;
 pub mod router;
 mod running;
+mod shape;
 mod who;
 
 use std::sync::Arc;

@@ -2,8 +2,9 @@
 //! /v1/chat/completions` answers with the next queued response, records
 //! every request, and can inject faults (429 with Retry-After, 500, a delay
 //! past the client's timeout, a body that is not JSON, JSON cut off at
-//! `max_tokens`), and can honour only `max_tokens` as llama.cpp's server
-//! does. `GET /v1/models` lists one model. With the queue empty it
+//! `max_tokens`), can honour only `max_tokens` as llama.cpp's server
+//! does, and can write like a small model that keeps to a shape only when
+//! a grammar holds it to one. `GET /v1/models` lists one model. With the queue empty it
 //! asks the responder, if one is set, or answers 500 so a test that asked
 //! for more than it scripted fails loudly.
 #![allow(dead_code)]
@@ -52,6 +53,27 @@ struct Inner {
     /// Like llama.cpp's server: the output is cut at `max_tokens`, and
     /// `max_completion_tokens` is ignored (no cap: the whole answer).
     only_max_tokens: std::sync::atomic::AtomicBool,
+    /// Like a small model behind a server with grammars: the scripted JSON
+    /// comes out as asked only under `response_format: json_schema` whose
+    /// schema requires no key the JSON lacks. In JSON mode the model
+    /// writes some JSON object of its own; with no format, chatty prose.
+    small_model: std::sync::atomic::AtomicBool,
+}
+
+/// What a small model writes for `content` when nothing holds it to the
+/// shape asked for, as `request`'s `response_format` allows.
+fn unconstrained(request: &Value, content: String) -> String {
+    let format = &request["response_format"];
+    match format["type"].as_str() {
+        Some("json_schema") => {
+            let wanted = format["json_schema"]["schema"]["required"].as_array().cloned().unwrap_or_default();
+            let written: Value = serde_json::from_str(&content).unwrap_or(Value::Null);
+            let fits = !wanted.is_empty() && wanted.iter().filter_map(Value::as_str).all(|k| written.get(k).is_some());
+            if fits { content } else { json!({"response": content}).to_string() }
+        }
+        Some("json_object") => json!({"response": content}).to_string(),
+        _ => format!("Sure! Here is what you asked for:\n{content}\nLet me know if you need anything else."),
+    }
 }
 
 #[derive(Clone)]
@@ -124,6 +146,12 @@ async fn chat(State(inner): State<Arc<Inner>>, Json(request): Json<Value>) -> Re
         }
         other => other,
     };
+    let reply = match reply {
+        Reply::Content(c) if inner.small_model.load(std::sync::atomic::Ordering::Relaxed) => {
+            Reply::Content(unconstrained(&request, c))
+        }
+        other => other,
+    };
     answer(reply, &request).await
 }
 
@@ -152,6 +180,11 @@ impl ScriptedLlm {
     /// Honour only `max_tokens`, as llama.cpp's server does.
     pub fn honour_only_max_tokens(&self) {
         self.inner.only_max_tokens.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Write like a small model: the shape asked for only under a schema.
+    pub fn write_like_a_small_model(&self) {
+        self.inner.small_model.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn respond_with(&self, f: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
