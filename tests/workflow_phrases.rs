@@ -117,6 +117,14 @@ async fn a_request_in_words_runs_its_workflow_and_what_is_missing_is_asked_for()
     assert_eq!((args["company"].as_str(), args["email"].as_str()), (Some("Bolt Studio"), Some("priya@bolt.example")));
     assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM arg_forms").await, 0, "the title is no longer asked");
 
+    // Nor is a sentence of another shape than the company's pattern reads
+    // (a short reply would be taken: see "Initech" above).
+    let o = say(&app, "we have a new client to onboard").await;
+    assert!(o["text"].as_str().unwrap().contains("I need `company`"), "{o}");
+    let o = say(&app, "put on record that Hugo returned the laptop").await;
+    assert_ne!(o["route"], "workflow:onboard-client", "not the company's name: {o}");
+    assert_eq!(helpers::count_in(&db(&app), "SELECT COUNT(*) FROM arg_forms").await, 0, "the question is dropped");
+
     // A question about onboarding, or a request for something else, runs nothing.
     for text in
         ["when did we onboard Globex Corporation?", "send the invoice to Umbrella", "show me the onboarding checklist"]

@@ -1,5 +1,5 @@
 //! The labelled workload through the reasoning tiers (`steward-bench
-//! tiers`), its tuning part and its two test parts, with floors under
+//! tiers`), its tuning part and its three test parts, with floors under
 //! what they measured: most requests need no model,
 //! the tier that answers is the labelled one, and tiering spends far fewer
 //! tokens than sending everything to the planner.
@@ -23,18 +23,18 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
     // The test parts (other templates and vocabulary): floors under what
     // they measured. The target is 0.85 of no-model requests
     // answered right at tiers 0–1 and every command routed right; the
-    // closing note says how far each part is. `test` has been read (no
-    // longer blind); `fresh` was written after it and never tuned on.
-    assert!(f("requests_total") >= 1400.0, "{figures}");
+    // closing note says how far each part is. `test` and `fresh` have been
+    // read (no longer blind); `unseen` was written before `fresh` was read,
+    // and its misroutes never were.
+    assert!(f("requests_total") >= 1800.0, "{figures}");
     let part =
         |name: &str, k: &str| figures[name][k].as_f64().unwrap_or_else(|| panic!("{name}.{k} missing: {figures}"));
-    assert!(part("test", "requests") >= 400.0, "{figures}");
-    assert!(part("test", "no_model_answered_right") >= 0.85, "{figures}");
-    assert!(part("test", "routing_accuracy") >= 0.9, "{figures}");
-    assert_eq!(part("test", "commands_routed_right"), part("test", "commands"), "{figures}");
-    assert!(part("fresh", "requests") >= 400.0, "{figures}");
-    assert!(part("fresh", "no_model_answered_right") >= 0.78, "{figures}");
-    assert!(part("fresh", "routing_accuracy") >= 0.83, "{figures}");
+    for (name, answered, routing) in [("test", 0.9, 0.93), ("fresh", 0.89, 0.91), ("unseen", 0.82, 0.86)] {
+        assert!(part(name, "requests") >= 400.0, "{name}: {figures}");
+        assert!(part(name, "no_model_answered_right") >= answered, "{name}: {figures}");
+        assert!(part(name, "routing_accuracy") >= routing, "{name}: {figures}");
+        assert_eq!(part(name, "commands_routed_right"), part(name, "commands"), "{name}: {figures}");
+    }
     let by_tier = &figures["by_tier"];
     assert!(
         ["0", "1", "2", "3"].iter().all(|t| by_tier[t].as_u64().unwrap() > 0),

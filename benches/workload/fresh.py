@@ -14,24 +14,13 @@ written, not this one edited.
 Same line format as requests.jsonl: {"text", "tier", "expect", "kind"}.
 Deterministic.
 """
-import random
+from workspace import CLIENTS, PEOPLE, PROJECTS, Part, write_part
 
-from workspace import CLIENTS, PEOPLE, PROJECTS, write_part
-
-rng = random.Random(90210)
+part = Part(90210)
+rng, items, add, pick = part.rng, part.items, part.add, part.pick
 # Names neither other part uses, for text not about the workspace.
 OUTSIDERS = ["Quartz Labs", "Lumen & Co", "Redwood Dental", "Kite Logistics", "Mosaic Foods", "Ironbark"]
 MATES = ["Gita", "Hugo", "Ines", "Jamal", "Kofi", "Lucia"]
-
-items = []
-
-
-def add(text, tier, expect, kind):
-    items.append({"text": text, "tier": tier, "expect": expect, "kind": kind})
-
-
-def pick(xs):
-    return rng.choice(xs)
 
 
 # Commands (no model: tier 0 or 1 both right).

@@ -13,24 +13,13 @@ Same line format as requests.jsonl: {"text", "tier", "expect", "kind"}.
 Memory questions ask about the synthetic workspace the bench loads
 (src/memory/eval.rs) in different words. Deterministic.
 """
-import random
+from workspace import CLIENTS, PEOPLE, PROJECTS, Part, write_part
 
-from workspace import CLIENTS, PEOPLE, PROJECTS, write_part
-
-rng = random.Random(4242)
+part = Part(4242)
+rng, items, add, pick = part.rng, part.items, part.add, part.pick
 # Names the tuning part never uses, for text that is not about the workspace.
 OTHERS = ["Bolt Studio", "Northwind", "Pied Piper", "Soylent", "Vandelay", "Massive Dynamic"]
 FOLKS = ["Ana", "Bruno", "Chen", "Dara", "Eli", "Farah"]
-
-items = []
-
-
-def add(text, tier, expect, kind):
-    items.append({"text": text, "tier": tier, "expect": expect, "kind": kind})
-
-
-def pick(xs):
-    return rng.choice(xs)
 
 
 # Commands in an operator's own words (no model: tier 0 or 1 both right).

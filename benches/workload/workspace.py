@@ -2,6 +2,7 @@
 the bench loads (src/memory/eval.rs), and writing a part without any
 request another part already has, word for word."""
 import json
+import random
 
 CLIENTS = ["ACME", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"]
 PROJECTS = ["Atlas", "Borealis", "Cobalt", "Dune", "Ember", "Falcon", "Granite", "Harbor"]
@@ -21,3 +22,17 @@ def write_part(items, rng, name, others):
         for it in items:
             f.write(json.dumps(it) + "\n")
     print(len(items), "requests")
+
+
+class Part:
+    """A part being written: its seeded random source and its requests."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.items = []
+
+    def add(self, text, tier, expect, kind):
+        self.items.append({"text": text, "tier": tier, "expect": expect, "kind": kind})
+
+    def pick(self, xs):
+        return self.rng.choice(xs)

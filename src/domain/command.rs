@@ -134,6 +134,12 @@ impl Command {
     /// there is none.
     pub fn remember(fact: &str) -> Self {
         let fact = fact.trim().trim_start_matches([':', ',', '-', '–', '—']).trim();
+        // "remember this: …", "remember the following - …".
+        let pointer = ["this", "the following"].iter().find_map(|p| {
+            let rest = fact.strip_prefix(p)?.trim_start();
+            rest.starts_with([':', '-', '–', '—']).then(|| rest.trim_start_matches([':', '-', '–', '—']).trim())
+        });
+        let fact = pointer.unwrap_or(fact);
         let fact = fact.strip_prefix("that ").unwrap_or(fact).trim();
         if fact.is_empty() || fact == "that" {
             Self::Usage("remember that …")
@@ -206,6 +212,8 @@ fn parse(text: &str) -> Option<Command> {
         "retry" if slash || id_and_comment(rest).is_some() => one_id(Command::Retry, "retry INTENT_ID"),
         // "remember when we signed Acme?" asks; it keeps nothing.
         "remember" if asks(rest) => return None,
+        // "remember to call Priya" is a reminder, not a fact.
+        "remember" if !slash && rest.to_lowercase().starts_with("to ") => return None,
         "remember" => Command::remember(rest),
         "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
         "ask" => Command::Usage("ask QUESTION"),

@@ -139,7 +139,7 @@ static AUTOMATIONS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static REMEMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?is)^\s*(?:please\s+)?(?:remember|note|keep in mind|don'?t forget|do not forget)(?:\s*[:,\-–—]\s*|\s+that\s+)(?P<fact>.+)$")
+    Regex::new(r"(?is)^\s*(?:please\s+)?(?:remember|note|keep in mind|don'?t forget|do not forget)(?:\s+(?:this|the following))?(?:\s*[:,\-–—]\s*|\s+that\s+)(?P<fact>.+)$")
         .expect("a valid built-in pattern")
 });
 
@@ -150,6 +150,19 @@ static FORGET: LazyLock<Regex> = LazyLock::new(|| {
     .expect("a valid built-in pattern")
 });
 
+/// "forget Acme", "erase Bolt Studio": a name (capitalised words) alone.
+static FORGET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?i:please\s+)?(?i:forget|erase|purge)\s+(?P<subject>\p{Lu}[\w&.'-]*(?:\s+\p{Lu}[\w&.'-]*){0,3})[\s.!]*$",
+    )
+    .expect("a valid built-in pattern")
+});
+/// Where it is to be forgotten from, said after the subject.
+static FROM_MEMORY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\s+from\s+(?:your\s+|the\s+|my\s+)?(?:memory|memories|records|notes|files|workspace)$")
+        .expect("a valid built-in pattern")
+});
+
 /// Words that name nothing to forget about ("forget about it" is "never
 /// mind").
 const NOT_A_SUBJECT: [&str; 8] = ["it", "that", "this", "them", "everything", "all", "anything", "me"];
@@ -157,7 +170,12 @@ const NOT_A_SUBJECT: [&str; 8] = ["it", "that", "this", "them", "everything", "a
 /// The subject of "forget everything about Acme", if the text says that:
 /// its own words and case, one to eight words.
 fn forget_about(text: &str) -> Option<String> {
-    let subject = FORGET.captures(text)?.name("subject")?.as_str().trim();
+    let subject = match FORGET.captures(text) {
+        Some(c) => c.name("subject")?.as_str().trim(),
+        None => FORGET_NAME.captures(text)?.name("subject")?.as_str().trim(),
+    };
+    let subject = FROM_MEMORY.replace(subject, "");
+    let subject = subject.trim();
     let subject = subject.trim_matches(|c: char| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’')).trim();
     let words = subject.split_whitespace().count();
     let ok =
@@ -171,6 +189,7 @@ pub fn read(text: &str) -> Option<Command> {
     if let Some(c) = REMEMBER.captures(text) {
         return Some(Command::remember(c.name("fact").map_or("", |m| m.as_str())));
     }
+
     // So does what to forget about.
     if let Some(subject) = forget_about(text) {
         return Some(Command::ForgetAbout(subject));

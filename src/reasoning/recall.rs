@@ -43,20 +43,8 @@ fn answerable_from(question: &str) -> Vec<MemoryKind> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn coverage_counts_the_questions_content_words() {
-        let q = rows::content_words("what does Umbrella need before they renew the contract?");
-        let c = coverage(&q, "Met Jonas from Umbrella; they asked for single sign-on before renewing the contract.");
-        assert!((c - 0.8).abs() < 1e-6, "{c}");
-        assert_eq!(
-            coverage(&rows::content_words("who is our contact at the tax office"), "The VAT number is DE1"),
-            0.0
-        );
-    }
-}
+#[path = "recall_tests.rs"]
+mod tests;
 
 #[derive(Debug, Deserialize)]
 struct Researched {
@@ -100,6 +88,20 @@ fn coverage(question: &[String], record: &str) -> f32 {
 fn confidence(question: &[String], hit: &Hit) -> f32 {
     let v = hit.scores.vector.unwrap_or(0.0);
     v.max(0.5 * v + 0.5 * coverage(question, &hit.text)).clamp(0.0, 1.0)
+}
+
+/// How much less nearness a record needs when both retrievers put it
+/// first: two readings that agree, one by words and one by meaning, are
+/// stronger evidence than either alone.
+const AGREEMENT: f32 = 0.1;
+
+/// Whether `hit` answers the question at tier 1: confident enough, or
+/// ranked first by words and by meaning alike and near enough in meaning
+/// for that.
+fn answers(question: &[String], hit: &Hit, threshold: f32) -> bool {
+    let first_by_both = hit.scores.bm25_rank == Some(1) && hit.scores.vector_rank == Some(1);
+    confidence(question, hit) >= threshold
+        || (first_by_both && hit.scores.vector.unwrap_or(0.0) >= threshold - AGREEMENT)
 }
 
 /// Records as a model is shown them: quoted as data, one JSON object per
@@ -257,10 +259,10 @@ impl Recall {
     pub fn extract(&self, question: &str, hits: &[Hit]) -> Option<Answer> {
         let threshold = self.threshold;
         let words = rows::content_words(question);
-        let best = hits.first().filter(|h| confidence(&words, h) >= threshold)?;
+        let best = hits.first().filter(|h| answers(&words, h, threshold))?;
         let mut outcome = Answer::reply(1, String::new(), confidence(&words, best));
         let mut lines = Vec::new();
-        for hit in hits.iter().take(2).filter(|h| confidence(&words, h) >= threshold) {
+        for hit in hits.iter().take(2).filter(|h| answers(&words, h, threshold)) {
             lines.push(format!(
                 "On {}, {} ({}): “{}”",
                 when(hit.occurred_at),

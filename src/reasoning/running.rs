@@ -19,6 +19,11 @@ use crate::store::forms::{self, Form};
 use crate::workflows::phrasing::only_one;
 use crate::workflows::{Cause, Param, ParamType, Start, StartError, Started, Workflow};
 
+/// An open question's answer when it is a reply of this many words or
+/// fewer, whatever its shape: a short reply right after a question is
+/// almost always its answer.
+const SHORT_ANSWER_WORDS: usize = 3;
+
 /// How long a question for a workflow's argument stays open.
 pub const FORM_TTL: Millis = 60 * 60 * 1000;
 
@@ -324,12 +329,15 @@ impl Reasoner {
         let vector = self.recall.embed(text).await?;
         let threshold = self.config.route_threshold;
         let routed = self.recall.route(text, &vector).await?.is_some();
-        if routed || self.phrases.nearest(&self.recall, &self.workflows, text, &vector, threshold).await?.is_some() {
+        let drop_question = || async {
             let mut tx = self.store.begin().await?;
             forms::close(&mut tx, &inbound.chat, &actor).await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
             tracing::info!(workflow = %form.workflow, "a new request instead of an answer; the open question is dropped");
-            return Ok(None);
+            Ok::<_, ReasoningError>(None)
+        };
+        if routed || self.phrases.nearest(&self.recall, &self.workflows, text, &vector, threshold).await?.is_some() {
+            return drop_question().await;
         }
         let workflow = self.workflows.get(&form.workflow);
         let param = workflow.as_ref().and_then(|w| w.params.iter().find(|p| p.name == form.asking));
@@ -337,6 +345,15 @@ impl Reasoner {
             let gone = format!("Workflow {} changed since I asked, so nothing was started; ask again.", form.workflow);
             return self.commit_reply(inbound, reply(gone), close()).await.map(Some);
         };
+        // A sentence of another shape than the patterns read for the
+        // argument ("put on record that Hugo returned the laptop" for a
+        // client's name) is a request of its own, too. A reply of a few
+        // words is taken as the answer it almost always is ("tyrell").
+        let phrasing = workflow.command_trigger().map(|(_, p)| p);
+        let sentence = text.split_whitespace().count() > SHORT_ANSWER_WORDS;
+        if sentence && phrasing.and_then(|p| p.reads_back(&param.name, text, &workflow.params)) == Some(false) {
+            return drop_question().await;
+        }
         let value = match param.ty {
             ParamType::Email | ParamType::Url => only_one(&param.ty, text).unwrap_or_else(|| text.to_owned()),
             _ => text.to_owned(),

@@ -90,8 +90,10 @@ impl Phrasing {
     /// its type refuses is left out, to be asked for.
     pub fn read(&self, text: &str, params: &[Param]) -> Map<String, Value> {
         let mut args = Map::new();
+        let plain = without_possessives(text);
         for re in &self.patterns {
-            let Some(caps) = re.captures(text) else { continue };
+            // "Tyrell's weekly report" says what "Tyrell weekly report" does.
+            let Some(caps) = re.captures(text).or_else(|| re.captures(&plain)) else { continue };
             for p in params {
                 if args.contains_key(&p.name) {
                     continue;
@@ -121,9 +123,29 @@ impl Phrasing {
         self.patterns.iter().any(|re| re.capture_names().flatten().any(|g| g == param))
     }
 
+    /// Whether `value`, given as the answer for `param`, has the shape the
+    /// patterns read for it: put in an example's `{param}`, the patterns
+    /// read it back whole. `None` when no pattern reads `param` or no
+    /// example names it, so its shape is not known.
+    pub fn reads_back(&self, param: &str, value: &str, params: &[Param]) -> Option<bool> {
+        let slot = format!("{{{param}}}");
+        let examples: Vec<&String> = self.examples.iter().filter(|e| e.contains(&slot)).collect();
+        if !self.declares(param) || examples.is_empty() {
+            return None;
+        }
+        let value = value.trim();
+        Some(examples.iter().any(|e| {
+            let said = e.replace(&slot, value);
+            self.read(&said, params).get(param).and_then(Value::as_str) == Some(value)
+        }))
+    }
+
     /// `text` with each argument it gives put as its parameter's name (see
     /// the module's doc): what is compared with the examples' skeletons.
     pub fn skeleton(&self, text: &str, params: &[Param]) -> String {
+        let plain = without_possessives(text);
+        let read_plain = !self.patterns.iter().any(|re| re.is_match(text)) && plain != text;
+        let text: &str = if read_plain { &plain } else { text };
         let mut spans: Vec<(usize, usize, &str)> = Vec::new();
         for re in &self.patterns {
             let Some(caps) = re.captures(text) else { continue };
@@ -151,6 +173,13 @@ impl Phrasing {
         out.push_str(&text[pos..]);
         out
     }
+}
+
+/// `text` with each possessive "'s" after a word taken off.
+fn without_possessives(text: &str) -> String {
+    static POSSESSIVE: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"(\w)['’]s\b").expect("a valid built-in pattern"));
+    POSSESSIVE.replace_all(text, "$1").into_owned()
 }
 
 /// An example as it is compared: each `{name}` as the parameter's name.
@@ -279,6 +308,26 @@ mod tests {
         assert_eq!(p.skeleton("nothing here", &params), "nothing here");
         let err = Phrasing::parse(vec!["onboard {client}".into()], vec![], &params).unwrap_err();
         assert!(err.contains("`{client}` is no parameter"), "{err}");
+    }
+
+    #[test]
+    fn a_possessive_reads_as_the_name_and_an_answer_has_the_shape_the_patterns_read() {
+        let params = vec![param("client", ParamType::String, None)];
+        let p = Phrasing::parse(
+            vec!["weekly report for {client}".into()],
+            vec![
+                r"(?P<client>[A-Z][\w&.-]*)\s+(?i:weekly report)".into(),
+                r"(?i:report for)\s+(?P<client>[A-Z][\w&.-]*)".into(),
+            ],
+            &params,
+        )
+        .unwrap();
+        assert_eq!(p.read("can you do Tyrell's weekly report?", &params)["client"], "Tyrell");
+        assert_eq!(p.read("Tyrell’s weekly report", &params)["client"], "Tyrell");
+        assert_eq!(p.skeleton("do Tyrell's weekly report", &params), "do client weekly report");
+        assert_eq!(p.reads_back("client", "Tyrell", &params), Some(true));
+        assert_eq!(p.reads_back("client", "put on record that Hugo returned the laptop", &params), Some(false));
+        assert_eq!(p.reads_back("other", "Tyrell", &params), None, "no pattern reads it");
     }
 
     #[test]

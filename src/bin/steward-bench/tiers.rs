@@ -3,9 +3,10 @@
 //! (`benches/workload/requests.jsonl`, which thresholds and examples were
 //! adjusted against; its figures at the top level), the held-out test part
 //! (`heldout.jsonl`, other templates and vocabulary; under `test`; its
-//! misroutes have been read, so it is no longer blind) and a fresh test
-//! part written after that (`fresh.jsonl`, under `fresh`, never tuned on),
-//! with the scripted OpenAI-compatible server standing in for both models,
+//! misroutes have been read, so it is no longer blind), a second test part
+//! written after that (`fresh.jsonl`, under `fresh`; read in turn) and a
+//! third written before the second was read (`unseen.jsonl`, under
+//! `unseen`, never tuned on), with the scripted OpenAI-compatible server standing in for both models,
 //! over a memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
 //! spent per request, and what sending every request to the planner would
@@ -32,22 +33,24 @@ use crate::stats::{percentile_ms, round};
 const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
 const HELDOUT: &str = include_str!("../../../benches/workload/heldout.jsonl");
 const FRESH: &str = include_str!("../../../benches/workload/fresh.jsonl");
+const UNSEEN: &str = include_str!("../../../benches/workload/unseen.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
 }
 
-/// Both parts: the tuning part's figures at the top level, the test part's
-/// under `test`.
+/// Every part: the tuning part's figures at the top level, each test
+/// part's under its name.
 pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
-    let (tuning, test, fresh) = (parse(WORKLOAD)?, parse(HELDOUT)?, parse(FRESH)?);
-    let all: Arc<HashMap<String, Item>> =
-        Arc::new(tuning.iter().chain(&test).chain(&fresh).map(|i| (i.text.clone(), i.clone())).collect());
-    let mut figures = run_part(backend, &tuning, all.clone()).await?;
+    let (tuning, test, fresh, unseen) = (parse(WORKLOAD)?, parse(HELDOUT)?, parse(FRESH)?, parse(UNSEEN)?);
+    let all: Arc<HashMap<String, Item>> = Arc::new(
+        tuning.iter().chain(&test).chain(&fresh).chain(&unseen).map(|i| (i.text.clone(), i.clone())).collect(),
+    );
+    let mut figures = run_part(backend, "tuning", &tuning, all.clone()).await?;
     figures["part"] = "tuning".into();
-    figures["requests_total"] = (tuning.len() + test.len() + fresh.len()).into();
-    for (name, part) in [("test", &test), ("fresh", &fresh)] {
-        let mut held_out = run_part(backend, part, all.clone()).await?;
+    figures["requests_total"] = (tuning.len() + test.len() + fresh.len() + unseen.len()).into();
+    for (name, part) in [("test", &test), ("fresh", &fresh), ("unseen", &unseen)] {
+        let mut held_out = run_part(backend, name, part, all.clone()).await?;
         held_out.as_object_mut().map(|o| o.remove("scenario"));
         figures[name] = held_out;
     }
@@ -97,8 +100,9 @@ fn reply(role: &str, item: Option<&Item>, user: &str) -> Reply {
             _ => Reply::json(json!({"kind": "answer", "confidence": 0.9, "summary": item.text})),
         },
         "researcher" => {
+            // Records come one JSON object a line, each with its id.
             let first =
-                user.lines().find_map(|l| l.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(id, _)| id));
+                user.lines().find_map(|l| serde_json::from_str::<Value>(l).ok()?["id"].as_str().map(str::to_owned));
             match (item.kind.as_str(), first) {
                 ("memory", Some(id)) => Reply::json(
                     json!({"answer": format!("According to the records: {}", item.text), "confidence": 0.8, "citations": [id]}),
@@ -134,9 +138,12 @@ fn asked(user: &str) -> Option<&str> {
 }
 
 /// One part of the workload on a fresh workspace; `by_text` holds every
-/// labelled request, for the scripted models' answers.
+/// labelled request, for the scripted models' answers. `BENCH_VERBOSE`
+/// set to a part's name lists that part's misroutes on stderr (reading a
+/// test part's misroutes ends its being blind).
 async fn run_part(
     backend: EmbeddingBackend,
+    name: &str,
     items: &[Item],
     by_text: Arc<HashMap<String, Item>>,
 ) -> anyhow::Result<Value> {
@@ -232,7 +239,7 @@ async fn run_part(
             *wrong
                 .entry(format!("{} labelled {} → tier {} {kind}", item.kind, item.tier, outcome.tier))
                 .or_default() += 1;
-            if std::env::var_os("BENCH_VERBOSE").is_some() {
+            if std::env::var("BENCH_VERBOSE").is_ok_and(|v| v == name) {
                 eprintln!("misrouted: {:?} → tier {} {kind}: {}", item.text, outcome.tier, outcome.text);
             }
         }

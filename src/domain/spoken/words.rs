@@ -7,7 +7,8 @@
 //! everything ok with Acme?") leaves the sentence to the reasoning tiers.
 //! Read after the patterns in [`super`], which keep their readings.
 
-use super::{Command, Period};
+use super::{Command, Latest, Period};
+use crate::domain::Decision;
 
 /// Words any command may carry without changing it.
 const FILLER: &str = "a all an again any at can could currently every for hey i just me mind moment my now of ok \
@@ -23,10 +24,43 @@ fn has(words: &str, word: &str) -> bool {
 /// "low risk".
 fn words(text: &str) -> Vec<String> {
     let t = text.to_lowercase().replace(['’', '‘'], "'").replace("n't", " not").replace("'s", "");
-    t.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+    let words = t
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .map(|w| w.trim_matches('\'').to_owned())
         .filter(|w| !w.is_empty())
-        .collect()
+        .collect();
+    join_phrases(words)
+}
+
+/// Two words that say one thing, as one word: "roll back" is "rollback",
+/// "never mind" is "nevermind", "on hold" is "onhold". "run … again" and
+/// "do … again" are "retry".
+fn join_phrases(words: Vec<String>) -> Vec<String> {
+    const PHRASES: [(&str, &str, &str); 10] = [
+        ("roll", "back", "rollback"),
+        ("take", "back", "takeback"),
+        ("try", "again", "retry"),
+        ("never", "mind", "nevermind"),
+        ("call", "off", "calloff"),
+        ("go", "ahead", "goahead"),
+        ("on", "hold", "onhold"),
+        ("sign", "off", "signoff"),
+        ("signing", "off", "signoff"),
+        ("low", "risk", "lowrisk"),
+    ];
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        let joined = out.last().and_then(|prev| PHRASES.iter().find(|(a, b, _)| prev == a && w == *b));
+        match joined {
+            Some((_, _, one)) => *out.last_mut().expect("a previous word") = (*one).to_owned(),
+            None => out.push(w),
+        }
+    }
+    if out.iter().any(|w| w == "again") && out.iter().any(|w| matches!(w.as_str(), "run" | "do" | "try")) {
+        out.retain(|w| w != "again");
+        out.iter_mut().filter(|w| matches!(w.as_str(), "run" | "do" | "try")).for_each(|w| *w = "retry".into());
+    }
+    out
 }
 
 /// A command's vocabulary: the words it may use, and the groups of which
@@ -45,8 +79,8 @@ impl Frame<'_> {
 }
 
 const AUTOMATIONS: &str = "automation automations workflow workflows schedule schedules scheduled cron crons recurring automatic \
-     automated routines jobs";
-const STOPPING: &str = "pause halt suspend freeze disable stop deactivate hold off kill mute";
+     automated routines jobs everything stuff things";
+const STOPPING: &str = "pause halt suspend freeze disable stop deactivate hold onhold off kill mute";
 const STARTING: &str = "resume restart unpause continue enable reenable re reactivate activate start on";
 const TOGGLE_WORDS: &str = "turn switch put back until further notice while bit temporarily runs tasks";
 
@@ -62,8 +96,9 @@ fn automations(words: &[String]) -> Option<bool> {
 
 /// What the system's state is asked with; "about" words say it is the
 /// system asked about ("ok" alone is an acknowledgement).
-const STATUS_WORDS: &str = "status health healthcheck diagnostics uptime ok okay alright fine healthy";
-const STATUS_ABOUT: &str = "status health healthcheck diagnostics uptime everything things system systems";
+const STATUS_WORDS: &str =
+    "status health healthcheck diagnostics uptime ok okay alright fine healthy alive awake running working";
+const STATUS_ABOUT: &str = "status health healthcheck diagnostics uptime everything things system systems alive awake";
 const STATUS: Frame = Frame {
     needs: &[STATUS_WORDS],
     may: "is are how check report update give show tell what system systems steward everything things it overall \
@@ -84,18 +119,85 @@ const APPROVE_LOW: Frame = Frame {
         "risk lowrisk",
         "all every everything ones requests items approvals things stuff",
     ],
-    may: "one request item approval stuff pending waiting open that are is go ahead and with things",
+    may: "one request item approval stuff pending waiting open that are is go ahead goahead and with things yes sure",
 };
 
 const PENDING: Frame = Frame {
-    needs: &["pending awaiting waiting outstanding queued unanswered undecided"],
+    needs: &["pending awaiting waiting outstanding queued unanswered undecided open stuck"],
     may: "what is are there anything something still else approval approvals request requests decision decisions \
-          item items things stuff show list see check give tell on do have need to review sign off that",
+          item items things stuff show list see check give tell on do have need to review sign off signoff that \
+          yet left today",
 };
+
+/// "what do I need to approve?", "anything need my ok?": what waits for
+/// a decision, asked by the deciding.
+const TO_DECIDE: Frame = Frame {
+    needs: &["what anything which", "approve approval approvals signoff decide decision ok okay"],
+    may: "do does i need needs have has to am supposed must should is are there for me my on today waiting left \
+          still yet else",
+};
+
+const HELP: Frame = Frame {
+    needs: &["help commands command usage manual guide instructions howto features capabilities use"],
+    may: "what can you do are there is list show give me the your available how i does work works with get started \
+          which some know understand support",
+};
+
+/// The newest of something, named by pointing at it.
+const REFERENCE: &str = "last latest newest recent previous most just it that this";
+/// What a reference may point at, and the words around it.
+const POINTED: &str = "one request requests approval item thing action task intent order job the i asked ask made \
+                       created started sent did you what for yes sure and do to failed";
+/// Each verb group a command by reference needs.
+const APPROVING: &str = "approve accept allow confirm greenlight goahead";
+const REJECTING: &str = "reject decline deny refuse veto";
+const UNDOING: &str = "undo revert reverse rollback takeback unsend";
+const CANCELLING: &str = "cancel abort scrap drop kill withdraw nevermind calloff stop scratch";
+const RETRYING: &str = "retry rerun redo";
+/// The adapter a reference names ("the last email").
+const ADAPTER_WORDS: &str = "email emails mail message webhook call";
+
+fn adapter_named(words: &[String]) -> Option<String> {
+    words.iter().find_map(|w| match w.as_str() {
+        "email" | "emails" | "mail" | "message" => Some("email".to_owned()),
+        "webhook" | "call" => Some("webhook".to_owned()),
+        _ => None,
+    })
+}
+
+/// "roll back that email", "scrap my last request", "run the last failed
+/// one again": a command by reference, read by its words.
+fn by_reference(words: &[String]) -> Option<Command> {
+    let may = format!("{POINTED} {ADAPTER_WORDS}");
+    let with = |verbs: &'static str| {
+        let needs = [verbs, REFERENCE];
+        Frame { needs: &needs, may: &may }.fits(words)
+    };
+    let says = |verbs: &str| words.iter().any(|w| has(verbs, w));
+    // One kind of verb only: "cancel or retry" is unclear.
+    let kinds = [APPROVING, REJECTING, UNDOING, CANCELLING, RETRYING].iter().filter(|v| says(v)).count();
+    if kinds != 1 {
+        return None;
+    }
+    let adapter = adapter_named(words);
+    if with(APPROVING) || with(REJECTING) {
+        let decision = if says(APPROVING) { Decision::Approve } else { Decision::Reject };
+        return Some(Command::DecideLatest { decision, latest: Latest::Approval { adapter } });
+    }
+    if with(UNDOING) {
+        return Some(Command::DecideLatest { decision: Decision::Reject, latest: Latest::Review { adapter } });
+    }
+    if adapter.is_none() && with(CANCELLING) {
+        return Some(Command::ControlLatest { cancel: true });
+    }
+    // "retry" needs no pointing: the last failed one is meant.
+    let retry = Frame { needs: &[RETRYING], may: &format!("{may} {REFERENCE}") };
+    (adapter.is_none() && retry.fits(words)).then_some(Command::ControlLatest { cancel: false })
+}
 
 const DIGEST: Frame = Frame {
     needs: &["digest recap rundown briefing roundup summary"],
-    may: "send give show get daily today todays latest what happened day",
+    may: "send give gimme show get run daily today todays latest what happened day",
 };
 
 const SPEND: &str = "cost costs spend spent spending spendings bill billing expense expenses charges";
@@ -142,7 +244,15 @@ fn thanks(words: &[String]) -> bool {
         needs: &[PRAISE_WORDS, "work job one done stuff"],
         may: "that is was really very super as usual indeed oh",
     };
-    thanks.fits(words) || praise.fits(words)
+    // An acknowledgement in one strong word ("awesome", "ok cool"), not a
+    // mild one ("good", "ok"), which may answer a question.
+    let acknowledged = Frame {
+        needs: &[
+            "awesome perfect great cool brilliant excellent lovely wonderful superb amazing fantastic sweet splendid",
+        ],
+        may: "ok okay that is sounds looks very really so oh",
+    };
+    thanks.fits(words) || praise.fits(words) || acknowledged.fits(words)
 }
 
 const GREETING: Frame = Frame {
@@ -178,11 +288,20 @@ pub(super) fn read(text: &str) -> Option<Command> {
     if PENDING.fits(&words) {
         return Some(Command::Pending);
     }
+    if TO_DECIDE.fits(&words) {
+        return Some(Command::Pending);
+    }
     if DIGEST.fits(&words) {
         return Some(Command::Digest);
     }
     if status(&words) {
         return Some(Command::Status);
+    }
+    if let Some(command) = by_reference(&words) {
+        return Some(command);
+    }
+    if HELP.fits(&words) {
+        return Some(Command::Help);
     }
     if words.iter().any(|w| has(SPEND, w)) {
         let when = period(&mut words);
@@ -195,47 +314,5 @@ pub(super) fn read(text: &str) -> Option<Command> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_not_order_decide() {
-        let pause = Some(Command::Automations { paused: true });
-        let resume = Some(Command::Automations { paused: false });
-        assert_eq!(read("Could you halt all the scheduled jobs for a while?"), pause);
-        assert_eq!(read("switch the workflows off"), pause);
-        assert_eq!(read("switch the workflows back on again"), resume);
-        assert_eq!(read("workflows: resume"), resume);
-        assert_eq!(read("pause and resume the workflows"), None, "both: unclear");
-        assert_eq!(read("pause the newsletter for two weeks"), None);
-        assert_eq!(read("everything healthy?"), Some(Command::Status));
-        assert_eq!(read("ok"), None, "an acknowledgement");
-        assert_eq!(read("is everything ok with the Acme invoice?"), None);
-        assert_eq!(read("approve the low risk ones"), Some(Command::ApproveAllLow(None)));
-        assert_eq!(read("approve the low budget for Acme"), None);
-        assert_eq!(read("approve the low risk one"), None, "one, not all");
-        assert_eq!(read("ok the low-risk requests"), Some(Command::ApproveAllLow(None)));
-        assert_eq!(read("anything outstanding on my side?"), None, "`side` is not a pending word");
-        assert_eq!(read("anything outstanding for me to review?"), Some(Command::Pending));
-        assert_eq!(read("what's Priya waiting for?"), None);
-        assert_eq!(read("give me today's recap"), Some(Command::Digest));
-        assert_eq!(read("a summary of the Acme deal"), None);
-        assert_eq!(read("what have the models cost us since tuesday"), Some(Command::Costs(Period::Week)));
-        assert_eq!(read("token spend over the last 3 days"), Some(Command::Costs(Period::Days(3))));
-        assert_eq!(read("model costs yesterday?"), Some(Command::Costs(Period::Days(2))));
-        assert_eq!(read("how much did Acme spend last month"), None);
-    }
-
-    #[test]
-    fn small_talk_is_only_small_talk() {
-        for thanks in ["thank you very much!", "thx a lot", "Appreciated, thanks", "well done", "cool, cheers"] {
-            assert_eq!(small_talk(thanks), Some("thanks"), "{thanks}");
-        }
-        for hello in ["hello there", "good afternoon everyone", "hey steward", "morning"] {
-            assert_eq!(small_talk(hello), Some("greeting"), "{hello}");
-        }
-        for other in ["thanks, now send the invoice to Acme", "hey, is the Acme invoice paid?", "good", "ok", "well"] {
-            assert_eq!(small_talk(other), None, "{other}");
-        }
-    }
-}
+#[path = "words_tests.rs"]
+mod tests;

@@ -39,6 +39,7 @@ pub const MAX_TASK: usize = 500;
 /// first ("every monday at 8 remind me …"). A question that mentions
 /// reminding ("what did you remind me about?") is not one.
 pub fn is_reminder(text: &str) -> bool {
+    let text = &canonical(text);
     let t = text.trim().to_lowercase();
     let t = t.trim_start_matches("please").trim_start();
     let asks = ["remind me ", "can you remind me ", "could you remind me ", "/remind "];
@@ -49,9 +50,61 @@ pub fn is_reminder(text: &str) -> bool {
     when_first.iter().any(|w| t.starts_with(w)) && t.contains(" remind me ")
 }
 
+/// Other ways of asking for a reminder, as "remind me" says them: each
+/// opening (lower case, after an optional "please") and what stands in for
+/// it. "set a reminder for friday at 9 to …", "reminder: call Bob at 5",
+/// "don't let me forget to …" always ask for one; "ping me tomorrow about
+/// …" only when what follows reads as a reminder (`ping me when it
+/// deploys` is no time).
+const OPENINGS: [(&str, &str, bool); 14] = [
+    ("set a reminder for me", "remind me", true),
+    ("set me a reminder", "remind me", true),
+    ("set a reminder", "remind me", true),
+    ("add a reminder", "remind me", true),
+    ("create a reminder", "remind me", true),
+    ("make a reminder", "remind me", true),
+    ("reminder", "remind me", true),
+    ("don't let me forget", "remind me", true),
+    ("dont let me forget", "remind me", true),
+    ("do not let me forget", "remind me", true),
+    ("ping me", "remind me", false),
+    ("nudge me", "remind me", false),
+    ("text me", "remind me", false),
+    ("message me", "remind me", false),
+];
+
+/// `text` with another way of asking for a reminder put as "remind me …"
+/// (the rest in the writer's case); otherwise `text` as it is.
+pub fn canonical(text: &str) -> String {
+    let t = text.trim();
+    let lower = t.to_lowercase().replace('’', "'");
+    let please = ["please ", "can you ", "could you "].iter().find(|p| lower.starts_with(**p)).map_or(0, |p| p.len());
+    for (opening, instead, always) in OPENINGS {
+        let Some(rest) = lower[please..].strip_prefix(opening) else { continue };
+        // A whole word, then what follows: "reminder: …", "reminder to …".
+        if !rest.is_empty() && !rest.starts_with([' ', ':', ',', '-', '–', '—']) {
+            continue;
+        }
+        let rest = &t[t.len() - rest.len()..];
+        let rest = rest.trim_start_matches([':', ',', '-', '–', '—', ' ']);
+        // "set a reminder for friday": "for" says when, not what.
+        let rest = rest.strip_prefix("for ").or_else(|| rest.strip_prefix("For ")).unwrap_or(rest);
+        let said = format!("{instead} {rest}");
+        let reads = || parse_canonical(&said, DateTime::<Utc>::UNIX_EPOCH, chrono_tz::UTC).is_ok();
+        if always || reads() {
+            return said;
+        }
+    }
+    t.to_owned()
+}
+
 /// Reads a reminder; the error says what could not be read, in words for
 /// the person who wrote it.
 pub fn parse(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, String> {
+    parse_canonical(&canonical(text), now, tz)
+}
+
+fn parse_canonical(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, String> {
     let lower = text.trim().trim_end_matches(['.', '!', '?']).to_lowercase();
     let original = text.trim().trim_end_matches(['.', '!', '?']);
     // Where the reminder's own words start, in the original (its task keeps
@@ -95,6 +148,12 @@ pub fn parse(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, String> {
     for end in (1..words.len()).rev() {
         if let Ok(when) = read_when(&joined(&words[..end]), now, tz) {
             return Ok(Phrase { task: task(original, &words, end, words.len())?, when });
+        }
+    }
+    // The task first with no "to" ("reminder: call Bob at 5").
+    for start in 1..words.len() {
+        if let Ok(when) = read_when(&joined(&words[start..]), now, tz) {
+            return Ok(Phrase { task: task(original, &words, 0, start)?, when });
         }
     }
     Err("I could not tell when: try `remind me tomorrow at 9 to …`, `in 2 hours`, `on friday at 3pm`, \

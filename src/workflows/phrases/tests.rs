@@ -49,4 +49,10 @@ fn only_reminders_are_taken_for_reminders() {
     assert!(!is_reminder("what did Bob say about reminders?"));
     assert!(!is_reminder("what did you remind me about yesterday?"));
     assert!(!is_reminder("does Globex remind me of Acme?"));
+    assert!(is_reminder("set a reminder for thursday to call Bob"));
+    assert!(is_reminder("Reminder: call Bob at 5"));
+    assert!(is_reminder("ping me tomorrow at noon about the review"));
+    assert!(!is_reminder("ping me when the deploy is done"), "no time: a request to act");
+    assert!(!is_reminder("reminders are useful"));
+    assert!(!is_reminder("message me the Acme numbers"));
 }

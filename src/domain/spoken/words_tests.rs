@@ -1,0 +1,83 @@
+use super::*;
+
+#[test]
+fn words_not_order_decide() {
+    let pause = Some(Command::Automations { paused: true });
+    let resume = Some(Command::Automations { paused: false });
+    assert_eq!(read("Could you halt all the scheduled jobs for a while?"), pause);
+    assert_eq!(read("switch the workflows off"), pause);
+    assert_eq!(read("switch the workflows back on again"), resume);
+    assert_eq!(read("workflows: resume"), resume);
+    assert_eq!(read("pause and resume the workflows"), None, "both: unclear");
+    assert_eq!(read("pause the newsletter for two weeks"), None);
+    assert_eq!(read("everything healthy?"), Some(Command::Status));
+    assert_eq!(read("ok"), None, "an acknowledgement");
+    assert_eq!(read("is everything ok with the Acme invoice?"), None);
+    assert_eq!(read("approve the low risk ones"), Some(Command::ApproveAllLow(None)));
+    assert_eq!(read("approve the low budget for Acme"), None);
+    assert_eq!(read("approve the low risk one"), None, "one, not all");
+    assert_eq!(read("ok the low-risk requests"), Some(Command::ApproveAllLow(None)));
+    assert_eq!(read("anything outstanding on my side?"), None, "`side` is not a pending word");
+    assert_eq!(read("anything outstanding for me to review?"), Some(Command::Pending));
+    assert_eq!(read("what's Priya waiting for?"), None);
+    assert_eq!(read("give me today's recap"), Some(Command::Digest));
+    assert_eq!(read("a summary of the Acme deal"), None);
+    assert_eq!(read("what have the models cost us since tuesday"), Some(Command::Costs(Period::Week)));
+    assert_eq!(read("token spend over the last 3 days"), Some(Command::Costs(Period::Days(3))));
+    assert_eq!(read("model costs yesterday?"), Some(Command::Costs(Period::Days(2))));
+    assert_eq!(read("how much did Acme spend last month"), None);
+    assert_eq!(read("put every automation on hold"), pause);
+    assert_eq!(read("unpause everything scheduled"), resume);
+    assert_eq!(read("is steward alive?"), Some(Command::Status));
+    assert_eq!(read("anything stuck for me?"), Some(Command::Pending));
+    assert_eq!(read("what do I still have to sign off?"), Some(Command::Pending));
+    assert_eq!(read("what should I approve for Acme?"), None);
+}
+
+#[test]
+fn commands_by_reference_are_read_by_their_words() {
+    let approve =
+        Some(Command::DecideLatest { decision: Decision::Approve, latest: Latest::Approval { adapter: None } });
+    let reject = Some(Command::DecideLatest { decision: Decision::Reject, latest: Latest::Approval { adapter: None } });
+    let undo_email = Some(Command::DecideLatest {
+        decision: Decision::Reject,
+        latest: Latest::Review { adapter: Some("email".into()) },
+    });
+    let (cancel, retry) =
+        (Some(Command::ControlLatest { cancel: true }), Some(Command::ControlLatest { cancel: false }));
+    assert_eq!(read("sure, go ahead and confirm the newest one"), approve);
+    assert_eq!(read("veto the previous request"), reject);
+    assert_eq!(read("please roll back the email you just sent"), undo_email);
+    assert_eq!(read("take back that last mail"), undo_email);
+    assert_eq!(read("never mind, drop the thing I just asked for"), cancel);
+    assert_eq!(read("abort that task"), cancel);
+    assert_eq!(read("do the failed one again"), retry);
+    assert_eq!(read("rerun it"), retry);
+    assert_eq!(read("cancel or retry the last one"), None, "two verbs: unclear");
+    assert_eq!(read("cancel the last meeting with Acme"), None);
+    assert_eq!(read("undo the last step of the Globex plan"), None);
+    assert_eq!(read("drop Priya a line"), None);
+    assert_eq!(read("how do I use the webhook adapter?"), None);
+    assert_eq!(read("what commands do you know?"), Some(Command::Help));
+}
+
+#[test]
+fn small_talk_is_only_small_talk() {
+    for thanks in [
+        "thank you very much!",
+        "thx a lot",
+        "Appreciated, thanks",
+        "well done",
+        "cool, cheers",
+        "sounds great",
+        "ok, cool",
+    ] {
+        assert_eq!(small_talk(thanks), Some("thanks"), "{thanks}");
+    }
+    for hello in ["hello there", "good afternoon everyone", "hey steward", "morning"] {
+        assert_eq!(small_talk(hello), Some("greeting"), "{hello}");
+    }
+    for other in ["thanks, now send the invoice to Acme", "hey, is the Acme invoice paid?", "good", "ok", "well"] {
+        assert_eq!(small_talk(other), None, "{other}");
+    }
+}
