@@ -61,6 +61,13 @@ async fn the_wizard_asks_checks_and_writes_a_config_that_passes_doctor() {
         p.send_line("not a token").unwrap();
         p.exp_string("not a bot token").unwrap();
         p.exp_eof().unwrap();
+        // A token of the right form that Telegram does not know.
+        let cmd = wizard(&path, &["--telegram-api-url", &tg_url, "--wait-secs", "30"]);
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+        p.exp_string("Telegram bot token").unwrap();
+        p.send_line("123456:not-the-bots-token").unwrap();
+        p.exp_string("Telegram refused the token").unwrap();
+        p.exp_eof().unwrap();
         // Again, with the real token this time.
         let cmd = wizard(&path, &["--telegram-api-url", &tg_url, "--wait-secs", "30"]);
         let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();

@@ -6,7 +6,14 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use serde_json::{Value, json};
+use secrecy::SecretString;
+use serde_json::Value;
+use teloxide::payloads::{GetMe, GetUpdates, GetUpdatesSetters, SendMessage};
+use teloxide::requests::Payload;
+use teloxide::types::{AllowedUpdate, UpdateKind};
+use teloxide::{ApiError, RequestError};
+
+use crate::channels::telegram::Api;
 
 /// The most of an answer read: these are small JSON documents.
 const ANSWER_LIMIT: usize = 1 << 20;
@@ -26,10 +33,10 @@ async fn json_of(res: reqwest::Response, what: &str) -> anyhow::Result<(reqwest:
     Ok((status, value))
 }
 
-/// The Telegram Bot API with one bot's token.
+/// The Telegram Bot API with one bot's token: the same client `serve`
+/// uses, so answers are read up to its limit and errors carry no URL.
 pub struct TelegramBot {
-    base: String,
-    http: reqwest::Client,
+    api: Api,
 }
 
 pub fn telegram_bot(token: &str, api_url: &str) -> anyhow::Result<TelegramBot> {
@@ -37,34 +44,30 @@ pub fn telegram_bot(token: &str, api_url: &str) -> anyhow::Result<TelegramBot> {
     if !token.contains(':') || token.chars().any(char::is_whitespace) {
         bail!("that is not a bot token: @BotFather gives one like 123456789:AA…");
     }
-    Ok(TelegramBot { base: format!("{}/bot{token}", url.as_str().trim_end_matches('/')), http: client()? })
+    Ok(TelegramBot { api: Api::new(url, SecretString::from(token.to_owned())) })
 }
 
 impl TelegramBot {
-    async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
-        let res = self
-            .http
-            .post(format!("{}/{method}", self.base))
-            .json(&params)
-            .send()
-            .await
-            .map_err(|e| anyhow!("cannot reach the Telegram Bot API: {}", e.without_url()))?;
-        let (status, body) = json_of(res, &format!("Telegram's {method}")).await?;
-        if status.as_u16() == 401 || status.as_u16() == 404 {
-            bail!("Telegram refused the token: get a new one from @BotFather");
-        }
-        if body["ok"] != true {
-            let why = body["description"].as_str().unwrap_or("no reason given");
-            bail!("Telegram's {method} failed ({status}): {why}");
-        }
-        Ok(body["result"].clone())
+    async fn call<P>(&self, payload: &P) -> anyhow::Result<P::Output>
+    where
+        P: Payload + serde::Serialize,
+        P::Output: serde::de::DeserializeOwned,
+    {
+        self.api.call(payload).await.map_err(|e| match e {
+            RequestError::Api(ApiError::InvalidToken) => {
+                anyhow!("Telegram refused the token: get a new one from @BotFather")
+            }
+            // The transport already took the URL (and its token) out.
+            RequestError::Network(e) => anyhow!("cannot reach the Telegram Bot API: {e}"),
+            other => anyhow!("Telegram's {} failed: {other}", P::NAME),
+        })
     }
 }
 
 /// The bot's user name, which proves the token works.
 pub async fn telegram_me(bot: &TelegramBot) -> anyhow::Result<String> {
-    let me = bot.call("getMe", json!({})).await?;
-    me["username"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("Telegram's getMe named no bot"))
+    let me = bot.call(&GetMe::new()).await?;
+    me.user.username.ok_or_else(|| anyhow!("Telegram's getMe named no bot"))
 }
 
 /// Waits for someone to send the bot `/start`; returns their user id and
@@ -72,32 +75,24 @@ pub async fn telegram_me(bot: &TelegramBot) -> anyhow::Result<String> {
 /// not take that `/start` for a pairing attempt.
 pub async fn telegram_start(bot: &TelegramBot, within: Duration) -> anyhow::Result<(i64, String)> {
     let deadline = tokio::time::Instant::now() + within;
-    let mut offset = 0_i64;
+    let mut offset = 0_i32;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
             bail!("no /start within {}s; run setup again, or give --telegram-user", within.as_secs());
         }
-        let wait = left.as_secs().clamp(1, 25);
-        let updates =
-            bot.call("getUpdates", json!({"offset": offset, "timeout": wait, "allowed_updates": ["message"]})).await?;
-        for u in updates.as_array().into_iter().flatten() {
-            offset = offset.max(u["update_id"].as_i64().unwrap_or(0) + 1);
-            let m = &u["message"];
-            let started = m["text"].as_str().is_some_and(|t| t.trim() == "/start" || t.starts_with("/start "));
-            let (Some(id), Some(chat)) = (m["from"]["id"].as_i64(), m["chat"]["id"].as_i64()) else { continue };
-            if !started || m["chat"]["type"] != "private" {
-                continue;
-            }
-            let name = m["from"]["username"]
-                .as_str()
-                .map(|u| format!("@{u}"))
-                .or_else(|| m["from"]["first_name"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| id.to_string());
-            bot.call("getUpdates", json!({"offset": offset, "timeout": 0})).await?;
+        let wait = left.as_secs().clamp(1, 25) as u32;
+        let poll = GetUpdates::new().offset(offset).timeout(wait).allowed_updates([AllowedUpdate::Message]);
+        for update in bot.call(&poll).await? {
+            offset = offset.max(update.id.0 as i32 + 1);
+            let UpdateKind::Message(m) = update.kind else { continue };
+            let started = m.text().is_some_and(|t| t.trim() == "/start" || t.starts_with("/start "));
+            let Some(from) = m.from.as_ref().filter(|_| started && m.chat.is_private()) else { continue };
+            let name = from.username.as_ref().map_or_else(|| from.first_name.clone(), |u| format!("@{u}"));
+            bot.call(&GetUpdates::new().offset(offset).timeout(0)).await?;
             let hello = "Hello! You are steward's operator now. Finish the setup in your terminal, then start steward.";
-            bot.call("sendMessage", json!({"chat_id": chat, "text": hello})).await?;
-            return Ok((id, name));
+            bot.call(&SendMessage::new(m.chat.id, hello)).await?;
+            return Ok((from.id.0 as i64, name));
         }
     }
 }
