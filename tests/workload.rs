@@ -25,15 +25,22 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
     // answered right at tiers 0–1 and every command routed right; the
     // closing note says how far each part is. `test` and `fresh` have been
     // read (no longer blind); `unseen` was written before `fresh` was read,
-    // and its misroutes never were.
-    assert!(f("requests_total") >= 1800.0, "{figures}");
+    // by the session that widened the readers after; `letters` was measured
+    // blind once, then read with courtesies taken off.
+    assert!(f("requests_total") >= 2200.0, "{figures}");
     let part =
         |name: &str, k: &str| figures[name][k].as_f64().unwrap_or_else(|| panic!("{name}.{k} missing: {figures}"));
-    for (name, answered, routing) in [("test", 0.9, 0.93), ("fresh", 0.89, 0.91), ("unseen", 0.82, 0.86)] {
+    // (part, no-model requests answered right, routing, share of commands routed right)
+    for (name, answered, routing, commands) in [
+        ("test", 0.9, 0.93, 1.0),
+        ("fresh", 0.89, 0.91, 1.0),
+        ("unseen", 0.82, 0.86, 1.0),
+        ("letters", 0.82, 0.7, 0.65),
+    ] {
         assert!(part(name, "requests") >= 400.0, "{name}: {figures}");
         assert!(part(name, "no_model_answered_right") >= answered, "{name}: {figures}");
         assert!(part(name, "routing_accuracy") >= routing, "{name}: {figures}");
-        assert_eq!(part(name, "commands_routed_right"), part(name, "commands"), "{name}: {figures}");
+        assert!(part(name, "commands_routed_right") >= commands * part(name, "commands"), "{name}: {figures}");
     }
     let by_tier = &figures["by_tier"];
     assert!(

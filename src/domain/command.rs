@@ -20,9 +20,10 @@ pub enum Input {
 }
 
 impl Input {
-    /// Typed text: the command the grammar reads in it, or free text.
+    /// What `text` asks, read without the courtesies around it ("Hi
+    /// steward, …, thanks!"): a command, or the request's own words.
     pub fn from_text(text: &str) -> Self {
-        let text = text.trim();
+        let text = super::spoken::core(text);
         match Command::parse(text) {
             Some(c) => Self::Command(c),
             None if text.is_empty() => Self::Command(Command::Help),
@@ -368,6 +369,8 @@ mod tests {
         assert_eq!(Input::from_text(" /pending "), Input::Command(Command::Pending));
         assert_eq!(Input::from_text(""), Input::Command(Command::Help));
         assert_eq!(Input::from_text("what is due?"), Input::Text("what is due?".into()));
+        assert_eq!(Input::from_text("Hi steward, what's pending? Thanks!"), Input::Command(Command::Pending));
+        assert_eq!(Input::from_text("Morning! Is INV-7 due? Cheers, M"), Input::Text("Is INV-7 due?".into()));
         assert_eq!(Command::ask("  "), Command::Usage("ask QUESTION"));
         assert_eq!(serde_json::to_value(Input::Text("x".into())).unwrap(), serde_json::json!({"text": "x"}));
     }

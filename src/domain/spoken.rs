@@ -10,8 +10,10 @@
 //! names what it found.
 
 mod words;
+mod wrapping;
 
 pub use words::small_talk;
+pub use wrapping::core;
 
 use std::sync::LazyLock;
 

@@ -6,7 +6,9 @@
 //! misroutes have been read, so it is no longer blind), a second test part
 //! written after that (`fresh.jsonl`, under `fresh`; read in turn) and a
 //! third written before the second was read (`unseen.jsonl`, under
-//! `unseen`, never tuned on), with the scripted OpenAI-compatible server standing in for both models,
+//! `unseen`; by the session that then widened the readers, so not blind
+//! either) and a fourth written after that and measured once
+//! (`letters.jsonl`, under `letters`), with the scripted OpenAI-compatible server standing in for both models,
 //! over a memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
 //! spent per request, and what sending every request to the planner would
@@ -34,6 +36,7 @@ const WORKLOAD: &str = include_str!("../../../benches/workload/requests.jsonl");
 const HELDOUT: &str = include_str!("../../../benches/workload/heldout.jsonl");
 const FRESH: &str = include_str!("../../../benches/workload/fresh.jsonl");
 const UNSEEN: &str = include_str!("../../../benches/workload/unseen.jsonl");
+const LETTERS: &str = include_str!("../../../benches/workload/letters.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
@@ -42,17 +45,18 @@ fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
 /// Every part: the tuning part's figures at the top level, each test
 /// part's under its name.
 pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
-    let (tuning, test, fresh, unseen) = (parse(WORKLOAD)?, parse(HELDOUT)?, parse(FRESH)?, parse(UNSEEN)?);
-    let all: Arc<HashMap<String, Item>> = Arc::new(
-        tuning.iter().chain(&test).chain(&fresh).chain(&unseen).map(|i| (i.text.clone(), i.clone())).collect(),
-    );
+    let tuning = parse(WORKLOAD)?;
+    let tests =
+        [("test", parse(HELDOUT)?), ("fresh", parse(FRESH)?), ("unseen", parse(UNSEEN)?), ("letters", parse(LETTERS)?)];
+    let all: Arc<HashMap<String, Item>> =
+        Arc::new(tuning.iter().chain(tests.iter().flat_map(|(_, p)| p)).map(|i| (i.text.clone(), i.clone())).collect());
     let mut figures = run_part(backend, "tuning", &tuning, all.clone()).await?;
     figures["part"] = "tuning".into();
-    figures["requests_total"] = (tuning.len() + test.len() + fresh.len() + unseen.len()).into();
-    for (name, part) in [("test", &test), ("fresh", &fresh), ("unseen", &unseen)] {
+    figures["requests_total"] = (tuning.len() + tests.iter().map(|(_, p)| p.len()).sum::<usize>()).into();
+    for (name, part) in &tests {
         let mut held_out = run_part(backend, name, part, all.clone()).await?;
         held_out.as_object_mut().map(|o| o.remove("scenario"));
-        figures[name] = held_out;
+        figures[*name] = held_out;
     }
     Ok(figures)
 }
