@@ -1,13 +1,15 @@
 //! Properties of everything steward reads from outside, checked on random
 //! input with proptest: the policy's conditions, the word-search query
 //! builder, `Retry-After` and header parsing, Telegram updates and Discord
-//! interactions, plan JSON and cron expressions. Each must never panic, and
+//! interactions, plan JSON, cron expressions, reminders and messages read
+//! as commands. Each must never panic, and
 //! some must also keep a promise (a rule that lowers risk is never more
 //! permissive than one that raises it; a search has at most 32 terms).
 //!
 //! The unit tests run each property for [`CI_CASES`] cases;
 //! `steward-bench fuzz --cases N` runs them for as long as asked.
 
+mod spoken;
 mod times;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,7 @@ pub const PROPERTIES: &[(&str, Property)] = &[
     ("plan_json", plan_json),
     ("cron", times::cron),
     ("reminders", times::reminders),
+    ("messages", spoken::messages),
 ];
 
 /// Runs one property for `cases` cases, from `seed` when given (the tests
@@ -316,6 +319,11 @@ mod tests {
     #[test]
     fn reminder_phrasings_never_panic_and_never_land_in_the_past() {
         holds("reminders");
+    }
+
+    #[test]
+    fn messages_are_read_without_panicking_and_courtesies_change_no_command() {
+        holds("messages");
     }
 
     fn holds(name: &'static str) {

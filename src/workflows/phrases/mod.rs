@@ -77,18 +77,16 @@ const OPENINGS: [(&str, &str, bool); 14] = [
 /// (the rest in the writer's case); otherwise `text` as it is.
 pub fn canonical(text: &str) -> String {
     let t = text.trim();
-    let lower = t.to_lowercase().replace('’', "'");
-    let please = ["please ", "can you ", "could you "].iter().find(|p| lower.starts_with(**p)).map_or(0, |p| p.len());
+    let after_please = ["please ", "can you ", "could you "].iter().find_map(|p| after_ci(t, p)).unwrap_or(t);
     for (opening, instead, always) in OPENINGS {
-        let Some(rest) = lower[please..].strip_prefix(opening) else { continue };
+        let Some(rest) = after_ci(after_please, opening) else { continue };
         // A whole word, then what follows: "reminder: …", "reminder to …".
         if !rest.is_empty() && !rest.starts_with([' ', ':', ',', '-', '–', '—']) {
             continue;
         }
-        let rest = &t[t.len() - rest.len()..];
         let rest = rest.trim_start_matches([':', ',', '-', '–', '—', ' ']);
         // "set a reminder for friday": "for" says when, not what.
-        let rest = rest.strip_prefix("for ").or_else(|| rest.strip_prefix("For ")).unwrap_or(rest);
+        let rest = after_ci(rest, "for ").unwrap_or(rest);
         let said = format!("{instead} {rest}");
         let reads = || parse_canonical(&said, DateTime::<Utc>::UNIX_EPOCH, chrono_tz::UTC).is_ok();
         if always || reads() {
@@ -98,6 +96,20 @@ pub fn canonical(text: &str) -> String {
     t.to_owned()
 }
 
+/// What follows `prefix` (lower-case ASCII, `'` for either apostrophe) at
+/// the start of `text`, in any case: a slice of `text` itself.
+fn after_ci<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let mut chars = text.char_indices();
+    for want in prefix.chars() {
+        let (_, got) = chars.next()?;
+        let got = if got == '’' { '\'' } else { got.to_ascii_lowercase() };
+        if got != want {
+            return None;
+        }
+    }
+    Some(chars.next().map_or("", |(at, _)| &text[at..]))
+}
+
 /// Reads a reminder; the error says what could not be read, in words for
 /// the person who wrote it.
 pub fn parse(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, String> {
@@ -105,7 +117,7 @@ pub fn parse(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, String> {
 }
 
 fn parse_canonical(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, String> {
-    let lower = text.trim().trim_end_matches(['.', '!', '?']).to_lowercase();
+    let lower = lower_in_place(text.trim().trim_end_matches(['.', '!', '?']));
     let original = text.trim().trim_end_matches(['.', '!', '?']);
     // Where the reminder's own words start, in the original (its task keeps
     // the writer's case).
@@ -159,6 +171,21 @@ fn parse_canonical(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Phrase, Str
     Err("I could not tell when: try `remind me tomorrow at 9 to …`, `in 2 hours`, `on friday at 3pm`, \
          or `every monday at 8`"
         .into())
+}
+
+/// `text` in lower case, byte for byte where it was: a letter whose lower
+/// case is longer or shorter ("İ", "ẞ") stays as it is, so a place in the
+/// lower-case text is the same place in the original.
+fn lower_in_place(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if l.len_utf8() == c.len_utf8() => l,
+                _ => c,
+            }
+        })
+        .collect()
 }
 
 /// The words of `text` with where each starts.

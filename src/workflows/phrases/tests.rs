@@ -56,3 +56,17 @@ fn only_reminders_are_taken_for_reminders() {
     assert!(!is_reminder("reminders are useful"));
     assert!(!is_reminder("message me the Acme numbers"));
 }
+
+/// A letter whose lower case is longer (İ) or shorter (ẞ) than itself
+/// keeps the task's own words whole.
+#[test]
+fn a_task_keeps_its_words_whatever_their_case() {
+    let tz: Tz = "UTC".parse().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+    for task in ["call the İstanbul office", "pay STRAẞE 5", "send ΣΙΣΥΦΟΣ the quote"] {
+        for text in [format!("remind me tomorrow at 9 to {task}"), format!("remind me to {task} tomorrow at 9")] {
+            let p = parse(&text, now, tz).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(p.task, task, "{text}");
+        }
+    }
+}
