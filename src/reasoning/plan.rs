@@ -40,11 +40,23 @@ pub struct RawStep {
 
 #[derive(Debug, Deserialize)]
 struct Classified {
-    kind: String,
+    kind: ReadAs,
     confidence: f32,
     #[serde(default)]
     summary: String,
     step: Option<RawStep>,
+}
+
+/// What the fast model read a request as (`shape::of("executor")`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReadAs {
+    Action,
+    Goal,
+    Answer,
+    /// `unclear`, or a reading the prompt does not offer.
+    #[serde(other)]
+    Unclear,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,18 +200,18 @@ impl Reasoner {
         if c.confidence < self.config.escalate_below {
             return Ok(Ok(Reading::Escalate(format!("the fast model is unsure ({:.2})", c.confidence))));
         }
-        Ok(Ok(match (c.kind.as_str(), c.step) {
-            ("answer", _) => Reading::Question,
-            ("action", Some(step)) => match self.check(role, std::slice::from_ref(&step)) {
+        Ok(Ok(match (c.kind, c.step) {
+            (ReadAs::Answer, _) => Reading::Question,
+            (ReadAs::Action, Some(step)) => match self.check(role, std::slice::from_ref(&step)) {
                 Ok(plan) => match self.review(inbound, text, &plan).await?.as_slice() {
                     [] => Reading::Action(plan, c.summary),
                     problems => Reading::Escalate(problems.join("; ")),
                 },
                 Err(errors) => Reading::Escalate(format!("the fast model's step is invalid: {}", errors.join("; "))),
             },
-            ("action", None) => Reading::Escalate("the fast model named no step".into()),
-            ("goal", _) => Reading::Escalate("a multi-step goal".into()),
-            (kind, _) => Reading::Escalate(format!("the fast model read it as `{kind}`")),
+            (ReadAs::Action, None) => Reading::Escalate("the fast model named no step".into()),
+            (ReadAs::Goal, _) => Reading::Escalate("a multi-step goal".into()),
+            (ReadAs::Unclear, _) => Reading::Escalate("the fast model found it unclear".into()),
         }))
     }
 

@@ -50,11 +50,13 @@ fn join_phrases(words: Vec<String>) -> Vec<String> {
     ];
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     for w in words {
-        let joined = out.last().and_then(|prev| PHRASES.iter().find(|(a, b, _)| prev == a && w == *b));
-        match joined {
-            Some((_, _, one)) => *out.last_mut().expect("a previous word") = (*one).to_owned(),
-            None => out.push(w),
+        if let Some(prev) = out.last_mut() {
+            if let Some((_, _, one)) = PHRASES.iter().find(|(a, b, _)| prev == a && w == *b) {
+                *prev = (*one).to_owned();
+                continue;
+            }
         }
+        out.push(w);
     }
     if out.iter().any(|w| w == "again") && out.iter().any(|w| matches!(w.as_str(), "run" | "do" | "try")) {
         out.retain(|w| w != "again");
