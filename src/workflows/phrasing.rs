@@ -134,9 +134,10 @@ impl Phrasing {
             return None;
         }
         let value = value.trim();
-        Some(examples.iter().any(|e| {
-            let said = e.replace(&slot, value);
-            self.read(&said, params).get(param).and_then(Value::as_str) == Some(value)
+        // Compared as the parameter's type reads it ("5" is the number 5).
+        let typed = params.iter().find(|p| p.name == param).and_then(|p| p.ty.check(&Value::String(value.into())).ok());
+        Some(typed.is_some_and(|typed| {
+            examples.iter().any(|e| self.read(&e.replace(&slot, value), params).get(param) == Some(&typed))
         }))
     }
 
@@ -328,6 +329,11 @@ mod tests {
         assert_eq!(p.reads_back("client", "Tyrell", &params), Some(true));
         assert_eq!(p.reads_back("client", "put on record that Hugo returned the laptop", &params), Some(false));
         assert_eq!(p.reads_back("other", "Tyrell", &params), None, "no pattern reads it");
+        let days = vec![param("days", ParamType::Number, None)];
+        let p =
+            Phrasing::parse(vec!["check in {days} days".into()], vec![r"in (?P<days>\d+) days".into()], &days).unwrap();
+        assert_eq!(p.reads_back("days", "5", &days), Some(true), "read as its type reads it");
+        assert_eq!(p.reads_back("days", "in a week or so", &days), Some(false));
     }
 
     #[test]
