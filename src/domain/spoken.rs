@@ -220,11 +220,7 @@ pub fn read(text: &str) -> Option<Command> {
         return Some(Command::DecideLatest { decision, latest: Latest::Approval { adapter: None } });
     }
     if let Some(c) = UNDO.captures(&t) {
-        let adapter = c.name("what").and_then(|w| match w.as_str() {
-            "email" | "mail" => Some("email".to_owned()),
-            "webhook" | "call" => Some("webhook".to_owned()),
-            _ => None,
-        });
+        let adapter = c.name("what").and_then(|w| words::adapter_of(w.as_str()));
         return Some(Command::DecideLatest { decision: Decision::Reject, latest: Latest::Review { adapter } });
     }
     if let Some(c) = CANCEL.captures(&t) {

@@ -33,8 +33,7 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// Two words that say one thing, as one word: "roll back" is "rollback",
-/// "never mind" is "nevermind", "on hold" is "onhold". "run … again" and
-/// "do … again" are "retry".
+/// "never mind" is "nevermind", "on hold" is "onhold".
 fn join_phrases(words: Vec<String>) -> Vec<String> {
     const PHRASES: [(&str, &str, &str); 10] = [
         ("roll", "back", "rollback"),
@@ -58,11 +57,18 @@ fn join_phrases(words: Vec<String>) -> Vec<String> {
         }
         out.push(w);
     }
-    if out.iter().any(|w| w == "again") && out.iter().any(|w| matches!(w.as_str(), "run" | "do" | "try")) {
-        out.retain(|w| w != "again");
-        out.iter_mut().filter(|w| matches!(w.as_str(), "run" | "do" | "try")).for_each(|w| *w = "retry".into());
-    }
     out
+}
+
+/// "run … again", "do … again", "try … again" as "retry": read only where
+/// a command by reference is looked for ("what do I need to approve
+/// again?" asks what is pending).
+fn again_as_retry(words: &[String]) -> Vec<String> {
+    let redo = |w: &String| matches!(w.as_str(), "run" | "do" | "try");
+    if !(words.iter().any(|w| w == "again") && words.iter().any(redo)) {
+        return words.to_vec();
+    }
+    words.iter().filter(|w| *w != "again").map(|w| if redo(w) { "retry".to_owned() } else { w.clone() }).collect()
 }
 
 /// A command's vocabulary: the words it may use, and the groups of which
@@ -156,20 +162,22 @@ const REJECTING: &str = "reject decline deny refuse veto";
 const UNDOING: &str = "undo revert reverse rollback takeback unsend";
 const CANCELLING: &str = "cancel abort scrap drop kill withdraw nevermind calloff stop scratch";
 const RETRYING: &str = "retry rerun redo";
-/// The adapter a reference names ("the last email").
+/// The words that name an adapter in a reference ("the last email").
 const ADAPTER_WORDS: &str = "email emails mail message webhook call";
 
-fn adapter_named(words: &[String]) -> Option<String> {
-    words.iter().find_map(|w| match w.as_str() {
+/// The adapter `word` names in a reference, if it names one.
+pub(super) fn adapter_of(word: &str) -> Option<String> {
+    match word {
         "email" | "emails" | "mail" | "message" => Some("email".to_owned()),
         "webhook" | "call" => Some("webhook".to_owned()),
         _ => None,
-    })
+    }
 }
 
 /// "roll back that email", "scrap my last request", "run the last failed
 /// one again": a command by reference, read by its words.
 fn by_reference(words: &[String]) -> Option<Command> {
+    let words = &again_as_retry(words)[..];
     let may = format!("{POINTED} {ADAPTER_WORDS}");
     let with = |verbs: &'static str| {
         let needs = [verbs, REFERENCE];
@@ -181,7 +189,7 @@ fn by_reference(words: &[String]) -> Option<Command> {
     if kinds != 1 {
         return None;
     }
-    let adapter = adapter_named(words);
+    let adapter = words.iter().find_map(|w| adapter_of(w));
     if with(APPROVING) || with(REJECTING) {
         let decision = if says(APPROVING) { Decision::Approve } else { Decision::Reject };
         return Some(Command::DecideLatest { decision, latest: Latest::Approval { adapter } });

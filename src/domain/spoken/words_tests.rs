@@ -53,6 +53,7 @@ fn commands_by_reference_are_read_by_their_words() {
     assert_eq!(read("abort that task"), cancel);
     assert_eq!(read("do the failed one again"), retry);
     assert_eq!(read("rerun it"), retry);
+    assert_eq!(read("what do I need to approve again?"), Some(Command::Pending), "asked again, not a retry");
     assert_eq!(read("cancel or retry the last one"), None, "two verbs: unclear");
     assert_eq!(read("cancel the last meeting with Acme"), None);
     assert_eq!(read("undo the last step of the Globex plan"), None);

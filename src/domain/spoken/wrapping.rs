@@ -58,7 +58,7 @@ fn signature(clause: &str) -> bool {
 
 /// The last clause break in `t` (its byte range), if any.
 fn last_break(t: &str) -> Option<(usize, usize)> {
-    t.char_indices().filter(|(_, c)| is_break(*c)).last().map(|(i, c)| (i, i + c.len_utf8()))
+    t.char_indices().rev().find(|(_, c)| is_break(*c)).map(|(i, c)| (i, i + c.len_utf8()))
 }
 
 /// `t` without its trailing breaks and spaces.

@@ -50,27 +50,27 @@ pub fn is_reminder(text: &str) -> bool {
     when_first.iter().any(|w| t.starts_with(w)) && t.contains(" remind me ")
 }
 
-/// Other ways of asking for a reminder, as "remind me" says them: each
-/// opening (lower case, after an optional "please") and what stands in for
-/// it. "set a reminder for friday at 9 to …", "reminder: call Bob at 5",
-/// "don't let me forget to …" always ask for one; "ping me tomorrow about
-/// …" only when what follows reads as a reminder (`ping me when it
-/// deploys` is no time).
-const OPENINGS: [(&str, &str, bool); 14] = [
-    ("set a reminder for me", "remind me", true),
-    ("set me a reminder", "remind me", true),
-    ("set a reminder", "remind me", true),
-    ("add a reminder", "remind me", true),
-    ("create a reminder", "remind me", true),
-    ("make a reminder", "remind me", true),
-    ("reminder", "remind me", true),
-    ("don't let me forget", "remind me", true),
-    ("dont let me forget", "remind me", true),
-    ("do not let me forget", "remind me", true),
-    ("ping me", "remind me", false),
-    ("nudge me", "remind me", false),
-    ("text me", "remind me", false),
-    ("message me", "remind me", false),
+/// Other ways of asking for a reminder, each read as "remind me …": the
+/// opening (lower case, after an optional "please"), and whether it always
+/// asks for one. "set a reminder for friday at 9 to …", "reminder: call Bob
+/// at 5", "don't let me forget to …" always do; "ping me tomorrow about …"
+/// only when what follows reads as a reminder (`ping me when it deploys`
+/// is no time).
+const OPENINGS: [(&str, bool); 14] = [
+    ("set a reminder for me", true),
+    ("set me a reminder", true),
+    ("set a reminder", true),
+    ("add a reminder", true),
+    ("create a reminder", true),
+    ("make a reminder", true),
+    ("reminder", true),
+    ("don't let me forget", true),
+    ("dont let me forget", true),
+    ("do not let me forget", true),
+    ("ping me", false),
+    ("nudge me", false),
+    ("text me", false),
+    ("message me", false),
 ];
 
 /// `text` with another way of asking for a reminder put as "remind me …"
@@ -78,7 +78,7 @@ const OPENINGS: [(&str, &str, bool); 14] = [
 pub fn canonical(text: &str) -> String {
     let t = text.trim();
     let after_please = ["please ", "can you ", "could you "].iter().find_map(|p| after_ci(t, p)).unwrap_or(t);
-    for (opening, instead, always) in OPENINGS {
+    for (opening, always) in OPENINGS {
         let Some(rest) = after_ci(after_please, opening) else { continue };
         // A whole word, then what follows: "reminder: …", "reminder to …".
         if !rest.is_empty() && !rest.starts_with([' ', ':', ',', '-', '–', '—']) {
@@ -87,7 +87,7 @@ pub fn canonical(text: &str) -> String {
         let rest = rest.trim_start_matches([':', ',', '-', '–', '—', ' ']);
         // "set a reminder for friday": "for" says when, not what.
         let rest = after_ci(rest, "for ").unwrap_or(rest);
-        let said = format!("{instead} {rest}");
+        let said = format!("remind me {rest}");
         let reads = || parse_canonical(&said, DateTime::<Utc>::UNIX_EPOCH, chrono_tz::UTC).is_ok();
         if always || reads() {
             return said;
