@@ -157,7 +157,10 @@ async fn every_call_is_on_the_ledger_with_estimates_marked() {
         c.llm.fast.model = Some("scripted".into());
         c.llm.fast.timeout_secs = 2;
         c.llm.fast.max_tokens = 300;
-        c.llm.prices.insert("scripted".into(), steward::config::Price { input_per_mtok: 1.0, output_per_mtok: 2.0 });
+        c.llm.prices.insert(
+            "scripted".into(),
+            steward::config::Price { input_per_mtok: 1.0, output_per_mtok: 2.0, cached_input_per_mtok: None },
+        );
     })
     .await;
     let empty = app.get("/v1/costs").send().await.unwrap().text().await.unwrap();
@@ -194,5 +197,48 @@ async fn every_call_is_on_the_ledger_with_estimates_marked() {
     let out = format!("steward_model_tokens_total{{tier=\"{tier}\",kind=\"completion\"}} 300\n");
     assert!(metrics.contains(&out), "{metrics}");
     assert!(metrics.contains("# TYPE steward_model_cost_usd_total counter"), "{metrics}");
+    app.stop().await;
+}
+
+/// Prompt caching: the role's prompt and catalog come before the request,
+/// so two requests share a prefix the server caches. The ledger keeps the
+/// cached tokens apart and prices them at the cached-input price, and
+/// `/metrics` shows them.
+#[tokio::test]
+async fn prompt_tokens_served_from_the_cache_are_recorded_and_priced_apart() {
+    let llm = ScriptedLlm::start().await;
+    llm.cache_prefixes(0, 1);
+    let price =
+        steward::config::Price { input_per_mtok: 1000.0, output_per_mtok: 0.0, cached_input_per_mtok: Some(100.0) };
+    let app = TestApp::spawn_with(|c| {
+        c.llm.fast.base_url = Some(llm.base_url());
+        c.llm.fast.model = Some("scripted".into());
+        c.llm.prices.insert("scripted".into(), price);
+    })
+    .await;
+    let answer = json!({"kind": "action", "confidence": 0.9, "summary": "note it",
+        "step": {"adapter": "note", "action": "write", "args": {"text": "x"}}});
+    for text in ["write a note that the first prefix is cold", "write a note that the second prefix is warm"] {
+        llm.push(Reply::json(answer.clone()));
+        let r = app.post("/v1/messages").json(&json!({ "text": text })).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM model_calls").await, 2);
+    let row = |column: &str, n: usize| format!("SELECT {column} FROM model_calls ORDER BY at, id LIMIT 1 OFFSET {n}");
+    let (in0, cached0) = (app.count(&row("tokens_in", 0)).await, app.count(&row("tokens_cached", 0)).await);
+    let (in1, cached1) = (app.count(&row("tokens_in", 1)).await, app.count(&row("tokens_cached", 1)).await);
+    assert_eq!(cached0, 0, "nothing was cached before the first call");
+    assert!(cached1 > in1 / 2 && cached1 < in1, "the prompt and catalog are the shared prefix: {cached1} of {in1}");
+    let costs: Value = app.get("/v1/costs").send().await.unwrap().json().await.unwrap();
+    assert_eq!(costs["by_day"][0]["tokens_cached"], cached1, "{costs}");
+    let want = ((in0 + in1 - cached1) as f64 * 1000.0 + cached1 as f64 * 100.0) / 1e6;
+    let cost = costs["cost_usd"].as_f64().unwrap();
+    assert!((cost - want).abs() < 1e-9, "cached tokens at the cached price: {cost} against {want}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let tier = costs["by_day"][0]["tier"].as_i64().unwrap();
+    assert!(
+        metrics.contains(&format!("steward_model_prompt_tokens_cached_total{{tier=\"{tier}\"}} {cached1}\n")),
+        "{metrics}"
+    );
     app.stop().await;
 }

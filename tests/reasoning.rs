@@ -316,9 +316,10 @@ async fn a_spent_budget_skips_the_models() {
         with_models(c, &llm);
         c.policy.path = Some(policy);
         // Priced so one call spends the day's budget.
-        c.llm
-            .prices
-            .insert("scripted".into(), steward::config::Price { input_per_mtok: 100.0, output_per_mtok: 100.0 });
+        c.llm.prices.insert(
+            "scripted".into(),
+            steward::config::Price { input_per_mtok: 100.0, output_per_mtok: 100.0, cached_input_per_mtok: None },
+        );
     })
     .await;
     llm.push(Reply::json(json!({"kind": "action", "confidence": 0.9, "summary": "n", "step": note_step("first")})));

@@ -143,6 +143,12 @@ pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
                 u.tokens_out as f64,
             ));
             totals.push(gauge(
+                "steward_model_prompt_tokens_cached_total",
+                "Prompt tokens the provider served from its prompt cache, by tier (part of the prompt kind above).",
+                tier(),
+                u.tokens_cached as f64,
+            ));
+            totals.push(gauge(
                 "steward_model_cost_usd_total",
                 "Model cost on the ledger in USD, by tier.",
                 tier(),

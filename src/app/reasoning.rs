@@ -67,7 +67,7 @@ pub async fn costs(config: &Config, since: Option<DateTime<Utc>>, json: bool) ->
     }
     for l in &costs.by_day {
         println!(
-            "  {}  tier {}  {:<24} {:>5} calls ({} failed, {} estimated)  {:>8} in {:>8} out  ${:.4}  p50 {} ms",
+            "  {}  tier {}  {:<24} {:>5} calls ({} failed, {} estimated)  {:>8} in ({} cached) {:>8} out  ${:.4}  p50 {} ms",
             l.day,
             l.tier,
             l.model,
@@ -75,6 +75,7 @@ pub async fn costs(config: &Config, since: Option<DateTime<Utc>>, json: bool) ->
             l.failed_calls,
             l.estimated_calls,
             l.tokens_in,
+            l.tokens_cached,
             l.tokens_out,
             l.cost_usd,
             l.p50_latency_ms

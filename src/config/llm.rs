@@ -93,8 +93,30 @@ pub struct LlmConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
+    #[serde(deserialize_with = "usd")]
     pub input_per_mtok: f64,
+    #[serde(deserialize_with = "usd")]
     pub output_per_mtok: f64,
+    /// Prompt tokens the provider served from its prompt cache (OpenAI
+    /// bills them at a fraction of the input price); the input price when
+    /// unset.
+    #[serde(default, deserialize_with = "some_usd")]
+    pub cached_input_per_mtok: Option<f64>,
+}
+
+/// A price: a finite amount, not below zero (a ledger that sums `nan` or a
+/// negative price hides spend from the daily budget).
+fn usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!("a price must be a number of USD, 0 or more (got {v})")))
+    }
+}
+
+fn some_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    usd(d).map(Some)
 }
 
 /// The reasoning tiers' knobs. Thresholds are cosine similarities (tier 1)

@@ -283,6 +283,29 @@ mod tests {
     }
 
     #[test]
+    fn a_price_is_an_amount_of_usd() {
+        let read = |toml: &str| Figment::new().merge(Toml::string(toml)).extract::<Config>().map_err(|e| e.to_string());
+        let ok =
+            read("[llm.prices.m]\ninput_per_mtok = 2.5\noutput_per_mtok = 10\ncached_input_per_mtok = 1.25").unwrap();
+        let price = ok.llm.prices["m"];
+        assert_eq!((price.input_per_mtok, price.cached_input_per_mtok), (2.5, Some(1.25)));
+        assert_eq!(
+            read("[llm.prices.m]\ninput_per_mtok = 1\noutput_per_mtok = 1").unwrap().llm.prices["m"]
+                .cached_input_per_mtok,
+            None
+        );
+        for bad in [
+            "input_per_mtok = -1\noutput_per_mtok = 1",
+            "input_per_mtok = nan\noutput_per_mtok = 1",
+            "input_per_mtok = 1\noutput_per_mtok = inf",
+            "input_per_mtok = 1\noutput_per_mtok = 1\ncached_input_per_mtok = -0.5",
+        ] {
+            let err = read(&format!("[llm.prices.m]\n{bad}")).unwrap_err();
+            assert!(err.contains("a price must be a number of USD, 0 or more"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn secrets_never_print() {
         let mut config = Config::default();
         config.http.token = Some(SecretString::from("hunter2-very-secret"));

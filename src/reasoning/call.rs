@@ -135,8 +135,9 @@ async fn call_and_record<T: DeserializeOwned>(
         role_version: role.version.clone(),
         model: model.name.clone(),
         tokens_in: prompt,
+        tokens_cached: 0,
         tokens_out: model.max_tokens(),
-        cost_usd: model.cost(prompt, model.max_tokens()),
+        cost_usd: model.cost(prompt, 0, model.max_tokens()),
         latency_ms: 0,
         outcome: "in_flight",
         detail: None,
@@ -149,7 +150,8 @@ async fn call_and_record<T: DeserializeOwned>(
     call.latency_ms = started.elapsed().as_millis() as u64;
     let parsed = match result {
         Ok(c) => {
-            (call.tokens_in, call.tokens_out, call.estimated) = (c.tokens_in, c.tokens_out, c.estimated);
+            (call.tokens_in, call.tokens_cached, call.tokens_out, call.estimated) =
+                (c.tokens_in, c.tokens_cached, c.tokens_out, c.estimated);
             match llm::parse_strict::<T>(&c) {
                 Ok(v) => {
                     call.outcome = "ok";
@@ -169,7 +171,7 @@ async fn call_and_record<T: DeserializeOwned>(
             Err(e.to_string())
         }
     };
-    call.cost_usd = model.cost(call.tokens_in, call.tokens_out);
+    call.cost_usd = model.cost(call.tokens_in, call.tokens_cached, call.tokens_out);
     let outcome = call.outcome;
     metrics.inc("steward_model_calls_total", &[("tier", super::tier_label(call.tier)), ("outcome", outcome)]);
     if outcome != "ok" {

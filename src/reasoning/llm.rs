@@ -47,6 +47,8 @@ pub struct Model {
 pub struct Completion {
     pub text: String,
     pub tokens_in: u32,
+    /// Of `tokens_in`, those the server served from its prompt cache.
+    pub tokens_cached: u32,
     pub tokens_out: u32,
     /// The token counts are steward's estimates: the server reported none.
     pub estimated: bool,
@@ -108,9 +110,16 @@ impl Model {
         self.max_tokens
     }
 
-    /// What a call with these token counts costs, in USD.
-    pub fn cost(&self, tokens_in: u32, tokens_out: u32) -> f64 {
-        (f64::from(tokens_in) * self.price.input_per_mtok + f64::from(tokens_out) * self.price.output_per_mtok) / 1e6
+    /// What a call with these token counts costs, in USD: `cached` of the
+    /// `tokens_in` at the cached-input price (the input price when none is
+    /// set).
+    pub fn cost(&self, tokens_in: u32, cached: u32, tokens_out: u32) -> f64 {
+        let cached = cached.min(tokens_in);
+        let cached_price = self.price.cached_input_per_mtok.unwrap_or(self.price.input_per_mtok);
+        (f64::from(tokens_in - cached) * self.price.input_per_mtok
+            + f64::from(cached) * cached_price
+            + f64::from(tokens_out) * self.price.output_per_mtok)
+            / 1e6
     }
 
     /// What the request asks of the output's shape: `schema` is the role's
@@ -165,13 +174,16 @@ impl Model {
             return Err(CallError::Garbage("no choices".into()));
         };
         let text = choice.message.content.unwrap_or_default();
-        let (tokens_in, tokens_out, estimated) = match response.usage {
-            Some(u) => (u.prompt_tokens, u.completion_tokens, false),
+        let (tokens_in, tokens_cached, tokens_out, estimated) = match response.usage {
+            Some(u) => {
+                let cached = u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0);
+                (u.prompt_tokens, cached.min(u.prompt_tokens), u.completion_tokens, false)
+            }
             // Servers that do not count get an estimate: ~4 characters a token.
-            None => (estimate_tokens(system) + estimate_tokens(user), estimate_tokens(&text), true),
+            None => (estimate_tokens(system) + estimate_tokens(user), 0, estimate_tokens(&text), true),
         };
         let truncated = choice.finish_reason == Some(FinishReason::Length);
-        Ok(Completion { text, tokens_in, tokens_out, estimated, truncated })
+        Ok(Completion { text, tokens_in, tokens_cached, tokens_out, estimated, truncated })
     }
 }
 
@@ -260,7 +272,14 @@ mod tests {
     }
 
     fn c(text: &str) -> Completion {
-        Completion { text: text.into(), tokens_in: 1, tokens_out: 1, estimated: false, truncated: false }
+        Completion {
+            text: text.into(),
+            tokens_in: 1,
+            tokens_cached: 0,
+            tokens_out: 1,
+            estimated: false,
+            truncated: false,
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::domain::Millis;
 pub struct TierUse {
     pub tier: i64,
     pub tokens_in: i64,
+    /// Of `tokens_in`, those served from the provider's prompt cache.
+    pub tokens_cached: i64,
     pub tokens_out: i64,
     pub cost_usd: f64,
 }
@@ -43,15 +45,21 @@ pub async fn snapshot(pool: &SqlitePool) -> Result<Snapshot, StoreError> {
             .await?;
     let vector_deletes_pending = sqlx::query_scalar("SELECT COUNT(*) FROM vector_deletes").fetch_one(pool).await?;
     let audit_rows = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit").fetch_one(pool).await?;
-    let rows: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
-        "SELECT tier, SUM(tokens_in), SUM(tokens_out), SUM(cost_usd) FROM model_calls
+    let rows: Vec<(i64, i64, i64, i64, f64)> = sqlx::query_as(
+        "SELECT tier, SUM(tokens_in), SUM(tokens_cached), SUM(tokens_out), SUM(cost_usd) FROM model_calls
          WHERE outcome != 'in_flight' GROUP BY tier ORDER BY tier",
     )
     .fetch_all(pool)
     .await?;
     let model_use = rows
         .into_iter()
-        .map(|(tier, tokens_in, tokens_out, cost_usd)| TierUse { tier, tokens_in, tokens_out, cost_usd })
+        .map(|(tier, tokens_in, tokens_cached, tokens_out, cost_usd)| TierUse {
+            tier,
+            tokens_in,
+            tokens_cached,
+            tokens_out,
+            cost_usd,
+        })
         .collect();
     Ok(Snapshot { approvals_waiting, vectors_pending, vector_deletes_pending, audit_rows, model_use, oldest_waiting })
 }

@@ -19,6 +19,8 @@ pub struct Call {
     pub role_version: String,
     pub model: String,
     pub tokens_in: u32,
+    /// Of `tokens_in`, those the provider served from its prompt cache.
+    pub tokens_cached: u32,
     pub tokens_out: u32,
     pub cost_usd: f64,
     pub latency_ms: u64,
@@ -43,8 +45,8 @@ pub async fn record(store: &Store, call: &Call) -> Result<String, StoreError> {
     let mut tx = store.begin().await?;
     sqlx::query(
         "INSERT INTO model_calls (id, at, day, tier, role, role_version, model, tokens_in, tokens_out, cost_usd,
-                                  latency_ms, outcome, detail, request, estimated)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  latency_ms, outcome, detail, request, estimated, tokens_cached)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(call.at)
@@ -61,6 +63,7 @@ pub async fn record(store: &Store, call: &Call) -> Result<String, StoreError> {
     .bind(&call.detail)
     .bind(&call.request)
     .bind(call.estimated)
+    .bind(i64::from(call.tokens_cached))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -72,7 +75,7 @@ pub async fn complete(store: &Store, id: &str, call: &Call) -> Result<(), StoreE
     let mut tx = store.begin().await?;
     sqlx::query(
         "UPDATE model_calls SET tokens_in = ?, tokens_out = ?, cost_usd = ?, latency_ms = ?, outcome = ?,
-                                detail = ?, estimated = ?
+                                detail = ?, estimated = ?, tokens_cached = ?
          WHERE id = ?",
     )
     .bind(i64::from(call.tokens_in))
@@ -82,6 +85,7 @@ pub async fn complete(store: &Store, id: &str, call: &Call) -> Result<(), StoreE
     .bind(call.outcome)
     .bind(&call.detail)
     .bind(call.estimated)
+    .bind(i64::from(call.tokens_cached))
     .bind(id)
     .execute(&mut *tx)
     .await?;
@@ -134,6 +138,8 @@ pub struct Line {
     /// Calls whose tokens are estimates (timed out, cut off, uncounted).
     pub estimated_calls: i64,
     pub tokens_in: i64,
+    /// Of `tokens_in`, those served from the provider's prompt cache.
+    pub tokens_cached: i64,
     pub tokens_out: i64,
     pub cost_usd: f64,
     pub p50_latency_ms: i64,
@@ -141,17 +147,18 @@ pub struct Line {
 
 /// Calls since `since`, summed by day, tier and model, newest day first.
 pub async fn summary(pool: &SqlitePool, since: Millis) -> Result<Vec<Line>, StoreError> {
-    type Row = (String, i64, String, i64, i64, i64, i64, i64, f64);
+    type Row = (String, i64, String, i64, i64, i64, i64, i64, i64, f64);
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT day, tier, model, COUNT(*), SUM(outcome <> 'ok'), SUM(estimated), SUM(tokens_in), SUM(tokens_out),
-                SUM(cost_usd)
+        "SELECT day, tier, model, COUNT(*), SUM(outcome <> 'ok'), SUM(estimated), SUM(tokens_in), SUM(tokens_cached),
+                SUM(tokens_out), SUM(cost_usd)
          FROM model_calls WHERE at >= ? GROUP BY day, tier, model ORDER BY day DESC, tier, model",
     )
     .bind(since)
     .fetch_all(pool)
     .await?;
     let mut lines = Vec::with_capacity(rows.len());
-    for (day, tier, model, calls, failed_calls, estimated_calls, tokens_in, tokens_out, cost_usd) in rows {
+    for (day, tier, model, calls, failed_calls, estimated_calls, tokens_in, tokens_cached, tokens_out, cost_usd) in rows
+    {
         // The median latency of the group: the middle row in latency order.
         let p50: i64 = sqlx::query_scalar(
             "SELECT latency_ms FROM model_calls WHERE at >= ? AND day = ? AND tier = ? AND model = ?
@@ -172,6 +179,7 @@ pub async fn summary(pool: &SqlitePool, since: Millis) -> Result<Vec<Line>, Stor
             failed_calls,
             estimated_calls,
             tokens_in,
+            tokens_cached,
             tokens_out,
             cost_usd,
             p50_latency_ms: p50,
@@ -184,7 +192,7 @@ pub async fn summary(pool: &SqlitePool, since: Millis) -> Result<Vec<Line>, Stor
 pub async fn calls_since(pool: &SqlitePool, since: Millis) -> Result<Vec<Call>, StoreError> {
     let rows = sqlx::query(
         "SELECT at, tier, role, role_version, model, tokens_in, tokens_out, cost_usd, latency_ms, outcome, detail,
-                request, estimated
+                request, estimated, tokens_cached
          FROM model_calls WHERE at >= ? ORDER BY at, id",
     )
     .bind(since)
@@ -199,6 +207,7 @@ pub async fn calls_since(pool: &SqlitePool, since: Millis) -> Result<Vec<Call>, 
                 role_version: r.try_get("role_version")?,
                 model: r.try_get("model")?,
                 tokens_in: r.try_get::<i64, _>("tokens_in")? as u32,
+                tokens_cached: r.try_get::<i64, _>("tokens_cached")? as u32,
                 tokens_out: r.try_get::<i64, _>("tokens_out")? as u32,
                 cost_usd: r.try_get("cost_usd")?,
                 latency_ms: r.try_get::<i64, _>("latency_ms")? as u64,
@@ -238,6 +247,7 @@ mod tests {
             role_version: "1".into(),
             model: "m".into(),
             tokens_in: 120,
+            tokens_cached: 0,
             tokens_out: 300,
             cost_usd: 0.5,
             latency_ms: 0,

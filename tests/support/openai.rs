@@ -4,7 +4,11 @@
 //! past the client's timeout, a body that is not JSON, JSON cut off at
 //! `max_tokens`), can honour only `max_tokens` as llama.cpp's server
 //! does, and can write like a small model that keeps to a shape only when
-//! a grammar holds it to one. `GET /v1/models` lists one model. With the queue empty it
+//! a grammar holds it to one. Like OpenAI it caches prompts: a prompt that
+//! begins as an earlier one did reports that prefix as
+//! `prompt_tokens_details.cached_tokens` (from 1,024 tokens, in steps of
+//! 128; a test can lower both, as llama.cpp's slots cache any prefix).
+//! `GET /v1/models` lists one model. With the queue empty it
 //! asks the responder, if one is set, or answers 500 so a test that asked
 //! for more than it scripted fails loudly.
 #![allow(dead_code)]
@@ -58,6 +62,36 @@ struct Inner {
     /// schema requires no key the JSON lacks. In JSON mode the model
     /// writes some JSON object of its own; with no format, chatty prose.
     small_model: std::sync::atomic::AtomicBool,
+    /// The prompts seen so far, and the cache's rule: a prefix counts from
+    /// `.0` tokens, rounded down to a multiple of `.1`.
+    prompts: Mutex<Vec<String>>,
+    cache_rule: Mutex<Option<(u64, u64)>>,
+}
+
+/// A request's prompt as one text: each message's role and content, in order.
+fn prompt_text(request: &Value) -> String {
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    messages
+        .iter()
+        .map(|m| format!("<{}>{}", m["role"].as_str().unwrap_or(""), m["content"].as_str().unwrap_or("")))
+        .collect()
+}
+
+impl Inner {
+    /// The tokens of `prompt` an earlier prompt's prefix caches; then
+    /// remembers `prompt`.
+    fn cached(&self, prompt: String) -> u64 {
+        let (min, step) = self.cache_rule.lock().unwrap().unwrap_or((1024, 128));
+        let mut seen = self.prompts.lock().unwrap();
+        let longest = seen
+            .iter()
+            .map(|p| p.chars().zip(prompt.chars()).take_while(|(a, b)| a == b).count() as u64)
+            .max()
+            .unwrap_or(0);
+        seen.push(prompt);
+        let tokens = longest / 4 / step.max(1) * step.max(1);
+        if tokens >= min { tokens } else { 0 }
+    }
 }
 
 /// What a small model writes for `content` when nothing holds it to the
@@ -87,24 +121,28 @@ pub fn tokens(text: &str) -> u64 {
     (text.chars().count() as u64).div_ceil(4)
 }
 
-fn completion(model: &str, content: &str, prompt_tokens: u64, finish: &str) -> Value {
+fn completion(model: &str, content: &str, (prompt_tokens, cached): (u64, u64), finish: &str) -> Value {
     let completion_tokens = tokens(content);
+    let cached = cached.min(prompt_tokens);
     json!({
         "id": "chatcmpl-scripted",
         "object": "chat.completion",
         "created": 1_764_000_000u32,
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish, "logprobs": null}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": cached}}
     })
 }
 
-fn answer(reply: Reply, request: &Value) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> {
+fn answer(reply: Reply, request: &Value, cached: u64) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> {
     let model = request["model"].as_str().unwrap_or("scripted").to_owned();
     let prompt: u64 = request["messages"]
         .as_array()
         .map(|m| m.iter().map(|m| tokens(m["content"].as_str().unwrap_or(""))).sum())
         .unwrap_or(0);
+    let prompt = (prompt, cached);
+    let request = request.clone();
     Box::pin(async move {
         match reply {
             Reply::Content(c) => Json(completion(&model, &c, prompt, "stop")).into_response(),
@@ -121,7 +159,7 @@ fn answer(reply: Reply, request: &Value) -> std::pin::Pin<Box<dyn Future<Output 
             }
             Reply::Delay(d, then) => {
                 tokio::time::sleep(d).await;
-                answer(*then, &json!({"model": model})).await
+                answer(*then, &request, cached).await
             }
         }
     })
@@ -152,7 +190,8 @@ async fn chat(State(inner): State<Arc<Inner>>, Json(request): Json<Value>) -> Re
         }
         other => other,
     };
-    answer(reply, &request).await
+    let cached = inner.cached(prompt_text(&request));
+    answer(reply, &request, cached).await
 }
 
 impl ScriptedLlm {
@@ -185,6 +224,12 @@ impl ScriptedLlm {
     /// Write like a small model: the shape asked for only under a schema.
     pub fn write_like_a_small_model(&self) {
         self.inner.small_model.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Cache prompt prefixes from `min` tokens, in steps of `step` (OpenAI:
+    /// 1,024 and 128).
+    pub fn cache_prefixes(&self, min: u64, step: u64) {
+        *self.inner.cache_rule.lock().unwrap() = Some((min, step));
     }
 
     pub fn respond_with(&self, f: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
