@@ -145,6 +145,12 @@ static REMEMBER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid built-in pattern")
 });
 
+/// "keep in mind Bolt pays net 30": a fact follows without "that" ("note
+/// the action items" and "make a note …" ask for a note to be written).
+static REMEMBER_BARE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?is)^\s*(?:please\s+)?(?:keep|bear) in mind\s+(?P<fact>.+)$").expect("a valid built-in pattern")
+});
+
 static FORGET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?is)^\s*(?:please\s+)?(?:forget|erase|delete|remove|wipe|purge|drop)\s+(?:(?:everything|anything|all|whatever|what)\s+(?:of\s+what\s+|that\s+)?(?:(?:you|we|steward)\s+)?(?:(?:know|remember|have|hold|keep|kept|stored|learned|noted|recorded)\s+(?:stored\s+|kept\s+|recorded\s+)?)?|(?:all\s+|any\s+)?(?:the\s+|your\s+|my\s+)?(?:memories|records|notes|facts|info|information|data)\s+(?:you\s+have\s+)?)?(?:about|regarding|concerning|on|of|related\s+to|to\s+do\s+with|mentioning|that\s+mentions?)\s+(?P<subject>.+?)[\s.!?]*$",
@@ -190,6 +196,12 @@ pub fn read(text: &str) -> Option<Command> {
     // What to remember keeps its own words and case.
     if let Some(c) = REMEMBER.captures(text) {
         return Some(Command::remember(c.name("fact").map_or("", |m| m.as_str())));
+    }
+    // "keep in mind to call Bob" is a reminder, not a fact.
+    if let Some(fact) = REMEMBER_BARE.captures(text).and_then(|c| c.name("fact")) {
+        if !fact.as_str().to_lowercase().starts_with("to ") {
+            return Some(Command::remember(fact.as_str()));
+        }
     }
 
     // So does what to forget about.

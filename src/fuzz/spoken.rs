@@ -51,6 +51,16 @@ pub(super) fn messages(runner: &mut TestRunner) -> Result<(), String> {
             "remember",
             "on",
             "hold",
+            "um",
+            "okay",
+            "so",
+            "yeah",
+            "no",
+            "ok",
+            "I",
+            "want",
+            "you",
+            "to",
             ",",
             ".",
             "!",
@@ -81,11 +91,36 @@ pub(super) fn messages(runner: &mut TestRunner) -> Result<(), String> {
         let _ = crate::workflows::phrases::parse(&text, chrono::DateTime::UNIX_EPOCH, chrono_tz::UTC);
         Ok::<(), TestCaseError>(())
     }))?;
-    // The same command with courtesies around it.
+    // The same command with courtesies, or spoken fillers, around it.
     let wrapped = (
-        prop::sample::select(vec!["", "Hi steward, ", "Morning! ", "quick question: ", "hey, "]),
-        prop::sample::select(vec!["what's pending?", "pause all automations", "send me the digest", "status?"]),
-        prop::sample::select(vec!["", " Thanks.", " Cheers, M", ", thank you!", " many thanks"]),
+        prop::sample::select(vec![
+            "",
+            "Hi steward, ",
+            "Morning! ",
+            "quick question: ",
+            "hey, ",
+            "um ",
+            "okay so ",
+            "hey steward ",
+            "yeah so I want you to ",
+        ]),
+        prop::sample::select(vec![
+            "what's pending?",
+            "pause all automations",
+            "send me the digest",
+            "status?",
+            "is everything ok",
+            "reject the last one",
+        ]),
+        prop::sample::select(vec![
+            "",
+            " Thanks.",
+            " Cheers, M",
+            ", thank you!",
+            " many thanks",
+            " please",
+            " thanks ok",
+        ]),
     );
     outcome(runner.run(&wrapped, |(hello, asked, bye)| {
         let said = format!("{hello}{asked}{bye}");

@@ -39,6 +39,45 @@ const ASKS_FOR_INFORMATION: [&str; 16] = [
 /// check whether Acme paid?"), not for something to be done.
 const FINDS_OUT: [&str; 6] = ["check", "find out", "look up", "explain", "confirm whether", "confirm if"];
 
+/// Words a condition opens with: "when Acme signs, send the pack".
+const CONDITIONS: [&str; 5] = ["when", "whenever", "if", "once", "after"];
+
+/// Words that, right after "when" or "if", make a question of it ("when is
+/// …", "if so").
+const AUXILIARIES: [&str; 22] = [
+    "is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "should", "shall", "has", "have",
+    "had", "am", "may", "might", "must", "so", "not",
+];
+
+/// Verbs a request to act is told with, in their plain form.
+const ACTS: [&str; 40] = [
+    "send", "email", "mail", "tell", "notify", "inform", "create", "book", "schedule", "set", "draft", "write", "call",
+    "ping", "message", "text", "forward", "pay", "invoice", "add", "move", "update", "start", "run", "post", "publish",
+    "share", "invite", "order", "file", "cancel", "archive", "remind", "let", "prepare", "open", "close", "assign",
+    "ask", "trigger",
+];
+
+/// Words that, before a verb, make it a statement's verb ("when we send")
+/// or a noun ("the invoice") rather than a command ("when Acme signs send
+/// …").
+const SUBJECTS: [&str; 24] = [
+    "i", "we", "you", "they", "he", "she", "it", "to", "will", "would", "can", "could", "should", "did", "the", "a",
+    "an", "my", "our", "your", "their", "this", "that", "his",
+];
+
+/// "when Acme signs send the onboarding pack", "if the invoice is paid
+/// email Bob", "once the deploy is done, tell the team": a condition, then
+/// a command. Not "when is …", "if so …", or "when we send the invoice
+/// what happens".
+fn conditional_request(words: &[&str]) -> bool {
+    let opens = words.first().is_some_and(|w| CONDITIONS.contains(w));
+    let asks = words.get(1).is_none_or(|w| AUXILIARIES.contains(w) || QUESTION_WORDS.contains(w));
+    opens
+        && !asks
+        && (3..words.len())
+            .any(|i| ACTS.contains(&words[i]) && !SUBJECTS.contains(&words[i - 1]) && i + 1 < words.len())
+}
+
 /// The words after a polite opening, when the text has one.
 fn after_polite(t: &str) -> Option<&str> {
     let rest = POLITE.iter().filter_map(|p| t.strip_prefix(p)).find(|rest| rest.starts_with([' ', ',']))?;
@@ -60,6 +99,9 @@ pub fn looks_like_question(text: &str) -> bool {
     if let Some(rest) = after_polite(&t) {
         let rest: Vec<&str> = rest.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
         return rest.is_empty() || ASKS_FOR_INFORMATION.iter().chain(FINDS_OUT.iter()).any(|p| opens(&rest, p));
+    }
+    if conditional_request(&words) && !t.ends_with('?') {
+        return false;
     }
     t.ends_with('?')
         || words.first().is_some_and(|w| QUESTION_WORDS.contains(w))
@@ -99,6 +141,10 @@ mod tests {
             "please tell Priya we moved the call",
             "would you mind forwarding the quote to Hana?",
             "remind Bob about the invoice",
+            "when Acme signs send them the onboarding pack and tell Priya",
+            "When Acme signs, send the kickoff pack.",
+            "if the invoice is paid email Bob the receipt",
+            "once the deploy is done tell the team",
         ] {
             assert!(asks_to_act(act), "{act}");
         }
@@ -110,6 +156,11 @@ mod tests {
             "remind me what we agreed with Acme",
             "can you?",
             "can we afford the new laptop?",
+            "when is the Atlas launch now",
+            "when does our domain renew",
+            "when we send the invoice what happens next",
+            "when the VAT return is filed",
+            "when Acme signs do we send the pack?",
         ] {
             assert!(looks_like_question(ask), "{ask}");
         }

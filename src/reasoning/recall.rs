@@ -66,19 +66,67 @@ fn cite(hit: &Hit) -> Citation {
     }
 }
 
+/// Irregular past forms and their verb: "who did we meet" is answered by
+/// "Met Maria", which no shared prefix finds.
+const IRREGULAR: [(&str, &str); 40] = [
+    ("met", "meet"),
+    ("paid", "pay"),
+    ("sent", "send"),
+    ("said", "say"),
+    ("told", "tell"),
+    ("bought", "buy"),
+    ("made", "make"),
+    ("took", "take"),
+    ("taken", "take"),
+    ("gave", "give"),
+    ("given", "give"),
+    ("got", "get"),
+    ("went", "go"),
+    ("gone", "go"),
+    ("came", "come"),
+    ("left", "leave"),
+    ("found", "find"),
+    ("spent", "spend"),
+    ("kept", "keep"),
+    ("held", "hold"),
+    ("built", "build"),
+    ("brought", "bring"),
+    ("thought", "think"),
+    ("wrote", "write"),
+    ("written", "write"),
+    ("spoke", "speak"),
+    ("spoken", "speak"),
+    ("chose", "choose"),
+    ("sold", "sell"),
+    ("lost", "lose"),
+    ("won", "win"),
+    ("ran", "run"),
+    ("began", "begin"),
+    ("begun", "begin"),
+    ("flew", "fly"),
+    ("flown", "fly"),
+    ("knew", "know"),
+    ("saw", "see"),
+    ("seen", "see"),
+    ("forgot", "forget"),
+];
+
+/// A word's verb when it is an irregular past form, else the word.
+fn verb(word: &str) -> &str {
+    IRREGULAR.iter().find(|(past, _)| *past == word).map_or(word, |(_, base)| base)
+}
+
 /// How much of the question a record covers: the share of the question's
 /// content words found in it (a shared prefix of five letters counts, so
-/// "renew" finds "renewing").
+/// "renew" finds "renewing", and an irregular past form its verb).
 fn coverage(question: &[String], record: &str) -> f32 {
     if question.is_empty() {
         return 0.0;
     }
     let have = rows::words(record);
     let stem = |w: &str| w.chars().take(5).collect::<String>();
-    let found = question
-        .iter()
-        .filter(|q| have.iter().any(|h| h == *q || (q.len() >= 5 && h.len() >= 5 && stem(h) == stem(q))))
-        .count();
+    let same = |q: &str, h: &str| q == h || (q.len() >= 5 && h.len() >= 5 && stem(h) == stem(q)) || verb(q) == verb(h);
+    let found = question.iter().filter(|q| have.iter().any(|h| same(q, h))).count();
     found as f32 / question.len() as f32
 }
 

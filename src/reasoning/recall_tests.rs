@@ -38,4 +38,6 @@ fn coverage_counts_the_questions_content_words() {
     let c = coverage(&q, "Met Jonas from Umbrella; they asked for single sign-on before renewing the contract.");
     assert!((c - 0.8).abs() < 1e-6, "{c}");
     assert_eq!(coverage(&rows::content_words("who is our contact at the tax office"), "The VAT number is DE1"), 0.0);
+    let met = coverage(&rows::content_words("who did we meet at Stark"), "Met Ken from Stark; they asked for SSO.");
+    assert_eq!(met, 1.0, "an irregular past form covers its verb");
 }

@@ -8,7 +8,10 @@
 //! third written before the second was read (`unseen.jsonl`, under
 //! `unseen`; by the session that then widened the readers, so not blind
 //! either) and a fourth written after that and measured once
-//! (`letters.jsonl`, under `letters`), with the scripted OpenAI-compatible server standing in for both models,
+//! (`letters.jsonl`, under `letters`; its misroutes read later), and a
+//! fifth written before `letters` was read and measured once
+//! (`dictated.jsonl`, under `dictated`: voice notes and second-language
+//! English), with the scripted OpenAI-compatible server standing in for both models,
 //! over a memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
 //! spent per request, and what sending every request to the planner would
@@ -37,6 +40,7 @@ const HELDOUT: &str = include_str!("../../../benches/workload/heldout.jsonl");
 const FRESH: &str = include_str!("../../../benches/workload/fresh.jsonl");
 const UNSEEN: &str = include_str!("../../../benches/workload/unseen.jsonl");
 const LETTERS: &str = include_str!("../../../benches/workload/letters.jsonl");
+const DICTATED: &str = include_str!("../../../benches/workload/dictated.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
@@ -46,14 +50,35 @@ fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
 /// part's under its name.
 pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
     let tuning = parse(WORKLOAD)?;
-    let tests =
-        [("test", parse(HELDOUT)?), ("fresh", parse(FRESH)?), ("unseen", parse(UNSEEN)?), ("letters", parse(LETTERS)?)];
-    let all: Arc<HashMap<String, Item>> =
-        Arc::new(tuning.iter().chain(tests.iter().flat_map(|(_, p)| p)).map(|i| (i.text.clone(), i.clone())).collect());
-    let mut figures = run_part(backend, "tuning", &tuning, all.clone()).await?;
-    figures["part"] = "tuning".into();
+    let tests = [
+        ("test", parse(HELDOUT)?),
+        ("fresh", parse(FRESH)?),
+        ("unseen", parse(UNSEEN)?),
+        ("letters", parse(LETTERS)?),
+        ("dictated", parse(DICTATED)?),
+    ];
+    // Each request by its text, and by what steward reads of it (without
+    // the courtesies and fillers around it), which is what a model is sent.
+    let all: Arc<HashMap<String, Item>> = Arc::new(
+        tuning
+            .iter()
+            .chain(tests.iter().flat_map(|(_, p)| p))
+            .flat_map(|i| [(steward::domain::spoken::core(&i.text).to_owned(), i.clone()), (i.text.clone(), i.clone())])
+            .collect(),
+    );
+    // `BENCH_PARTS=fresh,dictated` replays only the parts named (while
+    // working on one; the figures to quote come from a full run).
+    let only = std::env::var("BENCH_PARTS").ok();
+    let chosen = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|p| p.trim() == name));
+    let mut figures = if chosen("tuning") {
+        let mut f = run_part(backend, "tuning", &tuning, all.clone()).await?;
+        f["part"] = "tuning".into();
+        f
+    } else {
+        json!({"scenario": "tiers"})
+    };
     figures["requests_total"] = (tuning.len() + tests.iter().map(|(_, p)| p.len()).sum::<usize>()).into();
-    for (name, part) in &tests {
+    for (name, part) in tests.iter().filter(|(name, _)| chosen(name)) {
         let mut held_out = run_part(backend, name, part, all.clone()).await?;
         held_out.as_object_mut().map(|o| o.remove("scenario"));
         figures[*name] = held_out;
@@ -152,6 +177,10 @@ async fn run_part(
     by_text: Arc<HashMap<String, Item>>,
 ) -> anyhow::Result<Value> {
     let llm = ScriptedLlm::start().await;
+    // A server that caches any shared prompt prefix, as llama.cpp's slots
+    // and vLLM's prefix cache do (OpenAI's starts at 1,024 tokens, more
+    // than steward's prompts).
+    llm.cache_prefixes(0, 1);
     let lookup = by_text.clone();
     llm.respond_with(move |req| {
         let system = req["messages"][0]["content"].as_str().unwrap_or("");
@@ -253,6 +282,8 @@ async fn run_part(
     }
     let calls = ledger::calls_since(store.reader(), started).await?;
     let spent: u64 = calls.iter().map(|c| u64::from(c.tokens_in) + u64::from(c.tokens_out)).sum();
+    let prompt: u64 = calls.iter().map(|c| u64::from(c.tokens_in)).sum();
+    let cached: u64 = calls.iter().map(|c| u64::from(c.tokens_cached)).sum();
     let mut by_role: HashMap<String, (u64, u64)> = HashMap::new();
     for c in &calls {
         let e = by_role.entry(c.role.clone()).or_default();
@@ -279,6 +310,7 @@ async fn run_part(
         "tokens_per_request": round(tokens_per_request, 1),
         "always_deep_tokens_per_request": round(always_deep, 1),
         "token_ratio": round(always_deep / tokens_per_request.max(1e-9), 2),
+        "prompt_tokens_cached": round(cached as f64 / prompt.max(1) as f64, 3),
         "p50_ms_tier01": round(percentile_ms(&mut fast, 50.0), 2),
         "p99_ms_tier01": round(percentile_ms(&mut fast, 99.0), 2),
         "calls_by_role": by_role,

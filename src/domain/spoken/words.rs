@@ -11,8 +11,8 @@ use super::{Command, Latest, Period};
 use crate::domain::Decision;
 
 /// Words any command may carry without changing it.
-const FILLER: &str = "a all an again any at can could currently every for hey i just me mind moment my now of ok \
-                      okay our please pls quick quickly right so steward the then us we will would you your";
+const FILLER: &str = "a all an again any at can could currently every for hey i just kindly me mind moment my now of \
+                      ok okay our please pls quick quickly right so steward the then us we will would you your";
 
 /// Whether `word` is one of the space-separated `words`.
 fn has(words: &str, word: &str) -> bool {
@@ -35,7 +35,7 @@ fn words(text: &str) -> Vec<String> {
 /// Two words that say one thing, as one word: "roll back" is "rollback",
 /// "never mind" is "nevermind", "on hold" is "onhold".
 fn join_phrases(words: Vec<String>) -> Vec<String> {
-    const PHRASES: [(&str, &str, &str); 10] = [
+    const PHRASES: [(&str, &str, &str); 12] = [
         ("roll", "back", "rollback"),
         ("take", "back", "takeback"),
         ("try", "again", "retry"),
@@ -46,6 +46,8 @@ fn join_phrases(words: Vec<String>) -> Vec<String> {
         ("sign", "off", "signoff"),
         ("signing", "off", "signoff"),
         ("low", "risk", "lowrisk"),
+        ("another", "go", "retry"),
+        ("another", "try", "retry"),
     ];
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     for w in words {
@@ -90,7 +92,8 @@ const AUTOMATIONS: &str = "automation automations workflow workflows schedule sc
      automated routines jobs everything stuff things";
 const STOPPING: &str = "pause halt suspend freeze disable stop deactivate hold onhold off kill mute";
 const STARTING: &str = "resume restart unpause continue enable reenable re reactivate activate start on";
-const TOGGLE_WORDS: &str = "turn switch put back until further notice while bit temporarily runs tasks";
+const TOGGLE_WORDS: &str = "turn switch put back until further notice while bit temporarily runs tasks that which \
+                            was were been is are paused stopped suspended halted disabled";
 
 /// "stop every automation for now": `Some(true)` to pause, `Some(false)`
 /// to resume.
@@ -105,12 +108,12 @@ fn automations(words: &[String]) -> Option<bool> {
 /// What the system's state is asked with; "about" words say it is the
 /// system asked about ("ok" alone is an acknowledgement).
 const STATUS_WORDS: &str =
-    "status health healthcheck diagnostics uptime ok okay alright fine healthy alive awake running working";
+    "status health healthcheck diagnostics uptime ok okay alright fine healthy alive awake running working behaving";
 const STATUS_ABOUT: &str = "status health healthcheck diagnostics uptime everything things system systems alive awake";
 const STATUS: Frame = Frame {
     needs: &[STATUS_WORDS],
     may: "is are how check report update give show tell what system systems steward everything things it overall \
-          looking going doing running working good well all up and",
+          looking going doing running working good well all up and itself",
 };
 
 /// "is everything ok?", "give me a health check": the status.
@@ -140,10 +143,18 @@ const PENDING: Frame = Frame {
 /// "what do I need to approve?", "anything need my ok?": what waits for
 /// a decision, asked by the deciding.
 const TO_DECIDE: Frame = Frame {
-    needs: &["what anything which", "approve approval approvals signoff decide decision ok okay"],
-    may: "do does i need needs have has to am supposed must should is are there for me my on today waiting left \
-          still yet else",
+    needs: &[
+        "what anything which any stuff something things",
+        "approve approval approvals signoff decide decision ok okay",
+    ],
+    may: "do does i need needs have has got to am supposed must should is are there for me my on today waiting left \
+          still yet else deal with",
 };
+
+/// "list the approvals", "show me my approvals": the approvals are those
+/// still to decide.
+const APPROVALS_SHOWN: Frame =
+    Frame { needs: &["show list see view display check give get", "approvals"], may: "me my the all current any" };
 
 const HELP: Frame = Frame {
     needs: &["help commands command usage manual guide instructions howto features capabilities use"],
@@ -155,7 +166,7 @@ const HELP: Frame = Frame {
 const REFERENCE: &str = "last latest newest recent previous most just it that this";
 /// What a reference may point at, and the words around it.
 const POINTED: &str = "one request requests approval item thing action task intent order job the i asked ask made \
-                       created started sent did you what for yes sure and do to failed";
+                       created started sent did you what for yes sure and do to failed have give";
 /// Each verb group a command by reference needs.
 const APPROVING: &str = "approve accept allow confirm greenlight goahead";
 const REJECTING: &str = "reject decline deny refuse veto";
@@ -207,11 +218,12 @@ fn by_reference(words: &[String]) -> Option<Command> {
 
 const DIGEST: Frame = Frame {
     needs: &["digest recap rundown briefing roundup summary"],
-    may: "send give gimme show get run daily today todays latest what happened day",
+    may: "send give gimme show get run daily today todays latest what happened day over may have",
 };
 
 const SPEND: &str = "cost costs spend spent spending spendings bill billing expense expenses charges";
 const COSTS_MAY: &str = "what how much did have has do does is are was were been on far total show give tell model \
+                         language looking like \
                          models llm llms ai token tokens api usage it steward run running up incurred in over to \
                          date calls altogether";
 
@@ -247,7 +259,7 @@ fn thanks(words: &[String]) -> bool {
         needs: &["thanks thank thx thnx thanx tks ty ta cheers appreciated appreciate grateful kudos"],
         may: &format!(
             "{PRAISE_WORDS} so much very lot lots heaps many that is it this really alright helps helped help \
-             helpful kind everything was all to work job done one indeed truly super oh ah got"
+             helpful kind everything was all to work job done one indeed truly super oh ah got ever"
         ),
     };
     let praise = Frame {
@@ -298,7 +310,7 @@ pub(super) fn read(text: &str) -> Option<Command> {
     if PENDING.fits(&words) {
         return Some(Command::Pending);
     }
-    if TO_DECIDE.fits(&words) {
+    if TO_DECIDE.fits(&words) || APPROVALS_SHOWN.fits(&words) {
         return Some(Command::Pending);
     }
     if DIGEST.fits(&words) {

@@ -31,6 +31,18 @@ fn words_not_order_decide() {
     assert_eq!(read("is steward alive?"), Some(Command::Status));
     assert_eq!(read("anything stuck for me?"), Some(Command::Pending));
     assert_eq!(read("what do I still have to sign off?"), Some(Command::Pending));
+    assert_eq!(read("resume everything that was paused"), resume);
+    assert_eq!(read("is everything paused?"), None, "a question, neither");
+    assert_eq!(read("list the approvals"), Some(Command::Pending));
+    assert_eq!(read("show me the approvals for Acme"), None);
+    assert_eq!(read("do I have stuff to approve right now"), Some(Command::Pending));
+    assert_eq!(read("have I got any approvals to deal with?"), Some(Command::Pending));
+    assert_eq!(read("may I have the digest, please?"), Some(Command::Digest));
+    assert_eq!(read("could you send over today's digest?"), Some(Command::Digest));
+    assert_eq!(read("what's the model spend looking like this month?"), Some(Command::Costs(Period::Month)));
+    assert_eq!(read("is everything behaving itself?"), Some(Command::Status));
+    assert_eq!(read("kindly pause every scheduled workflow"), pause);
+    assert_eq!(read("have another go at the failed one"), Some(Command::ControlLatest { cancel: false }));
     assert_eq!(read("what should I approve for Acme?"), None);
 }
 
