@@ -1,5 +1,5 @@
 //! The labelled workload through the reasoning tiers (`steward-bench
-//! tiers`), its tuning part and its five test parts, with floors under
+//! tiers`), its tuning part and its six test parts, with floors under
 //! what they measured: most requests need no model,
 //! the tier that answers is the labelled one, and tiering spends far fewer
 //! tokens than sending everything to the planner.
@@ -30,6 +30,8 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
     // measured blind once (0.389), then read with spoken fillers taken off.
     // Its two commands still missed are "make a note …", which the command
     // phrasings (tests/data) leave to the tiers as a note to write.
+    // `shorthand` was written after that and measured blind once: 0.698,
+    // 64/89 commands.
     assert!(f("requests_total") >= 2600.0, "{figures}");
     let part =
         |name: &str, k: &str| figures[name][k].as_f64().unwrap_or_else(|| panic!("{name}.{k} missing: {figures}"));
@@ -40,6 +42,7 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
         ("unseen", 0.85, 0.9, 1.0),
         ("letters", 0.93, 0.95, 1.0),
         ("dictated", 0.9, 0.93, 0.97),
+        ("shorthand", 0.65, 0.78, 0.7),
     ] {
         assert!(part(name, "requests") >= 400.0, "{name}: {figures}");
         assert!(part(name, "no_model_answered_right") >= answered, "{name}: {figures}");

@@ -1,5 +1,5 @@
 //! The tiers scenario: replays the labelled workload through the reasoning
-//! pipeline in three parts, each on a fresh workspace: the tuning part
+//! pipeline part by part, each on a fresh workspace: the tuning part
 //! (`benches/workload/requests.jsonl`, which thresholds and examples were
 //! adjusted against; its figures at the top level), the held-out test part
 //! (`heldout.jsonl`, other templates and vocabulary; under `test`; its
@@ -11,7 +11,10 @@
 //! (`letters.jsonl`, under `letters`; its misroutes read later), and a
 //! fifth written before `letters` was read and measured once
 //! (`dictated.jsonl`, under `dictated`: voice notes and second-language
-//! English), with the scripted OpenAI-compatible server standing in for both models,
+//! English; read after), and a sixth written after that reading and
+//! measured once (`shorthand.jsonl`, under `shorthand`: clipped chat
+//! shorthand and slips of the keyboard), with the scripted
+//! OpenAI-compatible server standing in for both models,
 //! over a memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
 //! spent per request, and what sending every request to the planner would
@@ -41,6 +44,7 @@ const FRESH: &str = include_str!("../../../benches/workload/fresh.jsonl");
 const UNSEEN: &str = include_str!("../../../benches/workload/unseen.jsonl");
 const LETTERS: &str = include_str!("../../../benches/workload/letters.jsonl");
 const DICTATED: &str = include_str!("../../../benches/workload/dictated.jsonl");
+const SHORTHAND: &str = include_str!("../../../benches/workload/shorthand.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
@@ -56,6 +60,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         ("unseen", parse(UNSEEN)?),
         ("letters", parse(LETTERS)?),
         ("dictated", parse(DICTATED)?),
+        ("shorthand", parse(SHORTHAND)?),
     ];
     // Each request by its text, and by what steward reads of it (without
     // the courtesies and fillers around it), which is what a model is sent.
