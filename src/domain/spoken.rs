@@ -193,6 +193,13 @@ fn forget_about(text: &str) -> Option<String> {
 
 /// The command `text` says in words, if it says one.
 pub fn read(text: &str) -> Option<Command> {
+    // "remmeber that …", "remeber Bob is away": a slip on the first word
+    // of what would be read as remembering, typed or said.
+    if let Some((first, rest)) = text.trim_start().split_once(' ') {
+        if words::slip_of(&first.to_lowercase(), "remember") && !rest.to_lowercase().starts_with("to ") {
+            return read(&format!("remember: {rest}"));
+        }
+    }
     // What to remember keeps its own words and case.
     if let Some(c) = REMEMBER.captures(text) {
         return Some(Command::remember(c.name("fact").map_or("", |m| m.as_str())));

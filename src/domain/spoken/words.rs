@@ -14,9 +14,31 @@ use crate::domain::Decision;
 const FILLER: &str = "a all an again any at can could currently every for hey i just kindly me mind moment my now of \
                       ok okay our please pls quick quickly right so steward the then us we will would you your";
 
-/// Whether `word` is one of the space-separated `words`.
+/// Whether `word` is one of the space-separated `words`, or a slip of the
+/// keyboard on one of six letters or more ("aprove", "pendng", "pasue").
 fn has(words: &str, word: &str) -> bool {
-    words.split_whitespace().any(|w| w == word)
+    words.split_whitespace().any(|w| w == word || slip_of(word, w))
+}
+
+/// Whether `typed` is `word` with one slip: a letter left out, one letter
+/// for another, or two neighbours swapped. Only for words of six letters
+/// or more, and never the first letter, so that "retro" is not "retry"
+/// and "approved" (a letter more) is not "approve".
+pub(super) fn slip_of(typed: &str, word: &str) -> bool {
+    let (t, w): (Vec<char>, Vec<char>) = (typed.chars().collect(), word.chars().collect());
+    if w.len() < 6 || t.first() != w.first() || t == w {
+        return false;
+    }
+    let i = t.iter().zip(&w).take_while(|(a, b)| a == b).count();
+    if t.len() + 1 == w.len() {
+        // One left out: the rest of the word follows the gap.
+        return t[i..] == w[i + 1..];
+    }
+    if t.len() != w.len() {
+        return false;
+    }
+    let swapped = i + 1 < t.len() && t[i] == w[i + 1] && t[i + 1] == w[i] && t[i + 2..] == w[i + 2..];
+    swapped || t[i + 1..] == w[i + 1..]
 }
 
 /// What a sentence is made of: its words, lower case, without
@@ -89,7 +111,7 @@ impl Frame<'_> {
 }
 
 const AUTOMATIONS: &str = "automation automations workflow workflows schedule schedules scheduled cron crons recurring automatic \
-     automated routines jobs everything stuff things";
+     automated routines jobs everything stuff things autos";
 const STOPPING: &str = "pause halt suspend freeze disable stop deactivate hold onhold off kill mute";
 const STARTING: &str = "resume restart unpause continue enable reenable re reactivate activate start on";
 const TOGGLE_WORDS: &str = "turn switch put back until further notice while bit temporarily runs tasks that which \
@@ -132,6 +154,11 @@ const APPROVE_LOW: Frame = Frame {
     ],
     may: "one request item approval stuff pending waiting open that are is go ahead goahead and with things yes sure",
 };
+
+/// "approve low risk": low-risk requests, none singled out ("approve the
+/// low risk one" is not this).
+const APPROVE_LOW_BARE: Frame =
+    Frame { needs: &["approve accept greenlight allow", "low lowrisk", "risk lowrisk"], may: "pending waiting open" };
 
 const PENDING: Frame = Frame {
     needs: &["pending awaiting waiting outstanding queued unanswered undecided open stuck"],
@@ -259,7 +286,7 @@ fn thanks(words: &[String]) -> bool {
         needs: &["thanks thank thx thnx thanx tks ty ta cheers appreciated appreciate grateful kudos"],
         may: &format!(
             "{PRAISE_WORDS} so much very lot lots heaps many that is it this really alright helps helped help \
-             helpful kind everything was all to work job done one indeed truly super oh ah got ever"
+             helpful kind everything was all to work job done one indeed truly super oh ah got ever k"
         ),
     };
     let praise = Frame {
@@ -270,7 +297,7 @@ fn thanks(words: &[String]) -> bool {
     // mild one ("good", "ok"), which may answer a question.
     let acknowledged = Frame {
         needs: &[
-            "awesome perfect great cool brilliant excellent lovely wonderful superb amazing fantastic sweet splendid",
+            "awesome perfect great cool brilliant excellent lovely wonderful superb amazing fantastic sweet splendid nice",
         ],
         may: "ok okay that is sounds looks very really so oh",
     };
@@ -278,7 +305,7 @@ fn thanks(words: &[String]) -> bool {
 }
 
 const GREETING: Frame = Frame {
-    needs: &["hi hello hey hiya heya howdy yo morning evening afternoon greetings hallo hola"],
+    needs: &["hi hello hey hiya heya howdy yo morning evening afternoon greetings hallo hola gm"],
     may: "good there again everyone everybody folks how are doing it going mate",
 };
 
@@ -304,7 +331,7 @@ pub(super) fn read(text: &str) -> Option<Command> {
     if let Some(paused) = automations(&words) {
         return Some(Command::Automations { paused });
     }
-    if APPROVE_LOW.fits(&words) {
+    if APPROVE_LOW.fits(&words) || APPROVE_LOW_BARE.fits(&words) {
         return Some(Command::ApproveAllLow(None));
     }
     if PENDING.fits(&words) {

@@ -43,6 +43,34 @@ fn words_not_order_decide() {
     assert_eq!(read("is everything behaving itself?"), Some(Command::Status));
     assert_eq!(read("kindly pause every scheduled workflow"), pause);
     assert_eq!(read("have another go at the failed one"), Some(Command::ControlLatest { cancel: false }));
+    assert_eq!(read("resume autos"), resume);
+    assert_eq!(read("approve low risk"), Some(Command::ApproveAllLow(None)));
+    assert_eq!(read("approve the low risk one"), None, "one, not all");
+}
+
+/// A slip of the keyboard on a long word is read as the word; a short word,
+/// a first letter, or a letter more is not a slip.
+#[test]
+fn slips_of_the_keyboard_on_long_words_are_read() {
+    assert_eq!(read("pendng approvals"), Some(Command::Pending));
+    assert_eq!(read("aprove all low risk ones"), Some(Command::ApproveAllLow(None)));
+    assert_eq!(read("any aprovals waiting"), Some(Command::Pending));
+    assert_eq!(read("digets now"), Some(Command::Digest));
+    assert_eq!(read("what was approved today?"), None, "a letter more is another word");
+    assert_eq!(read("run the retro again"), None, "too short to guess at");
+    for (typed, word, slip) in [
+        ("pendng", "pending", true),
+        ("pnding", "pending", true),
+        ("penidng", "pending", true),
+        ("pemding", "pending", true),
+        ("bending", "pending", false),
+        ("pendings", "pending", false),
+        ("pending", "pending", false),
+        ("retro", "retry", false),
+        ("pnedign", "pending", false),
+    ] {
+        assert_eq!(super::slip_of(typed, word), slip, "{typed} / {word}");
+    }
     assert_eq!(read("what should I approve for Acme?"), None);
 }
 

@@ -38,7 +38,7 @@ const OPENERS: [&str; 14] = [
 
 /// Words a speaker starts with that say nothing about the request,
 /// longest first: each is taken off while a request follows.
-const LEADING: [&str; 34] = [
+const LEADING: [&str; 36] = [
     "hey steward",
     "hi steward",
     "hello steward",
@@ -73,6 +73,8 @@ const LEADING: [&str; 34] = [
     "hello",
     "steward",
     "no",
+    "nope",
+    "nah",
 ];
 
 /// What a leading filler is not followed by when it is the filler: "right
@@ -83,7 +85,9 @@ fn filler_before(filler: &str, next: &str) -> bool {
         "so" => !matches!(next, "far" | "much" | "many" | "long" | "that"),
         "well" => !matches!(next, "done"),
         // "no, reject it": a correction before a command.
-        "no" => matches!(next, "approve" | "reject" | "decline" | "cancel" | "undo" | "retry" | "stop" | "pause"),
+        "no" | "nope" | "nah" => {
+            matches!(next, "approve" | "reject" | "decline" | "cancel" | "undo" | "retry" | "stop" | "pause")
+        }
         _ => true,
     }
 }
@@ -119,7 +123,7 @@ const FRAMES: [&str; 23] = [
 
 /// Words a speaker ends with that only thank, urge or acknowledge, longest
 /// first.
-const TRAILING: [&str; 17] = [
+const TRAILING: [&str; 20] = [
     "thank you very much",
     "thank you so much",
     "thanks so much",
@@ -133,10 +137,60 @@ const TRAILING: [&str; 17] = [
     "cheers",
     "please",
     "pls",
+    "plz",
+    "asap",
+    "ty",
     "okay",
     "ok",
     "yeah",
     "steward",
+];
+
+/// Words after which "ok" is what is asked ("is everything ok", "system
+/// ok?", "needs my okay"), not a filler.
+const ASKED_OK: [&str; 42] = [
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "it",
+    "it's",
+    "that",
+    "that's",
+    "this",
+    "everything",
+    "all",
+    "my",
+    "your",
+    "our",
+    "their",
+    "his",
+    "her",
+    "the",
+    "a",
+    "an",
+    "not",
+    "looks",
+    "look",
+    "seems",
+    "sounds",
+    "feel",
+    "feels",
+    "i'm",
+    "we're",
+    "you're",
+    "am",
+    "system",
+    "systems",
+    "things",
+    "say",
+    "says",
+    "said",
+    "get",
+    "got",
+    "give",
 ];
 
 /// Whether a trailing filler ends the request rather than being its last
@@ -145,48 +199,7 @@ const TRAILING: [&str; 17] = [
 fn filler_after(filler: &str, before: &[&str]) -> bool {
     let last = before.last().copied().unwrap_or("");
     match filler {
-        "ok" | "okay" | "yeah" => !matches!(
-            last,
-            "is" | "are"
-                | "was"
-                | "were"
-                | "be"
-                | "been"
-                | "it"
-                | "it's"
-                | "that"
-                | "that's"
-                | "this"
-                | "everything"
-                | "all"
-                | "my"
-                | "your"
-                | "our"
-                | "their"
-                | "his"
-                | "her"
-                | "the"
-                | "a"
-                | "an"
-                | "not"
-                | "looks"
-                | "look"
-                | "seems"
-                | "sounds"
-                | "feel"
-                | "feels"
-                | "i'm"
-                | "we're"
-                | "you're"
-                | "am"
-                | "say"
-                | "says"
-                | "said"
-                | "get"
-                | "got"
-                | "give"
-                | "things"
-        ),
+        "ok" | "okay" | "yeah" => !ASKED_OK.contains(&last),
         _ => !before.iter().rev().take(2).any(|w| {
             matches!(
                 *w,
@@ -212,14 +225,19 @@ fn without_leading<'a>(t: &'a str, phrases: &[&str], keeps: impl Fn(&str, &str) 
 }
 
 /// `t` without the last of `TRAILING` it ends with as whole words, when
-/// the words before let it be a filler.
+/// the words before let it be a filler. What ends the request itself ("due
+/// when? pls") stays: a question keeps its mark.
 fn without_trailing(t: &str) -> Option<&str> {
     let body = unended(t);
     TRAILING.iter().find_map(|p| {
         let start = body.len().checked_sub(p.len())?;
-        let tail = body.get(start..).filter(|tail| tail.eq_ignore_ascii_case(p))?;
-        let before = body[..start].trim_end_matches(|c: char| c.is_whitespace() || is_break(c));
-        if before.len() == start || before.is_empty() || tail.is_empty() {
+        body.get(start..).filter(|tail| tail.eq_ignore_ascii_case(p))?;
+        let head = &body[..start];
+        if !head.ends_with(|c: char| c.is_whitespace() || is_break(c)) {
+            return None;
+        }
+        let before = head.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '—' | '–'));
+        if unended(before).is_empty() {
             return None;
         }
         let lower = before.to_lowercase();
@@ -248,6 +266,12 @@ fn unfilled(mut t: &str) -> &str {
             return t;
         }
     }
+}
+
+/// An emoji or symbol (arrows, dingbats, pictographs, the joiners and
+/// selectors between them): neither a letter nor punctuation.
+fn decoration(c: char) -> bool {
+    (c as u32 >= 0x2190 && !c.is_alphanumeric()) || matches!(c, '\u{200d}' | '\u{fe0f}')
 }
 
 /// Where one clause ends and the next begins.
@@ -295,7 +319,8 @@ pub fn core(text: &str) -> &str {
     if small_talk(whole).is_some() {
         return whole;
     }
-    let mut t = whole;
+    // Emoji around a request ("digest pls 🙏") say nothing about it.
+    let mut t = whole.trim_matches(|c: char| decoration(c) || c.is_whitespace());
     // Leading clauses: "Hi steward, quick one: …".
     while let Some((start, end)) = t.char_indices().find(|(_, c)| is_break(*c)).map(|(i, c)| (i, i + c.len_utf8())) {
         if !opening(&t[..start]) {
@@ -347,6 +372,10 @@ mod tests {
             ("please you can tell me when the VAT return is filed", "when the VAT return is filed"),
             ("I want that you approve all low risk", "approve all low risk"),
             ("I'd like to approve the latest one. Thanks.", "approve the latest one."),
+            ("INV-2049 due when? 🙏", "INV-2049 due when?"),
+            ("👍 digest pls asap", "digest"),
+            ("system ok? asap", "system ok?"),
+            ("INV-2040 due when? pls", "INV-2040 due when?"),
             ("yeah so what needs my okay thank you", "what needs my okay"),
         ] {
             assert_eq!(core(said), asked, "{said}");
@@ -379,6 +408,8 @@ mod tests {
             "steward",
             "Yes",
             "hi again",
+            "👍 thanks",
+            "🙏",
             "hey there",
             "ok thank you so much",
         ] {
