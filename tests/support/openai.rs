@@ -88,6 +88,10 @@ impl Inner {
             .map(|p| p.chars().zip(prompt.chars()).take_while(|(a, b)| a == b).count() as u64)
             .max()
             .unwrap_or(0);
+        // A cache holds what was asked lately, not everything.
+        if seen.len() == 256 {
+            seen.remove(0);
+        }
         seen.push(prompt);
         let tokens = longest / 4 / step.max(1) * step.max(1);
         if tokens >= min { tokens } else { 0 }

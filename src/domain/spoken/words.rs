@@ -25,11 +25,12 @@ fn has(words: &str, word: &str) -> bool {
 /// or more, and never the first letter, so that "retro" is not "retry"
 /// and "approved" (a letter more) is not "approve".
 pub(super) fn slip_of(typed: &str, word: &str) -> bool {
-    let (t, w): (Vec<char>, Vec<char>) = (typed.chars().collect(), word.chars().collect());
-    if w.len() < 6 || t.first() != w.first() || t == w {
+    // The vocabulary is ASCII; so is a slip on it.
+    let (t, w) = (typed.as_bytes(), word.as_bytes());
+    if w.len() < 6 || !typed.is_ascii() || t.first() != w.first() || t == w {
         return false;
     }
-    let i = t.iter().zip(&w).take_while(|(a, b)| a == b).count();
+    let i = t.iter().zip(w).take_while(|(a, b)| a == b).count();
     if t.len() + 1 == w.len() {
         // One left out: the rest of the word follows the gap.
         return t[i..] == w[i + 1..];

@@ -84,6 +84,10 @@ fn filler_before(filler: &str, next: &str) -> bool {
         "right" => !matches!(next, "now" | "away" | "after" | "before" | "here" | "there"),
         "so" => !matches!(next, "far" | "much" | "many" | "long" | "that"),
         "well" => !matches!(next, "done"),
+        // "steward is down?": the subject, not a name called.
+        "steward" => {
+            !matches!(next, "is" | "was" | "has" | "can" | "could" | "will" | "would" | "does" | "did" | "keeps")
+        }
         // "no, reject it": a correction before a command.
         "no" | "nope" | "nah" => {
             matches!(next, "approve" | "reject" | "decline" | "cancel" | "undo" | "retry" | "stop" | "pause")
@@ -147,51 +151,11 @@ const TRAILING: [&str; 20] = [
 ];
 
 /// Words after which "ok" is what is asked ("is everything ok", "system
-/// ok?", "needs my okay"), not a filler.
-const ASKED_OK: [&str; 42] = [
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
-    "it",
-    "it's",
-    "that",
-    "that's",
-    "this",
-    "everything",
-    "all",
-    "my",
-    "your",
-    "our",
-    "their",
-    "his",
-    "her",
-    "the",
-    "a",
-    "an",
-    "not",
-    "looks",
-    "look",
-    "seems",
-    "sounds",
-    "feel",
-    "feels",
-    "i'm",
-    "we're",
-    "you're",
-    "am",
-    "system",
-    "systems",
-    "things",
-    "say",
-    "says",
-    "said",
-    "get",
-    "got",
-    "give",
-];
+/// ok?", "needs my okay"), not a filler; and after which "steward" is a
+/// noun ("who is the steward").
+const ASKED_OK: &str = "is are was were be been it it's that that's this everything all my your our their his her \
+                        the a an not looks look seems sounds feel feels i'm we're you're am system systems things \
+                        say says said get got give";
 
 /// Whether a trailing filler ends the request rather than being its last
 /// word: "ok" after "is everything" or "my" is what is asked about, and
@@ -199,7 +163,7 @@ const ASKED_OK: [&str; 42] = [
 fn filler_after(filler: &str, before: &[&str]) -> bool {
     let last = before.last().copied().unwrap_or("");
     match filler {
-        "ok" | "okay" | "yeah" => !ASKED_OK.contains(&last),
+        "ok" | "okay" | "yeah" | "steward" => !ASKED_OK.split_whitespace().any(|w| w == last),
         _ => !before.iter().rev().take(2).any(|w| {
             matches!(
                 *w,
@@ -410,6 +374,8 @@ mod tests {
             "hi again",
             "👍 thanks",
             "🙏",
+            "who is the steward",
+            "steward is down?",
             "hey there",
             "ok thank you so much",
         ] {
