@@ -1,5 +1,5 @@
 //! The labelled workload through the reasoning tiers (`steward-bench
-//! tiers`), its tuning part and its six test parts, with floors under
+//! tiers`), its tuning part and its seven test parts, with floors under
 //! what they measured: most requests need no model,
 //! the tier that answers is the labelled one, and tiering spends far fewer
 //! tokens than sending everything to the planner.
@@ -32,8 +32,10 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
     // phrasings (tests/data) leave to the tiers as a note to write.
     // `shorthand` was written after that and measured blind once: 0.698,
     // 64/89 commands; then read (emoji and "asap" around a request, slips
-    // of the keyboard on long command words).
-    assert!(f("requests_total") >= 2600.0, "{figures}");
+    // of the keyboard on long command words). `desk` was written after
+    // the last change for those and measured blind once: 0.794, 71/98
+    // commands, routing 0.872. Its misroutes are not read yet.
+    assert!(f("requests_total") >= 3000.0, "{figures}");
     let part =
         |name: &str, k: &str| figures[name][k].as_f64().unwrap_or_else(|| panic!("{name}.{k} missing: {figures}"));
     // (part, no-model requests answered right, routing, share of commands routed right)
@@ -44,6 +46,7 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
         ("letters", 0.93, 0.95, 1.0),
         ("dictated", 0.9, 0.93, 0.97),
         ("shorthand", 0.93, 0.93, 0.97),
+        ("desk", 0.75, 0.83, 0.68),
     ] {
         assert!(part(name, "requests") >= 400.0, "{name}: {figures}");
         assert!(part(name, "no_model_answered_right") >= answered, "{name}: {figures}");

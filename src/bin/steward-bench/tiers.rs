@@ -13,9 +13,11 @@
 //! (`dictated.jsonl`, under `dictated`: voice notes and second-language
 //! English; read after), and a sixth written after that reading and
 //! measured once (`shorthand.jsonl`, under `shorthand`: clipped chat
-//! shorthand and slips of the keyboard), with the scripted
-//! OpenAI-compatible server standing in for both models,
-//! over a memory loaded with the synthetic workspace. It reports which tier
+//! shorthand and slips of the keyboard; read after), and a seventh
+//! written after the last change for those and measured once (`desk.jsonl`,
+//! under `desk`: an operator's working day in no one register), with the
+//! scripted OpenAI-compatible server standing in for both models, over a
+//! memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
 //! spent per request, and what sending every request to the planner would
 //! have cost in tokens (the same server's token counts).
@@ -45,6 +47,7 @@ const UNSEEN: &str = include_str!("../../../benches/workload/unseen.jsonl");
 const LETTERS: &str = include_str!("../../../benches/workload/letters.jsonl");
 const DICTATED: &str = include_str!("../../../benches/workload/dictated.jsonl");
 const SHORTHAND: &str = include_str!("../../../benches/workload/shorthand.jsonl");
+const DESK: &str = include_str!("../../../benches/workload/desk.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
@@ -61,6 +64,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         ("letters", parse(LETTERS)?),
         ("dictated", parse(DICTATED)?),
         ("shorthand", parse(SHORTHAND)?),
+        ("desk", parse(DESK)?),
     ];
     // Each request by its text, and by what steward reads of it (without
     // the courtesies and fillers around it), which is what a model is sent.
