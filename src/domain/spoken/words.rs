@@ -106,7 +106,10 @@ struct Frame<'a> {
 
 impl Frame<'_> {
     fn fits(&self, words: &[String]) -> bool {
-        let known = |w: &str| has(FILLER, w) || has(self.may, w) || self.needs.iter().any(|g| has(g, w));
+        // Fillers are matched exactly: a name a letter off one ("Stewart")
+        // is a word from outside.
+        let filler = |w: &str| FILLER.split_whitespace().any(|f| f == w);
+        let known = |w: &str| filler(w) || has(self.may, w) || self.needs.iter().any(|g| has(g, w));
         words.iter().all(|w| known(w)) && self.needs.iter().all(|g| words.iter().any(|w| has(g, w)))
     }
 }

@@ -58,6 +58,7 @@ fn slips_of_the_keyboard_on_long_words_are_read() {
     assert_eq!(read("digets now"), Some(Command::Digest));
     assert_eq!(read("what was approved today?"), None, "a letter more is another word");
     assert_eq!(read("run the retro again"), None, "too short to guess at");
+    assert_eq!(read("approve all low risk for Stewart"), None, "a name a letter off a filler");
     for (typed, word, slip) in [
         ("pendng", "pending", true),
         ("pnding", "pending", true),
