@@ -19,6 +19,7 @@ mod asking;
 mod cache;
 mod call;
 mod commands;
+mod extractive;
 mod flow_router;
 mod forgetting;
 pub mod limits;

@@ -161,7 +161,7 @@ const ASKED_OK: &str = "is are was were be been it it's that that's this everyth
 /// word: "ok" after "is everything" or "my" is what is asked about, and
 /// thanks after "tell Bob" or "say" is what is to be said.
 fn filler_after(filler: &str, before: &[&str]) -> bool {
-    let last = before.last().copied().unwrap_or("");
+    let Some(&last) = before.last() else { return false };
     match filler {
         "ok" | "okay" | "yeah" | "steward" => !ASKED_OK.split_whitespace().any(|w| w == last),
         _ => !before.iter().rev().take(2).any(|w| {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::MemoryKind;
 
 fn hit(text: &str, vector: f32, ranks: (usize, usize)) -> Hit {
     Hit {
