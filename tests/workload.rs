@@ -1,5 +1,5 @@
 //! The labelled workload through the reasoning tiers (`steward-bench
-//! tiers`), its tuning part and its seven test parts, with floors under
+//! tiers`), its tuning part and its eight test parts, with floors under
 //! what they measured: most requests need no model,
 //! the tier that answers is the labelled one, and tiering spends far fewer
 //! tokens than sending everything to the planner.
@@ -34,7 +34,11 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
     // 64/89 commands; then read (emoji and "asap" around a request, slips
     // of the keyboard on long command words). `desk` was written after
     // the last change for those and measured blind once: 0.794, 71/98
-    // commands, routing 0.872. Its misroutes are not read yet.
+    // commands, routing 0.872; then read (other verbs for the same
+    // commands: "green-light", "scrub", "ditch", "burn"). `phone` was
+    // written after that and measured blind once: 0.844, 65/98 commands,
+    // routing 0.896; then read (word order of another language,
+    // contractions, "on pause", "once more").
     assert!(f("requests_total") >= 3000.0, "{figures}");
     let part =
         |name: &str, k: &str| figures[name][k].as_f64().unwrap_or_else(|| panic!("{name}.{k} missing: {figures}"));
@@ -46,7 +50,8 @@ fn the_workload_is_answered_at_the_cheapest_tier() {
         ("letters", 0.93, 0.95, 1.0),
         ("dictated", 0.9, 0.93, 0.97),
         ("shorthand", 0.93, 0.93, 0.97),
-        ("desk", 0.75, 0.83, 0.68),
+        ("desk", 0.9, 0.93, 1.0),
+        ("phone", 0.93, 0.94, 1.0),
     ] {
         assert!(part(name, "requests") >= 400.0, "{name}: {figures}");
         assert!(part(name, "no_model_answered_right") >= answered, "{name}: {figures}");

@@ -88,6 +88,12 @@ actions = ["jot down that {o} signed the NDA", "log a note: {f} fixed the {p} bu
            "please message {o} that we received the payment"]
 for _ in range(75):
     add(pick(actions).format(o=pick(OTHERS), f=pick(FOLKS), p=pick(PROJECTS)), 2, "intent", "action")
+# "could you note that …" is "note that …" (remember a fact) asked
+# politely: the courtesy changes nothing. Relabelled when the reader took
+# courtesies off every command, as the issue reads "note that …".
+for it in items:
+    if it["text"].startswith("could you note that"):
+        it.update(tier=0, expect="reply", kind="command")
 
 # Multi-step goals (tier 3).
 goals = ["onboard {o}: send the welcome kit, book a kickoff and tell the team",

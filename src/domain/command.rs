@@ -141,7 +141,8 @@ impl Command {
             rest.starts_with([':', '-', '–', '—']).then(|| rest.trim_start_matches([':', '-', '–', '—']).trim())
         });
         let fact = pointer.unwrap_or(fact);
-        let fact = fact.strip_prefix("that ").unwrap_or(fact).trim();
+        // A fact is a statement: "could you note that … ?" asks politely.
+        let fact = fact.strip_prefix("that ").unwrap_or(fact).trim().trim_end_matches('?').trim_end();
         if fact.is_empty() || fact == "that" {
             Self::Usage("remember that …")
         } else {
@@ -161,6 +162,15 @@ fn asks(rest: &str) -> bool {
     let first = rest.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
     rest.trim_end().ends_with('?')
         || matches!(first.as_str(), "when" | "what" | "who" | "why" | "how" | "where" | "whether" | "if" | "which")
+}
+
+/// Whether what follows "remember" (said, not typed as `/remember`) is a
+/// fact to keep: not a question ("remember when we signed Acme?"), not a
+/// reminder ("remember to call Priya") and not a greeting to pass on
+/// ("remember me to Priya").
+pub(super) fn keeps_a_fact(rest: &str) -> bool {
+    let first = rest.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+    !asks(rest) && !matches!(first.as_str(), "to" | "me" | "us" | "him" | "her" | "them" | "it")
 }
 
 fn parse(text: &str) -> Option<Command> {
@@ -211,10 +221,7 @@ fn parse(text: &str) -> Option<Command> {
         },
         "cancel" if slash || id_and_comment(rest).is_some() => one_id(Command::Cancel, "cancel INTENT_ID"),
         "retry" if slash || id_and_comment(rest).is_some() => one_id(Command::Retry, "retry INTENT_ID"),
-        // "remember when we signed Acme?" asks; it keeps nothing.
-        "remember" if asks(rest) => return None,
-        // "remember to call Priya" is a reminder, not a fact.
-        "remember" if !slash && rest.to_lowercase().starts_with("to ") => return None,
+        "remember" if !slash && !keeps_a_fact(rest) => return None,
         "remember" => Command::remember(rest),
         "ask" if !rest.is_empty() => Command::Ask(rest.to_owned()),
         "ask" => Command::Usage("ask QUESTION"),

@@ -9,10 +9,11 @@
 //! ("the last one") is resolved later, against the store, and the reply
 //! names what it found.
 
+mod small_talk;
 mod words;
 mod wrapping;
 
-pub use words::small_talk;
+pub use small_talk::small_talk;
 pub use wrapping::core;
 
 use std::sync::LazyLock;
@@ -20,6 +21,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
+use super::command::keeps_a_fact;
 use super::{Command, Decision};
 
 /// What a command in words refers to when it names no id.
@@ -140,36 +142,62 @@ static AUTOMATIONS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?P<verb>pause|stop|halt|suspend|freeze|resume|restart|unpause|continue|start|re-?enable|enable|disable)(?: all| every)?(?: the| my)? (?:automations?|workflows?|scheduled (?:jobs|runs|workflows)|schedules|scheduled tasks|cron jobs)(?: again)?",
     )
 });
+/// The courtesies a sentence-long command may open with ("pls", "could
+/// you", "ok,"), in any case.
+const ASKING: &str =
+    r"(?i:(?:please|pls|plz|kindly|(?:can|could|would|will)\s+you|hey\s+steward|steward|ok|okay)[\s,]+)*";
+
+/// A whole-sentence pattern, after the courtesies it may open with.
+fn sentence(flags: &str, body: &str) -> Regex {
+    Regex::new(&format!(r"{flags}^\s*{ASKING}{body}")).expect("a valid built-in pattern")
+}
+
+/// "remember: …", "note that …", "save this: …" (saving and storing need
+/// the colon: "save that file" keeps no fact; "jot down", "record" and
+/// "make a note" ask for a note to be written).
 static REMEMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?is)^\s*(?:please\s+)?(?:remember|note|keep in mind|don'?t forget|do not forget)(?:\s+(?:this|the following))?(?:\s*[:,\-–—]\s*|\s+that\s+)(?P<fact>.+)$")
-        .expect("a valid built-in pattern")
+    sentence(
+        "(?is)",
+        r"(?:(?:remember|note|keep in mind|don'?t forget|do not forget)(?:\s+(?:this|the following))?(?:\s*[:,\-–—]\s*|\s+that\s+)|(?:save|store|keep)(?:\s+(?:this|the following))?\s*[:\-–—]\s*)(?P<fact>.+)$",
+    )
 });
 
-/// "keep in mind Bolt pays net 30": a fact follows without "that" ("note
-/// the action items" and "make a note …" ask for a note to be written).
+/// "keep in mind Bolt pays net 30", "remember Kepler wants two days'
+/// notice": a fact follows without "that" ("note the action items" and
+/// "make a note …" ask for a note to be written).
 static REMEMBER_BARE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?is)^\s*(?:please\s+)?(?:keep|bear) in mind\s+(?P<fact>.+)$").expect("a valid built-in pattern")
+    sentence("(?is)", r"(?:(?:keep|bear)\s+in\s+mind|remember|don'?t\s+forget|do\s+not\s+forget)\s+(?P<fact>.+)$")
 });
+
+/// The fact said after "keep in mind", "please remember" or "don't
+/// forget" with no "that" or colon, when it is one (the same test as
+/// "remember …" typed alone).
+fn bare_fact(text: &str) -> Option<&str> {
+    let fact = REMEMBER_BARE.captures(text)?.name("fact")?.as_str().trim();
+    keeps_a_fact(fact).then_some(fact)
+}
 
 static FORGET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?is)^\s*(?:please\s+)?(?:forget|erase|delete|remove|wipe|purge|drop)\s+(?:(?:everything|anything|all|whatever|what)\s+(?:of\s+what\s+|that\s+)?(?:(?:you|we|steward)\s+)?(?:(?:know|remember|have|hold|keep|kept|stored|learned|noted|recorded)\s+(?:stored\s+|kept\s+|recorded\s+)?)?|(?:all\s+|any\s+)?(?:the\s+|your\s+|my\s+)?(?:memories|records|notes|facts|info|information|data)\s+(?:you\s+have\s+)?)?(?:about|regarding|concerning|on|of|related\s+to|to\s+do\s+with|mentioning|that\s+mentions?)\s+(?P<subject>.+?)[\s.!?]*$",
+    sentence(
+        "(?is)",
+        r"(?:forget|erase|delete|remove|wipe(?:\s+out)?|purge|drop|scrub|clear(?:\s+out)?|expunge|nuke)\s+(?:(?:everything|anything|all|whatever|what)\s+(?:of\s+what\s+|that\s+)?(?:(?:you|we|steward)\s+)?(?:(?:know|remember|have|hold|keep|kept|stored|learned|noted|recorded)\s+(?:stored\s+|kept\s+|recorded\s+)?)?|(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|my)\s+)?(?:memor(?:y|ies)|records?|notes?|facts?|info|information|data|traces?|mentions?|references?)\s+(?:(?:you\s+have|you've\s+got|you\s+hold|you\s+keep|stored|kept)\s+)?)?(?:about|regarding|concerning|on|of|related\s+to|to\s+do\s+with|mentioning|that\s+mentions?)\s+(?P<subject>.+?)[\s.!?]*$",
     )
-    .expect("a valid built-in pattern")
 });
 
-/// "forget Acme", "erase Bolt Studio": a name (capitalised words) alone.
+/// "forget Acme", "erase Bolt Studio from memory": a name (capitalised
+/// words) alone.
 static FORGET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\s*(?i:please\s+)?(?i:forget|erase|purge)\s+(?P<subject>\p{Lu}[\w&.'-]*(?:\s+\p{Lu}[\w&.'-]*){0,3})[\s.!]*$",
+    sentence(
+        "",
+        &format!(
+            r"(?i:forget|erase|purge|scrub)\s+(?P<subject>\p{{Lu}}[\w&.'-]*(?:\s+\p{{Lu}}[\w&.'-]*){{0,3}})(?i:{FROM_PLACES})?[\s.!]*$"
+        ),
     )
-    .expect("a valid built-in pattern")
 });
 /// Where it is to be forgotten from, said after the subject.
-static FROM_MEMORY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\s+from\s+(?:your\s+|the\s+|my\s+)?(?:memory|memories|records|notes|files|workspace)$")
-        .expect("a valid built-in pattern")
-});
+const FROM_PLACES: &str = r"\s+from\s+(?:your\s+|the\s+|my\s+)?(?:memory|memories|records|notes|files|workspace)";
+static FROM_MEMORY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("(?i){FROM_PLACES}$")).expect("a valid built-in pattern"));
 
 /// Words that name nothing to forget about ("forget about it" is "never
 /// mind").
@@ -204,11 +232,8 @@ pub fn read(text: &str) -> Option<Command> {
     if let Some(c) = REMEMBER.captures(text) {
         return Some(Command::remember(c.name("fact").map_or("", |m| m.as_str())));
     }
-    // "keep in mind to call Bob" is a reminder, not a fact.
-    if let Some(fact) = REMEMBER_BARE.captures(text).and_then(|c| c.name("fact")) {
-        if !fact.as_str().to_lowercase().starts_with("to ") {
-            return Some(Command::remember(fact.as_str()));
-        }
+    if let Some(fact) = bare_fact(text) {
+        return Some(Command::remember(fact));
     }
 
     // So does what to forget about.

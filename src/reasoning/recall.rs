@@ -218,10 +218,19 @@ impl Recall {
     pub fn extract(&self, question: &str, hits: &[Hit]) -> Option<Answer> {
         let threshold = self.threshold;
         let words = rows::content_words(question);
-        let best = hits.first().filter(|h| answers(&words, h, threshold))?;
-        let mut outcome = Answer::reply(1, String::new(), confidence(&words, best));
+        // The fused order weighs both retrievers alike; which of the first
+        // few answers best is how sure each is.
+        let mut answering: Vec<(&Hit, f32)> = hits
+            .iter()
+            .take(NEAREST)
+            .filter(|h| answers(&words, h, threshold))
+            .map(|h| (h, confidence(&words, h)))
+            .collect();
+        answering.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (_, sure) = answering.first()?;
+        let mut outcome = Answer::reply(1, String::new(), *sure);
         let mut lines = Vec::new();
-        for hit in hits.iter().take(2).filter(|h| answers(&words, h, threshold)) {
+        for (hit, _) in answering.into_iter().take(2) {
             lines.push(format!(
                 "On {}, {} ({}): “{}”",
                 when(hit.occurred_at),

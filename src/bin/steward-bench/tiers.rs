@@ -15,7 +15,10 @@
 //! measured once (`shorthand.jsonl`, under `shorthand`: clipped chat
 //! shorthand and slips of the keyboard; read after), and a seventh
 //! written after the last change for those and measured once (`desk.jsonl`,
-//! under `desk`: an operator's working day in no one register), with the
+//! under `desk`: an operator's working day in no one register; read after),
+//! and an eighth written after that reading and measured once
+//! (`phone.jsonl`, under `phone`: typed on a phone, English as a second
+//! language), with the
 //! scripted OpenAI-compatible server standing in for both models, over a
 //! memory loaded with the synthetic workspace. It reports which tier
 //! answered, whether that was the labelled tier and outcome, the tokens
@@ -48,6 +51,7 @@ const LETTERS: &str = include_str!("../../../benches/workload/letters.jsonl");
 const DICTATED: &str = include_str!("../../../benches/workload/dictated.jsonl");
 const SHORTHAND: &str = include_str!("../../../benches/workload/shorthand.jsonl");
 const DESK: &str = include_str!("../../../benches/workload/desk.jsonl");
+const PHONE: &str = include_str!("../../../benches/workload/phone.jsonl");
 
 fn parse(lines: &str) -> anyhow::Result<Vec<Item>> {
     Ok(lines.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
@@ -65,6 +69,7 @@ pub async fn run(backend: EmbeddingBackend) -> anyhow::Result<Value> {
         ("dictated", parse(DICTATED)?),
         ("shorthand", parse(SHORTHAND)?),
         ("desk", parse(DESK)?),
+        ("phone", parse(PHONE)?),
     ];
     // Each request by its text, and by what steward reads of it (without
     // the courtesies and fillers around it), which is what a model is sent.
@@ -177,8 +182,9 @@ fn asked(user: &str) -> Option<&str> {
 
 /// One part of the workload on a fresh workspace; `by_text` holds every
 /// labelled request, for the scripted models' answers. `BENCH_VERBOSE`
-/// set to a part's name lists that part's misroutes on stderr (reading a
-/// test part's misroutes ends its being blind).
+/// set to a part's name lists that part's misroutes on stderr, with the
+/// records search puts first for a question (reading a test part's
+/// misroutes ends its being blind).
 async fn run_part(
     backend: EmbeddingBackend,
     name: &str,
@@ -283,6 +289,18 @@ async fn run_part(
                 .or_default() += 1;
             if std::env::var("BENCH_VERBOSE").is_ok_and(|v| v == name) {
                 eprintln!("misrouted: {:?} → tier {} {kind}: {}", item.text, outcome.tier, outcome.text);
+                if item.kind == "memory" || item.kind == "unknown_question" {
+                    let q = memory::Query {
+                        text: item.text.clone(),
+                        kinds: MemoryKind::CITABLE.to_vec(),
+                        limit: 3,
+                        ..Default::default()
+                    };
+                    for h in memory.search(&q, &Contract::operator()).await?.hits {
+                        let s = &h.scores;
+                        eprintln!("    bm25#{:?} vec#{:?} {:.3?}: {}", s.bm25_rank, s.vector_rank, s.vector, h.text);
+                    }
+                }
             }
         }
         // What the rivals do: every turn to the big model.

@@ -43,10 +43,15 @@ pub(super) fn slip_of(typed: &str, word: &str) -> bool {
 }
 
 /// What a sentence is made of: its words, lower case, without
-/// punctuation; "what's" is "what", "don't" is "do not", "low-risk" is
-/// "low risk".
-fn words(text: &str) -> Vec<String> {
-    let t = text.to_lowercase().replace(['’', '‘'], "'").replace("n't", " not").replace("'s", "");
+/// punctuation; "what's" is "what", "don't" is "do not", "I'd" is "i
+/// would", "low-risk" is "low risk".
+pub(super) fn words(text: &str) -> Vec<String> {
+    const CONTRACTED: [(&str, &str); 6] =
+        [("n't", " not"), ("'s", ""), ("'d", " would"), ("'m", " am"), ("'ll", " will"), ("'re", " are")];
+    let mut t = text.to_lowercase().replace(['’', '‘'], "'");
+    for (short, long) in CONTRACTED {
+        t = t.replace(short, long);
+    }
     let words = t
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .map(|w| w.trim_matches('\'').to_owned())
@@ -58,7 +63,7 @@ fn words(text: &str) -> Vec<String> {
 /// Two words that say one thing, as one word: "roll back" is "rollback",
 /// "never mind" is "nevermind", "on hold" is "onhold".
 fn join_phrases(words: Vec<String>) -> Vec<String> {
-    const PHRASES: [(&str, &str, &str); 12] = [
+    const PHRASES: [(&str, &str, &str); 21] = [
         ("roll", "back", "rollback"),
         ("take", "back", "takeback"),
         ("try", "again", "retry"),
@@ -71,6 +76,15 @@ fn join_phrases(words: Vec<String>) -> Vec<String> {
         ("low", "risk", "lowrisk"),
         ("another", "go", "retry"),
         ("another", "try", "retry"),
+        ("green", "light", "greenlight"),
+        ("rubber", "stamp", "rubberstamp"),
+        ("turn", "down", "turndown"),
+        ("on", "pause", "onhold"),
+        ("on", "ice", "onhold"),
+        ("once", "more", "again"),
+        ("say", "yes", "approve"),
+        ("say", "no", "reject"),
+        ("systems", "go", "status"),
     ];
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     for w in words {
@@ -99,13 +113,13 @@ fn again_as_retry(words: &[String]) -> Vec<String> {
 /// A command's vocabulary: the words it may use, and the groups of which
 /// it needs one word each (each group, like `may`, words separated by
 /// spaces).
-struct Frame<'a> {
-    needs: &'a [&'a str],
-    may: &'a str,
+pub(super) struct Frame<'a> {
+    pub(super) needs: &'a [&'a str],
+    pub(super) may: &'a str,
 }
 
 impl Frame<'_> {
-    fn fits(&self, words: &[String]) -> bool {
+    pub(super) fn fits(&self, words: &[String]) -> bool {
         // Fillers are matched exactly: a name a letter off one ("Stewart")
         // is a word from outside.
         let filler = |w: &str| FILLER.split_whitespace().any(|f| f == w);
@@ -118,14 +132,17 @@ const AUTOMATIONS: &str = "automation automations workflow workflows schedule sc
      automated routines jobs everything stuff things autos";
 const STOPPING: &str = "pause halt suspend freeze disable stop deactivate hold onhold off kill mute";
 const STARTING: &str = "resume restart unpause continue enable reenable re reactivate activate start on";
-const TOGGLE_WORDS: &str = "turn switch put back until further notice while bit temporarily runs tasks that which \
-                            was were been is are paused stopped suspended halted disabled";
+const TOGGLE_WORDS: &str = "turn switch put bring back run go may until till til further notice say tell otherwise so while bit \
+                            temporarily runs tasks that which was were been is are paused stopped suspended halted \
+                            disabled";
 
 /// "stop every automation for now": `Some(true)` to pause, `Some(false)`
 /// to resume.
 fn automations(words: &[String]) -> Option<bool> {
     let stop = words.iter().any(|w| has(STOPPING, w));
-    let start = words.iter().any(|w| has(STARTING, w));
+    // "bring the jobs back", "the workflows can run again": back, or
+    // again, with nothing stopping them.
+    let start = words.iter().any(|w| has(STARTING, w)) || (!stop && words.iter().any(|w| w == "back" || w == "again"));
     let may = format!("{TOGGLE_WORDS} {STOPPING} {STARTING}");
     let frame = Frame { needs: &[AUTOMATIONS], may: &may };
     (frame.fits(words) && stop != start).then_some(stop)
@@ -135,40 +152,55 @@ fn automations(words: &[String]) -> Option<bool> {
 /// system asked about ("ok" alone is an acknowledgement).
 const STATUS_WORDS: &str =
     "status health healthcheck diagnostics uptime ok okay alright fine healthy alive awake running working behaving";
-const STATUS_ABOUT: &str = "status health healthcheck diagnostics uptime everything things system systems alive awake";
+const STATUS_ABOUT: &str =
+    "status health healthcheck diagnostics uptime everything things system systems alive awake bot assistant";
 const STATUS: Frame = Frame {
     needs: &[STATUS_WORDS],
-    may: "is are how check report update give show tell what system systems steward everything things it overall \
+    may: "is are how check report update give show tell what system systems steward everything things it overall bot \
           looking going doing running working good well all up and itself",
 };
 
-/// "is everything ok?", "give me a health check": the status.
+/// "are you up?", "you still there?": steward asked whether it is there.
+const THERE: Frame = Frame {
+    needs: &[
+        "you steward bot assistant",
+        "up there around online awake alive running working listening ok okay alright fine good well",
+    ],
+    may: "are is still still with",
+};
+
+/// "is everything ok?", "give me a health check", "are you up?": the
+/// status.
 fn status(words: &[String]) -> bool {
-    STATUS.fits(words) && words.iter().any(|w| has(STATUS_ABOUT, w))
+    (STATUS.fits(words) && words.iter().any(|w| has(STATUS_ABOUT, w))) || THERE.fits(words)
 }
 
 /// Approving every low-risk request at once: it says low risk, and it
 /// says all of them ("approve the low one" is not this).
 const APPROVE_LOW: Frame = Frame {
     needs: &[
-        "approve accept greenlight allow ok okay",
+        "approve accept greenlight allow ok okay signoff authorize authorise rubberstamp sanction",
         "low lowrisk",
         "risk lowrisk",
         "all every everything ones requests items approvals things stuff",
     ],
-    may: "one request item approval stuff pending waiting open that are is go ahead goahead and with things yes sure",
+    may: "one request item approval stuff pending waiting open that are is go ahead goahead and with things yes sure \
+          to of them",
 };
+
+/// The verbs that approve, in so many words.
+const APPROVE_VERBS: &str = "approve accept greenlight allow signoff authorize authorise rubberstamp sanction";
 
 /// "approve low risk": low-risk requests, none singled out ("approve the
 /// low risk one" is not this).
 const APPROVE_LOW_BARE: Frame =
-    Frame { needs: &["approve accept greenlight allow", "low lowrisk", "risk lowrisk"], may: "pending waiting open" };
+    Frame { needs: &[APPROVE_VERBS, "low lowrisk", "risk lowrisk"], may: "pending waiting open" };
 
 const PENDING: Frame = Frame {
     needs: &["pending awaiting waiting outstanding queued unanswered undecided open stuck"],
     may: "what is are there anything something still else approval approvals request requests decision decisions \
           item items things stuff show list see check give tell on do have need to review sign off signoff that \
-          yet left today",
+          yet left today from yes no answer reply response verdict nod word input goahead",
 };
 
 /// "what do I need to approve?", "anything need my ok?": what waits for
@@ -176,10 +208,10 @@ const PENDING: Frame = Frame {
 const TO_DECIDE: Frame = Frame {
     needs: &[
         "what anything which any stuff something things",
-        "approve approval approvals signoff decide decision ok okay",
+        "approve approving approval approvals signoff decide deciding decision ok okay",
     ],
     may: "do does i need needs have has got to am supposed must should is are there for me my on today waiting left \
-          still yet else deal with",
+          still yet else deal with show list tell see",
 };
 
 /// "list the approvals", "show me my approvals": the approvals are those
@@ -197,12 +229,13 @@ const HELP: Frame = Frame {
 const REFERENCE: &str = "last latest newest recent previous most just it that this";
 /// What a reference may point at, and the words around it.
 const POINTED: &str = "one request requests approval item thing action task intent order job the i asked ask made \
-                       created started sent did you what for yes sure and do to failed have give";
+                       created started sent did you what whatever for yes sure and do to failed went wrong have give";
 /// Each verb group a command by reference needs.
-const APPROVING: &str = "approve accept allow confirm greenlight goahead";
-const REJECTING: &str = "reject decline deny refuse veto";
+const APPROVING: &str =
+    "approve accept allow confirm greenlight goahead signoff authorize authorise rubberstamp sanction";
+const REJECTING: &str = "reject decline deny refuse veto turndown nix";
 const UNDOING: &str = "undo revert reverse rollback takeback unsend";
-const CANCELLING: &str = "cancel abort scrap drop kill withdraw nevermind calloff stop scratch";
+const CANCELLING: &str = "cancel abort scrap drop kill withdraw nevermind calloff stop scratch ditch bin trash axe";
 const RETRYING: &str = "retry rerun redo";
 /// The words that name an adapter in a reference ("the last email").
 const ADAPTER_WORDS: &str = "email emails mail message webhook call";
@@ -249,14 +282,16 @@ fn by_reference(words: &[String]) -> Option<Command> {
 
 const DIGEST: Frame = Frame {
     needs: &["digest recap rundown briefing roundup summary"],
-    may: "send give gimme show get run daily today todays latest what happened day over may have",
+    may: "send give gimme show get run daily today todays latest what happened day over may have see view read look \
+          let where is want need like",
 };
 
-const SPEND: &str = "cost costs spend spent spending spendings bill billing expense expenses charges";
+const SPEND: &str = "cost costs spend spent spending spendings bill billing expense expenses charges burn burned burnt burning \
+     eaten eat ate consumed usage expensive pricey";
 const COSTS_MAY: &str = "what how much did have has do does is are was were been on far total show give tell model \
                          language looking like \
                          models llm llms ai token tokens api usage it steward run running up incurred in over to \
-                         date calls altogether";
+                         date calls altogether money dollars euros bucks cash many";
 
 /// The period a question about spend names, and its words taken out.
 fn period(words: &mut Vec<String>) -> Period {
@@ -278,52 +313,6 @@ fn period(words: &mut Vec<String>) -> Period {
     };
     words.retain(|w| !has(SAID, w) && !has(WEEKDAYS, w) && w.parse::<u32>().is_err());
     found
-}
-
-/// Words that praise, on their own ("great work") or with thanks.
-const PRAISE_WORDS: &str =
-    "great good nice awesome perfect excellent brilliant lovely wonderful superb amazing fantastic cool well";
-
-/// Thanks, or praise ("great work", "well done"): the router's `thanks`.
-fn thanks(words: &[String]) -> bool {
-    let thanks = Frame {
-        needs: &["thanks thank thx thnx thanx tks ty ta cheers appreciated appreciate grateful kudos"],
-        may: &format!(
-            "{PRAISE_WORDS} so much very lot lots heaps many that is it this really alright helps helped help \
-             helpful kind everything was all to work job done one indeed truly super oh ah got ever k"
-        ),
-    };
-    let praise = Frame {
-        needs: &[PRAISE_WORDS, "work job one done stuff"],
-        may: "that is was really very super as usual indeed oh",
-    };
-    // An acknowledgement in one strong word ("awesome", "ok cool"), not a
-    // mild one ("good", "ok"), which may answer a question.
-    let acknowledged = Frame {
-        needs: &[
-            "awesome perfect great cool brilliant excellent lovely wonderful superb amazing fantastic sweet splendid nice",
-        ],
-        may: "ok okay that is sounds looks very really so oh",
-    };
-    thanks.fits(words) || praise.fits(words) || acknowledged.fits(words)
-}
-
-const GREETING: Frame = Frame {
-    needs: &["hi hello hey hiya heya howdy yo morning evening afternoon greetings hallo hola gm"],
-    may: "good there again everyone everybody folks how are doing it going mate",
-};
-
-/// What `text` is when it is small talk and nothing else: `"thanks"` (or
-/// praise) or `"greeting"`, the names of the router's chat intents.
-pub fn small_talk(text: &str) -> Option<&'static str> {
-    let words = words(text);
-    if words.is_empty() || words.len() > 10 {
-        return None;
-    }
-    if thanks(&words) {
-        return Some("thanks");
-    }
-    GREETING.fits(&words).then_some("greeting")
 }
 
 /// The command `text` says by its words, if it says one.

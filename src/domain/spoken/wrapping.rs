@@ -16,7 +16,7 @@
 //! A message that is nothing but courtesy is left as it is: that is small
 //! talk, for the router.
 
-use super::words::small_talk;
+use super::small_talk::small_talk;
 
 /// Openers that say nothing about what is asked.
 const OPENERS: [&str; 14] = [
@@ -155,7 +155,7 @@ const TRAILING: [&str; 20] = [
 /// noun ("who is the steward").
 const ASKED_OK: &str = "is are was were be been it it's that that's this everything all my your our their his her \
                         the a an not looks look seems sounds feel feels i'm we're you're am system systems things \
-                        say says said get got give";
+                        say says said get got give you u";
 
 /// Whether a trailing filler ends the request rather than being its last
 /// word: "ok" after "is everything" or "my" is what is asked about, and
@@ -361,6 +361,7 @@ mod tests {
             "send the invoice to bob@acme.com",
             "thanks, that's all",
             "is everything ok",
+            "are you ok?",
             "what needs my okay",
             "tell Bob thanks",
             "email Priya and say thanks",
