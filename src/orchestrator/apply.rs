@@ -109,7 +109,8 @@ pub async fn intent_event(
     Ok(true)
 }
 
-fn step_audit(outcome: &str, c: &Claimed, detail: Value) -> (String, Value) {
+/// A step outcome's audit row: its action and detail.
+pub(super) fn step_audit(outcome: &str, c: &Claimed, detail: Value) -> (String, Value) {
     let mut d = json!({"seq": c.seq, "attempt": c.attempts, "adapter": c.planned.adapter.as_str(), "action": c.planned.action.as_str()});
     if let (Some(obj), Value::Object(extra)) = (d.as_object_mut(), detail) {
         obj.extend(extra);

@@ -12,15 +12,15 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 
 use super::apply::{self, ACTOR};
-use super::intent_machine::IntentEvent;
+use super::intent_machine::{self, Action, IntentEvent, Standing};
 use super::requests;
 use crate::adapters::Catalog;
-use crate::domain::{ApprovalKind, IntentId, Millis, Occasion, Outbound, Plan, Question, Risk};
-use crate::policy::{Mode, Policy, StepFacts};
+use crate::domain::{ApprovalKind, Intent, IntentId, IntentState, Millis, Occasion, Outbound, Plan, Question, Risk};
+use crate::policy::{Judgement, Mode, Policy, StepFacts};
 use crate::store::approvals::{self, Approval};
 use crate::store::audit::{self, Entry};
 use crate::store::intents::{self, Judged};
-use crate::store::{StoreError, breaker, outbox, steps};
+use crate::store::{StoreError, breaker, outbox, sets, steps};
 
 /// Why everything waits for the operator right now, if it does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,10 +67,8 @@ pub async fn gather(
     policy: &Policy,
     dns_timeout: Duration,
 ) -> Result<HashMap<IntentId, Vec<StepFacts>>, StoreError> {
-    let mut plans = Vec::new();
-    for id in ids {
-        plans.push((*id, intents::load(conn, *id).await?.plan));
-    }
+    let plans: Vec<(IntentId, Option<Plan>)> =
+        sets::load_many(conn, ids).await?.into_iter().map(|i| (i.id, i.plan)).collect();
     let facts = plans.iter().map(|(id, plan)| async move {
         let facts = match plan {
             Some(plan) => facts_of(catalog, policy, plan, dns_timeout).await,
@@ -89,6 +87,100 @@ pub async fn facts_of(catalog: &Catalog, policy: &Policy, plan: &Plan, dns_timeo
         futures_util::future::join_all(facts.iter_mut().map(|f| f.resolve(dns, dns_timeout))).await;
     }
     facts
+}
+
+/// Judges these planned intents, given what [`gather`] found out about
+/// their steps, and lets each run or sends it for approval. Those let run
+/// with nothing more to their admission (no approval, no reach to record,
+/// a first step to run) are written as sets: one read of them all, one
+/// statement per kind of write, their audit rows hashed in order. The rest
+/// go through [`admit`] one by one, first; both decide with the same
+/// policy and machine.
+pub async fn admit_all(
+    conn: &mut SqliteConnection,
+    ids: &[IntentId],
+    policy: &Policy,
+    facts: &HashMap<IntentId, Vec<StepFacts>>,
+    assisted: Option<&Assisted>,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let admitted: Vec<IntentId> = ids.iter().copied().filter(|id| facts.contains_key(id)).collect();
+    let (loaded, states) = if assisted.is_some() || admitted.is_empty() {
+        (HashMap::new(), HashMap::new())
+    } else {
+        let loaded: HashMap<IntentId, Intent> =
+            sets::load_many(conn, &admitted).await?.into_iter().map(|i| (i.id, i)).collect();
+        (loaded, sets::states_of(conn, &admitted).await?)
+    };
+    let mut judged: Vec<(IntentId, Judgement, Option<i64>)> = Vec::new();
+    let mut audit_rows: Vec<(&'static str, String, serde_json::Value)> = Vec::new();
+    let (mut moves, mut due, mut one_by_one) = (Vec::new(), Vec::new(), Vec::new());
+    for &id in &admitted {
+        let facts = &facts[&id];
+        let Some((intent, plan)) = loaded.get(&id).and_then(|i| Some((i, i.plan.as_ref()?))) else {
+            one_by_one.push(id);
+            continue;
+        };
+        let judgement = policy.judge(plan, facts);
+        let reaches = facts.iter().any(|f| !f.reach().0.is_empty());
+        if judgement.mode == Mode::ApproveBefore || reaches || intent.state != IntentState::Planned {
+            one_by_one.push(id);
+            continue;
+        }
+        let window = (judgement.mode == Mode::ReviewAfter)
+            .then_some((policy.level(judgement.risk).review_window_secs * 1000) as i64);
+        let steps = states.get(&id).map_or(&[][..], Vec::as_slice);
+        let t = match intent_machine::decide(
+            intent.state,
+            IntentEvent::Admit,
+            Standing { steps, review_window_ms: window },
+        ) {
+            Ok(t) if t.to != intent.state && t.actions.iter().all(|a| matches!(a, Action::RunStep(_))) => t,
+            _ => {
+                one_by_one.push(id);
+                continue;
+            }
+        };
+        let detail = judged_detail(&judgement, judgement.mode, &judgement.rule, policy);
+        audit_rows.push(("intent.judged", id.to_string(), detail.clone()));
+        audit_rows.push(("intent.state", id.to_string(), intents::state_detail(intent.state, t.to, detail)));
+        moves.push((id, intent.state, t.to));
+        due.extend(t.actions.iter().filter_map(|a| match a {
+            Action::RunStep(seq) => Some((id, *seq)),
+            _ => None,
+        }));
+        judged.push((id, judgement, window));
+    }
+    for id in one_by_one {
+        admit(conn, id, policy, &facts[&id], assisted, now).await?;
+    }
+    let rows: Vec<(IntentId, Judged<'_>)> = judged
+        .iter()
+        .map(|(id, j, window)| {
+            let judged = Judged {
+                risk: j.risk,
+                rule: &j.rule,
+                mode: j.mode.as_str(),
+                policy_version: &policy.version,
+                requires_approval: false,
+                review_window_ms: *window,
+            };
+            (*id, judged)
+        })
+        .collect();
+    sets::record_judgements(conn, &rows).await?;
+    sets::transition_many(conn, &moves, now).await?;
+    sets::schedule_many(conn, &due, now).await?;
+    let entries: Vec<Entry<'_>> = audit_rows
+        .iter()
+        .map(|(action, subject, detail)| Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
+        .collect();
+    audit::append_many(conn, now, &entries).await
+}
+
+/// An `intent.judged` audit row's detail.
+fn judged_detail(judgement: &Judgement, mode: Mode, rule: &str, policy: &Policy) -> serde_json::Value {
+    json!({"risk": judgement.risk, "mode": mode.as_str(), "rule": rule, "policy_version": policy.version})
 }
 
 /// Judges a planned intent, given what [`gather`] found out about its
@@ -123,7 +215,7 @@ pub async fn admit(
     let reaches: Vec<_> = facts.iter().map(StepFacts::reach).collect();
     steps::record_reach(conn, id, &reaches).await?;
     let subject = id.to_string();
-    let detail = json!({"risk": judgement.risk, "mode": mode.as_str(), "rule": rule, "policy_version": policy.version});
+    let detail = judged_detail(&judgement, mode, &rule, policy);
     audit::append(
         conn,
         now,

@@ -10,6 +10,7 @@
 //! affordable. Timers are database rows, so they survive restarts.
 
 mod apply;
+mod batch;
 pub mod control;
 pub mod decisions;
 mod execute;

@@ -17,12 +17,13 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::apply::{self, ACTOR, StepEnd};
+use super::batch::{self, Finished};
 use super::execute::execute;
 use super::intent_machine::IntentEvent;
 use super::{expiry, gate, recovery};
 use crate::adapters::{AdapterError, Catalog};
 use crate::config::OrchestratorConfig;
-use crate::domain::{IntentId, Millis, StepState, idle};
+use crate::domain::{IntentId, Millis, RetryPolicy, StepState, idle};
 use crate::policy::{Policy, PolicyHandle};
 use crate::store::approvals as approvals_store;
 use crate::store::intents;
@@ -185,9 +186,7 @@ impl Runner {
             steps::planned(&mut tx, self.config.batch).await?.into_iter().filter(|id| facts.contains_key(id)).collect();
         if !planned.is_empty() {
             let assisted = gate::assisted(&mut tx, &policy, now).await?;
-            for id in planned {
-                gate::admit(&mut tx, id, &policy, &facts[&id], assisted.as_ref(), now).await?;
-            }
+            gate::admit_all(&mut tx, &planned, &policy, &facts, assisted.as_ref(), now).await?;
         }
         expiry::tick(&mut tx, &self.policy.get(), now, self.config.batch).await?;
         for (id, _) in steps::past_deadline(&mut tx, now, self.config.batch).await? {
@@ -249,12 +248,19 @@ impl Runner {
         let mut observed = HashSet::new();
         while !finished.is_empty() {
             let n = finished.len().min(self.config.batch.max(1) as usize);
+            let retries: Vec<RetryPolicy> = finished[..n]
+                .iter()
+                .map(|d| {
+                    self.catalog.get(d.claimed.planned.adapter.as_str()).map(|(_, r)| r.clone()).unwrap_or_default()
+                })
+                .collect();
+            let batch: Vec<Finished<'_>> = finished[..n]
+                .iter()
+                .zip(&retries)
+                .map(|(d, retry)| Finished { claimed: &d.claimed, outcome: &d.outcome, retry })
+                .collect();
             let mut tx = self.store.begin().await?;
-            for d in &finished[..n] {
-                let retry =
-                    self.catalog.get(d.claimed.planned.adapter.as_str()).map(|(_, r)| r.clone()).unwrap_or_default();
-                apply::outcome(&mut tx, &d.claimed, d.outcome.clone(), &retry, now).await?;
-            }
+            batch::outcomes(&mut tx, &batch, now).await?;
             tx.commit().await?;
             let touched: Vec<IntentId> = finished[..n].iter().map(|d| d.claimed.intent_id).collect();
             self.observe_ended(&touched, now, &mut observed).await;

@@ -146,10 +146,14 @@ pub async fn transition(
     if changed == 0 {
         return Ok(false);
     }
-    let detail = json!({ "from": from, "to": to, "why": why });
-    let entry = Entry { actor, action: "intent.state", subject: Some(&id), detail };
+    let entry = Entry { actor, action: "intent.state", subject: Some(&id), detail: state_detail(from, to, why) };
     audit::append(conn, at, &entry).await?;
     Ok(true)
+}
+
+/// An `intent.state` audit row's detail.
+pub fn state_detail(from: IntentState, to: IntentState, why: serde_json::Value) -> serde_json::Value {
+    json!({ "from": from, "to": to, "why": why })
 }
 
 /// An intent read inside the caller's transaction.
@@ -186,7 +190,6 @@ pub async fn record_judgement(conn: &mut SqliteConnection, id: IntentId, j: &Jud
     Ok(())
 }
 
-/// The review window of an intent judged review-after, if it was.
 /// What an intent's next transition stands on: its state, and its review
 /// window when it was judged review-after.
 pub async fn standing(conn: &mut SqliteConnection, id: IntentId) -> Result<(IntentState, Option<i64>), StoreError> {

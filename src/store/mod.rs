@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod reminders;
 mod rows;
 pub mod scrub;
+pub mod sets;
 pub mod steps;
 pub mod vector_deletes;
 mod words;

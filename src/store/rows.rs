@@ -68,3 +68,9 @@ pub(super) fn step(row: &SqliteRow) -> Result<Step, StoreError> {
         error: row.try_get("error")?,
     })
 }
+
+/// Ids as one JSON array: the one parameter a set of them is bound as, read
+/// back with `json_each`.
+pub(super) fn ids_json(ids: &[crate::domain::IntentId]) -> String {
+    serde_json::Value::Array(ids.iter().map(|id| id.to_string().into()).collect()).to_string()
+}
