@@ -148,12 +148,14 @@ async fn write(conn: &mut SqliteConnection, w: Writes<'_>, now: Millis) -> Resul
     sets::transition_many(conn, &w.moves, now).await?;
     sets::disarm_many(conn, &w.disarm).await?;
     sets::schedule_many(conn, &w.due, now).await?;
-    let entries: Vec<Entry<'_>> = w
+    let entries: Vec<(Millis, Entry<'_>)> = w
         .audit
         .iter()
-        .map(|(action, subject, detail)| Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
+        .map(|(action, subject, detail)| {
+            (now, Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
+        })
         .collect();
-    audit::append_many(conn, now, &entries).await?;
+    audit::append_many(conn, &entries).await?;
     if !w.ended.is_empty() {
         let ids: Vec<IntentId> = w.ended.iter().map(|(id, _)| *id).collect();
         let ended: HashMap<IntentId, IntentState> = w.ended.into_iter().collect();

@@ -176,3 +176,35 @@ async fn admitting_as_a_set_leaves_the_store_as_one_by_one_does() {
     let verified = audit::verify(set.reader()).await.unwrap();
     assert!(verified.broken.is_none(), "{verified:?}");
 }
+
+#[tokio::test]
+async fn inserting_as_a_set_leaves_the_store_as_one_by_one_does() {
+    let mut waiting = PlannedStep::parse("note", "write", json!({"text": "later"})).unwrap();
+    waiting.within_secs = Some(30);
+    waiting.wait_secs = Some(5);
+    waiting.not_before = Some(1_000);
+    let mut batch = vec![intent(3), intent(1)];
+    batch.push(Intent::new(
+        IntentText::parse("wait, then note").unwrap(),
+        Provenance::operator("telegram", "telegram:7"),
+        Some(Plan::new(vec![waiting]).unwrap()),
+        2,
+    ));
+    let (set, rows) = (Store::in_memory().await.unwrap(), Store::in_memory().await.unwrap());
+    intents::create_many(&set, &batch).await.unwrap();
+    let mut tx = rows.begin().await.unwrap();
+    for i in &batch {
+        intents::insert(&mut tx, i).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    for table in [
+        "SELECT * FROM intents ORDER BY id",
+        "SELECT * FROM steps ORDER BY intent_id, seq",
+        "SELECT * FROM audit ORDER BY seq",
+    ] {
+        let got = dump(&set, table).await;
+        assert_eq!(got, dump(&rows, table).await, "{table}");
+        assert!(!got.is_empty(), "{table}");
+    }
+    assert!(audit::verify(set.reader()).await.unwrap().broken.is_none());
+}

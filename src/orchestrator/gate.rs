@@ -171,11 +171,13 @@ pub async fn admit_all(
     sets::record_judgements(conn, &rows).await?;
     sets::transition_many(conn, &moves, now).await?;
     sets::schedule_many(conn, &due, now).await?;
-    let entries: Vec<Entry<'_>> = audit_rows
+    let entries: Vec<(Millis, Entry<'_>)> = audit_rows
         .iter()
-        .map(|(action, subject, detail)| Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
+        .map(|(action, subject, detail)| {
+            (now, Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
+        })
         .collect();
-    audit::append_many(conn, now, &entries).await
+    audit::append_many(conn, &entries).await
 }
 
 /// An `intent.judged` audit row's detail.

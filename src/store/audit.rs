@@ -79,10 +79,10 @@ pub async fn append(conn: &mut SqliteConnection, at: i64, entry: &Entry<'_>) -> 
     Ok(seq)
 }
 
-/// Appends `entries` in order inside the caller's write transaction: one
-/// read of the chain's head and one insert for them all, each row hashed
-/// onto the one before it exactly as [`append`] would.
-pub async fn append_many(conn: &mut SqliteConnection, at: i64, entries: &[Entry<'_>]) -> Result<(), StoreError> {
+/// Appends `entries`, each with its time, in order inside the caller's
+/// write transaction: one read of the chain's head and one insert for them
+/// all, each row hashed onto the one before it exactly as [`append`] would.
+pub async fn append_many(conn: &mut SqliteConnection, entries: &[(i64, Entry<'_>)]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -90,19 +90,19 @@ pub async fn append_many(conn: &mut SqliteConnection, at: i64, entries: &[Entry<
         sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_owned()));
     let mut rows = Vec::with_capacity(entries.len());
-    for e in entries {
+    for (at, e) in entries {
         seq += 1;
         let detail = e.detail.to_string();
-        let hash = link_hash(&prev, seq, at, e.actor, e.action, e.subject, &detail);
-        rows.push(serde_json::json!([seq, e.actor, e.action, e.subject, detail, prev, hash]));
+        let hash = link_hash(&prev, seq, *at, e.actor, e.action, e.subject, &detail);
+        rows.push(serde_json::json!([seq, at, e.actor, e.action, e.subject, detail, prev, hash]));
         prev = hash;
     }
     sqlx::query(
         "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash)
-         SELECT value ->> 0, ?1, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
-         FROM json_each(?2)",
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7
+         FROM json_each(?)",
     )
-    .bind(at)
     .bind(serde_json::Value::Array(rows).to_string())
     .execute(&mut *conn)
     .await?;

@@ -56,9 +56,7 @@ pub async fn create_in(
 /// that batch submissions.
 pub async fn create_many(store: &Store, batch: &[Intent]) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
-    for intent in batch {
-        insert(&mut tx, intent).await?;
-    }
+    super::sets::insert_intents(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -109,18 +107,23 @@ pub async fn insert(conn: &mut SqliteConnection, intent: &Intent) -> Result<(), 
         .execute(&mut *conn)
         .await?;
     }
-    let detail = json!({
+    let entry = Entry { actor: &prov.actor, action: "intent.created", subject: Some(&id), detail: created(intent) };
+    audit::append(conn, intent.created_at, &entry).await?;
+    Ok(())
+}
+
+/// An `intent.created` audit row's detail.
+pub(super) fn created(intent: &Intent) -> serde_json::Value {
+    let prov = &intent.provenance;
+    json!({
         "state": intent.state,
         "source": prov.channel,
-        "steps": steps.len(),
+        "steps": intent.plan.as_ref().map_or(0, |p| p.steps().len()),
         "risk": intent.risk,
         "agent": prov.agent,
         "agent_version": prov.agent_version,
         "policy_version": prov.policy_version,
-    });
-    let entry = Entry { actor: &prov.actor, action: "intent.created", subject: Some(&id), detail };
-    audit::append(conn, intent.created_at, &entry).await?;
-    Ok(())
+    })
 }
 
 /// Moves an intent from `from` to `to` if it is still in `from`, writing the

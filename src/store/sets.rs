@@ -10,9 +10,10 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 
 use super::StoreError;
+use super::audit::{self, Entry};
 use super::intents::Judged;
 use super::rows::{self, ids_json};
-use crate::domain::{Intent, IntentId, IntentState, Millis, StepState};
+use crate::domain::{Intent, IntentId, IntentState, Millis, Step, StepState};
 
 /// Moves each intent from its `from` to its `to` in one statement; the
 /// caller writes their audit rows (in the order it hashes its batch). Every
@@ -186,4 +187,87 @@ pub async fn states_of(
         states.entry(id.parse().map_err(corrupt)?).or_default().push(state.parse().map_err(corrupt)?);
     }
     Ok(states)
+}
+
+/// Inserts new intents, their steps and their `intent.created` audit rows
+/// (as [`super::intents::insert`] does one by one): one statement per
+/// table, the audit rows hashed in the batch's order.
+pub async fn insert_intents(conn: &mut SqliteConnection, batch: &[Intent]) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut intents = Vec::with_capacity(batch.len());
+    let mut steps = Vec::new();
+    for intent in batch {
+        let prov = &intent.provenance;
+        let plan = intent.plan.as_ref().map(|p| serde_json::to_string(p).expect("plans serialize"));
+        intents.push(json!([
+            intent.id.to_string(),
+            prov.channel,
+            prov.actor,
+            prov.reason,
+            intent.text.as_str(),
+            intent.state.as_str(),
+            intent.risk.as_str(),
+            plan,
+            prov.agent,
+            prov.agent_version,
+            prov.policy_version,
+            intent.deadline,
+            intent.created_at,
+            intent.updated_at
+        ]));
+        for (seq, planned) in intent.plan.as_ref().map(|p| p.steps()).unwrap_or_default().iter().enumerate() {
+            let step = Step::pending(intent.id, seq as u32, planned.clone());
+            steps.push(json!([
+                intent.id.to_string(),
+                seq,
+                planned.adapter.as_str(),
+                planned.action.as_str(),
+                planned.args.to_string(),
+                step.state.as_str(),
+                step.idempotency_key().as_str(),
+                planned.within_secs.map(|s| (s * 1000) as i64),
+                planned.wait_secs.map(|s| (s * 1000) as i64),
+                planned.not_before
+            ]));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO intents (id, source, actor, reason, text, state, risk, plan, agent, agent_version,
+                              policy_version, deadline, created_at, updated_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13
+         FROM json_each(?)",
+    )
+    .bind(serde_json::Value::Array(intents).to_string())
+    .execute(&mut *conn)
+    .await?;
+    if !steps.is_empty() {
+        sqlx::query(
+            "INSERT INTO steps (intent_id, seq, adapter, action, args, state, idempotency_key, within_ms, wait_ms,
+                                not_before)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                    value ->> 7, value ->> 8, value ->> 9
+             FROM json_each(?)",
+        )
+        .bind(serde_json::Value::Array(steps).to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let ids: Vec<String> = batch.iter().map(|i| i.id.to_string()).collect();
+    let entries: Vec<(Millis, Entry<'_>)> = batch
+        .iter()
+        .zip(&ids)
+        .map(|(i, id)| {
+            let entry = Entry {
+                actor: &i.provenance.actor,
+                action: "intent.created",
+                subject: Some(id),
+                detail: super::intents::created(i),
+            };
+            (i.created_at, entry)
+        })
+        .collect();
+    audit::append_many(conn, &entries).await
 }
