@@ -126,10 +126,14 @@ fn decide<'a>(
 impl<'a> Decided<'a> {
     fn write_into(self, c: &Claimed, w: &mut Writes<'a>) {
         w.results.push((c.intent_id, c.seq, self.result));
+        // The lines the one-by-one path logs, so an intent's log
+        // (`intents show --log`) reads the same either way.
+        tracing::debug!(intent_id = %c.intent_id, step = c.seq, attempt = c.attempts, outcome = "succeeded", "step outcome recorded");
         let (action, detail) = apply::step_audit("succeeded", c, json!({}));
         let subject = c.intent_id.to_string();
         w.audit.push((action, subject.clone(), detail.clone()));
         if let Some((from, to)) = self.moved {
+            tracing::debug!(intent_id = %c.intent_id, %from, %to, "intent moved");
             w.moves.push((c.intent_id, from, to));
             w.audit.push(("intent.state".into(), subject, intents::state_detail(from, to, detail)));
         }

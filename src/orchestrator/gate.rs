@@ -144,6 +144,7 @@ pub async fn admit_all(
         let detail = judged_detail(&judgement, judgement.mode, &judgement.rule, policy);
         audit_rows.push(("intent.judged", id.to_string(), detail.clone()));
         audit_rows.push(("intent.state", id.to_string(), intents::state_detail(intent.state, t.to, detail)));
+        tracing::debug!(intent_id = %id, risk = %judgement.risk, mode = judgement.mode.as_str(), from = %intent.state, to = %t.to, "intent admitted");
         moves.push((id, intent.state, t.to));
         due.extend(t.actions.iter().filter_map(|a| match a {
             Action::RunStep(seq) => Some((id, *seq)),
