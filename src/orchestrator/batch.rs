@@ -145,8 +145,8 @@ impl<'a> Decided<'a> {
     }
 }
 
-/// The set path's writes: one statement per kind, then the outcomes
-/// remembered (one record each, as an intent ends once).
+/// The set path's writes: one statement per kind, the ended intents'
+/// outcomes remembered among them.
 async fn write(conn: &mut SqliteConnection, w: Writes<'_>, now: Millis) -> Result<(), StoreError> {
     sets::write_succeeded_many(conn, &w.results).await?;
     sets::transition_many(conn, &w.moves, now).await?;
@@ -163,9 +163,12 @@ async fn write(conn: &mut SqliteConnection, w: Writes<'_>, now: Millis) -> Resul
     if !w.ended.is_empty() {
         let ids: Vec<IntentId> = w.ended.iter().map(|(id, _)| *id).collect();
         let ended: HashMap<IntentId, IntentState> = w.ended.into_iter().collect();
-        for intent in sets::load_many(conn, &ids).await? {
-            memory::record(conn, &memory::outcome(&intent, ended[&intent.id], now)).await?;
-        }
+        let outcomes: Vec<_> = sets::load_many(conn, &ids)
+            .await?
+            .iter()
+            .filter_map(|intent| Some(memory::outcome(intent, *ended.get(&intent.id)?, now)))
+            .collect();
+        memory::record_many(conn, &outcomes).await?;
     }
     tracing::debug!(steps = w.results.len(), moved = w.moves.len(), "outcomes recorded as a set");
     Ok(())

@@ -111,33 +111,7 @@ pub struct Recorded {
 /// back.
 pub async fn record(conn: &mut SqliteConnection, m: &NewMemory) -> Result<Recorded, StoreError> {
     let id = Ulid::new().to_string();
-    let summary_of =
-        (!m.summary_of.is_empty()).then(|| serde_json::to_string(&m.summary_of).expect("strings serialize"));
-    let inserted = sqlx::query(
-        "INSERT INTO memory (id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why,
-                             created_at, occurred_at, source_id, summary_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (scope, source_id) WHERE source_id IS NOT NULL DO NOTHING",
-    )
-    .bind(&id)
-    .bind(m.kind.as_str())
-    .bind(&m.text)
-    .bind(m.scope.as_str())
-    .bind(serde_json::to_string(&m.tags).expect("strings serialize"))
-    .bind(m.meta.to_string())
-    .bind(&m.provenance.actor)
-    .bind(&m.provenance.channel)
-    .bind(&m.provenance.intent_id)
-    .bind(&m.provenance.agent_version)
-    .bind(&m.provenance.why)
-    .bind(m.created_at)
-    .bind(m.occurred())
-    .bind(&m.source_id)
-    .bind(summary_of)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
+    if insert(conn, &[(&id, m)]).await? == 1 {
         return Ok(Recorded { id, new: true });
     }
     let id = sqlx::query_scalar("SELECT id FROM memory WHERE scope = ? AND source_id = ?")
@@ -146,6 +120,60 @@ pub async fn record(conn: &mut SqliteConnection, m: &NewMemory) -> Result<Record
         .fetch_one(&mut *conn)
         .await?;
     Ok(Recorded { id, new: false })
+}
+
+/// Records many memories in one statement, as [`record`] does each (one
+/// whose source was taken in before adds nothing); how many were new.
+pub async fn record_many(conn: &mut SqliteConnection, records: &[NewMemory]) -> Result<u64, StoreError> {
+    let ids: Vec<String> = records.iter().map(|_| Ulid::new().to_string()).collect();
+    let rows: Vec<(&String, &NewMemory)> = ids.iter().zip(records).collect();
+    insert(conn, &rows).await
+}
+
+/// Inserts records with their ids, leaving out any whose source the scope
+/// holds already; how many went in.
+async fn insert(conn: &mut SqliteConnection, records: &[(&String, &NewMemory)]) -> Result<u64, StoreError> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(id, m)| {
+            let summary_of = (!m.summary_of.is_empty()).then(|| serde_json::json!(m.summary_of).to_string());
+            serde_json::json!([
+                id,
+                m.kind.as_str(),
+                m.text,
+                m.scope.as_str(),
+                serde_json::json!(m.tags).to_string(),
+                m.meta.to_string(),
+                m.provenance.actor,
+                m.provenance.channel,
+                m.provenance.intent_id,
+                m.provenance.agent_version,
+                m.provenance.why,
+                m.created_at,
+                m.occurred(),
+                m.source_id,
+                summary_of
+            ])
+        })
+        .collect();
+    // `WHERE true`: SQLite reads an upsert after a SELECT only with a WHERE.
+    let inserted = sqlx::query(
+        "INSERT INTO memory (id, kind, text, scope, tags, meta, actor, channel, intent_id, agent_version, why,
+                             created_at, occurred_at, source_id, summary_of)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13,
+                value ->> 14
+         FROM json_each(?) WHERE true
+         ON CONFLICT (scope, source_id) WHERE source_id IS NOT NULL DO NOTHING",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted)
 }
 
 /// The records of `scope` whose source id begins with `prefix`: (id,
