@@ -44,19 +44,20 @@ pub(super) fn slip_of(typed: &str, word: &str) -> bool {
 
 /// What a sentence is made of: its words, lower case, without
 /// punctuation; "what's" is "what", "don't" is "do not", "I'd" is "i
-/// would", "low-risk" is "low risk".
+/// would", "low-risk" is "low risk". A contraction counts only at a word's
+/// end ("O'Malley" stays one word).
 pub(super) fn words(text: &str) -> Vec<String> {
-    const CONTRACTED: [(&str, &str); 6] =
-        [("n't", " not"), ("'s", ""), ("'d", " would"), ("'m", " am"), ("'ll", " will"), ("'re", " are")];
-    let mut t = text.to_lowercase().replace(['’', '‘'], "'");
-    for (short, long) in CONTRACTED {
-        t = t.replace(short, long);
+    const CONTRACTED: [(&str, &str); 7] =
+        [("n't", "not"), ("'s", ""), ("'d", "would"), ("'m", "am"), ("'ll", "will"), ("'re", "are"), ("'ve", "have")];
+    let t = text.to_lowercase().replace(['’', '‘'], "'");
+    let mut words = Vec::new();
+    for w in t.split(|c: char| !(c.is_alphanumeric() || c == '\'')).map(|w| w.trim_matches('\'')) {
+        match CONTRACTED.iter().find_map(|(short, long)| Some((w.strip_suffix(short)?, *long))) {
+            Some((stem, long)) => words.extend([stem, long].into_iter().filter(|w| !w.is_empty()).map(str::to_owned)),
+            None if !w.is_empty() => words.push(w.to_owned()),
+            None => {}
+        }
     }
-    let words = t
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|w| w.trim_matches('\'').to_owned())
-        .filter(|w| !w.is_empty())
-        .collect();
     join_phrases(words)
 }
 

@@ -102,3 +102,12 @@ fn commands_by_reference_are_read_by_their_words() {
     assert_eq!(read("how do I use the webhook adapter?"), None);
     assert_eq!(read("what commands do you know?"), Some(Command::Help));
 }
+
+/// A contraction is read out at a word's end only.
+#[test]
+fn contractions_are_read_out_at_a_words_end() {
+    assert_eq!(words("I'd like the digest"), ["i", "would", "like", "the", "digest"]);
+    assert_eq!(words("what's pending? don't"), ["what", "pending", "do", "not"]);
+    assert_eq!(words("O'Malley's invoice"), ["o'malley", "invoice"]);
+    assert_eq!(read("I'd like the digest"), Some(Command::Digest));
+}
