@@ -109,6 +109,22 @@ pub async fn intent_event(
     Ok(true)
 }
 
+/// The orchestrator's own audit rows of a batch, (action, subject,
+/// detail) each, appended at `now` in one insert, hashed in this order.
+pub(super) async fn append_own(
+    conn: &mut SqliteConnection,
+    rows: &[(String, String, Value)],
+    now: Millis,
+) -> Result<(), StoreError> {
+    let entries: Vec<(Millis, Entry<'_>)> = rows
+        .iter()
+        .map(|(action, subject, detail)| {
+            (now, Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
+        })
+        .collect();
+    audit::append_many(conn, &entries).await
+}
+
 /// A step outcome's audit row: its action and detail.
 pub(super) fn step_audit(outcome: &str, c: &Claimed, detail: Value) -> (String, Value) {
     let mut d = json!({"seq": c.seq, "attempt": c.attempts, "adapter": c.planned.adapter.as_str(), "action": c.planned.action.as_str()});

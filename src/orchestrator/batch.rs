@@ -16,11 +16,10 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
-use super::apply::{self, ACTOR, StepEnd};
+use super::apply::{self, StepEnd};
 use super::intent_machine::{self, Action, IntentEvent, Standing};
 use super::step_machine::{self, StepEvent};
 use crate::domain::{IntentId, IntentState, Millis, RetryPolicy, StepState};
-use crate::store::audit::{self, Entry};
 use crate::store::steps::Claimed;
 use crate::store::{StoreError, intents, memory, sets};
 
@@ -152,14 +151,7 @@ async fn write(conn: &mut SqliteConnection, w: Writes<'_>, now: Millis) -> Resul
     sets::transition_many(conn, &w.moves, now).await?;
     sets::disarm_many(conn, &w.disarm).await?;
     sets::schedule_many(conn, &w.due, now).await?;
-    let entries: Vec<(Millis, Entry<'_>)> = w
-        .audit
-        .iter()
-        .map(|(action, subject, detail)| {
-            (now, Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
-        })
-        .collect();
-    audit::append_many(conn, &entries).await?;
+    apply::append_own(conn, &w.audit, now).await?;
     if !w.ended.is_empty() {
         let ids: Vec<IntentId> = w.ended.iter().map(|(id, _)| *id).collect();
         let ended: HashMap<IntentId, IntentState> = w.ended.into_iter().collect();

@@ -4,10 +4,11 @@
 
 use serde_json::json;
 
+use super::apply::ACTOR;
 use super::*;
 use crate::adapters::AdapterError;
 use crate::domain::{Intent, IntentText, Plan, PlannedStep, Provenance};
-use crate::store::{Store, steps};
+use crate::store::{Store, audit, steps};
 
 type Row = Vec<Option<String>>;
 
@@ -23,7 +24,12 @@ async fn dump(store: &Store, sql: &str) -> Vec<Row> {
                     if raw.is_null() {
                         None
                     } else {
-                        r.try_get::<String, _>(i).ok().or_else(|| r.try_get::<i64, _>(i).ok().map(|n| n.to_string()))
+                        let text = r.try_get::<String, _>(i).ok();
+                        let number = || r.try_get::<i64, _>(i).ok().map(|n| n.to_string());
+                        let real = || r.try_get::<f64, _>(i).ok().map(|n| n.to_string());
+                        // A value of no type read here would compare equal to a
+                        // missing one.
+                        Some(text.or_else(number).or_else(real).expect("text, integer or real"))
                     }
                 })
                 .collect()

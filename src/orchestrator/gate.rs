@@ -113,7 +113,7 @@ pub async fn admit_all(
         (loaded, sets::states_of(conn, &admitted).await?)
     };
     let mut judged: Vec<(IntentId, Judgement, Option<i64>)> = Vec::new();
-    let mut audit_rows: Vec<(&'static str, String, serde_json::Value)> = Vec::new();
+    let mut audit_rows: Vec<(String, String, serde_json::Value)> = Vec::new();
     let (mut moves, mut due, mut one_by_one) = (Vec::new(), Vec::new(), Vec::new());
     for &id in &admitted {
         let facts = &facts[&id];
@@ -142,8 +142,8 @@ pub async fn admit_all(
             }
         };
         let detail = judged_detail(&judgement, judgement.mode, &judgement.rule, policy);
-        audit_rows.push(("intent.judged", id.to_string(), detail.clone()));
-        audit_rows.push(("intent.state", id.to_string(), intents::state_detail(intent.state, t.to, detail)));
+        audit_rows.push(("intent.judged".into(), id.to_string(), detail.clone()));
+        audit_rows.push(("intent.state".into(), id.to_string(), intents::state_detail(intent.state, t.to, detail)));
         tracing::debug!(intent_id = %id, risk = %judgement.risk, mode = judgement.mode.as_str(), from = %intent.state, to = %t.to, "intent admitted");
         moves.push((id, intent.state, t.to));
         due.extend(t.actions.iter().filter_map(|a| match a {
@@ -172,13 +172,7 @@ pub async fn admit_all(
     sets::record_judgements(conn, &rows).await?;
     sets::transition_many(conn, &moves, now).await?;
     sets::schedule_many(conn, &due, now).await?;
-    let entries: Vec<(Millis, Entry<'_>)> = audit_rows
-        .iter()
-        .map(|(action, subject, detail)| {
-            (now, Entry { actor: ACTOR, action, subject: Some(subject), detail: detail.clone() })
-        })
-        .collect();
-    audit::append_many(conn, &entries).await
+    apply::append_own(conn, &audit_rows, now).await
 }
 
 /// An `intent.judged` audit row's detail.
